@@ -1,0 +1,58 @@
+"""The ``sdkit`` command line: parsing and printing only.
+
+Each command lives in its own module under :mod:`sdkit.cli` with two
+functions, ``add_parser(subparsers)`` and ``run(args) -> int``; every command
+is one library call. Errors deriving from :class:`sdkit.SdkitError` print one
+line and exit with code 2; a finished command with findings (e.g. ``check``)
+exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import SdkitError
+
+__all__ = ["main", "build_parser"]
+
+#: command modules, in the order ``sdkit --help`` lists them
+COMMANDS = ["run", "info", "conformance"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as argparse does, plus usage hint
+        self.print_usage(sys.stderr)
+        self.exit(2, f"sdkit: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``sdkit`` argument parser."""
+    from .. import __version__
+
+    parser = _Parser(prog="sdkit", description="Run, check, calibrate and report SD models.")
+    parser.add_argument("--version", action="version", version=f"sdkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
+        p = module.add_parser(sub)
+        p.set_defaults(_handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sdkit`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._handler(args) or 0)
+    except SdkitError as e:
+        print(f"sdkit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sdkit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `sdkit info M | head`
+        return 0

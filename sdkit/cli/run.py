@@ -1,0 +1,32 @@
+"""``sdkit run MODEL``: one simulation, printed or written to a file."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_time_options, parse_assignments
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("run", help="run a model once",
+                       description="Run a Vensim/XMILE model once and print or save the result.")
+    p.add_argument("model", help="model file (.mdl, .xmile, .stmx)")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", dest="set",
+                   help="set a constant (repeatable); NAME[elem]=VALUE sets one element")
+    add_time_options(p)
+    p.add_argument("--columns", nargs="+", metavar="NAME", help="variables to return")
+    p.add_argument("--out", metavar="FILE", help="write results to FILE (.csv, .nc, .parquet)")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    return p
+
+
+def run(args) -> int:
+    from ..run_summary import run_and_summarize
+
+    text = run_and_summarize(
+        args.model, parse_assignments(args.set), start=args.start, stop=args.stop,
+        dt=args.dt, saveper=args.saveper, outputs=args.columns, out=args.out,
+        overwrite=args.overwrite,
+    )
+    print(text)
+    return 0
