@@ -9,6 +9,7 @@ Front door::
 
 from __future__ import annotations
 
+from .cin import read_cin, write_cin
 from .conformance import run_conformance
 from .errors import (
     DataError,
@@ -36,6 +37,8 @@ __all__ = [
     "to_dataset",
     "model_info",
     "run_conformance",
+    "read_cin",
+    "write_cin",
     "Model",
     "TimeSettings",
     "SdkitError",

@@ -171,7 +171,7 @@ def load_canonical(path: Path) -> pd.DataFrame:
     encoding = detect_encoding(path)
     sep = "\t" if path.suffix.lower() == ".tab" else ","
     header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns
-    transpose = _norm(header[0]) != "time"
+    transpose = len(header) > 1 and _is_number(header[1])  # times across the top
     frame = load_outputs(path, transpose=transpose, encoding=encoding)
     frame.index = pd.to_numeric(frame.index, errors="coerce").astype(float)
     frame = frame.apply(pd.to_numeric, errors="coerce")
@@ -180,6 +180,14 @@ def load_canonical(path: Path) -> pd.DataFrame:
         for col in frame.columns[const.to_numpy()]:
             frame[col] = frame[col].iloc[0]
     return frame
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:

@@ -13,6 +13,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("model", help="model file (.mdl, .xmile, .stmx)")
     p.add_argument("--set", action="append", metavar="NAME=VALUE", dest="set",
                    help="set a constant (repeatable); NAME[elem]=VALUE sets one element")
+    p.add_argument("--cin", action="append", metavar="FILE",
+                   help="apply a Vensim changes file (repeatable; later files and --set win)")
     add_time_options(p)
     p.add_argument("--columns", nargs="+", metavar="NAME", help="variables to return")
     p.add_argument("--out", metavar="FILE", help="write results to FILE (.csv, .nc, .parquet)")
@@ -21,10 +23,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from ..cin import merge_changes
     from ..run_summary import run_and_summarize
 
+    params = merge_changes(args.cin, parse_assignments(args.set))
     text = run_and_summarize(
-        args.model, parse_assignments(args.set), start=args.start, stop=args.stop,
+        args.model, params, start=args.start, stop=args.stop,
         dt=args.dt, saveper=args.saveper, outputs=args.columns, out=args.out,
         overwrite=args.overwrite,
     )
