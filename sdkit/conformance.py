@@ -39,7 +39,7 @@ __all__ = [
 
 ATOL = 1e-5
 RTOL = 1e-5
-ENGINES = ("pysd",)
+ENGINES = ("pysd", "fast")
 STATUSES = ("match", "mismatch", "translate_error", "run_error", "timeout", "unsupported")
 
 
@@ -172,7 +172,10 @@ def load_canonical(path: Path) -> pd.DataFrame:
     sep = "\t" if path.suffix.lower() == ".tab" else ","
     header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns
     transpose = len(header) > 1 and _is_number(header[1])  # times across the top
-    frame = load_outputs(path, transpose=transpose, encoding=encoding)
+    if not transpose and header[0] != "Time":  # e.g. Stella's lower-case "time"
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, index_col=0)
+    else:
+        frame = load_outputs(path, transpose=transpose, encoding=encoding)
     frame.index = pd.to_numeric(frame.index, errors="coerce").astype(float)
     frame = frame.apply(pd.to_numeric, errors="coerce")
     if len(frame) > 1:  # Vensim exports constants once; the later rows are empty
@@ -249,8 +252,13 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
             "translate_error"
         return {"status": status, "detail": _one_line(e)}
     try:
-        actual = simulate(m, check_finite=False)
-        engine_used = "pysd"
+        if engine == "fast":
+            from .engine.ensemble import simulate_all
+
+            actual, engine_used = simulate_all(m)
+        else:
+            actual = simulate(m, check_finite=False)
+            engine_used = "pysd"
     except SimulationError as e:
         return {"status": "run_error", "detail": _one_line(e)}
     try:

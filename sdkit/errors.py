@@ -16,6 +16,9 @@ built-in, so ``except KeyError`` still works where a name is unknown::
     ├── DataError(SdkitError, ValueError)          bad observed-data table
     └── OutputError(SdkitError, OSError)           refusing to overwrite, cannot write
 
+    SdkitWarning(UserWarning)                      a result that is probably wrong
+                                                   (e.g. dt too large for a time constant)
+
 Messages name the thing, where it is, and what was expected, e.g.
 ``models/iis.mdl: line 12: 'Room Temperature' must be a number: 'abc'``.
 """
@@ -34,6 +37,7 @@ __all__ = [
     "SpecError",
     "DataError",
     "OutputError",
+    "SdkitWarning",
 ]
 
 
@@ -82,3 +86,7 @@ class DataError(SdkitError, ValueError):
 
 class OutputError(SdkitError, OSError):
     """An output cannot be written (or would overwrite without permission)."""
+
+
+class SdkitWarning(UserWarning):
+    """A run finished, but its result is probably inaccurate (e.g. dt too large)."""

@@ -7,6 +7,7 @@ so adding a scenario means writing one file::
     name = "green"                       # defaults to the file stem
     title = "Green transition only"
     description = "Faster decline of industrial carbon intensity."
+    model = "../iis.mdl"                 # optional, relative to this file
 
     [levers.green_transition]
     variable = "Lever green transition"  # model constant for the strength
@@ -38,7 +39,7 @@ from .errors import SpecError
 
 __all__ = ["Lever", "Scenario", "read_scenario", "list_scenarios", "scenario_params"]
 
-_SCENARIO_KEYS = {"name", "title", "description"}
+_SCENARIO_KEYS = {"name", "title", "description", "model"}
 _LEVER_KEYS = {"variable", "strength", "start_year", "ramp_years", "start_variable",
                "ramp_variable"}
 
@@ -99,6 +100,8 @@ class Scenario:
         Extra ``{model name: value}`` changes.
     path : Path or None
         The file it was read from.
+    model : Path or None
+        The model the scenario is written for (resolved against the file's folder).
     """
 
     name: str
@@ -107,9 +110,10 @@ class Scenario:
     levers: tuple[Lever, ...] = ()
     constants: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
+    model: Path | None = None
 
     def params(self) -> dict[str, float]:
-        """Return ``{model name: value}`` for :func:`sdkit.simulate` (see :func:`scenario_params`)."""
+        """``{model name: value}`` for :func:`sdkit.simulate` (:func:`scenario_params`)."""
         return scenario_params(self)
 
     @property
@@ -242,8 +246,12 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
         raise SpecError(f"{where}: constants: expected a table of name = number")
     constants = {str(k): _number(v, where=where, key=f"constants.{k}")
                  for k, v in constants_table.items()}
+    model = None
+    if "model" in head:
+        model = path.parent / _text(head["model"], where=where, key="scenario.model")
     scenario = Scenario(name=name, title=title, description=description.strip(),
-                        levers=levers, constants=MappingProxyType(constants), path=path)
+                        levers=levers, constants=MappingProxyType(constants), path=path,
+                        model=model)
     scenario_params(scenario)  # duplicate names fail here, naming the file
     return scenario
 

@@ -12,7 +12,7 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 
-from .errors import InvalidValueError, SimulationError, UnknownVariableError
+from .errors import InvalidValueError, SdkitWarning, SimulationError, UnknownVariableError
 from .model import Model, load_model
 
 __all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number"]
@@ -122,6 +122,21 @@ def _check_time(name: str, value: float | None, *, positive: bool) -> float | No
     return v
 
 
+#: a run longer than this many Euler steps is refused (it would hang, not fail)
+MAX_STEPS = 10_000_000
+
+
+def _check_steps(model: Model, start, stop, dt) -> None:
+    ts = model.time_settings
+    span = (ts.stop if stop is None else stop) - (ts.start if start is None else start)
+    step = ts.dt if dt is None else dt
+    if step > 0 and span / step > MAX_STEPS:
+        raise InvalidValueError(
+            f"{model.path}: {span / step:.3g} time steps from start to stop with dt {step:g}; "
+            f"expected at most {MAX_STEPS:.0e} (use a larger dt or a shorter run)"
+        )
+
+
 def simulate(
     model: Model | str | os.PathLike,
     params: Mapping[str, object] | None = None,
@@ -151,7 +166,11 @@ def simulate(
         Variables to return (``"Name"`` or ``"Name[elem]"``). Default: all.
         Asking only for what you need is much faster on large models.
     check_finite : bool, default True
-        Raise :class:`SimulationError` if an output becomes NaN or inf.
+        Raise :class:`SimulationError` if an output, or any stock (even one
+        not in `outputs`), becomes NaN or inf; and warn with
+        :class:`~sdkit.errors.SdkitWarning` when `dt` exceeds the time
+        constant of a stock at the end of the run, or when PySD shortens
+        a delay because `dt` is too large for it.
 
     Returns
     -------
@@ -188,26 +207,28 @@ def simulate(
             f"'stop' ({stop if stop is not None else ts.stop}) is before "
             f"'start' ({start if start is not None else ts.start})"
         )
+    _check_steps(model, start, stop, dt)
     pysd_model = model._fresh_pysd()
     pysd_params = _resolve_params(model, params)
     columns = _resolve_outputs(model, outputs)
+    extra = _unrequested_stocks(model, columns) if check_finite and columns is not None else []
     kwargs = {}
     if start is not None:
         kwargs["initial_condition"] = (start, {})
     model._dirty = True  # whatever happens below, reset before the next run
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             frame = pysd_model.run(
                 params=pysd_params or None,
-                return_columns=columns,
+                return_columns=columns + extra if columns is not None else None,
                 final_time=stop,
                 time_step=dt,
                 saveper=saveper,
                 **kwargs,
             )
-    except (KeyError, ValueError, TypeError, ZeroDivisionError, FloatingPointError,
-            IndexError, AttributeError, RuntimeError) as e:
+    except (LookupError, ValueError, TypeError, ArithmeticError, AttributeError,
+            NameError, RuntimeError) as e:  # ArithmeticError: overflow, 1/0 in PySD
         raise SimulationError(f"{model.path}: run failed: {type(e).__name__}: {e}") from e
     frame.index = frame.index.astype(float)
     frame.index.name = "time"
@@ -217,11 +238,94 @@ def simulate(
     }
     frame.attrs["sdkit_model"] = str(model.path)
     if check_finite:
-        _raise_if_not_finite(frame, model, params)
+        inputs = {"dt": dt, "start": start, "stop": stop}
+        _raise_if_not_finite(frame, model, params, inputs)
+        if extra:
+            frame = frame.drop(columns=[c for c in frame.columns
+                                        if split_subscripted(c)[0] in set(extra)])
+        _warn_time_step(model, pysd_model, caught)
     return frame
 
 
-def _raise_if_not_finite(frame: pd.DataFrame, model: Model, params) -> None:
+def _unrequested_stocks(model: Model, columns: list[str]) -> list[str]:
+    """Stocks (INTEG) not among `columns`: NaN in them must not go unseen."""
+    asked = {split_subscripted(c)[0] for c in columns or []}
+    comps = model._pysd.components
+    out = []
+    for real, py in model._names.items():
+        fn = getattr(comps, py, None)
+        if getattr(fn, "type", None) == "Stateful" and getattr(fn, "subtype", None) == "Integ" \
+                and real not in asked:
+            out.append(real)
+    return out
+
+
+_MAX_TAU_CHECKS = 40  # stocks probed after a run (two flow evaluations each)
+
+
+def _warn_time_step(model: Model, pysd_model, caught) -> None:
+    """Warn when dt exceeds a stock's time constant (Euler overshoots) or PySD cut a delay.
+
+    The time constant of stock i is estimated as ``-1 / (d flow_i / d stock_i)``
+    at the end of the run (a one-sided difference); stocks whose own feedback
+    is positive have none. Skipped for models with many stocks.
+    """
+    for w in caught:
+        if "Delay time very small" in str(w.message):
+            name = _owner_name(model, str(w.message).split("\n", 1)[0])
+            warnings.warn(f"{model.path}: time step too large for delay {name!r}; PySD "
+                          "lowered its order (use a smaller dt)", SdkitWarning, stacklevel=3)
+    stocks = [e for e in pysd_model._dynamicstateful_elements
+              if type(e).__name__ in ("Integ", "NonNegativeInteg")]
+    if not stocks or len(stocks) > _MAX_TAU_CHECKS:
+        return
+    dt = float(pysd_model.time.time_step())
+    worst = None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for stock in stocks:
+            tau = _time_constant(pysd_model, stock)
+            if tau is not None and dt > tau and (worst is None or tau < worst[1]):
+                worst = (stock.py_name, tau)
+    if worst is not None:
+        name = _owner_name(model, worst[0])
+        warnings.warn(
+            f"{model.path}: dt {dt:g} is larger than the time constant of {name!r} "
+            f"(about {worst[1]:.3g} at time {float(pysd_model.time()):g}); Euler "
+            "integration overshoots and may oscillate; use dt at most a quarter of it",
+            SdkitWarning, stacklevel=3,
+        )
+
+
+def _owner_name(model: Model, object_name: str) -> str:
+    """The model variable a PySD object (``_integ_x``, ``_delayn_x``) belongs to."""
+    owners = [py for py in model._real if object_name.endswith("_" + py)]
+    return model._real[max(owners, key=len)] if owners else object_name
+
+
+def _time_constant(pysd_model, stock) -> float | None:
+    state = stock.state
+    try:
+        base = np.asarray(state, dtype=float)
+        if not np.isfinite(base).all():
+            return None
+        step = 1e-6 * np.maximum(np.abs(base), 1.0)
+        pysd_model.clean_caches()
+        f0 = np.asarray(stock.ddt(), dtype=float)
+        stock.state = state + step
+        pysd_model.clean_caches()
+        f1 = np.asarray(stock.ddt(), dtype=float)
+    except Exception:  # noqa: BLE001 - a heuristic; never fail a finished run
+        return None
+    finally:
+        stock.state = state
+        pysd_model.clean_caches()
+    slope = (f1 - f0) / step
+    taus = -1.0 / slope[np.isfinite(slope) & (slope < 0)]
+    return float(taus.min()) if taus.size else None
+
+
+def _raise_if_not_finite(frame: pd.DataFrame, model: Model, params, inputs=None) -> None:
     values = frame.select_dtypes(include=[np.number])
     bad = ~np.isfinite(values.to_numpy(dtype=float))
     if not bad.any():
@@ -232,6 +336,7 @@ def _raise_if_not_finite(frame: pd.DataFrame, model: Model, params) -> None:
     col = values.columns[cols[first]]
     val = values.iat[rows[first], cols[first]]
     given = f" with params {dict(params)}" if params else ""
+    given += "".join(f", {k}={v:g}" for k, v in (inputs or {}).items() if v is not None)
     raise SimulationError(
         f"{model.path}: {col!r} became {val} at time {t}{given}; "
         "check divisions, logs and the time step (pass check_finite=False to keep the run)"

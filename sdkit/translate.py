@@ -48,7 +48,7 @@ MODEL_FORMATS = {
 }
 
 #: bump when sdkit changes how it translates, so stale cache entries are not reused
-TRANSLATOR_VERSION = "1"
+TRANSLATOR_VERSION = "2"
 
 _CONTROL_NAMES = {"initial time", "final time", "time step", "saveper", "time"}
 
@@ -91,6 +91,9 @@ def read_model_text(path: str | os.PathLike) -> str:
         raise ModelFileError(f"{path}: cannot read: {e.strerror or e}") from e
     if not data.strip():
         raise ModelFileError(f"{path}: file is empty")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ModelFileError(f"{path}: line 1: text is UTF-16 encoded; expected UTF-8 "
+                             "(save the model as UTF-8)")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ModelFileError(f"{path}: line {line}: binary content (NUL byte); "
@@ -184,6 +187,8 @@ def read_abstract_model(path: str | os.PathLike, *, source_path: Path | None = N
     except Exception as e:  # PySD raises many types; all mean "cannot translate"
         raise _parse_error(shown, e) from e
     _check_not_empty(abstract, shown)
+    if fmt == "vensim":
+        _check_control(abstract, shown)
     from .safety import check_abstract_model
 
     check_abstract_model(abstract, shown)
@@ -204,7 +209,21 @@ def _check_not_empty(abstract, shown: Path) -> None:
         )
 
 
-def build_python(abstract, out_dir: str | os.PathLike) -> Path:
+def _check_control(abstract, shown: Path) -> None:
+    """A Vensim model must define its four time settings (PySD fails later without)."""
+    defined = {" ".join(el.name.replace("_", " ").split()).lower()
+               for el in abstract.sections[0].elements}
+    missing = [n.upper() for n in ("initial time", "final time", "time step", "saveper")
+               if n not in defined]
+    if missing:
+        raise TranslationError(
+            f"{shown}: the model does not define {', '.join(missing)}; expected an "
+            "equation 'NAME = value ~ units ~ comment |' for each time setting"
+        )
+
+
+def build_python(abstract, out_dir: str | os.PathLike, *,
+                 source_path: Path | None = None) -> Path:
     """Write the Python module for `abstract` into `out_dir` and return its path.
 
     Parameters
@@ -214,6 +233,15 @@ def build_python(abstract, out_dir: str | os.PathLike) -> Path:
     out_dir : path-like
         Folder for the generated files (external data references are
         resolved against this folder; see :func:`translate_cached`).
+    source_path : Path, optional
+        The user's model file, for error messages.
+
+    Raises
+    ------
+    TranslationError
+        PySD cannot build the model.
+    UnsafeModelError
+        The generated code does something no PySD model does.
     """
     from pysd.builders.python.python_model_builder import ModelBuilder
 
@@ -222,11 +250,17 @@ def build_python(abstract, out_dir: str | os.PathLike) -> Path:
         section.path = out_dir / section.path.name
     abstract.original_path = out_dir / Path(abstract.original_path).name
     try:
-        return Path(ModelBuilder(abstract).build_model())
+        py_file = Path(ModelBuilder(abstract).build_model())
     except Exception as e:  # noqa: BLE001
-        raise TranslationError(
-            f"{abstract.original_path.name}: cannot build Python model: {e}"
-        ) from e
+        shown = source_path or abstract.original_path.name
+        what = f"undefined name {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+        raise TranslationError(f"{shown}: cannot translate model: {what}") from e
+    from .safety import check_generated_code
+
+    for section in abstract.sections:
+        if Path(section.path).is_file():
+            check_generated_code(section.path, source_path or Path(abstract.original_path))
+    return py_file
 
 
 def _link_siblings(source_dir: Path, work: Path) -> None:
@@ -271,6 +305,8 @@ def _cache_key(path: Path) -> str:
     h = hashlib.sha256()
     h.update(Path(path).read_bytes())
     h.update(f"|pysd={pysd.__version__}|sdkit-translator={TRANSLATOR_VERSION}".encode())
+    # the cache folder links to the model's data files, so the folder is part of the key
+    h.update(f"|dir={Path(path).resolve().parent}".encode())
     return h.hexdigest()[:24]
 
 
@@ -306,7 +342,7 @@ def translate_cached(path: str | os.PathLike) -> CachedTranslation:
         abstract = read_abstract_model(copy, source_path=path)
         with open(work / "abstract.pkl", "wb") as fh:
             pickle.dump(abstract, fh)
-        build_python(abstract, work)
+        build_python(abstract, work, source_path=path)
         try:
             os.rename(work, folder)
         except OSError:

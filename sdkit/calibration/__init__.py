@@ -1,0 +1,30 @@
+"""Calibration: fit a model's free parameters to observed data.
+
+Describe the problem (:class:`Parameter`, :class:`Target`,
+:class:`CalibrationProblem`, or a TOML spec for :func:`read_problem`), fit it
+with :func:`calibrate`, and read the :class:`CalibrationResult`; write its
+``.cin``, JSON record and Markdown report with :func:`write_outputs`.
+"""
+
+from __future__ import annotations
+
+from .data import load_city_data
+from .fit import calibrate
+from .problem import METHODS, CalibrationProblem, Parameter, Target, read_problem
+from .report import write_outputs
+from .result import CalibrationResult
+from .stats import FitStatistics, fit_statistics
+
+__all__ = [
+    "calibrate",
+    "read_problem",
+    "load_city_data",
+    "write_outputs",
+    "fit_statistics",
+    "CalibrationProblem",
+    "CalibrationResult",
+    "FitStatistics",
+    "Parameter",
+    "Target",
+    "METHODS",
+]

@@ -305,8 +305,8 @@ def deflate_gdp(data: pd.DataFrame, *, base_year: int = BASE_YEAR) -> pd.DataFra
     2. A missing growth rate ``g[c, t]`` is replaced by the mean observed
        growth of the other cities in year ``t``; if no city has one (2017 in
        the shipped data), by the mean of the city's own rates in ``t-1`` and
-       ``t+1``, or failing that the mean of the other cities' such means. Each such year is named in the ``source`` of the rows it
-       affects.
+       ``t+1``, or failing that the mean of the other cities' such means.
+       Each such year is named in the ``source`` of the rows it affects.
     3. Sector value added is deflated with the city's implicit GDP deflator
        (nominal / real GDP), so sectors add up to real GDP.
 

@@ -12,13 +12,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
-from ..errors import SdkitError
+from ..errors import SdkitError, SdkitWarning
 
 __all__ = ["main", "build_parser"]
 
 #: command modules, in the order ``sdkit --help`` lists them
-COMMANDS = ["run", "info", "conformance"]
+COMMANDS = [
+    "run", "info", "conformance", "set", "calibrate", "check", "loops", "diff", "scenarios",
+    "report", "pipeline",
+]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,12 +46,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """SdkitWarnings as one ``sdkit: warning: ...`` line; others as Python shows them."""
+    if issubclass(category, SdkitWarning):
+        print(f"sdkit: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args._handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", SdkitWarning)
+            warnings.showwarning = _show_warning
+            return int(args._handler(args) or 0)
     except SdkitError as e:
         print(f"sdkit: error: {e}", file=sys.stderr)
         return 2

@@ -12,13 +12,20 @@ __all__ = ["parse_assignments", "add_time_options"]
 def parse_assignments(items: list[str] | None, *, option: str = "--set") -> dict[str, str]:
     """Turn ``["Name=1", "K[Yichang]=2"]`` into ``{"Name": "1", "K[Yichang]": "2"}``.
 
-    Values stay strings; the library converts and checks them.
+    Values stay strings; the library converts and checks them. A name given
+    twice (in any spelling the model would match) is an error.
     """
     out: dict[str, str] = {}
+    seen: dict[str, str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise InvalidValueError(f"{option} {item!r}: expected NAME=VALUE")
+        key = " ".join(name.replace("_", " ").split()).lower()  # as models match names
+        if key in seen:
+            raise InvalidValueError(f"{option} {name.strip()!r}: {seen[key]!r} is already set; "
+                                    "expected each name once")
+        seen[key] = name.strip()
         out[name.strip()] = value.strip()
     return out
 

@@ -22,8 +22,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import math
+
     from ..conformance import run_conformance
+    from ..errors import InvalidValueError
     from ..io import atomic_write_text
+
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise InvalidValueError(f"--timeout must be > 0: {args.timeout:g}")
+    if args.jobs is not None and args.jobs < 1:
+        raise InvalidValueError(f"--jobs must be >= 1: {args.jobs}")
 
     def show(r):
         if not args.quiet:

@@ -1,0 +1,137 @@
+"""Ensemble throughput: PySD in a loop vs sdkit's compiled engine (and pysimlin).
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/ensemble.py          # N = 1, 100, 1,000, 10,000
+    .venv/bin/python benchmarks/ensemble.py --quick  # N = 1, 100, 1,000
+
+For each model it prints the per-run time of ``sdkit.simulate`` (PySD) over a
+few runs, the engine's per-run time at each ensemble size with the ratio, the
+peak memory the ensemble allocates (tracemalloc, measured in a second run),
+and pysimlin's per-run time where pysimlin loads the model. Parameter values
+are drawn uniformly within +-20 % of the model's own (seed 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sdkit
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {
+    "teacup": (ROOT / "tests/models/teacup.mdl",
+               {"Characteristic Time": 10.0, "Room Temperature": 70.0},
+               ["Teacup Temperature", "Heat Loss to Room"]),
+    "SIR": (ROOT / "tests/models/SIR.mdl",
+            {"Contact Infectivity": 0.3, "Duration": 5.0},
+            ["Infectious", "Recovered", "Susceptible"]),
+    "IIS": (ROOT / "models/iis.mdl",
+            {}, None),  # outputs: the first 20 time-varying variables
+}
+
+
+def _table(base: dict, n: int, rng) -> pd.DataFrame:
+    return pd.DataFrame({k: v * rng.uniform(0.8, 1.2, n) for k, v in base.items()})
+
+
+def _iis_setup(model):
+    from sdkit.engine.compiled_cache import program_for
+
+    program = program_for(model)
+    base = {}
+    for py, node in program.nodes.items():  # five scalar rates or elasticities
+        name = model._real.get(py, "")
+        if node.run_deps or node.uses_time or node.labels or node.stateful \
+                or not any(w in name.lower() for w in ("rate", "elasticity")):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(model._pysd[name])
+        if value != 0:
+            base[name] = value
+        if len(base) == 5:
+            break
+    varying = [model._real[n] for n, node in program.nodes.items()
+               if n in model._real and (node.run_deps or node.uses_time)][:20]
+    return base, varying
+
+
+def _pysd_per_run(model, table, outputs, runs: int) -> float:
+    t0 = time.perf_counter()
+    for _, row in table.head(runs).iterrows():
+        sdkit.simulate(model, row.to_dict(), outputs=outputs)
+    return (time.perf_counter() - t0) / runs
+
+
+def _simlin_per_run(path, table, runs: int) -> float | None:
+    try:
+        import simlin
+
+        m = simlin.load(path)
+        overrides = [{k.lower().replace(" ", "_"): float(v) for k, v in row.items()}
+                     for _, row in table.head(runs).iterrows()]
+        m.run(overrides=overrides[0], analyze_loops=False)  # compile once
+        t0 = time.perf_counter()
+        for ov in overrides:
+            m.run(overrides=ov, analyze_loops=False)
+        return (time.perf_counter() - t0) / runs
+    except Exception as e:  # noqa: BLE001 - report and go on
+        print(f"  pysimlin: does not run this model ({type(e).__name__}: {str(e)[:80]})")
+        return None
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 1, 100, 1,000 only")
+    parser.add_argument("--models", default="teacup,SIR,IIS")
+    args = parser.parse_args(argv)
+    sizes = [1, 100, 1000] if args.quick else [1, 100, 1000, 10000]
+    rng = np.random.default_rng(0)
+    for name in args.models.split(","):
+        path, base, outputs = CASES[name]
+        if not path.exists():
+            print(f"{name}: {path} not found, skipped")
+            continue
+        model = sdkit.load_model(path)
+        if name == "IIS":
+            base, outputs = _iis_setup(model)
+        ts = model.time_settings
+        print(f"\n{name} ({path.name}): {ts.start:g}-{ts.stop:g}, dt {ts.dt:g}, "
+              f"{len(outputs)} outputs, {len(base)} varied parameters")
+        table = _table(base, max(sizes), rng)
+        pysd = _pysd_per_run(model, table, outputs, 1 if args.quick or name == "IIS" else 3)
+        print(f"  PySD loop: {pysd * 1e3:9.2f} ms per run")
+        simlin = _simlin_per_run(path, table, 20)
+        if simlin is not None:
+            print(f"  pysimlin loop: {simlin * 1e3:9.3f} ms per run "
+                  f"(PySD/pysimlin {pysd / simlin:.0f}x)")
+        sdkit.simulate_ensemble(model, table.head(1), outputs=outputs)  # compile once
+        for n in sizes:
+            sub = table.head(n)
+            t0 = time.perf_counter()
+            ds = sdkit.simulate_ensemble(model, sub, outputs=outputs)
+            took = time.perf_counter() - t0
+            assert ds.attrs["sdkit_engine"] == "fast", ds.attrs.get("sdkit_fallback")
+            del ds
+            tracemalloc.start()
+            ds = sdkit.simulate_ensemble(model, sub, outputs=outputs)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            del ds
+            line = (f"  fast N={n:>6}: {took:8.3f} s total, {took / n * 1e3:9.4f} ms per run, "
+                    f"{pysd / (took / n):8.1f}x PySD")
+            if simlin is not None:
+                line += f", {simlin / (took / n):6.2f}x pysimlin"
+            print(line + f", peak {peak / 2**20:8.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

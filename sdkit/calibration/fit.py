@@ -1,0 +1,214 @@
+"""Fitting methods and the front door :func:`calibrate`.
+
+Three methods, all bounded:
+
+* ``"least_squares"``: :func:`scipy.optimize.least_squares` (trust-region
+  reflective) from the initial guesses.
+* ``"differential_evolution"``: :func:`scipy.optimize.differential_evolution`
+  on the payoff (``workers`` processes), then a least-squares polish.
+* ``"multistart"``: least squares from the initial guess and from
+  Latin-hypercube starts (:class:`scipy.stats.qmc.LatinHypercube`).
+
+A progress bar shows evaluations and the running best payoff. Ctrl-C stops a
+fit cleanly: the result holds the best point seen so far and says it was
+interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import InvalidValueError, SpecError
+from .objective import Objective
+from .problem import METHODS, CalibrationProblem
+
+__all__ = ["calibrate", "fit_least_squares", "fit_differential_evolution", "fit_multistart"]
+
+
+def _rng(seed) -> np.random.Generator:
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise InvalidValueError(f"seed must be an int, a numpy Generator or None: {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def _ls_options(options: Mapping) -> dict:
+    return {
+        "xtol": float(options.get("xtol", 1e-10)),
+        "ftol": float(options.get("ftol", 1e-10)),
+        "gtol": float(options.get("gtol", 1e-10)),
+        "max_nfev": int(options["max_nfev"]) if "max_nfev" in options else None,
+    }
+
+
+def fit_least_squares(objective: Objective, x0: np.ndarray | None = None,
+                      **options) -> np.ndarray:
+    """Bounded trust-region least squares from `x0` (default: initial guesses)."""
+    from scipy.optimize import least_squares
+
+    problem = objective.problem
+    x0 = problem.initial if x0 is None else np.asarray(x0, float)
+    fit = least_squares(objective.residuals, x0, jac=lambda x: objective.jacobian(x),
+                        bounds=(problem.lower, problem.upper), method="trf",
+                        x_scale=problem.upper - problem.lower, **_ls_options(options))
+    return fit.x
+
+
+def fit_multistart(objective: Objective, *, seed=None, n_starts: int = 8,
+                   **options) -> np.ndarray:
+    """Least squares from the initial guess and `n_starts` - 1 Latin-hypercube starts."""
+    from scipy.stats import qmc
+
+    problem = objective.problem
+    d = len(problem.parameters)
+    starts = [problem.initial]
+    if n_starts > 1:
+        unit = qmc.LatinHypercube(d, rng=_rng(seed)).random(n_starts - 1)
+        starts += list(qmc.scale(unit, problem.lower, problem.upper))
+    best_x, best = None, np.inf
+    for x0 in starts:
+        x = fit_least_squares(objective, x0, **options)
+        r = objective.residuals(x)
+        if float(r @ r) < best:
+            best_x, best = x, float(r @ r)
+    return best_x
+
+
+def fit_differential_evolution(objective: Objective, *, seed=None, workers: int = 1,
+                               maxiter: int = 100, popsize: int = 15, polish: bool = True,
+                               **options) -> np.ndarray:
+    """Differential evolution over the bounds, then a least-squares polish.
+
+    When the compiled ensemble engine runs the model, each generation is
+    one vectorised ensemble (``vectorized=True``) and `workers` is not
+    used; otherwise ``workers > 1`` evaluates the population in that many
+    processes (each loads the model once).
+    """
+    from scipy.optimize import differential_evolution
+
+    problem = objective.problem
+    bounds = list(zip(problem.lower, problem.upper))
+
+    def callback(intermediate_result):  # this name makes scipy pass an OptimizeResult
+        if workers > 1:  # evaluations happened in other processes: record the best here
+            objective._record(np.asarray(intermediate_result.x, float),
+                              float(intermediate_result.fun))
+            if objective.on_eval is not None:
+                objective.on_eval(0, objective.best_payoff)
+
+    objective.residuals(problem.initial)  # settles which engine runs the model
+    vectorized = objective.engine == "auto"
+    if vectorized:
+        workers = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # "workers ... updating"
+        fit = differential_evolution(
+            objective.payoff_vectorized if vectorized else objective.payoff, bounds,
+            maxiter=maxiter, popsize=popsize, rng=_rng(seed), polish=False,
+            workers=workers, x0=problem.initial, vectorized=vectorized,
+            updating="deferred" if workers > 1 or vectorized else "immediate",
+            callback=callback, tol=float(options.get("tol", 1e-6)),
+        )
+    x = fit.x
+    if workers > 1:
+        objective.n_evals += int(fit.nfev)  # runs made in the worker processes
+    if polish:
+        x = fit_least_squares(objective, x, **options)
+    return x
+
+
+def _progress_bar(progress: bool | None):
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    return tqdm(total=None, desc="calibrate", unit="run", disable=not show, leave=False)
+
+
+def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | None = None,
+              seed: int | np.random.Generator | None = None, workers: int = 1,
+              progress: bool | None = None, profile: bool = True, engine: str = "auto",
+              **options):
+    """Fit a model's free parameters to observed data.
+
+    Parameters
+    ----------
+    problem : CalibrationProblem or path-like
+        The problem, or a TOML spec for :func:`read_problem`.
+    method : str, optional
+        ``"least_squares"``, ``"differential_evolution"`` or
+        ``"multistart"``; default: the problem's method.
+    seed : int, numpy.random.Generator or None
+        For the stochastic methods; the same seed gives the same parameters.
+    workers : int, default 1
+        Processes for differential evolution.
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal).
+    profile : bool, default True
+        Compute profile-likelihood intervals for parameters marked ``profile``.
+    engine : {"auto", "pysd"}, default "auto"
+        Run batches with the compiled ensemble engine when it compiles the
+        model (much faster), or always with PySD.
+    **options
+        Method options, over the problem's ``options``: ``max_nfev``,
+        ``xtol``, ``ftol``, ``n_starts``, ``maxiter``, ``popsize``.
+
+    Returns
+    -------
+    CalibrationResult
+
+    Raises
+    ------
+    SpecError
+        Unknown method; a target the model does not produce.
+
+    Examples
+    --------
+    >>> result = calibrate("calibration/iis.toml", method="least_squares")  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
+    """
+    from .problem import read_problem
+    from .result import build_result
+
+    if not isinstance(problem, CalibrationProblem):
+        problem = read_problem(problem)
+    method = method or problem.method
+    if method not in METHODS:
+        raise SpecError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
+    seed_value = seed if seed is None or isinstance(seed, int | np.integer) else None
+    opts = {**problem.options, **options}
+    bar = _progress_bar(progress)
+
+    def on_eval(n_runs: int, best: float) -> None:
+        bar.update(n_runs)
+        bar.set_postfix(best=f"{best:.4g}", refresh=False)
+
+    objective = Objective(problem, on_eval=on_eval, engine=engine)
+    objective.residuals(problem.initial)  # fail early on a bad target or model
+    started = time.perf_counter()
+    interrupted = False
+    try:
+        if method == "least_squares":
+            fit_least_squares(objective, **opts)
+        elif method == "multistart":
+            n_starts = int(opts.pop("n_starts", 8))
+            fit_multistart(objective, seed=seed, n_starts=n_starts, **opts)
+        else:
+            de = {k: opts.pop(k) for k in ("maxiter", "popsize") if k in opts}
+            fit_differential_evolution(objective, seed=seed, workers=workers, **de, **opts)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    return build_result(objective, objective.best_x, method=method, seed=seed_value,
+                        elapsed=elapsed, interrupted=interrupted,
+                        profile=profile and not interrupted)

@@ -1,0 +1,215 @@
+"""What a calibration returns: the frozen :class:`CalibrationResult`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .objective import Objective
+from .problem import CalibrationProblem
+from .stats import covariance, fit_statistics, profile_interval
+
+__all__ = ["CalibrationResult", "build_result"]
+
+#: correlations above this (in absolute value) are reported as a warning
+HIGH_CORRELATION = 0.95
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationResult:
+    """The outcome of :func:`sdkit.calibrate`.
+
+    Attributes
+    ----------
+    problem : CalibrationProblem
+    method : str
+    seed : int or None
+    values : dict
+        Best value of each parameter, by parameter name.
+    payoff : float
+        Sum of squared weighted residuals at the best point.
+    n_residuals : int
+        Residuals in the payoff (observed points in the fit window).
+    stderr : dict
+        Standard error of each parameter from the Jacobian (NaN if not
+        identified).
+    correlation : pandas.DataFrame
+        Parameter correlation matrix.
+    intervals : dict
+        95 % profile-likelihood interval ``(low, high)`` of each parameter
+        marked ``profile``.
+    statistics : pandas.DataFrame
+        One row per target and sample (``"fit"`` inside the fit window,
+        ``"holdout"`` after it): n, MAPE, RMSE, R², Theil U, U_M, U_S, U_C.
+    observed_vs_simulated : pandas.DataFrame
+        Long table ``target, time, observed, simulated, sample``.
+    trajectories : pandas.DataFrame
+        The best run of every target variable, indexed by time.
+    warnings : tuple of str
+        Parameters at a bound, strongly correlated pairs, an interrupted fit.
+    n_evaluations : int
+    elapsed : float
+        Seconds spent fitting (not counting statistics).
+    interrupted : bool
+        The fit was stopped (Ctrl-C); values are the best point seen.
+    model_sha256, data_sha256, scipy_version : str
+        Provenance.
+    """
+
+    problem: CalibrationProblem
+    method: str
+    seed: int | None
+    values: dict
+    payoff: float
+    n_residuals: int
+    stderr: dict
+    correlation: pd.DataFrame
+    intervals: dict
+    statistics: pd.DataFrame
+    observed_vs_simulated: pd.DataFrame
+    trajectories: pd.DataFrame
+    warnings: tuple
+    n_evaluations: int
+    elapsed: float
+    interrupted: bool
+    model_sha256: str
+    data_sha256: str
+    scipy_version: str
+
+    @property
+    def x(self) -> np.ndarray:
+        """Best values as a vector, in the problem's parameter order."""
+        return np.array([self.values[p.name] for p in self.problem.parameters])
+
+    def changes(self) -> dict[str, float]:
+        """``{model constant: value}`` to write into a ``.cin`` file."""
+        return {p.key: float(self.values[p.name]) for p in self.problem.parameters}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Parameters: value, bounds, standard error and interval, by name."""
+        rows = []
+        for p in self.problem.parameters:
+            low, high = self.intervals.get(p.name, (math.nan, math.nan))
+            rows.append({"parameter": p.name, "variable": p.key, "value": self.values[p.name],
+                         "stderr": self.stderr[p.name], "ci_low": low, "ci_high": high,
+                         "lower": p.lower, "upper": p.upper, "initial": p.initial})
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def summary(self) -> str:
+        """A plain-text summary: parameters, fit by series, warnings."""
+        lines = [f"calibration of {self.problem.model} by {self.method}"
+                 f"{' (INTERRUPTED)' if self.interrupted else ''}: payoff {self.payoff:.6g}, "
+                 f"{self.n_evaluations} runs, {self.elapsed:.1f} s"]
+        lines.append(self.to_frame()[["value", "stderr", "ci_low", "ci_high"]]
+                     .to_string(float_format=lambda v: f"{v:.6g}"))
+        stats = self.statistics.set_index(["target", "sample"])[["n", "mape", "r2", "theil_u"]]
+        lines.append(stats.to_string(float_format=lambda v: f"{v:.3g}"))
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _statistics(objective: Objective, sim: dict[str, np.ndarray]):
+    problem = objective.problem
+    rows, points = [], []
+    for target in problem.targets:
+        t = np.asarray(target.times, float)
+        obs = np.asarray(target.values, float)
+        s = sim[target.name]
+        fitted = objective._window[target.name]
+        after = ~fitted & (t > problem.stop if problem.stop is not None else False)
+        for sample, keep in (("fit", fitted), ("holdout", after)):
+            if not keep.any():
+                continue
+            st = fit_statistics(s[keep], obs[keep])
+            rows.append({"target": target.name, "indicator": target.indicator,
+                         "sample": sample, **st.__dict__})
+        for ti, oi, si, fi, ai in zip(t, obs, s, fitted, after):
+            points.append({"target": target.name, "time": ti, "observed": oi, "simulated": si,
+                           "sample": "fit" if fi else ("holdout" if ai else "outside")})
+    return pd.DataFrame(rows), pd.DataFrame(points)
+
+
+def _trajectories(objective: Objective, x: np.ndarray) -> pd.DataFrame:
+    """The best run of the target variables at every saved time (for plots)."""
+    problem = objective.problem
+    try:
+        if objective.engine == "auto":
+            from ..engine import simulate_ensemble
+            from ..engine.ensemble import member_frame
+
+            table = pd.DataFrame({k: [v] for k, v in objective.params(x).items()})
+            ds = simulate_ensemble(objective.model, table, outputs=objective.variables,
+                                   stop=objective.stop, dt=problem.dt)
+            return member_frame(ds)
+        from ..simulate import simulate
+
+        return simulate(objective.model, objective.params(x), stop=objective.stop,
+                        dt=problem.dt, outputs=objective.variables, check_finite=False)
+    except Exception:  # noqa: BLE001 - plots only; the statistics already ran
+        return pd.DataFrame()
+
+
+def _file_sha(path: str) -> str:
+    from ..translate import file_hash
+
+    try:
+        return file_hash(path) if path else ""
+    except OSError:
+        return ""
+
+
+def build_result(objective: Objective, x: np.ndarray | None, *, method: str, seed,
+                 elapsed: float, interrupted: bool, profile: bool) -> CalibrationResult:
+    """Statistics, uncertainty and warnings at the best point `x`."""
+    import scipy
+
+    problem = objective.problem
+    names = problem.names
+    if x is None:  # interrupted before the first evaluation finished
+        x = problem.initial
+    x = np.asarray(x, float)
+    n_evals = objective.n_evals
+    r = objective.residuals(x)
+    ssr = float(r @ r)
+    jac = objective.jacobian(x)
+    stderr, corr = covariance(jac, ssr)
+    intervals = {}
+    if profile:
+        for k, p in enumerate(problem.parameters):
+            if p.profile:
+                intervals[p.name] = profile_interval(objective, x, k, n_obs=r.size,
+                                                     stderr=float(stderr[k]))
+    sim = objective.simulate(x)
+    statistics, points = _statistics(objective, sim)
+    notes = []
+    if interrupted:
+        notes.append("fit interrupted: values are the best point seen so far")
+    if objective.engine_note:
+        notes.append(objective.engine_note)
+    for p, value in zip(problem.parameters, x):
+        span = p.upper - p.lower
+        if value - p.lower <= 1e-6 * span or p.upper - value <= 1e-6 * span:
+            side = "lower" if value - p.lower <= 1e-6 * span else "upper"
+            notes.append(f"{p.name} = {value:.6g} is at its {side} bound")
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            if abs(corr[i, j]) > HIGH_CORRELATION:
+                notes.append(f"{names[i]} and {names[j]} are strongly correlated "
+                             f"({corr[i, j]:+.3f}); the data may not separate them")
+    if np.isnan(stderr).any():
+        notes.append("standard errors not available: the Jacobian is singular or "
+                     "there are no more residuals than parameters")
+    return CalibrationResult(
+        problem=problem, method=method, seed=seed,
+        values={n: float(v) for n, v in zip(names, x)}, payoff=ssr, n_residuals=int(r.size),
+        stderr={n: float(s) for n, s in zip(names, stderr)},
+        correlation=pd.DataFrame(corr, index=names, columns=names),
+        intervals=intervals, statistics=statistics, observed_vs_simulated=points,
+        trajectories=_trajectories(objective, x), warnings=tuple(notes),
+        n_evaluations=n_evals, elapsed=float(elapsed), interrupted=interrupted,
+        model_sha256=_file_sha(problem.model), data_sha256=_file_sha(problem.data_path),
+        scipy_version=scipy.__version__,
+    )

@@ -1,0 +1,39 @@
+"""``sdkit calibrate SPEC``: fit a model to data and write the results."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    from ..calibration.problem import METHODS
+
+    p = sub.add_parser(
+        "calibrate", help="fit free parameters to observed data",
+        description="Fit the free parameters of a calibration spec (TOML) and write "
+                    "fitted.cin, calibration.json, report.md and plots to --out.")
+    p.add_argument("spec", help="calibration spec (.toml), e.g. calibration/iis.toml")
+    p.add_argument("--method", choices=METHODS, help="fitting method (default: the spec's)")
+    p.add_argument("--seed", type=int, help="random seed (same seed, same parameters)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes for differential evolution (default 1)")
+    p.add_argument("--out", metavar="DIR", help="write results to DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace files in DIR")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--no-profile", action="store_true",
+                   help="skip profile-likelihood intervals")
+    return p
+
+
+def run(args) -> int:
+    from ..calibration.fit import calibrate
+    from ..calibration.report import write_outputs
+
+    result = calibrate(args.spec, method=args.method, seed=args.seed, workers=args.workers,
+                       profile=not args.no_profile)
+    print(result.summary())
+    if args.out:
+        paths = write_outputs(result, args.out, overwrite=args.overwrite,
+                              plots=not args.no_plots)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 130 if result.interrupted else 0

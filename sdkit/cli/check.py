@@ -1,0 +1,28 @@
+"""``sdkit check MODEL``: units consistency and structural problems."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "check", help="check units and structure",
+        description="Check a model's units (each equation against its declared units), "
+                    "undefined and unused variables, algebraic loops, constants without "
+                    "units and variables without documentation. Exit code 1 if any error.")
+    p.add_argument("model", help="model file (.mdl, .xmile)")
+    p.add_argument("--no-docs", action="store_true",
+                   help="do not warn about variables without documentation")
+    p.add_argument("--errors-only", action="store_true", help="print errors only")
+    return p
+
+
+def run(args) -> int:
+    from ..units import CheckReport, check_model
+
+    report = check_model(args.model, docs=not args.no_docs)
+    if args.errors_only:
+        report = CheckReport(report.model, report.errors)
+    print(report.summary())
+    return 0 if report.ok else 1

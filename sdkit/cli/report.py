@@ -1,0 +1,35 @@
+"""``sdkit report``: render a report folder from stored results (no new runs)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("report", help="render a report from stored results",
+                       description="Write reports/<NAME>/ (index.html, report.md, figures) "
+                                   "from the data/ folder of an earlier `sdkit pipeline` run.")
+    p.add_argument("--name", default="iis", help="report name: writes reports/<NAME>/")
+    p.add_argument("--results", default="reports/iis/data", metavar="DIR",
+                   help="data folder of a pipeline run (default: reports/iis/data)")
+    p.add_argument("--config", default="reports/iis.toml", help="report configuration")
+    p.add_argument("--root", default="reports", help="folder holding reports (default: reports)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
+    return p
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..errors import OutputError
+    from ..report import read_report_config, write_report
+    from ..report.results import load_inputs
+
+    out = Path(args.root) / args.name
+    results = Path(args.results)
+    if out.exists() and not args.overwrite:
+        raise OutputError(f"{out}: report folder exists; pass --overwrite or another --name")
+    # everything is read into memory first, so re-rendering a report in place is safe
+    inputs = load_inputs(results, read_report_config(args.config))
+    print(write_report(inputs, out, overwrite=args.overwrite))
+    return 0

@@ -1,0 +1,48 @@
+"""``sdkit scenarios list [FOLDER]`` and ``sdkit scenarios run SPEC``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("scenarios", help="list or run scenario files",
+                       description="List scenario files, or run one (or a folder of them).")
+    cmds = p.add_subparsers(dest="scenarios_command", metavar="ACTION", required=True)
+    ls = cmds.add_parser("list", help="list the scenarios in a folder")
+    ls.add_argument("folder", nargs="?", default="models/scenarios",
+                    help="folder of *.toml scenario files (default: models/scenarios)")
+    run = cmds.add_parser("run", help="run a scenario file (or every file in a folder)")
+    run.add_argument("spec", help="scenario .toml file or folder")
+    run.add_argument("--model", help="model file (default: the scenario's 'model' key)")
+    run.add_argument("--params", metavar="FILE",
+                     help="fitted parameters: .cin file or calibration record (.json)")
+    run.add_argument("--columns", nargs="+", metavar="NAME",
+                     default=["GDP", "CO2 emissions", "Carbon intensity"],
+                     help="variables to keep (default: GDP, CO2 emissions, Carbon intensity)")
+    run.add_argument("--out", metavar="DIR", default="reports/runs",
+                     help="folder for <scenario>.parquet tables (default: reports/runs)")
+    run.add_argument("--overwrite", action="store_true", help="replace existing tables")
+    return p
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..scenarios import list_scenarios, read_scenario
+
+    if args.scenarios_command == "list":
+        for s in list_scenarios(args.folder):
+            levers = ", ".join(f"{lv.name}={lv.strength:g} from {lv.start_year:g} "
+                               f"(+{lv.ramp_years:g} y)" for lv in s.levers if lv.active)
+            print(f"{s.name:<24} {s.title}\n{'':<24} levers: {levers or 'none'}")
+        return 0
+    from ..scenario_runs import run_scenario_files
+
+    spec = Path(args.spec)
+    scenarios = list_scenarios(spec) if spec.is_dir() else [read_scenario(spec)]
+    for path, peaks in run_scenario_files(scenarios, model=args.model, params=args.params,
+                                          outputs=args.columns, out=args.out,
+                                          overwrite=args.overwrite):
+        print(f"wrote {path}" + (f"  (CO2 peak: {peaks})" if peaks else ""))
+    return 0

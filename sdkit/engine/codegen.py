@@ -1,0 +1,260 @@
+"""Order a :class:`~.program.Program`'s nodes and write its two functions.
+
+``init(t, N, OV)`` runs the initialisation pass (stocks take their initial
+values, ACTIVE INITIAL its initial argument) and returns the states and the
+values that never change; ``step(t, dt, S, K, N, save, update)`` computes
+every node still changing from the states at `t`, returns the requested
+outputs when `save`, and the Euler-updated states when `update`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import runtime as rt
+from .expressions import Unsupported
+from .program import Program
+
+__all__ = ["Compiled", "generate"]
+
+CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled model for a fixed set of outputs and overridden names."""
+
+    control: object  # control(N, OV) -> dict of the four time settings (arrays)
+    init: object
+    step: object
+    outputs: tuple[str, ...]
+    shapes: dict  # output -> (labels, coords)
+    source: str
+    reads_initial_time: bool = False  # an equation (not a time setting) reads INITIAL TIME
+
+
+def _full(x, sizes):
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return np.full((1,) + sizes, float(x))
+    return np.broadcast_to(x, (x.shape[0],) + sizes)
+
+
+def _mat(x, N):
+    x = np.asarray(x, dtype=float)
+    return np.array(np.broadcast_to(x, (N,) + x.shape[1:]))
+
+
+def _override(x, spec, N):
+    """Apply ``[(index, values (N,)), ...]`` to a node value."""
+    out = _mat(x, N)
+    for index, values in spec:
+        target = out[(slice(None),) + index]
+        out[(slice(None),) + index] = np.reshape(values, (N,) + (1,) * (target.ndim - 1))
+    return out
+
+
+def _uniform(values, what):
+    values = np.unique(np.asarray(values))
+    if values.size != 1:
+        raise Unsupported(f"{what} differs between members")
+    return values.item()
+
+
+def _delay_order(order, dt, delay_time):
+    base = int(order)
+    per_member = []
+    for row in np.asarray(delay_time).reshape(len(delay_time), -1):
+        o = base
+        while o * dt > np.min(row):
+            o -= 1
+        per_member.append(o)
+    return int(_uniform(per_member, "a delay's order (delay time below order * TIME STEP)"))
+
+
+def _fixed_order(delay_time, dt):
+    order = np.maximum(np.asarray(delay_time) / dt, 1)
+    return int(_uniform(np.round(order + rt.SMALL_VENSIM), "a DELAY FIXED delay time"))
+
+
+def _order(value):
+    return float(_uniform(np.asarray(value, float).ravel(), "a SMOOTH N / DELAY N order"))
+
+
+def _chain(first, rest):
+    return np.concatenate([np.broadcast_to(first, rest.shape[1:])[None], rest[:-1]])
+
+
+_INIT = {
+    "integ": "S[{k!r}] = _mat({init}, N)",
+    "smooth": "S[{k!r}] = np.stack([_mat({init}, N)] * int({order}))",
+    "delay": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
+             "S[{k!r}] = np.stack([_mat({init} * {time}, N)] * _o)",
+    "delayn": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
+              "S[{k!r}] = (np.stack([_mat({init} * {time}, N)] * _o), "
+              "np.stack([_mat({time}, N)] * _o))",
+    "delayfixed": "_o = _fixed_order(_mat({time}, N), dt)\n"
+                  "S[{k!r}] = [np.stack([_mat({init}, N)] * _o), 0]",
+    "trend": "S[{k!r}] = _mat({input} / (1 + {init} * {time}), N)",
+    "forecast": "S[{k!r}] = _mat({input} / (1 + {init}), N)",
+    "initial": "S[{k!r}] = _mat({init}, N)",
+    "sample": "S[{k!r}] = _mat({init}, N)",
+}
+_UPDATE = {
+    "integ": "S2[{k!r}] = S[{k!r}] + {flow} * dt",
+    "smooth": "_x = S[{k!r}]\n"
+              "S2[{k!r}] = _x + (_chain({input}, _x) - _x) * _x.shape[0] / {time} * dt",
+    "delay": "_x = S[{k!r}]\n_out = _x / {time}\n"
+             "S2[{k!r}] = _x + (_chain({input}, _out) - _out) * _x.shape[0] * dt",
+    "delayn": "_x, _tm = S[{k!r}]\n_tm = _chain({time}, _tm)\n_out = _x / _tm\n"
+              "S2[{k!r}] = (_x + (_chain({input}, _out) - _out) * _x.shape[0] * dt, _tm)",
+    "delayfixed": "_p = S[{k!r}]\n_p[0][_p[1]] = {input}\n_p[1] = (_p[1] + 1) % len(_p[0])\n"
+                  "S2[{k!r}] = _p",
+    "trend": "S2[{k!r}] = S[{k!r}] + ({input} - S[{k!r}]) / {time} * dt",
+    "forecast": "S2[{k!r}] = S[{k!r}] + ({input} - S[{k!r}]) / {time} * dt",
+    "initial": "S2[{k!r}] = S[{k!r}]",
+    "sample": "S2[{k!r}] = S[{k!r}] * 0 + rt.if_then_else({cond}, {input}, S[{k!r}])",
+}
+
+
+def _topo(names: set[str], deps_of) -> list[str]:
+    order, state = [], {}
+
+    def visit(n, stack):
+        mark = state.get(n)
+        if mark == 2:
+            return
+        if mark == 1:
+            raise Unsupported(f"circular definition through {n!r}")
+        state[n] = 1
+        for d in sorted(deps_of(n)):
+            if d in names:
+                visit(d, stack)
+        state[n] = 2
+        order.append(n)
+
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * len(names) + 1000))
+    try:
+        for n in sorted(names):
+            visit(n, None)
+    finally:
+        sys.setrecursionlimit(limit)
+    return order
+
+
+def _closure(start, deps_of) -> set[str]:
+    seen, todo = set(), list(start)
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        todo.extend(deps_of(n))
+    return seen
+
+
+def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compiled:
+    """Write and compile the init and step functions for `outputs`."""
+    nodes = program.nodes
+    for name in [*outputs, *overrides]:
+        if name not in nodes:
+            raise Unsupported(f"{name!r} is not a simulated variable")
+    for name in overrides:
+        if nodes[name].stateful is not None:
+            raise Unsupported(f"setting the stateful variable {name!r}")
+
+    def run_deps(n):
+        node = nodes[n]
+        if n in overrides:
+            return set()
+        deps = set(node.run_deps)
+        if node.stateful is not None:
+            deps |= node.stateful.dyn_deps
+        return deps
+
+    def init_deps(n):
+        return nodes[n].init_deps
+
+    missing = [c for c in CONTROL if c not in nodes]
+    if missing:
+        raise Unsupported(f"no {missing[0].upper()} in the model")
+    run_set = _closure(outputs, run_deps)
+    run_order = _topo(run_set, lambda n: nodes[n].run_deps if n not in overrides else ())
+    static: set[str] = set()
+    for n in run_order:
+        node = nodes[n]
+        st = node.stateful
+        if n in overrides or (st is not None and st.kind == "initial"):
+            static.add(n)
+        elif st is None and not node.uses_time and node.run_code == node.init_code \
+                and node.run_deps == node.init_deps and node.run_deps <= static:
+            static.add(n)
+    states = [n for n in run_order if nodes[n].stateful is not None and n not in static]
+    init_set = _closure(set(run_set) | set(CONTROL), init_deps)
+    init_order = _topo(init_set, init_deps)
+    ctl_set = _closure(CONTROL, init_deps)
+    for n in ctl_set:
+        if nodes[n].uses_time or nodes[n].stateful is not None:
+            raise Unsupported("time settings that change during the run")
+
+    def init_lines(order):
+        lines = []
+        for n in order:
+            node = nodes[n]
+            st = node.stateful
+            if st is not None:
+                args = {k: f"n_{v}" for k, v in st.args.items()}
+                order_code = (st.order or "").format(order=st.args.get("order"))
+                lines += _INIT[st.kind].format(k=n, **{**args, "order": order_code}).split("\n")
+                lines += node.run_code
+            else:
+                lines += node.init_code
+            if n in overrides:
+                lines.append(f"n_{n} = _override(n_{n}, OV[{n!r}], N)")
+        return lines
+
+    ctl_order = [n for n in init_order if n in ctl_set]
+    src = ["def control(N, OV):", "    t = None; dt = None"]
+    src += ["    " + ln for ln in init_lines(ctl_order)]
+    src.append("    return {" + ", ".join(f"{c!r}: n_{c}" for c in CONTROL) + "}")
+    src += ["", "def init(t, dt, N, OV):", "    S = {}"]
+    src += ["    " + ln for ln in init_lines(init_order)]
+    src.append("    K = {" + ", ".join(f"{n!r}: n_{n}" for n in sorted(static)) + "}")
+    src.append("    return S, K")
+    dynamic = [n for n in run_order if n not in static]
+    used_static = set()
+    for n in dynamic:
+        used_static |= run_deps(n) & static
+    used_static |= set(outputs) & static
+    src += ["", "def step(t, dt, S, K, N, save, update):"]
+    src += [f"    n_{n} = K[{n!r}]" for n in sorted(used_static)]
+    for n in dynamic:
+        src += ["    " + ln for ln in nodes[n].run_code]
+    src.append("    out = (" + "".join(f"n_{o}, " for o in outputs) + ") if save else None")
+    src.append("    if not update:")
+    src.append("        return out, S")
+    src.append("    S2 = {}")
+    for n in states:
+        st = nodes[n].stateful
+        args = {k: f"n_{v}" for k, v in st.args.items()}
+        for ln in _UPDATE[st.kind].format(k=n, **args).split("\n"):
+            src.append("    " + ln)
+        if st.non_negative:
+            src.append(f"    S2[{n!r}] = np.maximum(S2[{n!r}], 0)")
+    src.append("    return out, S2")
+    source = "\n".join(src) + "\n"
+    namespace = {"np": np, "rt": rt, "_full": _full, "_mat": _mat, "_override": _override,
+                 "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
+                 "_order": _order,
+                 **program.constants}
+    exec(compile(source, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
+    shapes = {o: (nodes[o].labels, nodes[o].coords) for o in outputs}
+    reads_t0 = any("initial_time" in (nodes[n].run_deps | nodes[n].init_deps)
+                   for n in (init_set | run_set) - set(CONTROL))
+    return Compiled(namespace["control"], namespace["init"], namespace["step"],
+                    tuple(outputs), shapes, source, reads_t0 or "initial_time" in outputs)

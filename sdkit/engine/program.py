@@ -1,0 +1,406 @@
+"""Build a :class:`Program` from PySD's abstract model.
+
+A program is a set of nodes (model variables plus hidden nodes for stateful
+functions and their arguments), each with the Python statements that compute
+it in the initialisation pass and in the run pass. :mod:`.codegen` orders the
+nodes and writes the two functions that simulate them.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from pysd.translators.structures import abstract_expressions as ae
+
+from .expressions import Component, Unsupported, Val, align, compile_expr
+
+__all__ = ["Node", "Stateful", "Program", "build_program"]
+
+_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+
+
+@dataclass
+class Node:
+    """One computed quantity: statements per pass and what they read."""
+
+    name: str
+    labels: tuple[str, ...]
+    coords: tuple[tuple[str, ...], ...]
+    run_code: list[str]
+    init_code: list[str]
+    run_deps: set[str]
+    init_deps: set[str]
+    uses_time: bool = False
+    stateful: Stateful | None = None
+
+
+@dataclass
+class Stateful:
+    """A stateful function (INTEG, SMOOTH, DELAY, ...) on one component."""
+
+    kind: str
+    args: dict[str, str]  # role -> argument node name
+    order: str | None = None  # code of a static order argument
+    non_negative: bool = False
+    dyn_deps: set[str] = field(default_factory=set)
+
+
+class Program:
+    """Nodes, subscripts, lookup tables and constants of one model."""
+
+    def __init__(self, section):
+        from pysd.builders.python.python_model_builder import SectionBuilder
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sb = SectionBuilder(section)
+            for el in sb.elements:
+                sb.namespace.add_to_namespace(el.name)
+                el.identifier = sb.namespace.namespace[el.name]
+                sb.subscripts.elements[el.identifier] = el.subscripts
+        self.sb = sb
+        self.subs = sb.subscripts
+        self.clean = sb.namespace.cleanspace
+        self.real = {v: k for k, v in sb.namespace.namespace.items()}
+        self.dims = {el.identifier: list(el.subscripts) for el in sb.elements}
+        self.elcoords = {el.identifier: dict(el.subs_dict) for el in sb.elements}
+        self.nodes: dict[str, Node] = {}
+        self.constants: dict[str, np.ndarray] = {}
+        self.lookups: dict[str, tuple[str, np.ndarray, np.ndarray, str]] = {}
+        self._hidden = 0
+
+    # -- helpers used by expressions -------------------------------------------
+    def add_constant(self, value: np.ndarray) -> str:
+        name = f"C{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def add_table(self, x: np.ndarray, y: np.ndarray) -> str:
+        name = f"T{len(self.constants)}"
+        self.constants[name + "_x"] = x
+        self.constants[name + "_y"] = y
+        return name
+
+    def is_lookup(self, ref: str) -> bool:
+        return self.clean.get(ref) in self.lookups
+
+    def lookup_call(self, node, comp: Component) -> Val:
+        py = self.clean[node.function.reference]
+        table, xs, ys, mode = self.lookups[py]
+        if len(node.arguments) != 1:
+            raise Unsupported(f"lookup {self.real.get(py, py)!r} called with "
+                              f"{len(node.arguments)} arguments")
+        arg = compile_expr(node.arguments[0], comp)
+        if ys.ndim == 1:
+            if node.function.subscripts:
+                raise Unsupported("subscripted reference to a scalar lookup")
+            return Val(f"rt.lookup({arg.code}, {table}_x, {table}_y, {mode!r})",
+                       arg.labels, arg.coords, arg.num)
+        base = Val(f"{table}_y", tuple(self.dims[py]),
+                   tuple(tuple(self.elcoords[py][d]) for d in self.dims[py]))
+        sel = self._select(base, py, node.function.subscripts, comp)
+        x = arg.code if arg.num else align(arg, sel.labels)
+        return Val(f"rt.lookup({x}, {table}_x, {sel.code}, {mode!r})", sel.labels, sel.coords)
+
+    def reference(self, node, comp: Component) -> Val:
+        ref = node.reference
+        if ref == "time":
+            comp.uses_time = True
+            return Val("t", num=True)
+        if ref not in self.clean:
+            if ref in self.subs.subscript2num:
+                return self._subscript_number(ref)
+            raise Unsupported(f"reference to {ref!r}")
+        py = self.clean[ref]
+        if py in self.lookups:
+            raise Unsupported(f"lookup {self.real.get(py, py)!r} used as a variable")
+        comp.deps.add(py)
+        dims = self.dims.get(py, [])
+        base = Val(f"n_{py}", tuple(dims), tuple(tuple(self.elcoords[py][d]) for d in dims))
+        if node.subscripts is None:
+            return base
+        return self._select(base, py, node.subscripts, comp)
+
+    def _subscript_number(self, ref: str) -> Val:
+        expr, subs = self.subs.subscript2num[ref]
+        if not subs:
+            return Val(repr(float(expr)), num=True)
+        (dim, elems), = subs.items()
+        m = re.match(r"np\.arange\((\d+),", expr)
+        if not m:
+            raise Unsupported(f"subscript {ref!r} used as a number")
+        name = self.add_constant(np.arange(len(elems), dtype=float)[None] + int(m.group(1)))
+        return Val(name, (dim,), (tuple(elems),))
+
+    def _select(self, base: Val, py: str, subscripts, comp: Component) -> Val:
+        """Index a variable (or table) by a reference's subscripts, PySD style."""
+        ref_subs = list(subscripts.subscripts)
+        dims = self.dims[py]
+        if len(ref_subs) != len(dims):
+            raise Unsupported(f"{py!r} referenced with {len(ref_subs)} subscripts")
+        code = base.code
+        labels, coords = [], []
+        axis = 1  # after the member axis (or a table's x axis)
+        for dim, sub in zip(dims, ref_subs):
+            full = self.elcoords[py][dim]
+            bare = sub[:-1] if sub.endswith("!") else sub
+            if bare in self.subs.subscripts:
+                elems = list(self.subs.subscripts[bare])
+                label = sub
+                if not sub.endswith("!") and sub not in comp.def_subs:
+                    for mapped in self.subs.mapping.get(sub, []):
+                        if isinstance(mapped, str) and mapped in comp.def_subs \
+                                and mapped not in labels and mapped not in ref_subs:
+                            label = mapped
+                            break
+                if any(e not in full for e in elems):
+                    raise Unsupported(f"{sub!r} is not within {dim!r} of {py!r}")
+                if label != sub and len(self.subs.subscripts[label]) != len(elems):
+                    raise Unsupported(f"mapping {sub!r} -> {label!r}")
+                idx = [full.index(e) for e in elems]
+                if idx != list(range(len(full))):
+                    code = f"{code}[{':, ' * axis}{idx}]"
+                if label in labels:
+                    raise Unsupported(f"repeated subscript {label!r} in a reference to {py!r}")
+                labels.append(label)
+                coords.append(tuple(self.subs.subscripts[label] if label != sub else elems))
+                axis += 1
+            elif sub in full:
+                code = f"{code}[{':, ' * axis}{full.index(sub)}]"
+            else:
+                raise Unsupported(f"subscript {sub!r} of {py!r}")
+        return Val(code, tuple(labels), tuple(coords))
+
+    # -- stateful functions ----------------------------------------------------
+    def _arg(self, expr, comp: Component, role: str, sid: str, *, full: bool = True) -> str:
+        """Compile a stateful's argument into its own hidden node; return its name."""
+        name = f"{sid}_{role}"
+        if name in self.nodes and comp.mode == "init":
+            return name
+        labels = tuple(comp.def_subs)
+        coords = tuple(tuple(v) for v in comp.def_subs.values())
+        codes, deps, uses_time = {}, {}, False
+        for mode in ("run", "init"):
+            sub = Component(self, comp.element, comp.def_subs, mode, counter=0)
+            sub.counter = 1000 * (comp.counter + 1)
+            val = compile_expr(expr, sub)
+            code = _fill(val, labels, tuple(len(c) for c in coords)) if full else val.code
+            codes[mode], deps[mode] = [f"n_{name} = {code}"], sub.deps
+            uses_time |= sub.uses_time
+        self.nodes[name] = Node(name, labels, coords, codes["run"], codes["init"],
+                                deps["run"], deps["init"], uses_time)
+        return name
+
+    def stateful(self, node, comp: Component) -> Val:
+        sid = f"s{comp.element}_{comp.next_id()}"
+        labels = tuple(comp.def_subs)
+        coords = tuple(tuple(v) for v in comp.def_subs.values())
+        if comp.mode == "init" and sid in self.nodes:
+            comp.deps.add(sid)
+            return Val(f"n_{sid}", labels, coords)
+        kind = type(node)
+        a = {}
+        if kind is ae.IntegStructure:
+            a = {"flow": node.flow, "init": node.initial}
+            st = Stateful("integ", {}, non_negative=bool(node.non_negative))
+        elif kind in (ae.SmoothStructure, ae.SmoothNStructure):
+            a = {"input": node.input, "time": node.smooth_time, "init": node.initial}
+            st = Stateful("smooth", {}, order=self._order(node.order, a))
+        elif kind in (ae.DelayStructure, ae.DelayNStructure):
+            a = {"input": node.input, "time": node.delay_time, "init": node.initial}
+            st = Stateful("delay" if kind is ae.DelayStructure else "delayn", {},
+                          order=self._order(node.order, a))
+        elif kind is ae.DelayFixedStructure:
+            a = {"input": node.input, "time": node.delay_time, "init": node.initial}
+            st = Stateful("delayfixed", {})
+        elif kind is ae.TrendStructure:
+            a = {"input": node.input, "time": node.average_time, "init": node.initial_trend}
+            st = Stateful("trend", {})
+        elif kind is ae.ForecastStructure:
+            a = {"input": node.input, "time": node.average_time, "horizon": node.horizon,
+                 "init": node.initial_trend}
+            st = Stateful("forecast", {})
+        elif kind is ae.InitialStructure:
+            a = {"init": node.initial}
+            st = Stateful("initial", {})
+        elif kind is ae.SampleIfTrueStructure:
+            a = {"cond": node.condition, "input": node.input, "init": node.initial}
+            st = Stateful("sample", {})
+        else:
+            raise Unsupported(type(node).__name__.replace("Structure", "").upper())
+        for role, expr in a.items():
+            st.args[role] = self._arg(expr, comp, role, sid)
+        value = _VALUE[st.kind].format(s=f"S[{sid!r}]", **{k: f"n_{v}" for k, v in st.args.items()})
+        value_roles = _VALUE_DEPS[st.kind]
+        run_deps = {st.args[r] for r in value_roles}
+        init_deps = {st.args[r] for r in _INIT_DEPS[st.kind] if r in st.args}
+        st.dyn_deps = {v for r, v in st.args.items() if r not in ("init", "order")}
+        self.nodes[sid] = Node(sid, labels, coords, [f"n_{sid} = {value}"], [], run_deps,
+                               init_deps, stateful=st)
+        comp.deps.add(sid)
+        return Val(f"n_{sid}", labels, coords)
+
+    def _order(self, order, args: dict) -> str:
+        """A number's code, or (for an expression) the code of its hidden node."""
+        if isinstance(order, int | float | np.integer | np.floating):
+            return repr(float(order))
+        args["order"] = order
+        return "_order(n_{order})"
+
+
+_VALUE = {
+    "integ": "{s}", "smooth": "{s}[-1]", "delay": "{s}[-1] / {time}",
+    "delayn": "{s}[0][-1] / {s}[1][0]", "delayfixed": "np.array({s}[0][{s}[1]])",
+    "trend": "rt.zidz({input} - {s}, {time} * np.abs({s}))",
+    "forecast": "{input} * (1 + rt.zidz({input} - {s}, {time} * {s}) * {horizon})",
+    "initial": "{s}", "sample": "rt.if_then_else({cond}, {input}, {s})",
+}
+_INIT_DEPS = {
+    "integ": ("init",), "smooth": ("init", "order"), "delay": ("init", "time", "order"),
+    "delayn": ("init", "time", "order"), "delayfixed": ("init", "time"),
+    "trend": ("input", "time", "init"), "forecast": ("input", "time", "horizon", "init"),
+    "initial": ("init",), "sample": ("init", "cond", "input"),
+}
+_VALUE_DEPS = {
+    "integ": (), "smooth": (), "delay": ("time",), "delayn": (), "delayfixed": (),
+    "trend": ("input", "time"), "forecast": ("input", "time", "horizon"), "initial": (),
+    "sample": ("cond", "input"),
+}
+
+
+def build_program(abstract) -> Program:
+    """Compile every element of the model's main section.
+
+    Raises
+    ------
+    Unsupported
+        On the first construct the engine cannot compile faithfully.
+    """
+    if len(abstract.sections) != 1:
+        raise Unsupported("macros")
+    program = Program(abstract.sections[0])
+    elements = program.sb.elements
+    for el in elements:  # lookups first: calls to them compile differently
+        types = {type(c.ast) for c in el.components}
+        if ae.LookupsStructure in types:
+            if types != {ae.LookupsStructure}:
+                raise Unsupported(f"lookup {el.name!r} mixed with equations")
+            _add_lookup(program, el)
+    for el in elements:
+        if el.identifier in program.lookups:
+            continue
+        _add_element(program, el)
+    return program
+
+
+def _add_lookup(program: Program, el) -> None:
+    comps = el.components
+    xs = np.asarray(comps[0].ast.x, float)
+    modes = {c.ast.type for c in comps}
+    if len(modes) != 1 or modes - {"interpolate", "extrapolate", "hold_backward"}:
+        raise Unsupported(f"lookup {el.name!r} of type {modes}")
+    if any(len(c.ast.x) != len(xs) or np.any(np.asarray(c.ast.x, float) != xs)
+           for c in comps):
+        raise Unsupported(f"subscripted lookup {el.name!r} with differing x values")
+    if np.any(np.diff(xs) <= 0):
+        raise Unsupported(f"lookup {el.name!r} with unsorted x values")
+    dims = program.dims[el.identifier]
+    if not dims:
+        ys = np.asarray(comps[0].ast.y, float)
+    else:
+        full = program.elcoords[el.identifier]
+        ys = np.full((len(xs),) + tuple(len(full[d]) for d in dims), np.nan)
+        for c in comps:
+            if c.subscripts[1]:
+                raise Unsupported(f"lookup {el.name!r} with EXCEPT")
+            cd = program.subs.make_coord_dict(c.subscripts[0])
+            idx = tuple([full[d].index(e) for e in els] for d, els in zip(dims, cd.values()))
+            y = np.asarray(c.ast.y, float).reshape((len(xs),) + (1,) * len(dims))
+            ys[(slice(None),) + np.ix_(*idx)] = y
+        if np.isnan(ys).any():
+            raise Unsupported(f"lookup {el.name!r} not defined for every element")
+    table = program.add_table(xs, ys)
+    program.lookups[el.identifier] = (table, xs, ys, modes.pop())
+
+
+def _add_element(program: Program, el) -> None:
+    py = el.identifier
+    dims = program.dims[py]
+    full = program.elcoords[py]
+    coords = tuple(tuple(full[d]) for d in dims)
+    sizes = tuple(len(c) for c in coords)
+    code: dict[str, list[str]] = {"run": [], "init": []}
+    deps: dict[str, set[str]] = {"run": set(), "init": set()}
+    uses_time = False
+    single = len(el.components) == 1 and not el.components[0].subscripts[1]
+    for ci, c in enumerate(el.components):
+        if type(c.ast) in (ae.GetConstantsStructure, ae.GetDataStructure,
+                           ae.GetLookupsStructure, ae.DataStructure, ae.GameStructure,
+                           ae.AllocateAvailableStructure, ae.AllocateByPriorityStructure):
+            raise Unsupported(type(c.ast).__name__.replace("Structure", "").upper())
+        if c.type not in ("Auxiliary", "Constant"):
+            raise Unsupported(f"{c.type} component of {el.name!r}")
+        def_subs = program.subs.make_coord_dict(c.subscripts[0])
+        if len(def_subs) != len(dims):
+            raise Unsupported(f"{el.name!r}: component subscripts {c.subscripts[0]}")
+        for mode in ("run", "init"):
+            comp = Component(program, f"{py}_{ci}", def_subs, mode)
+            val = compile_expr(c.ast, comp)
+            uses_time |= comp.uses_time
+            deps[mode] |= comp.deps
+            target = tuple(def_subs)
+            csizes = tuple(len(v) for v in def_subs.values())
+            expr = _fill(_rename(val, def_subs), target, csizes)
+            if single and tuple(def_subs.values()) == tuple(list(c) for c in coords):
+                code[mode].append(f"n_{py} = {expr}")
+                continue
+            if ci == 0:
+                code[mode].append(f"n_{py} = np.full((N,) + {sizes}, np.nan)")
+            idx = [[full[d].index(e) for e in els] for d, els in zip(dims, def_subs.values())]
+            ix = "(slice(None),) + np.ix_(" + ", ".join(map(repr, idx)) + ")" if idx \
+                else "(slice(None),)"
+            if c.subscripts[1]:
+                mask = np.ones(csizes, bool)
+                for exc in c.subscripts[1]:
+                    ecd = program.subs.make_coord_dict(exc)
+                    sel = []
+                    for (_d, els), (_ed, eels) in zip(def_subs.items(), ecd.items()):
+                        sel.append([i for i, e in enumerate(els) if e in eels])
+                    mask[np.ix_(*sel)] = False
+                mname = program.add_constant(mask[None])
+                code[mode].append(
+                    f"n_{py}[{ix}] = np.where({mname}, {expr}, n_{py}[{ix}])")
+            else:
+                code[mode].append(f"n_{py}[{ix}] = {expr}")
+    program.nodes[py] = Node(py, tuple(dims), coords, code["run"], code["init"],
+                             deps["run"], deps["init"], uses_time)
+
+
+def _fill(val: Val, target: tuple[str, ...], sizes: tuple[int, ...]) -> str:
+    """Code for `val` as a full ``(lead, *sizes)`` array over `target` labels.
+
+    Arrays whose labels already equal the target are full (every node is
+    stored full, and broadcasting full arrays gives full arrays).
+    """
+    if not val.num and val.labels == target:
+        return val.code
+    return f"_full({align(val, target)}, {sizes})"
+
+
+def _rename(val: Val, def_subs: dict) -> Val:
+    """Rename axes whose label is not in the definition to a free one of equal length."""
+    if val.num:
+        return val
+    labels = list(val.labels)
+    for i, lab in enumerate(labels):
+        if lab in def_subs:
+            continue
+        free = [d for d in def_subs if d not in labels
+                and len(def_subs[d]) == len(val.coords[i])]
+        if not free:
+            raise Unsupported(f"cannot place subscript {lab!r} in {list(def_subs)}")
+        labels[i] = free[0]
+    return Val(val.code, tuple(labels), val.coords, val.num)

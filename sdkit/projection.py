@@ -1,0 +1,241 @@
+"""Projection runs: many parameter sets through one model, and scenarios built on that.
+
+:func:`run_members` is the one seam every ensemble in sdkit goes through
+(scenarios, Monte Carlo, sensitivity). It uses the vectorized
+``sdkit.simulate_ensemble`` when that engine is installed and a plain loop
+over :func:`sdkit.simulate` otherwise; both return an ``xarray.Dataset``
+with dimensions ``(member, time, ...)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidValueError, SpecError
+from .model import Model, load_model
+from .scenarios import Scenario
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["run_members", "run_scenarios", "read_parameters", "to_tidy", "provenance"]
+
+ENGINES = ("auto", "loop", "ensemble")
+
+
+def _ensemble_engine():
+    try:
+        from .engine import simulate_ensemble
+    except ImportError:
+        return None
+    return simulate_ensemble
+
+
+def run_members(
+    model: Model,
+    table: pd.DataFrame,
+    *,
+    outputs: Sequence[str],
+    base: Mapping[str, object] | None = None,
+    saveper: float = 1.0,
+    engine: str = "auto",
+    progress: bool = False,
+    desc: str = "runs",
+) -> xr.Dataset:
+    """Run one simulation per row of `table` and stack the results.
+
+    Parameters
+    ----------
+    model : Model
+    table : pandas.DataFrame
+        One row per member, one column per model constant (``"Name"`` or
+        ``"Name[elem]"``). An empty table with ``n`` rows runs ``n`` copies.
+    outputs : sequence of str
+        Variables to keep.
+    base : mapping, optional
+        Constants set in every member (e.g. calibrated parameters); the
+        table's columns win over them.
+    saveper : float, default 1
+    engine : {"auto", "loop", "ensemble"}
+        ``"auto"`` uses the vectorized engine if it is available.
+    progress : bool, default False
+        Show a tqdm progress bar (loop engine).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``(member, time, <subscripts>)``, member labels from the
+        table's index.
+    """
+    import xarray as xr
+
+    from .simulate import simulate, to_dataset
+
+    if engine not in ENGINES:
+        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}: {engine!r}")
+    if len(table) == 0:
+        raise InvalidValueError("run_members: the parameter table has no rows")
+    base = dict(base or {})
+    fast = _ensemble_engine() if engine != "loop" else None
+    if engine == "ensemble" and fast is None:
+        raise InvalidValueError("engine='ensemble' but sdkit.engine is not installed")
+    if fast is not None:
+        full = table.copy()
+        for name, value in base.items():
+            if name not in full.columns:
+                full[name] = value
+        ds = fast(model, full, outputs=list(outputs), saveper=saveper)
+        return ds.assign_coords(member=list(table.index))
+    from tqdm.auto import tqdm
+
+    runs = []
+    rows = [table.iloc[i].to_dict() for i in range(len(table))]
+    for row in tqdm(rows, desc=desc, disable=not progress, leave=False):
+        params = {**base, **{k: v for k, v in row.items() if not _is_nan(v)}}
+        frame = simulate(model, params, outputs=list(outputs), saveper=saveper)
+        runs.append(to_dataset(frame))
+    ds = xr.concat(runs, dim=pd.Index(list(table.index), name="member"))
+    ds.attrs["sdkit_engine"] = "pysd (loop over sdkit.simulate)"
+    return ds
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and np.isnan(value)
+
+
+def read_parameters(path: str | os.PathLike | None) -> dict[str, float]:
+    """Read fitted parameters from a ``.cin`` file or a calibration record (``.json``).
+
+    ``None`` gives ``{}`` (the model's own values).
+
+    Raises
+    ------
+    SpecError
+        Unknown suffix or a record without fitted values.
+    """
+    if path is None:
+        return {}
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".cin":
+        from .cin import read_cin
+
+        return dict(read_cin(path))
+    if suffix == ".json":
+        from .uncertainty import ParameterUncertainty
+
+        unc = ParameterUncertainty.from_record(path)
+        return dict(zip(unc.names, map(float, unc.mean)))
+    raise SpecError(f"{path}: expected a .cin file or a calibration record (.json)")
+
+
+def run_scenarios(
+    model: Model | str | os.PathLike,
+    scenarios: Sequence[Scenario],
+    *,
+    outputs: Sequence[str],
+    params: Mapping[str, object] | None = None,
+    saveper: float = 1.0,
+    engine: str = "auto",
+    progress: bool = False,
+) -> xr.Dataset:
+    """Run each scenario once on top of `params` (e.g. calibrated values).
+
+    Parameters
+    ----------
+    model : Model or path-like
+    scenarios : sequence of Scenario
+    outputs : sequence of str
+        Variables to keep.
+    params : mapping, optional
+        Constants applied before each scenario's own changes.
+    saveper : float, default 1
+    engine, progress
+        As for :func:`run_members`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``(scenario, time, <subscripts>)``.
+
+    Raises
+    ------
+    SpecError
+        A scenario sets a constant the model does not define.
+    """
+    if not isinstance(model, Model):
+        model = load_model(model)
+    if not scenarios:
+        raise InvalidValueError("run_scenarios: no scenarios given")
+    rows = {}
+    for s in scenarios:
+        p = s.params()
+        for name in p:
+            base_name = name.split("[", 1)[0]
+            try:
+                model.py_name(base_name)
+            except KeyError as e:
+                raise SpecError(f"{s.path or s.name}: {e}") from None
+        rows[s.name] = p
+    table = pd.DataFrame(list(rows.values()), index=pd.Index(list(rows), name="scenario"))
+    if table.shape[1] == 0:  # no scenario sets anything: run the model as it is
+        table = pd.DataFrame(index=table.index)
+    table = _fill_defaults(model, table, params or {})
+    ds = run_members(model, table, outputs=outputs, base=params, saveper=saveper,
+                     engine=engine, progress=progress, desc="scenarios")
+    ds = ds.rename({"member": "scenario"})
+    ds.attrs.update(provenance(model))
+    ds.attrs["scenario_files"] = "; ".join(str(s.path) for s in scenarios if s.path)
+    return ds
+
+
+def _fill_defaults(model: Model, table: pd.DataFrame, params: Mapping[str, object]):
+    """Replace missing cells with the value in `params` or the model's own value."""
+    if not table.isna().to_numpy().any():
+        return table
+    import warnings
+
+    out = table.copy()
+    for col in out.columns:
+        if not out[col].isna().any():
+            continue
+        if col in params:
+            fill = params[col]
+        else:
+            base, _, rest = col.partition("[")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = model._fresh_pysd()[model.real_name(base)]
+            if rest:
+                value = value.loc[tuple(e.strip() for e in rest.rstrip("]").split(","))]
+            fill = float(np.asarray(value))
+        out[col] = out[col].fillna(fill)
+    return out
+
+
+def to_tidy(ds, *, member_dim: str | None = None) -> pd.DataFrame:
+    """Long table (one value a row) of a results Dataset: dims as columns, plus variable, value."""
+    frames = []
+    for name, da in ds.data_vars.items():
+        f = da.to_dataframe(name="value").reset_index()
+        f.insert(0, "variable", name)
+        frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    first = [c for c in ("variable", member_dim or "scenario", "member", "City", "time")
+             if c in out.columns]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def provenance(model: Model, **extra: object) -> dict[str, str]:
+    """Provenance attributes: model file and hash, sdkit version, plus `extra`."""
+    from . import __version__
+
+    out = {"model": str(model.path), "model_sha256": model.sha256, "sdkit_version": __version__}
+    out.update({k: "" if v is None else str(v) for k, v in extra.items()})
+    return out

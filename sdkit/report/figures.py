@@ -1,0 +1,199 @@
+"""Report figures (matplotlib, Agg backend): every function returns a Figure.
+
+Each element of the report's dimension (each city) keeps one colour in
+every figure (:meth:`ReportConfig.color`); scenarios are told apart by line
+style and the legend.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_figure",
+           "sensitivity_figure", "specialization_figure", "fit_figure"]
+
+_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)))
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figure_bytes(fig) -> tuple[bytes, str]:
+    """PNG bytes and SVG text of `fig`; closes it."""
+    plt = _plt()
+    png, svg = io.BytesIO(), io.StringIO()
+    fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(svg, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return png.getvalue(), svg.getvalue()
+
+
+def _grid(n: int, *, width: float = 5.0, height: float = 3.2, sharex: bool = True):
+    plt = _plt()
+    cols = 2 if n > 1 else 1
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                             sharex=sharex)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _scenario_style(names: list[str]) -> dict[str, object]:
+    return {s: _STYLES[i % len(_STYLES)] for i, s in enumerate(names)}
+
+
+def scenario_figure(ds, indicator, config, titles: dict[str, str]):
+    """One panel per element (city): the indicator under every scenario."""
+    da = ds[indicator.variable]
+    dim = config.dimension
+    elements = [str(e) for e in da[dim].to_numpy()]
+    scenarios = [str(s) for s in da["scenario"].to_numpy()]
+    plt = _plt()
+    cmap = plt.get_cmap("tab10" if len(scenarios) <= 10 else "tab20")
+    fig, axes = _grid(len(elements))
+    for ax, el in zip(axes, elements):
+        for i, s in enumerate(scenarios):
+            series = da.sel({dim: el, "scenario": s})
+            ax.plot(series["time"], series, color=cmap(i % cmap.N),
+                    lw=2.2 if i == len(scenarios) - 1 else 1.4,
+                    ls="--" if s == "baseline" else "-", label=titles.get(s, s))
+        ax.axvline(config.projection_start, color="0.6", lw=0.8, ls=":")
+        ax.set_title(el, color=config.color(el, elements), fontweight="bold")
+        ax.set_ylabel(indicator.units or indicator.label)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("year")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)),
+               bbox_to_anchor=(0.5, -0.02), frameon=False, fontsize=8)
+    fig.suptitle(f"{indicator.label} by scenario ({indicator.units})" if indicator.units
+                 else f"{indicator.label} by scenario")
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    return fig
+
+
+def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str]):
+    """Fan chart: 5-95 % band and median per element (city), one style per scenario."""
+    first = next(iter(bands_by_scenario.values()))[indicator.variable]
+    dim = config.dimension
+    elements = [str(e) for e in first[dim].to_numpy()]
+    style = _scenario_style(list(bands_by_scenario))
+    fig, axes = _grid(len(elements))
+    for ax, el in zip(axes, elements):
+        color = config.color(el, elements)
+        for k, (name, q) in enumerate(bands_by_scenario.items()):
+            da = q[indicator.variable].sel({dim: el})
+            da = da.sel(time=da["time"] >= config.projection_start - 1)
+            lo, mid, hi = (da.sel(quantile=v, method="nearest") for v in (0.05, 0.5, 0.95))
+            ax.fill_between(da["time"], lo, hi, color=color, alpha=0.35 if k == 0 else 0.18,
+                            hatch=None if k == 0 else "//", lw=0,
+                            label=f"{titles.get(name, name)}: 5-95 %")
+            ax.plot(da["time"], mid, color=color, ls=style[name], lw=1.8,
+                    label=f"{titles.get(name, name)}: median")
+        ax.set_title(el, color=color, fontweight="bold")
+        ax.set_ylabel(indicator.units or indicator.label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    axes[-1].set_xlabel("year")
+    fig.suptitle(f"{indicator.label}: Monte Carlo 5-50-95 % bands"
+                 + (f" ({indicator.units})" if indicator.units else ""))
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
+
+
+def peak_probability_figure(probs: pd.DataFrame, config, *, before: float):
+    """Grouped bars: probability of an emissions peak before `before`, scenario x element."""
+    plt = _plt()
+    elements = list(map(str, probs.columns))
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    width = 0.8 / max(len(elements), 1)
+    x = np.arange(len(probs.index))
+    for i, el in enumerate(elements):
+        ax.bar(x + i * width - 0.4 + width / 2, probs[el], width,
+               color=config.color(el, elements), label=el)
+    ax.set_xticks(x, list(probs.index), rotation=15)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("probability (share of members)")
+    ax.set_title(f"Probability that CO2 emissions peak before {before:g}")
+    ax.legend(fontsize=8, ncol=len(elements))
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_figure(result):
+    """Horizontal bars of the ranking index per outcome, with confidence intervals."""
+    table = result.table
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    fig, axes = _grid(len(outcomes), width=5.2, height=0.45 * table["factor"].nunique() + 1.4,
+                      sharex=False)
+    for ax, outcome in zip(axes, outcomes):
+        part = table[table["outcome"] == outcome].sort_values("index")
+        ax.barh(part["label"], part["index"], xerr=part["index_conf"].clip(lower=0),
+                color="#4c72b0", ecolor="0.4", capsize=2)
+        ax.set_title(outcome, fontsize=10)
+        ax.set_xlabel("total-order index ST" if result.method == "sobol"
+                      else "mu* / std(outcome)")
+        ax.tick_params(axis="x", labelbottom=True)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"Sensitivity ranking ({'Sobol' if result.method == 'sobol' else 'Morris'}, "
+                 f"N = {result.n}, {result.runs} runs)")
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def specialization_figure(index: pd.Series, config, *, title: str):
+    """Bars of the Krugman relative specialization index per element."""
+    plt = _plt()
+    elements = list(map(str, index.index))
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.bar(elements, index.to_numpy(), color=[config.color(e, elements) for e in elements])
+    for x, v in enumerate(index.to_numpy()):
+        ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("K (0 = same structure, 2 = none shared)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def fit_figure(observed_vs_simulated: pd.DataFrame):
+    """Observed (dots) and simulated (lines) for each calibration target."""
+    targets = list(dict.fromkeys(observed_vs_simulated["target"]))
+    fig, axes = _grid(len(targets), width=4.2, height=2.6, sharex=False)
+    for ax, t in zip(axes, targets):
+        part = observed_vs_simulated[observed_vs_simulated["target"] == t].sort_values("time")
+        few = len(part) < 3
+        ax.plot(part["time"], part["simulated"], "x" if few else "-", color="#4c72b0",
+                ms=8, label="simulated")
+        ax.plot(part["time"], part["observed"], "o", color="k", ms=3, label="observed")
+        if "sample" in part:
+            held = part.loc[part["sample"] == "holdout", "time"]
+            if len(held):
+                ax.axvspan(held.min() - 0.5, held.max() + 0.5, color="0.9", zorder=0,
+                           label="hold-out")
+        if few:  # one or two points: show them against zero, not a zoomed rounding error
+            ax.set_xlim(part["time"].min() - 2, part["time"].max() + 2)
+            top = float(np.nanmax(part[["observed", "simulated"]].to_numpy()))
+            ax.set_ylim(0, 1.15 * top if top > 0 else 1)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+        ax.set_title(str(t), fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Calibration fit: observed (dots) vs simulated (lines); grey = hold-out years")
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig

@@ -1,0 +1,302 @@
+"""Write a report folder: ``index.html`` (self-contained), ``report.md``, figures, data.
+
+The folder is built under a temporary name beside the target and renamed
+into place at the end, so a failed run never leaves half a report; an
+existing folder is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import OutputError
+from ..io import atomic_path, atomic_write_bytes, atomic_write_text, write_table
+from . import figures as F
+from .config import ReportConfig
+from .tables import (
+    bands_table,
+    headline_table,
+    markdown_table,
+    peak_probability_table,
+    read_caveats,
+    summary_table,
+)
+
+__all__ = ["ReportInputs", "write_report"]
+
+_TEMPLATES = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything a report shows, computed beforehand (see :func:`sdkit.pipeline.run_pipeline`).
+
+    Attributes
+    ----------
+    config : ReportConfig
+    scenarios : xarray.Dataset
+        ``(scenario, time, <dimension>)`` projection runs.
+    titles : mapping
+        Scenario name -> title.
+    ensembles : mapping
+        Scenario name -> ``(member, time, ...)`` Monte Carlo Dataset.
+    sensitivity : SensitivityResult, optional
+    calibration : CalibrationResult, optional
+        Anything with ``to_frame()`` and ``statistics``/``observed_vs_simulated`` tables.
+    specialization : pandas.Series, optional
+        Krugman index per element, with `specialization_note` saying from what.
+    notes : tuple of str
+        Run notes shown at the top (e.g. "no calibration: model defaults used").
+    provenance : mapping
+    """
+
+    config: ReportConfig
+    scenarios: object
+    titles: Mapping[str, str]
+    ensembles: Mapping[str, object] = field(default_factory=dict)
+    sensitivity: object | None = None
+    calibration: object | None = None
+    specialization: pd.Series | None = None
+    specialization_note: str = ""
+    notes: tuple[str, ...] = ()
+    provenance: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Figure:
+    slug: str
+    title: str
+    caption: str
+    png: bytes
+    svg: str
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def _figures(inputs: ReportInputs, bands: Mapping[str, object], probs) -> dict[str, list]:
+    cfg, titles = inputs.config, inputs.titles
+    out: dict[str, list[_Figure]] = {"scenarios": [], "fans": [], "other": []}
+
+    def add(group, slug, title, caption, fig):
+        png, svg = F.figure_bytes(fig)
+        out[group].append(_Figure(slug, title, caption, png, svg))
+
+    for ind in cfg.indicators:
+        if ind.variable in inputs.scenarios:
+            add("scenarios", f"scenarios_{_slug(ind.variable)}", f"{ind.label} by scenario",
+                f"{ind.label} per {cfg.dimension.lower()} under every scenario; dotted line "
+                f"marks the projection start ({cfg.projection_start:g}).",
+                F.scenario_figure(inputs.scenarios, ind, cfg, titles))
+    if bands:
+        for ind in cfg.indicators:
+            if ind.variable in next(iter(bands.values())):
+                add("fans", f"fan_{_slug(ind.variable)}", f"{ind.label}: uncertainty",
+                    "Median and 5-95 % band over the Monte Carlo members.",
+                    F.fan_figure(bands, ind, cfg, titles))
+    if probs is not None:
+        add("other", "peak_probability", "Probability of an emissions peak",
+            f"Share of Monte Carlo members whose emissions peak before {cfg.peak_before:g}.",
+            F.peak_probability_figure(probs, cfg, before=cfg.peak_before))
+    if inputs.sensitivity is not None:
+        add("other", "sensitivity", "Sensitivity ranking",
+            "Factors ranked by influence on each headline outcome.",
+            F.sensitivity_figure(inputs.sensitivity))
+    if inputs.specialization is not None:
+        add("other", "specialization", "Relative specialization index",
+            inputs.specialization_note,
+            F.specialization_figure(inputs.specialization, cfg,
+                                    title="Krugman relative specialization index"))
+    ovs = getattr(inputs.calibration, "observed_vs_simulated", None)
+    if isinstance(ovs, pd.DataFrame) and len(ovs):
+        add("other", "calibration_fit", "Calibration fit", "Observed vs simulated.",
+            F.fit_figure(ovs))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c.lower() if c.isalnum() else "_" for c in text).strip("_")
+
+
+def _html_table(frame: pd.DataFrame, *, index: bool = False) -> str:
+    return frame.to_html(index=index, border=0, classes="tbl", na_rep="n/a",
+                         float_format=lambda v: f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}")
+
+
+def _env():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+                              autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True)
+
+
+def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
+                 overwrite: bool = False) -> Path:
+    """Write the report folder `out` and return the path of its ``index.html``.
+
+    Raises
+    ------
+    OutputError
+        If `out` exists and `overwrite` is False (checked before any work),
+        or the folder cannot be written.
+    """
+    from ..uncertainty import bands as make_bands
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: report folder exists; pass overwrite=True (--overwrite) "
+                          "or choose another --name")
+    cfg = inputs.config
+    bands = {k: make_bands(v) for k, v in inputs.ensembles.items()}
+    probs = (peak_probability_table(inputs.ensembles, cfg, inputs.titles)
+             if inputs.ensembles else None)
+    summary = summary_table(inputs.scenarios, cfg, inputs.titles)
+    headline = headline_table(inputs.scenarios, cfg, inputs.titles)
+    figs = _figures(inputs, bands, probs)
+    readme = cfg.resolve(cfg.data_readme)
+    caveats = read_caveats(readme) + list(cfg.caveats)
+    if readme is not None and not readme.is_file():
+        caveats.insert(0, f"The data README ({readme}) was not found: its caveats are missing.")
+    from ..indicators import ASSUMPTION_2005, HUBEI_ANNUAL_DECLINE
+
+    assumptions = list(cfg.assumptions) + ["(*) " + ASSUMPTION_2005.format(d=HUBEI_ANNUAL_DECLINE)]
+    calib = None
+    if inputs.calibration is not None:
+        calib = {"parameters": inputs.calibration.to_frame(),
+                 "statistics": getattr(inputs.calibration, "statistics", None)}
+    provenance = {"generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                  **{k: str(v) for k, v in inputs.provenance.items()}}
+    context = dict(
+        title=cfg.title, notes=list(inputs.notes), dimension=cfg.dimension,
+        scenarios=[(n, inputs.titles.get(n, n)) for n in map(str, inputs.scenarios["scenario"]
+                                                              .to_numpy())],
+        summary_html=_html_table(summary), summary_md=markdown_table(summary),
+        headline_html=_html_table(headline), headline_md=markdown_table(headline),
+        gdp_units=next((i.units for i in cfg.indicators if i.variable == cfg.gdp), ""),
+        co2_units=next((i.units for i in cfg.indicators if i.variable == cfg.emissions), ""),
+        probs_html=None if probs is None else _html_table(probs.round(3), index=True),
+        probs_md=None if probs is None else markdown_table(probs.round(3), index=True),
+        members={k: int(v.sizes["member"]) for k, v in inputs.ensembles.items()},
+        sensitivity=inputs.sensitivity,
+        sens_html=None if inputs.sensitivity is None else _html_table(_sens_top(inputs)),
+        sens_md=None if inputs.sensitivity is None else markdown_table(_sens_top(inputs)),
+        calib_html=None if calib is None else {k: _html_table(v, index=(k == "parameters"))
+                                               for k, v in calib.items() if v is not None},
+        calib_md=None if calib is None else {k: markdown_table(v, index=(k == "parameters"))
+                                             for k, v in calib.items() if v is not None},
+        figs=figs, caveats=caveats, assumptions=assumptions, provenance=provenance,
+        peak_before=cfg.peak_before,
+    )
+    env = _env()
+    html = env.get_template("index.html.j2").render(**context)
+    md = env.get_template("report.md.j2").render(**context)
+    _write_folder(out, overwrite=overwrite, html=html, md=md, figs=figs, inputs=inputs,
+                  summary=summary, headline=headline, bands=bands, probs=probs)
+    return out / "index.html"
+
+
+def _sens_top(inputs: ReportInputs) -> pd.DataFrame:
+    t = inputs.sensitivity.table
+    cols = ["outcome", "rank", "label", "index", "index_conf"]
+    return t.sort_values(["outcome", "rank"], kind="stable")[cols].rename(
+        columns={"label": "factor"})
+
+
+def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, inputs,
+                  summary, headline, bands, probs) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as e:
+        raise OutputError(f"{out.parent}: cannot create report folder: {e}") from e
+    try:
+        atomic_write_text(tmp / "index.html", html)
+        atomic_write_text(tmp / "report.md", md)
+        for group in figs.values():
+            for f in group:
+                atomic_write_bytes(tmp / "figures" / f"{f.slug}.png", f.png)
+                atomic_write_text(tmp / "figures" / f"{f.slug}.svg", f.svg)
+        data = tmp / "data"
+        prov = dict(inputs.provenance)
+        from ..projection import to_tidy
+
+        write_table(to_tidy(inputs.scenarios).set_index("variable"),
+                    data / "scenarios.parquet", attrs=prov)
+        write_table(summary.set_index("scenario"), data / "summary.csv")
+        write_table(headline.set_index("scenario"), data / "headline.csv")
+        if bands:
+            write_table(bands_table(bands).set_index("variable"), data / "bands.parquet",
+                        attrs=prov)
+        if probs is not None:
+            write_table(probs, data / "peak_probability.csv")
+        if inputs.sensitivity is not None:
+            write_table(inputs.sensitivity.table.set_index("outcome"), data / "sensitivity.csv")
+        _write_nc(inputs.scenarios, data / "scenarios.nc", prov)
+        for name, ds in inputs.ensembles.items():
+            _write_nc(ds, data / f"ensemble_{_slug(name)}.nc", {**prov, "scenario_name": name})
+        _write_meta(inputs, data)
+        if out.exists():
+            if not overwrite:
+                raise OutputError(f"{out}: report folder appeared while writing; not replaced")
+            trash = out.with_name(f".{out.name}.old")
+            if trash.exists():
+                shutil.rmtree(trash)
+            os.replace(out, trash)
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_meta(inputs: ReportInputs, data: Path) -> None:
+    """What :func:`sdkit.report.results.load_inputs` needs besides the netCDF files."""
+    import json
+
+    sens = inputs.sensitivity
+    meta = {
+        "titles": dict(inputs.titles), "notes": list(inputs.notes),
+        "provenance": {k: str(v) for k, v in inputs.provenance.items()},
+        "sensitivity": None if sens is None else {"method": sens.method, "n": sens.n,
+                                                   "runs": sens.runs, "seed": sens.seed},
+        "specialization": None if inputs.specialization is None else {
+            str(k): float(v) for k, v in inputs.specialization.items()},
+        "specialization_note": inputs.specialization_note,
+    }
+    atomic_write_text(data / "inputs.json", json.dumps(meta, indent=2))
+    calib = inputs.calibration
+    if calib is not None:
+        write_table(calib.to_frame(), data / "calibration_parameters.csv")
+        for key in ("statistics", "observed_vs_simulated"):
+            table = getattr(calib, key, None)
+            if isinstance(table, pd.DataFrame):
+                write_table(table, data / f"calibration_{key}.csv")
+
+
+def _write_nc(ds, target: Path, attrs: Mapping[str, str]) -> None:
+    ds = ds.copy()
+    ds.attrs = {**{k: str(v) for k, v in ds.attrs.items()},
+                **{k: str(v) for k, v in attrs.items()}}
+    rename = {v: _slug(str(v)) for v in ds.data_vars}
+    ds = ds.rename(rename)
+    for orig, new in rename.items():
+        ds[new].attrs["long_name"] = str(orig)
+    for c in ds.coords:
+        if ds[c].dtype == object:
+            ds[c] = ds[c].astype(str)
+    with atomic_path(target) as tmp:
+        ds.to_netcdf(tmp)

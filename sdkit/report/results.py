@@ -1,0 +1,83 @@
+"""Read a report's ``data/`` folder back, to re-render it (``sdkit report --results``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+from ..sensitivity import SensitivityResult
+from .config import ReportConfig
+from .render import ReportInputs
+
+__all__ = ["load_inputs"]
+
+
+@dataclass(frozen=True)
+class _StoredCalibration:
+    """The calibration tables a report stored (what the templates show)."""
+
+    parameters: pd.DataFrame
+    statistics: pd.DataFrame | None
+    observed_vs_simulated: pd.DataFrame | None
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.parameters
+
+
+def _read_nc(path: Path):
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    return ds.rename({v: ds[v].attrs.get("long_name", v) for v in ds.data_vars})
+
+
+def _csv(path: Path, **kw) -> pd.DataFrame | None:
+    return pd.read_csv(path, **kw) if path.is_file() else None
+
+
+def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs:
+    """Rebuild :class:`ReportInputs` from ``<report>/data`` written by :func:`write_report`.
+
+    Raises
+    ------
+    DataError
+        If the folder lacks ``scenarios.nc`` or ``inputs.json``.
+    """
+    data = Path(folder)
+    if (data / "data").is_dir():
+        data = data / "data"
+    if not (data / "scenarios.nc").is_file() or not (data / "inputs.json").is_file():
+        raise DataError(f"{data}: not a report data folder (expected scenarios.nc and "
+                        "inputs.json, written by sdkit pipeline / write_report)")
+    meta = json.loads((data / "inputs.json").read_text(encoding="utf-8"))
+    scenarios = _read_nc(data / "scenarios.nc")
+    ensembles = {}
+    for f in sorted(data.glob("ensemble_*.nc")):
+        ds = _read_nc(f)
+        ensembles[str(ds.attrs.get("scenario_name", f.stem[len("ensemble_"):]))] = ds
+    sens = None
+    if meta.get("sensitivity") and (data / "sensitivity.csv").is_file():
+        s = meta["sensitivity"]
+        sens = SensitivityResult(method=s["method"], table=pd.read_csv(data / "sensitivity.csv"),
+                                 n=int(s["n"]), runs=int(s["runs"]), seed=s["seed"])
+    calib = None
+    params = _csv(data / "calibration_parameters.csv", index_col=0)
+    if params is not None:
+        calib = _StoredCalibration(params, _csv(data / "calibration_statistics.csv", index_col=0),
+                                   _csv(data / "calibration_observed_vs_simulated.csv",
+                                        index_col=0))
+    spec = meta.get("specialization")
+    return ReportInputs(
+        config=config, scenarios=scenarios, titles=meta.get("titles", {}), ensembles=ensembles,
+        sensitivity=sens, calibration=calib,
+        specialization=None if spec is None else pd.Series(spec, name="krugman_index"),
+        specialization_note=meta.get("specialization_note", ""),
+        notes=tuple(meta.get("notes", [])), provenance={**meta.get("provenance", {}),
+                                                        "re_rendered_from": str(data)},
+    )

@@ -1,0 +1,69 @@
+"""Run scenario files and store each as a tidy table (``sdkit scenarios run``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import OutputError, SpecError
+from .scenarios import Scenario
+
+__all__ = ["run_scenario_files"]
+
+
+def run_scenario_files(
+    scenarios: Sequence[Scenario],
+    *,
+    outputs: Sequence[str],
+    out: str | os.PathLike,
+    model: str | os.PathLike | None = None,
+    params: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    peak_variable: str = "CO2 emissions",
+    peak_start: float | None = None,
+) -> Iterator[tuple[Path, str]]:
+    """Run each scenario and write ``<out>/<name>.parquet`` (tidy, provenance in metadata).
+
+    Yields ``(path, peak summary)``; the peak summary names the peak year of
+    `peak_variable` per element over the whole run (or from `peak_start` on),
+    if it is an output.
+
+    Raises
+    ------
+    SpecError
+        No model given and a scenario names none.
+    OutputError
+        A table exists and `overwrite` is False (checked before running).
+    """
+    from .indicators import peak_year
+    from .io import write_table
+    from .model import load_model
+    from .projection import provenance, read_parameters, run_scenarios, to_tidy
+
+    out = Path(out)
+    targets = {s.name: out / f"{s.name}.parquet" for s in scenarios}
+    if not overwrite:
+        for t in targets.values():
+            if t.exists():
+                raise OutputError(f"{t}: exists; pass --overwrite or choose another --out")
+    fitted = read_parameters(params)
+    models: dict[Path, object] = {}
+    for s in scenarios:
+        path = Path(model) if model is not None else s.model
+        if path is None:
+            raise SpecError(f"{s.path}: scenario.model: missing; pass --model")
+        if path not in models:
+            models[path] = load_model(path)
+        m = models[path]
+        ds = run_scenarios(m, [s], outputs=outputs, params=fitted)
+        attrs = provenance(m, parameters=params or "model defaults", scenario_file=s.path,
+                           seed="none (deterministic)")
+        target = write_table(to_tidy(ds).set_index("variable"), targets[s.name],
+                             overwrite=overwrite, attrs=attrs)
+        peaks = ""
+        if peak_variable in ds:
+            years = peak_year(ds[peak_variable].isel(scenario=0), start=peak_start)
+            peaks = ", ".join(f"{k}: {'-' if v != v else int(v)}"
+                              for k, v in years.to_series().items())
+        yield target, peaks

@@ -1,0 +1,128 @@
+"""A last check of the abstract model before PySD builds it.
+
+:mod:`sdkit.xmile.lower` already infers the shape of every value and
+refuses mismatches. This module re-checks the finished ``AbstractModel``
+independently, so a slip in the lowering cannot turn into a simulation that
+quietly differs from the file:
+
+* every name an expression refers to is a variable of the model (or PySD's
+  ``time`` and time settings);
+* a reduction mark (``City!``) appears only inside ``sum``/``prod``/
+  ``vmin``/``vmax``;
+* every arrayed variable has exactly one equation per element;
+* every stock the file declares is an integration (``IntegStructure``)
+  whose flows are the declared in- and outflows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+from pysd.translators.structures import abstract_expressions as ae
+
+from ..errors import TranslationError
+
+__all__ = ["check_abstract", "StockSpec"]
+
+_REDUCERS = {"sum", "prod", "vmin", "vmax"}
+_BUILTIN_REFS = {"time", "time_step", "initial_time", "final_time", "saveper"}
+
+
+@dataclasses.dataclass(frozen=True)
+class StockSpec:
+    """What the file declares about one stock: its flows' PySD keys."""
+
+    name: str
+    where: str
+    inflows: tuple[str, ...]
+    outflows: tuple[str, ...]
+
+
+def _walk(node, inside_reduction: bool, found: list) -> None:
+    if isinstance(node, ae.ReferenceStructure):
+        subs = node.subscripts.subscripts if node.subscripts is not None else []
+        found.append((node.reference, any(str(s).endswith("!") for s in subs),
+                      inside_reduction))
+        return
+    if isinstance(node, ae.CallStructure):
+        name = node.function.reference
+        if name not in _REDUCERS:
+            found.append((name, False, True))  # a function or lookup name
+        for arg in node.arguments:
+            _walk(arg, inside_reduction or name in _REDUCERS, found)
+        return
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            _walk(item, inside_reduction, found)
+        return
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            _walk(getattr(node, f.name), inside_reduction, found)
+
+
+def _flow_keys(node) -> list[tuple[str, str]]:
+    """(sign, key) of the flows in a stock's net-flow expression."""
+    if isinstance(node, ae.ReferenceStructure):
+        return [("+", node.reference)]
+    if isinstance(node, ae.ArithmeticStructure):
+        if node.operators == ["negative"]:
+            return [("-", key) for _, key in _flow_keys(node.arguments[0])]
+        out = _flow_keys(node.arguments[0])
+        for op, arg in zip(node.operators, node.arguments[1:]):
+            out += [(op, key) for _, key in _flow_keys(arg)]
+        return out
+    return []
+
+
+def check_abstract(abstract, *, where: dict[str, str], stocks: dict[str, StockSpec],
+                   functions: set[str]) -> None:
+    """Check the finished abstract model (see the module docstring).
+
+    Parameters
+    ----------
+    abstract : AbstractModel
+    where : dict
+        Element name -> ``"file: line N: variable 'x'"`` for messages.
+    stocks : dict
+        Element name -> :class:`StockSpec` for each stock the file declares.
+    functions : set of str
+        PySD function names the lowering may emit (``abs``, ``if_then_else``, ...).
+
+    Raises
+    ------
+    TranslationError
+        Naming the variable and line, if any check fails.
+    """
+    section = abstract.sections[0]
+    keys = {e.name.lower().replace(" ", "_") for e in section.elements}
+    dims = {s.name: s.subscripts for s in section.subscripts}
+    for element in section.elements:
+        at = where.get(element.name, f"variable {element.name!r}")
+        found: list = []
+        for comp in element.components:
+            _walk(comp.ast, False, found)
+        for name, marked, inside in found:
+            if name not in keys and name not in _BUILTIN_REFS and name not in functions:
+                raise TranslationError(f"{at}: internal check: refers to unknown {name!r}")
+            if marked and not inside:
+                raise TranslationError(f"{at}: internal check: a reduced dimension of "
+                                       f"{name!r} outside an array function")
+        subs = [comp.subscripts[0] for comp in element.components]
+        if any(subs) and len(subs) > 1:
+            cells = [list(itertools.product(*([dims[s] if s in dims else [s] for s in sub])))
+                     for sub in subs]
+            flat = [c for group in cells for c in group]
+            if len(flat) != len(set(flat)):
+                raise TranslationError(f"{at}: internal check: an element defined twice")
+        spec = stocks.get(element.name)
+        if spec is None:
+            continue
+        for comp in element.components:
+            if not isinstance(comp.ast, ae.IntegStructure):
+                raise TranslationError(f"{at}: internal check: the stock is not integrated")
+            flows = _flow_keys(comp.ast.flow)
+            declared = [("+", k) for k in spec.inflows] + [("-", k) for k in spec.outflows]
+            if sorted(flows) != sorted(declared):
+                raise TranslationError(f"{at}: internal check: the stock integrates "
+                                       f"{flows}, the file declares {declared}")

@@ -1,0 +1,71 @@
+"""``sdkit calibrate`` and the files it writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_calibration_problem import SPEC, spec_file
+
+from sdkit import OutputError, read_cin
+from sdkit.cli import main
+
+
+@pytest.fixture()
+def spec(tmp_path):
+    return spec_file(tmp_path, SPEC.replace("profile = true", "profile = false"))
+
+
+def test_cli_writes_cin_json_report_and_plots(spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["calibrate", str(spec), "--seed", "3", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "g[Yichang]" in printed and "wrote" in printed
+    record = json.loads((out / "calibration.json").read_text(encoding="utf-8"))
+    assert record["seed"] == 3 and record["method"] == "multistart"
+    assert len(record["model_sha256"]) == 64 and len(record["data_sha256"]) == 64
+    assert record["scipy_version"]
+    # synthetic data grow 5 %/yr: Euler with dt 0.25 needs 4 (1.05^0.25 - 1)
+    expected = 4 * (1.05 ** 0.25 - 1)
+    for city in ("Yichang", "Jingzhou", "Jingmen"):
+        assert record["parameters"][f"g[{city}]"]["value"] == pytest.approx(expected, rel=1e-5)
+    cin = read_cin(out / "fitted.cin")
+    assert cin["Growth Rate[Yichang]"] == pytest.approx(expected, rel=1e-5)
+    cities = ("Yichang", "Jingzhou", "Jingmen", "Enshi")
+    assert set(cin) == {f"Growth Rate[{c}]" for c in cities} | {
+        f"Initial Output[{c}]" for c in cities}
+    assert cin["Initial Output[Jingmen]"] == pytest.approx(300.0, rel=1e-5)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| Output[Enshi] | holdout | 3 |" in report
+    assert "## In sample and hold-out" in report and "| Output[Enshi] | 0.00 | 0.00 |" in report
+    assert "## Notes\n\nSynthetic data grow 5 %/yr." in report
+    assert "![Output[Yichang]](plots/output_yichang.png)" in report
+    png = (out / "plots" / "output_yichang.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_cli_refuses_to_overwrite(spec, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["calibrate", str(spec), "--out", str(out), "--no-plots"]) == 0
+    assert main(["calibrate", str(spec), "--out", str(out), "--no-plots"]) == 2
+    assert "exists; refusing to overwrite" in capsys.readouterr().err
+    assert main(["calibrate", str(spec), "--out", str(out), "--no-plots",
+                 "--overwrite"]) == 0
+
+
+def test_cli_bad_spec_is_one_line(tmp_path, capsys):
+    bad = spec_file(tmp_path, SPEC.replace("upper = 0.3", "upper = -1.0"))
+    assert main(["calibrate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "parameters[0]: lower (0.0) must be < upper (-1.0)" in err[0]
+
+
+def test_write_outputs_refuses_existing(spec, tmp_path):
+    from sdkit import calibrate
+    from sdkit.calibration import write_outputs
+
+    result = calibrate(spec, method="least_squares", progress=False, profile=False)
+    write_outputs(result, tmp_path / "o", plots=False)
+    with pytest.raises(OutputError):
+        write_outputs(result, tmp_path / "o", plots=False)

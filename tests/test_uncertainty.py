@@ -1,0 +1,144 @@
+"""Parameter uncertainty: sampling, records, Monte Carlo bands and peak probabilities."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sdkit import InvalidValueError, SpecError, load_model
+from sdkit.uncertainty import (
+    ParameterUncertainty,
+    bands,
+    monte_carlo,
+    peak_probability,
+    sample_parameters,
+)
+
+
+def test_truncated_normal_sampling_respects_bounds_and_seed():
+    cov = [[0.04, 0.018], [0.018, 0.01]]  # sd 0.2 and 0.1, correlation 0.9
+    unc = ParameterUncertainty.from_covariance(["a", "b[x]"], [1.0, 0.5], cov,
+                                               lower=[0.8, -np.inf], upper=[np.inf, 0.6])
+    s = sample_parameters(unc, 2000, seed=0)
+    assert list(s.columns) == ["a", "b[x]"] and len(s) == 2000
+    assert s["a"].min() >= 0.8 and s["b[x]"].max() <= 0.6
+    assert s.equals(sample_parameters(unc, 2000, seed=0))
+    assert not s.equals(sample_parameters(unc, 2000, seed=1))
+    # strong positive correlation survives truncation
+    assert np.corrcoef(s["a"], s["b[x]"])[0, 1] > 0.6
+
+
+def test_untruncated_sample_recovers_covariance():
+    cov = np.array([[1.0, -0.3], [-0.3, 0.25]])
+    unc = ParameterUncertainty.from_covariance(["a", "b"], [0, 10], cov)
+    s = sample_parameters(unc, 20000, seed=5)
+    np.testing.assert_allclose(np.cov(s.to_numpy().T), cov, atol=0.04)
+    np.testing.assert_allclose(s.mean().to_numpy(), [0, 10], atol=0.03)
+
+
+def test_intervals_are_uniform():
+    unc = ParameterUncertainty.from_intervals({"k": (2.0, 4.0)})
+    s = sample_parameters(unc, 4000, seed=2)["k"]
+    assert 2.0 <= s.min() and s.max() <= 4.0
+    assert s.mean() == pytest.approx(3.0, abs=0.05)
+    assert unc.mean[0] == 3.0 and np.isnan(unc.stderr[0])
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(names=["a"], mean=[1], cov=[[1]], lower=[2], upper=[1]), "above upper bound"),
+    (dict(names=["a"], mean=[1], cov=[[1, 0]]), "must be 1x1"),
+    (dict(names=["a", "a"], mean=[1, 1], cov=np.eye(2)), "duplicate"),
+])
+def test_bad_descriptions(kwargs, match):
+    with pytest.raises(InvalidValueError, match=match):
+        ParameterUncertainty.from_covariance(**kwargs)
+
+
+def test_impossible_truncation_fails_clearly():
+    unc = ParameterUncertainty.from_covariance(["a"], [0.0], [[1e-6]], lower=[5], upper=[6])
+    with pytest.raises(InvalidValueError, match="outside the bounds"):
+        sample_parameters(unc, 10, seed=0, method="rejection", max_rounds=3)
+    # the copula keeps every draw inside the bounds, at the edge nearest the mean
+    s = sample_parameters(unc, 10, seed=0)
+    assert s.attrs["sampling"] == "copula" and s["a"].between(5, 5.001).all()
+    with pytest.raises(InvalidValueError, match="method must be one of"):
+        sample_parameters(unc, 10, method="lhs")
+    with pytest.raises(InvalidValueError, match="positive integer"):
+        sample_parameters(unc, 0)
+
+
+def test_from_calibration_record(tmp_path):
+    record = {"parameters": {
+        "g": {"variable": "Growth rate[Yichang]", "value": 0.06, "stderr": 0.01,
+              "lower": 0.0, "upper": 0.2},
+        "d": {"variable": "Intensity decline rate", "value": 0.02, "stderr": None,
+              "lower": 0.0, "upper": 0.1}}}
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(record))
+    unc = ParameterUncertainty.from_record(path)
+    assert unc.names == ("Growth rate[Yichang]", "Intensity decline rate")
+    np.testing.assert_allclose(unc.cov, [[1e-4, 0], [0, 0]])
+    assert "held fixed (no stderr): d" in unc.source
+    s = sample_parameters(unc, 50, seed=1)
+    assert (s["Intensity decline rate"] == 0.02).all()
+    path.write_text('{"parameters": []}')
+    with pytest.raises(SpecError, match="calibration.json: parameters"):
+        ParameterUncertainty.from_record(path)
+
+
+def test_monte_carlo_bands_are_ordered_and_seeded(models_dir):
+    model = load_model(models_dir / "mini_iis.mdl")
+    unc = ParameterUncertainty.from_covariance(
+        ["Growth rate[Yichang]", "Intensity decline rate"], [0.06, 0.02],
+        np.diag([0.01 ** 2, 0.005 ** 2]), lower=[0, 0], upper=[0.2, 0.1])
+    ens = monte_carlo(model, unc, outputs=["CO2 emissions", "GDP"], members=40, seed=11,
+                      params={"Lever green transition": 1})
+    assert ens.sizes["member"] == 40 and ens.attrs["seed"] == "11"
+    q = bands(ens)
+    assert "param:Intensity decline rate" not in q
+    for var in ("CO2 emissions", "GDP"):
+        lo, mid, hi = (q[var].sel(quantile=v) for v in (0.05, 0.5, 0.95))
+        assert bool((lo <= mid).all()) and bool((mid <= hi).all())
+        assert float((hi - lo).sel(time=2060, City="Yichang")) > 0
+    # Jingzhou's parameters are not sampled except the shared decline rate
+    again = monte_carlo(model, unc, outputs=["CO2 emissions"], members=40, seed=11,
+                        params={"Lever green transition": 1})
+    np.testing.assert_array_equal(again["CO2 emissions"], ens["CO2 emissions"])
+    p = peak_probability(ens["CO2 emissions"], before=2030, start=2021)
+    assert set(p["City"].values) == {"Yichang", "Jingzhou"}
+    assert ((p >= 0) & (p <= 1)).all()
+
+
+def test_peak_probability_by_hand():
+    t = np.arange(2021, 2041)
+    rising = t - 2020.0
+    early = -((t - 2025.0) ** 2)
+    late = -((t - 2035.0) ** 2)
+    da = xr.DataArray(np.stack([early, late, rising, early]), dims=("member", "time"),
+                      coords={"time": t})
+    assert float(peak_probability(da, before=2030)) == pytest.approx(0.5)
+    assert float(peak_probability(da, before=2036)) == pytest.approx(0.75)
+
+
+def test_many_parameters_at_bounds_switch_to_copula():
+    k = 30
+    mean = np.zeros(k)  # every fitted value sits on its lower bound
+    sd = np.full(k, 0.5)
+    corr = np.full((k, k), 0.3)
+    np.fill_diagonal(corr, 1.0)
+    unc = ParameterUncertainty.from_covariance([f"p{i}" for i in range(k)], mean,
+                                               corr * np.outer(sd, sd), lower=np.zeros(k),
+                                               upper=np.full(k, 10.0))
+    s = sample_parameters(unc, 4000, seed=4)
+    assert s.attrs["sampling"] == "copula"
+    assert (s.to_numpy() >= 0).all() and (s.to_numpy() <= 10).all()
+    # half-normal marginal: mean sd * sqrt(2 / pi)
+    np.testing.assert_allclose(s.mean().to_numpy(), 0.5 * np.sqrt(2 / np.pi), atol=0.03)
+    assert np.corrcoef(s["p0"], s["p1"])[0, 1] > 0.15
+    with pytest.raises(InvalidValueError, match="use method='copula'"):
+        sample_parameters(unc, 10, seed=0, method="rejection", max_rounds=2)
+    wide = ParameterUncertainty.from_covariance(["a"], [1.0], [[0.01]], lower=[0], upper=[2])
+    assert sample_parameters(wide, 10, seed=0).attrs["sampling"] == "rejection"
