@@ -26,15 +26,16 @@ import pandas as pd
 import sdkit
 
 ROOT = Path(__file__).resolve().parents[1]
+#: name -> (model file, varied parameters and their base values, outputs, saveper)
 CASES = {
     "teacup": (ROOT / "tests/models/teacup.mdl",
                {"Characteristic Time": 10.0, "Room Temperature": 70.0},
-               ["Teacup Temperature", "Heat Loss to Room"]),
+               ["Teacup Temperature", "Heat Loss to Room"], None),
     "SIR": (ROOT / "tests/models/SIR.mdl",
             {"Contact Infectivity": 0.3, "Duration": 5.0},
-            ["Infectious", "Recovered", "Susceptible"]),
+            ["Infectious", "Recovered", "Susceptible"], 1.0),
     "IIS": (ROOT / "models/iis.mdl",
-            {}, None),  # outputs: the first 20 time-varying variables
+            {}, None, None),  # outputs: the first 20 time-varying variables
 }
 
 
@@ -64,10 +65,10 @@ def _iis_setup(model):
     return base, varying
 
 
-def _pysd_per_run(model, table, outputs, runs: int) -> float:
+def _pysd_per_run(model, table, outputs, runs: int, saveper) -> float:
     t0 = time.perf_counter()
     for _, row in table.head(runs).iterrows():
-        sdkit.simulate(model, row.to_dict(), outputs=outputs)
+        sdkit.simulate(model, row.to_dict(), outputs=outputs, saveper=saveper)
     return (time.perf_counter() - t0) / runs
 
 
@@ -96,7 +97,7 @@ def main(argv=None) -> None:
     sizes = [1, 100, 1000] if args.quick else [1, 100, 1000, 10000]
     rng = np.random.default_rng(0)
     for name in args.models.split(","):
-        path, base, outputs = CASES[name]
+        path, base, outputs, saveper = CASES[name]
         if not path.exists():
             print(f"{name}: {path} not found, skipped")
             continue
@@ -105,24 +106,27 @@ def main(argv=None) -> None:
             base, outputs = _iis_setup(model)
         ts = model.time_settings
         print(f"\n{name} ({path.name}): {ts.start:g}-{ts.stop:g}, dt {ts.dt:g}, "
-              f"{len(outputs)} outputs, {len(base)} varied parameters")
+              f"saveper {saveper or ts.saveper:g}, {len(outputs)} outputs, "
+              f"{len(base)} varied parameters")
         table = _table(base, max(sizes), rng)
-        pysd = _pysd_per_run(model, table, outputs, 1 if args.quick or name == "IIS" else 3)
+        pysd = _pysd_per_run(model, table, outputs, 1 if args.quick or name == "IIS" else 3,
+                             saveper)
         print(f"  PySD loop: {pysd * 1e3:9.2f} ms per run")
         simlin = _simlin_per_run(path, table, 20)
         if simlin is not None:
             print(f"  pysimlin loop: {simlin * 1e3:9.3f} ms per run "
                   f"(PySD/pysimlin {pysd / simlin:.0f}x)")
-        sdkit.simulate_ensemble(model, table.head(1), outputs=outputs)  # compile once
+        kw = {"outputs": outputs, "saveper": saveper}
+        sdkit.simulate_ensemble(model, table.head(1), **kw)  # compile once
         for n in sizes:
             sub = table.head(n)
             t0 = time.perf_counter()
-            ds = sdkit.simulate_ensemble(model, sub, outputs=outputs)
+            ds = sdkit.simulate_ensemble(model, sub, **kw)
             took = time.perf_counter() - t0
             assert ds.attrs["sdkit_engine"] == "fast", ds.attrs.get("sdkit_fallback")
             del ds
             tracemalloc.start()
-            ds = sdkit.simulate_ensemble(model, sub, outputs=outputs)
+            ds = sdkit.simulate_ensemble(model, sub, **kw)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             del ds

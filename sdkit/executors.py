@@ -76,7 +76,8 @@ class DaskExecutor(Executor):
     Parameters
     ----------
     scheduler : str, optional
-        Address of an existing scheduler (``"tcp://host:8786"``).
+        Address of an existing scheduler (``"tcp://host:8786"``). Its workers
+        need sdkit installed and the model file at the same path.
     workers : int, optional
         Without `scheduler`: start a ``LocalCluster`` of this many
         single-threaded worker processes on 127.0.0.1 (closed by

@@ -53,10 +53,19 @@ def atomic_path(target: str | os.PathLike, *, overwrite: bool = True) -> Iterato
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():  # mkstemp makes 0600 files; give the usual permissions
+            os.chmod(tmp_path, target.stat().st_mode & 0o7777 if target.exists()
+                     else 0o666 & ~_umask())
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _atomic_write(target, mode: str, writer: Callable[[IO], None], *, overwrite: bool,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .errors import UnknownVariableError
+from .errors import ModelFileError, TranslationError, UnknownVariableError
 from .translate import CachedTranslation, file_hash, model_format, translate_cached
 
 __all__ = ["Model", "TimeSettings", "load_model"]
@@ -48,9 +48,19 @@ class Model:
         self.format = model_format(path)
         self.sha256 = file_hash(path)
         self._translation = translation
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._pysd = pysd.load(str(translation.py_file))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._pysd = pysd.load(str(translation.py_file))
+        except FileNotFoundError as e:  # external data (GET XLS ...) next to the model
+            missing = Path(e.filename).name if e.filename else str(e)
+            raise ModelFileError(
+                f"{path}: the model reads {missing!r}, which is not in {path.parent}"
+            ) from e
+        except Exception as e:  # noqa: BLE001 - PySD raises many types while initialising
+            raise TranslationError(
+                f"{path}: cannot initialise the translated model: {type(e).__name__}: {e}"
+            ) from e
         self._dirty = False
         self._names = {str(k): v for k, v in self._pysd.namespace.items()}
         self._by_lower = {k.lower(): v for k, v in self._names.items()}

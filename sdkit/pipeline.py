@@ -23,6 +23,13 @@ __all__ = ["run_pipeline", "specialization_from_data"]
 #: Monte Carlo members when runs fall back to PySD one by one (seconds per run)
 SLOW_MEMBERS = 20
 
+GIBBS_NOTE = (
+    "Monte Carlo members are drawn from the calibration's joint (Jacobian-based) covariance, "
+    "as a multivariate normal truncated to the parameter bounds (Gibbs sampling); parameters "
+    "fitted on a bound are held there. Keeping the correlations keeps each member close to "
+    "the data: parameters the data cannot separate (e.g. the two autonomous intensity decline "
+    "rates of one city) vary together, not independently across their whole ranges.")
+
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -73,8 +80,12 @@ def _calibration(spec, params_file, calibrate: bool, progress: bool, log):
     if params_file is not None:
         path = Path(params_file)
         params = read_parameters(path)
-        unc = ParameterUncertainty.from_record(path) if path.suffix.lower() == ".json" else None
-        return params, unc, None, f"Parameters read from {path}."
+        if path.suffix.lower() != ".json":
+            return params, None, None, f"Parameters read from {path}."
+        from .report.results import StoredCalibration
+
+        return (params, ParameterUncertainty.from_record(path),
+                StoredCalibration.from_record(path), f"Parameters read from {path}.")
     if not calibrate:
         return {}, None, None, "Calibration skipped: the model's own parameter values are used."
     try:
@@ -210,7 +221,16 @@ def run_pipeline(
             ensembles[name] = monte_carlo(m, unc, outputs=outputs, members=n_members,
                                           seed=mc_seed, params={**base,
                                                                 **by_name[name].params()},
-                                          engine=engine, progress=progress)
+                                          engine=engine, progress=progress,
+                                          sampling=cfg.sampling)
+    used_sampling = {d.attrs.get("sampling") for d in ensembles.values()}
+    if "gibbs" in used_sampling:
+        notes.append(GIBBS_NOTE)
+    if "copula" in used_sampling:
+        notes.append("Too many parameters lie near their bounds for rejection sampling of the "
+                     "truncated multivariate normal; members are drawn with a Gaussian copula "
+                     "(fitted correlations, normal marginals truncated to each parameter's "
+                     "bounds).")
     sens = None
     if n_sens and len(cfg.factors) >= 2 and cfg.outcomes:
         fixed = dict(base)

@@ -24,7 +24,7 @@ from .scenarios import Scenario
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["run_members", "run_scenarios", "read_parameters", "to_tidy", "provenance"]
+__all__ = ["run_members", "merge_base", "run_scenarios", "read_parameters", "to_tidy", "provenance"]
 
 ENGINES = ("auto", "loop", "ensemble")
 
@@ -81,28 +81,62 @@ def run_members(
         raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}: {engine!r}")
     if len(table) == 0:
         raise InvalidValueError("run_members: the parameter table has no rows")
-    base = dict(base or {})
     fast = _ensemble_engine() if engine != "loop" else None
     if engine == "ensemble" and fast is None:
         raise InvalidValueError("engine='ensemble' but sdkit.engine is not installed")
+    full = merge_base(model, table, base or {})
     if fast is not None:
-        full = table.copy()
-        for name, value in base.items():
-            if name not in full.columns:
-                full[name] = value
         ds = fast(model, full, outputs=list(outputs), saveper=saveper)
         return ds.assign_coords(member=list(table.index))
     from tqdm.auto import tqdm
 
     runs = []
-    rows = [table.iloc[i].to_dict() for i in range(len(table))]
+    rows = [full.iloc[i].to_dict() for i in range(len(full))]
     for row in tqdm(rows, desc=desc, disable=not progress, leave=False):
-        params = {**base, **{k: v for k, v in row.items() if not _is_nan(v)}}
+        params = {k: v for k, v in row.items() if not _is_nan(v)}
         frame = simulate(model, params, outputs=list(outputs), saveper=saveper)
         runs.append(to_dataset(frame))
     ds = xr.concat(runs, dim=pd.Index(list(table.index), name="member"))
     ds.attrs["sdkit_engine"] = "pysd (loop over sdkit.simulate)"
     return ds
+
+
+def merge_base(model: Model, table: pd.DataFrame, base: Mapping[str, object]) -> pd.DataFrame:
+    """Add the constants in `base` to every row of `table`; the table always wins.
+
+    A plain name in the table (``"Rate"``, every element) overrides element
+    values in `base` (``"Rate[Yichang]"``); a plain name in `base` next to
+    element columns in the table is expanded to the remaining elements, so
+    the result never sets one value twice.
+    """
+    import itertools
+
+    from .simulate import split_subscripted
+
+    def key(name: str) -> tuple[str, tuple[str, ...]]:
+        base_name, elems = split_subscripted(name)
+        return model.py_name(base_name), tuple(e.lower() for e in elems)
+
+    in_table = {key(c): c for c in table.columns}
+    plain = {py for py, elems in in_table if not elems}
+    with_elements = {py for py, elems in in_table if elems}
+    extra: dict[str, object] = {}
+    for name, value in base.items():
+        py, elems = key(name)
+        if py in plain or (py, elems) in in_table:
+            continue
+        if elems or py not in with_elements:
+            extra[name] = value
+            continue
+        real = model.real_name(split_subscripted(name)[0])
+        subs = model.subscripts
+        for combo in itertools.product(*(subs[d] for d in model.dims_of(real))):
+            if (py, tuple(e.lower() for e in combo)) not in in_table:
+                extra[f"{real}[{','.join(combo)}]"] = value
+    if not extra:
+        return table.copy()
+    added = pd.DataFrame({k: [v] * len(table) for k, v in extra.items()}, index=table.index)
+    return pd.concat([table, added], axis=1)
 
 
 def _is_nan(value: object) -> bool:

@@ -168,13 +168,8 @@ def check_abstract_model(abstract, path: Path) -> None:
     from pysd.translators.structures import abstract_expressions as ae
 
     elements = {_norm(el.name) for s in abstract.sections for el in s.elements}
-    sub_elements: set[str] = set()
-    ranges = []
-    for section in abstract.sections:
-        for rng in section.subscripts:
-            ranges.append(rng)
-            if isinstance(rng.subscripts, list):
-                sub_elements.update(str(e) for e in rng.subscripts)
+    sub_elements = {str(e) for s in abstract.sections for rng in s.subscripts
+                    if isinstance(rng.subscripts, list) for e in rng.subscripts}
 
     for section in abstract.sections:
         macro = section.type != "main" if isinstance(section.type, str) else True
@@ -261,6 +256,8 @@ def _check_syntax(node, path: Path, where: str, elements: set[str], sub_elements
             else node.function
         if isinstance(ref, str) and _norm(ref) not in elements and _is_unsafe(ref):
             raise _unsafe(path, where, "function name", ref, "a known function")
+        if isinstance(node.function, ae.ReferenceStructure):  # a lookup's subscripts
+            _check_syntax(node.function, path, where, elements, sub_elements, ae)
         for arg in node.arguments:
             _check_syntax(arg, path, where, elements, sub_elements, ae)
         return

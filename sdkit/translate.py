@@ -48,7 +48,7 @@ MODEL_FORMATS = {
 }
 
 #: bump when sdkit changes how it translates, so stale cache entries are not reused
-TRANSLATOR_VERSION = "2"
+TRANSLATOR_VERSION = "3"
 
 _CONTROL_NAMES = {"initial time", "final time", "time step", "saveper", "time"}
 

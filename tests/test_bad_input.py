@@ -12,6 +12,7 @@ byte. New kinds of input (data CSVs, calibration specs, scenario files,
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,9 +50,14 @@ def _file(name: str, data: bytes) -> Callable[[Path], Path]:
     return write
 
 
-def _run(model: Callable[[Path], Path], *extra: str) -> Callable[[Path], list[str]]:
+def _run(model: Callable[[Path], Path], *extra: str,
+         files: dict[str, bytes] | None = None) -> Callable[[Path], list[str]]:
+    """``sdkit run MODEL *extra --out ../out.csv``; `files` are written beside the model."""
     def make(folder: Path) -> list[str]:
-        return ["run", str(model(folder)), *extra, "--out", str(folder.parent / "out.csv")]
+        for name, data in (files or {}).items():
+            (folder / name).write_bytes(data)
+        args = [a.replace("{folder}", str(folder)) for a in extra]
+        return ["run", str(model(folder)), *args, "--out", str(folder.parent / "out.csv")]
     return make
 
 
@@ -150,6 +156,17 @@ CASES = [
     Case("out-bad-format", lambda f: ["run", str(_teacup(f)), "--out", str(f / "r.xlsx")],
          r"--out .*r\.xlsx: expected a file ending in \.csv"),
     Case("out-exists", _existing_out, r"results\.csv: exists; pass --overwrite"),
+    # -- changes files (.cin) given to run --------------------------------------
+    Case("cin-garbage", _run(teacup, "--cin", "{folder}/g.cin", files={"g.cin": b"garbage\n"}),
+         r"g\.cin: line 1: expected 'name = value', got 'garbage'"),
+    Case("cin-not-a-number",
+         _run(teacup, "--cin", "{folder}/v.cin", files={"v.cin": b"Room Temperature = abc\n"}),
+         r"v\.cin: line 1: value of 'Room Temperature' must be a number: 'abc'"),
+    Case("cin-unknown-name",
+         _run(teacup, "--cin", "{folder}/u.cin", files={"u.cin": b"Room Tempx = 20\n"}),
+         r"teacup\.mdl: no variable named 'Room Tempx'"),
+    Case("cin-binary", _run(teacup, "--cin", "{folder}/b.cin", files={"b.cin": b"\xff\xfe\x00"}),
+         r"b\.cin: cannot read"),
     # -- conformance ----------------------------------------------------------
     Case("conformance-missing", lambda f: ["conformance", str(f / "nosuite")],
          r"nosuite: not a folder"),
@@ -189,16 +206,10 @@ def test_bad_input_gives_one_clear_error(case: Case, tmp_path, capsys):
     assert "Traceback" not in err
     errors = [ln for ln in err.splitlines() if ln.startswith("sdkit: error:")]
     assert len(errors) == 1, err
-    assert _search(case.expect, errors[0]), errors[0]
+    assert re.search(case.expect, errors[0]), errors[0]
     assert not (tmp_path / "out.csv").exists()
     assert _snapshot(folder) == before  # model (and any other input) unchanged
     assert not [p for p in tmp_path.rglob("*.tmp")]  # no temporary left behind
-
-
-def _search(pattern: str, text: str) -> bool:
-    import re
-
-    return re.search(pattern, text) is not None
 
 
 @pytest.mark.parametrize("make", [empty, utf16], ids=["empty", "utf16"])

@@ -46,7 +46,11 @@ def _load_builder():
     spec = importlib.util.spec_from_file_location("build_iis", MODELS / "build_iis.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("build_iis", module)  # dataclasses look the module up
-    spec.loader.exec_module(module)
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no models/__pycache__
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = saved
     return module
 
 

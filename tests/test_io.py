@@ -51,3 +51,20 @@ def test_write_table_formats(tmp_path):
     ds.close()
     with pytest.raises(InvalidValueError, match="unknown output format '.xlsx'"):
         write_table(frame, tmp_path / "t.xlsx")
+
+
+def test_outputs_get_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        target = atomic_write_text(tmp_path / "new.txt", "x")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        keep = tmp_path / "keep.txt"
+        keep.write_text("old")
+        keep.chmod(0o600)
+        atomic_write_text(keep, "new")
+        assert stat.S_IMODE(keep.stat().st_mode) == 0o600
+    finally:
+        os.umask(mask)

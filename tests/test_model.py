@@ -121,3 +121,11 @@ def test_model_of_only_control_variables_is_an_error(tmp_path):
 def test_legacy_stmx_is_refused(conformance_dir):
     with pytest.raises(TranslationError, match="old-format"):
         sdkit.load_model(conformance_dir / "samples" / "teacup" / "teacup_legacy.stmx")
+
+
+def test_missing_external_data_is_a_model_file_error(tmp_path, conformance_dir):
+    src = conformance_dir / "tests" / "get_data"
+    model = next(src.glob("*.mdl"))
+    shutil.copy(model, tmp_path / model.name)  # without its data file
+    with pytest.raises(ModelFileError, match="the model reads"):
+        sdkit.load_model(tmp_path / model.name)

@@ -56,6 +56,13 @@ def test_unrequested_stocks_are_not_returned(tmp_path):
     assert np.allclose(out["K"], 5.0)
 
 
+def test_all_outputs_keep_the_stocks(tmp_path):
+    path = _model(tmp_path, "ok.mdl", "S = INTEG(K, 0) ~ u ~ |\nK = 5 ~ u ~ |")
+    out = sdkit.simulate(path)
+    assert {"S", "K"} <= set(out.columns)
+    assert out["S"].loc[3.0] == pytest.approx(15.0)
+
+
 def test_check_finite_false_keeps_the_run(log_model):
     out = sdkit.simulate(log_model, outputs=["K", "S"], check_finite=False)
     assert np.isneginf(out["S"].loc[2.0])

@@ -173,3 +173,38 @@ def test_cli_list_and_run(tmp_path, models_dir, capsys):
     assert set(table.index) == {"CO2 emissions", "GDP"}
     assert main(args) == 2  # refuses to overwrite
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_iis_levers_starting_2026_change_nothing_before_2026():
+    import dataclasses
+
+    scenarios = {s.name: s for s in list_scenarios(ROOT / "models" / "scenarios")}
+    iis = scenarios["iis"]
+    late = dataclasses.replace(iis, name="iis_2026", levers=tuple(
+        dataclasses.replace(lv, start_year=2026.0) for lv in iis.levers))
+    model = load_model(ROOT / "models" / "iis.mdl")
+    ds = run_scenarios(model, [scenarios["baseline"], late],
+                       outputs=["GDP", "CO2 emissions", "Knowledge stock"])
+    for var in ("GDP", "CO2 emissions", "Knowledge stock"):
+        diff = abs(ds[var].sel(scenario="iis_2026") - ds[var].sel(scenario="baseline"))
+        assert float(diff.sel(time=diff["time"] <= 2026).max()) == 0.0, var
+        assert float(diff.sel(time=2035).min()) > 0.0, var
+
+
+def test_table_settings_win_over_base_values(mini):
+    from sdkit.projection import merge_base
+
+    table = pd.DataFrame({"Growth rate": [0.03, 0.04], "Intensity initial[Jingzhou]": 3.0})
+    base = {"growth rate[Yichang]": 0.09, "Intensity initial": 1.0, "Green decline": 0.1}
+    merged = merge_base(mini, table, base)
+    assert sorted(merged.columns) == sorted(["Growth rate", "Intensity initial[Jingzhou]",
+                                             "Intensity initial[Yichang]", "Green decline"])
+    assert (merged["Intensity initial[Yichang]"] == 1.0).all()
+    for engine in ("loop", "auto"):
+        ds = run_members(mini, table, outputs=["GDP", "Carbon intensity"], base=base,
+                         engine=engine)
+        gdp = ds["GDP"].sel(time=2011)
+        np.testing.assert_allclose(gdp.sel(member=0).to_numpy(), [103.0, 61.8])
+        ci = ds["Carbon intensity"].sel(time=2010, member=1).to_numpy()
+        np.testing.assert_allclose(ci, [1.0, 3.0])

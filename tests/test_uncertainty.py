@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -142,3 +143,38 @@ def test_many_parameters_at_bounds_switch_to_copula():
         sample_parameters(unc, 10, seed=0, method="rejection", max_rounds=2)
     wide = ParameterUncertainty.from_covariance(["a"], [1.0], [[0.01]], lower=[0], upper=[2])
     assert sample_parameters(wide, 10, seed=0).attrs["sampling"] == "rejection"
+
+
+def test_gibbs_matches_rejection_on_a_correlated_truncated_normal():
+    # a truncated normal rejection can sample exactly: Gibbs must agree with it
+    cov = np.array([[1.0, 0.8], [0.8, 1.0]]) * 0.04
+    unc = ParameterUncertainty.from_covariance(["a", "b"], [0.1, 0.2], cov, lower=[0, 0],
+                                               upper=[1, 1])
+    exact = sample_parameters(unc, 20000, seed=1, method="rejection")
+    s = sample_parameters(unc, 20000, seed=2, method="gibbs")
+    assert s.attrs["sampling"] == "gibbs"
+    assert ((s >= 0) & (s <= 1)).all().all()
+    np.testing.assert_allclose(s.mean(), exact.mean(), atol=0.005)
+    np.testing.assert_allclose(s.std(), exact.std(), atol=0.005)
+    assert np.corrcoef(s["a"], s["b"])[0, 1] == pytest.approx(
+        np.corrcoef(exact["a"], exact["b"])[0, 1], abs=0.03)
+    again = sample_parameters(unc, 20000, seed=2, method="gibbs")
+    pd.testing.assert_frame_equal(s, again)
+
+
+def test_gibbs_keeps_what_the_data_pin_down():
+    # a calibration that pins a + 3b down (sd 0.001) but not 3a - b (sd 1): a ridge across
+    # the box [0, 0.1]^2, as for two intensity decline rates of one city. Independent
+    # truncated marginals (the copula) spread a + 3b; the joint truncated normal keeps it.
+    rot = np.array([[1, 3], [3, -1]]) / np.sqrt(10)
+    cov = rot @ np.diag([0.001 ** 2, 1.0]) @ rot.T
+    unc = ParameterUncertainty.from_covariance(["a", "b", "c"], [0.04, 0.06, 0.0],
+                                               np.pad(cov, (0, 1)) + np.diag([0, 0, 0.04]),
+                                               lower=[0, 0, 0], upper=[0.1, 0.1, 1])
+    s = sample_parameters(unc, 2000, seed=3, method="gibbs")
+    pinned = (s["a"] + 3 * s["b"]) / np.sqrt(10)
+    assert abs(pinned.median() - 0.22 / np.sqrt(10)) < 0.002 and pinned.std() < 0.003
+    assert s["a"].std() > 0.01  # the unidentified direction does vary
+    assert (s["c"] == 0).all()  # fitted on its bound: held there
+    copula = sample_parameters(unc, 2000, seed=3, method="copula")
+    assert ((copula["a"] + 3 * copula["b"]) / np.sqrt(10)).std() > 0.01

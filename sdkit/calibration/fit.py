@@ -183,6 +183,10 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     method = method or problem.method
     if method not in METHODS:
         raise SpecError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidValueError(f"workers must be an integer >= 1: {workers!r}")
+    if seed is not None:
+        _rng(seed)  # a bad seed fails here, before any run
     seed_value = seed if seed is None or isinstance(seed, int | np.integer) else None
     opts = {**problem.options, **options}
     bar = _progress_bar(progress)

@@ -79,6 +79,8 @@ class Objective:
             norm = float(np.mean(np.abs(base)))
             self._norm[target.name] = norm if norm > 0 else 1.0
             self._window[target.name] = np.isin(np.asarray(target.times), t_fit)
+            if target.weight == 0:  # shown beside the fit, not fitted
+                self._window[target.name][:] = False
         self.n_residuals = int(sum(w.sum() for w in self._window.values()))
         self.stop = max(max(t.times) for t in problem.targets)
         self.variables = sorted({t.variable for t in problem.targets})

@@ -115,7 +115,9 @@ class Target:
     weight : float, default 1
         Relative weight. Residuals are divided by the mean absolute
         observed value in the fit window (each series counts by its shape,
-        not its size) and multiplied by `weight`.
+        not its size) and multiplied by `weight`. Weight 0 shows a series
+        beside the fit (statistics and plot) without fitting it, e.g. a
+        second source of the same quantity.
     indicator, unit, source : str
         Where the data came from (for reports).
     always_fit : bool, default False
@@ -142,10 +144,10 @@ class Target:
             raise SpecError(f"target {self.name!r}: no observed points")
         if not all(math.isfinite(v) for v in (*self.times, *self.values)):
             raise SpecError(f"target {self.name!r}: times and values must be finite")
-        for key in ("scale", "weight"):
-            value = getattr(self, key)
-            if not (math.isfinite(value) and value > 0):
-                raise SpecError(f"target {self.name!r}: {key} must be > 0: {value}")
+        if not (math.isfinite(self.scale) and self.scale > 0):
+            raise SpecError(f"target {self.name!r}: scale must be > 0: {self.scale}")
+        if not (math.isfinite(self.weight) and self.weight >= 0):
+            raise SpecError(f"target {self.name!r}: weight must be >= 0: {self.weight}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,8 +211,10 @@ class CalibrationProblem:
             raise SpecError(f"{where}: method {self.method!r} unknown; expected one of {METHODS}")
         if self.start is not None and self.stop is not None and self.stop < self.start:
             raise SpecError(f"{where}: fit stop {self.stop} is before start {self.start}")
+        if not any(t.weight > 0 for t in self.targets):
+            raise SpecError(f"{where}: every target has weight 0: nothing to fit")
         n_fit = sum(len(t.times) if t.always_fit else len(self.in_window(t)[0])
-                    for t in self.targets)
+                    for t in self.targets if t.weight > 0)
         if n_fit < len(self.parameters):
             raise SpecError(f"{where}: {n_fit} observed points in the fit window for "
                             f"{len(self.parameters)} parameters")
@@ -323,8 +327,11 @@ def _read_targets(path: Path, spec: Mapping, elements: Sequence[str], data) -> l
             if s.empty:
                 continue  # missing series stay missing: nothing to fit
             sel = data[(data["indicator"] == indicator) & (data["city"] == element)]
+            name = f"{variable}[{element}]"
+            if weight == 0:
+                name = f"{name} vs {indicator} (not fitted)"
             out.append(Target(
-                name=f"{variable}[{element}]", variable=f"{variable}[{element}]",
+                name=name, variable=f"{variable}[{element}]",
                 times=tuple(float(t) for t in s.index), values=tuple(float(v) for v in s),
                 scale=scale, weight=weight, indicator=indicator,
                 unit=str(sel["unit"].iloc[0]), source=str(sel["source"].iloc[0]),

@@ -61,7 +61,7 @@ def to_record(result: CalibrationResult) -> dict:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "series"
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()[:80] or "series"
 
 
 _ASCII_UNITS = {"亿元": "100 million CNY", "万人": "10,000 persons"}
@@ -90,7 +90,7 @@ def _plot(result: CalibrationResult, target, path: Path) -> None:
         col = _column(traj, target.variable)
         ax.plot(traj.index, target.scale * traj[col], color="C0", label="simulated")
     for sample, marker, color in (("fit", "o", "k"), ("holdout", "s", "C3"),
-                                  ("outside", "x", "grey")):
+                                  ("outside", "x", "grey"), ("shown", "^", "C2")):
         sel = pts[pts["sample"] == sample]
         if len(sel):
             ax.plot(sel["time"], sel["observed"], marker, color=color, linestyle="none",
@@ -116,7 +116,8 @@ def report_markdown(result: CalibrationResult, plots: dict[str, str] | None = No
     problem = result.problem
     lines = [f"# Calibration report: {Path(problem.model).name}", "",
              f"- method: `{result.method}`, seed: {result.seed}, scipy {result.scipy_version}",
-             f"- fit window: {problem.start} – {problem.stop} (later points are hold-out)",
+             f"- fit window: {_fmt(problem.start, 'g')} – {_fmt(problem.stop, 'g')} "
+             "(later points are hold-out)",
              f"- payoff (sum of squared normalised residuals): {result.payoff:.6g} "
              f"over {result.n_residuals} points; {result.n_evaluations} runs in "
              f"{result.elapsed:.1f} s" + (" — **interrupted**" if result.interrupted else ""),
@@ -144,7 +145,8 @@ def report_markdown(result: CalibrationResult, plots: dict[str, str] | None = No
                   "MAPE (%) inside the fit window and on the later, unfitted points.", "",
                   "| series | MAPE fit | MAPE hold-out |", "|---|---|---|"]
         wide = stats.pivot(index="target", columns="sample", values="mape")
-        for target in dict.fromkeys(stats["target"]):
+        fitted = [t.name for t in problem.targets if t.weight > 0]
+        for target in (t for t in dict.fromkeys(stats["target"]) if t in fitted):
             fit = wide.loc[target].get("fit", math.nan)
             out = wide.loc[target].get("holdout", math.nan)
             lines.append(f"| {target} | {_fmt(fit, '.2f')} | {_fmt(out, '.2f')} |")

@@ -43,7 +43,8 @@ class CalibrationResult:
         marked ``profile``.
     statistics : pandas.DataFrame
         One row per target and sample (``"fit"`` inside the fit window,
-        ``"holdout"`` after it): n, MAPE, RMSE, R², Theil U, U_M, U_S, U_C.
+        ``"holdout"`` after it, ``"shown"`` for a weight-0 target): n, MAPE,
+        RMSE, R², Theil U, U_M, U_S, U_C.
     observed_vs_simulated : pandas.DataFrame
         Long table ``target, time, observed, simulated, sample``.
     trajectories : pandas.DataFrame
@@ -120,15 +121,20 @@ def _statistics(objective: Objective, sim: dict[str, np.ndarray]):
         s = sim[target.name]
         fitted = objective._window[target.name]
         after = ~fitted & (t > problem.stop if problem.stop is not None else False)
-        for sample, keep in (("fit", fitted), ("holdout", after)):
+        samples = (("fit", fitted), ("holdout", after))
+        if target.weight == 0:
+            fitted = after = np.zeros(t.shape, bool)
+            samples = (("shown", ~fitted),)
+        for sample, keep in samples:
             if not keep.any():
                 continue
             st = fit_statistics(s[keep], obs[keep])
             rows.append({"target": target.name, "indicator": target.indicator,
                          "sample": sample, **st.__dict__})
         for ti, oi, si, fi, ai in zip(t, obs, s, fitted, after):
+            outside = "shown" if target.weight == 0 else "outside"
             points.append({"target": target.name, "time": ti, "observed": oi, "simulated": si,
-                           "sample": "fit" if fi else ("holdout" if ai else "outside")})
+                           "sample": "fit" if fi else ("holdout" if ai else outside)})
     return pd.DataFrame(rows), pd.DataFrame(points)
 
 
@@ -177,14 +183,17 @@ def build_result(objective: Objective, x: np.ndarray | None, *, method: str, see
     jac = objective.jacobian(x)
     stderr, corr = covariance(jac, ssr)
     intervals = {}
+    notes = []
     if profile:
-        for k, p in enumerate(problem.parameters):
-            if p.profile:
-                intervals[p.name] = profile_interval(objective, x, k, n_obs=r.size,
-                                                     stderr=float(stderr[k]))
+        try:
+            for k, p in enumerate(problem.parameters):
+                if p.profile:
+                    intervals[p.name] = profile_interval(objective, x, k, n_obs=r.size,
+                                                         stderr=float(stderr[k]))
+        except KeyboardInterrupt:
+            notes.append("profile intervals interrupted: some are missing")
     sim = objective.simulate(x)
     statistics, points = _statistics(objective, sim)
-    notes = []
     if interrupted:
         notes.append("fit interrupted: values are the best point seen so far")
     if objective.engine_note:

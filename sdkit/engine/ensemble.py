@@ -191,8 +191,9 @@ def simulate_ensemble(
     member.name = "member"
     data = {}
     for b, d, c in zip(bases, dims, coords):
-        parts = [r.values[b] for r in results]
+        parts = [r.values.pop(b) for r in results]  # freed output by output
         arr = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        del parts
         data[b] = xr.DataArray(arr, dims=("member", "time", *d),
                                coords={"member": member.to_numpy(), "time": times,
                                        **{k: list(v) for k, v in zip(d, c)}})

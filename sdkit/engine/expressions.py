@@ -122,6 +122,7 @@ _TIME_FUNCTIONS = {
     "pulse": "rt.pulse(t, dt, {0}, width={1})",
     "Xpulse": "rt.pulse(t, dt, {0}, magnitude={1})",
     "pulse_train": "rt.pulse_train(t, dt, {0}, {1}, {2}, {3})",
+    "Xpulse_train": "rt.pulse_train_magnitude(t, dt, {0}, {1}, {2})",
 }
 _REDUCE = {"sum": "np.sum", "prod": "np.prod", "vmax": "np.max", "vmin": "np.min"}
 
@@ -131,7 +132,7 @@ def compile_expr(node, comp: Component) -> Val:
     if isinstance(node, bool):
         return Val(repr(float(node)), num=True)
     if isinstance(node, int | float | np.integer | np.floating):
-        return Val(repr(float(node)), num=True)
+        return Val("np.nan" if np.isnan(node) else repr(float(node)), num=True)
     if isinstance(node, np.ndarray):
         return _array(node, comp)
     kind = type(node)
@@ -141,10 +142,14 @@ def compile_expr(node, comp: Component) -> Val:
         return comp.program.reference(node, comp)
     if kind is ae.CallStructure:
         return _call(node, comp)
+    if kind is ae.GameStructure:  # GAME(x) is x outside gaming sessions
+        return compile_expr(node.expression, comp)
     if kind is ae.InlineLookupsStructure:
         arg = compile_expr(node.argument, comp)
-        name = comp.program.add_table(np.asarray(node.lookups.x, float),
-                                      np.asarray(node.lookups.y, float))
+        from .program import as_pysd_writes
+
+        name = comp.program.add_table(as_pysd_writes(node.lookups.x),
+                                      as_pysd_writes(node.lookups.y))
         return Val(f"np.interp({arg.code}, {name}_x, {name}_y)", arg.labels, arg.coords,
                    arg.num)
     return comp.program.stateful(node, comp)
@@ -154,12 +159,13 @@ def _array(node: np.ndarray, comp: Component) -> Val:
     labels = tuple(comp.def_subs)
     coords = tuple(tuple(v) for v in comp.def_subs.values())
     shape = tuple(len(c) for c in coords)
-    if node.shape != shape and node.size == int(np.prod(shape)) \
-            and tuple(x for x in node.shape if x != 1) == tuple(x for x in shape if x != 1):
-        node = node.reshape(shape)
-    if node.shape != shape:
+    if node.size != int(np.prod(shape)):
         raise Unsupported(f"array constant of shape {node.shape} for subscripts {shape}")
-    name = comp.program.add_constant(np.asarray(node, float)[None])
+    from .program import as_pysd_writes
+
+    # as PySD: reshaped row-major, then printed into the generated code
+    value = as_pysd_writes(np.asarray(node, float).ravel()).reshape(shape)
+    name = comp.program.add_constant(value[None])
     return Val(name, labels, coords)
 
 
@@ -208,7 +214,12 @@ def _call(node, comp: Component) -> Val:
     if fname == "pi":
         return Val("np.pi", num=True)
     if fname == "elmcount":
-        raise Unsupported("ELMCOUNT")
+        arg = node.arguments[0]
+        ref = getattr(arg, "reference", None)
+        found = program.subs.subscript2num.get(ref, (None, {}))[1]
+        if len(found) != 1:
+            raise Unsupported("ELMCOUNT of something other than a subscript range")
+        return Val(repr(float(len(next(iter(found.values()))))), num=True)
     template = FUNCTIONS.get(fname) or _TIME_FUNCTIONS.get(fname)
     if template is None:
         raise Unsupported(f"function {fname.upper().replace('_', ' ')}")
@@ -220,6 +231,6 @@ def _call(node, comp: Component) -> Val:
         comp.uses_time = True
     code = template.format(*codes)
     if num and fname in ("if_then_else", "xidz", "zidz", "modulo", "quantum", "pulse",
-                         "Xpulse", "pulse_train"):
+                         "Xpulse", "pulse_train", "Xpulse_train"):
         code = f"float({code})"
     return Val(code, labels, coords, num)

@@ -19,9 +19,6 @@ from .expressions import Component, Unsupported, Val, align, compile_expr
 
 __all__ = ["Node", "Stateful", "Program", "build_program"]
 
-_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
-
-
 @dataclass
 class Node:
     """One computed quantity: statements per pass and what they read."""
@@ -70,7 +67,6 @@ class Program:
         self.nodes: dict[str, Node] = {}
         self.constants: dict[str, np.ndarray] = {}
         self.lookups: dict[str, tuple[str, np.ndarray, np.ndarray, str]] = {}
-        self._hidden = 0
 
     # -- helpers used by expressions -------------------------------------------
     def add_constant(self, value: np.ndarray) -> str:
@@ -102,8 +98,15 @@ class Program:
         base = Val(f"{table}_y", tuple(self.dims[py]),
                    tuple(tuple(self.elcoords[py][d]) for d in self.dims[py]))
         sel = self._select(base, py, node.function.subscripts, comp)
-        x = arg.code if arg.num else align(arg, sel.labels)
-        return Val(f"rt.lookup({x}, {table}_x, {sel.code}, {mode!r})", sel.labels, sel.coords)
+        if arg.num:
+            return Val(f"rt.lookup({arg.code}, {table}_x, {sel.code}, {mode!r})",
+                       sel.labels, sel.coords)
+        union = list(sel.labels) + [lab for lab in arg.labels if lab not in sel.labels]
+        coords = list(sel.coords) + [c for lab, c in zip(arg.labels, arg.coords)
+                                     if lab not in sel.labels]
+        tab = align(Val(sel.code, sel.labels, sel.coords), tuple(union))
+        x = align(arg, tuple(union))
+        return Val(f"rt.lookup({x}, {table}_x, {tab}, {mode!r})", tuple(union), tuple(coords))
 
     def reference(self, node, comp: Component) -> Val:
         ref = node.reference
@@ -175,7 +178,7 @@ class Program:
         return Val(code, tuple(labels), tuple(coords))
 
     # -- stateful functions ----------------------------------------------------
-    def _arg(self, expr, comp: Component, role: str, sid: str, *, full: bool = True) -> str:
+    def _arg(self, expr, comp: Component, role: str, sid: str) -> str:
         """Compile a stateful's argument into its own hidden node; return its name."""
         name = f"{sid}_{role}"
         if name in self.nodes and comp.mode == "init":
@@ -187,7 +190,7 @@ class Program:
             sub = Component(self, comp.element, comp.def_subs, mode, counter=0)
             sub.counter = 1000 * (comp.counter + 1)
             val = compile_expr(expr, sub)
-            code = _fill(val, labels, tuple(len(c) for c in coords)) if full else val.code
+            code = _fill(val, labels, tuple(len(c) for c in coords))
             codes[mode], deps[mode] = [f"n_{name} = {code}"], sub.deps
             uses_time |= sub.uses_time
         self.nodes[name] = Node(name, labels, coords, codes["run"], codes["init"],
@@ -230,7 +233,7 @@ class Program:
             a = {"cond": node.condition, "input": node.input, "init": node.initial}
             st = Stateful("sample", {})
         else:
-            raise Unsupported(type(node).__name__.replace("Structure", "").upper())
+            raise Unsupported(_construct(node))
         for role, expr in a.items():
             st.args[role] = self._arg(expr, comp, role, sid)
         value = _VALUE[st.kind].format(s=f"S[{sid!r}]", **{k: f"n_{v}" for k, v in st.args.items()})
@@ -296,21 +299,32 @@ def build_program(abstract) -> Program:
     return program
 
 
+def as_pysd_writes(values) -> np.ndarray:
+    """Lookup points as PySD's generated code holds them (printed by array2string)."""
+    import ast
+
+    arr = np.asarray(values, dtype=float)
+    text = np.array2string(arr, separator=",", threshold=len(arr))
+    return np.asarray(ast.literal_eval(text.replace("\n", "")), dtype=float)
+
+
 def _add_lookup(program: Program, el) -> None:
     comps = el.components
-    xs = np.asarray(comps[0].ast.x, float)
     modes = {c.ast.type for c in comps}
     if len(modes) != 1 or modes - {"interpolate", "extrapolate", "hold_backward"}:
         raise Unsupported(f"lookup {el.name!r} of type {modes}")
-    if any(len(c.ast.x) != len(xs) or np.any(np.asarray(c.ast.x, float) != xs)
-           for c in comps):
-        raise Unsupported(f"subscripted lookup {el.name!r} with differing x values")
-    if np.any(np.diff(xs) <= 0):
-        raise Unsupported(f"lookup {el.name!r} with unsorted x values")
+    for c in comps:
+        x = as_pysd_writes(c.ast.x)
+        if np.any(np.diff(x) <= 0):
+            raise Unsupported(f"lookup {el.name!r} with unsorted or repeated x values")
+    # as PySD: one x axis (the union), each element's gaps filled by interpolation
+    xs = np.unique(np.concatenate([as_pysd_writes(c.ast.x) for c in comps]))
     dims = program.dims[el.identifier]
     if not dims:
-        ys = np.asarray(comps[0].ast.y, float)
+        ys = as_pysd_writes(comps[0].ast.y)
     else:
+        if len(xs) != len(comps[0].ast.x) and modes != {"interpolate"}:
+            raise Unsupported(f"subscripted lookup {el.name!r} with differing x values")
         full = program.elcoords[el.identifier]
         ys = np.full((len(xs),) + tuple(len(full[d]) for d in dims), np.nan)
         for c in comps:
@@ -318,10 +332,19 @@ def _add_lookup(program: Program, el) -> None:
                 raise Unsupported(f"lookup {el.name!r} with EXCEPT")
             cd = program.subs.make_coord_dict(c.subscripts[0])
             idx = tuple([full[d].index(e) for e in els] for d, els in zip(dims, cd.values()))
-            y = np.asarray(c.ast.y, float).reshape((len(xs),) + (1,) * len(dims))
-            ys[(slice(None),) + np.ix_(*idx)] = y
-        if np.isnan(ys).any():
-            raise Unsupported(f"lookup {el.name!r} not defined for every element")
+            rows = np.searchsorted(xs, as_pysd_writes(c.ast.x))
+            y = as_pysd_writes(c.ast.y).reshape((len(rows),) + (1,) * len(dims))
+            block = ys[(slice(None),) + np.ix_(*idx)]
+            block[rows] = y
+            ys[(slice(None),) + np.ix_(*idx)] = block
+        flat = ys.reshape(len(xs), -1)
+        for j in range(flat.shape[1]):
+            col = flat[:, j]
+            known = ~np.isnan(col)
+            if not known.any():
+                raise Unsupported(f"lookup {el.name!r} not defined for every element")
+            col[~known] = np.interp(xs[~known], xs[known], col[known])
+        ys = flat.reshape(ys.shape)
     table = program.add_table(xs, ys)
     program.lookups[el.identifier] = (table, xs, ys, modes.pop())
 
@@ -338,9 +361,9 @@ def _add_element(program: Program, el) -> None:
     single = len(el.components) == 1 and not el.components[0].subscripts[1]
     for ci, c in enumerate(el.components):
         if type(c.ast) in (ae.GetConstantsStructure, ae.GetDataStructure,
-                           ae.GetLookupsStructure, ae.DataStructure, ae.GameStructure,
+                           ae.GetLookupsStructure, ae.DataStructure,
                            ae.AllocateAvailableStructure, ae.AllocateByPriorityStructure):
-            raise Unsupported(type(c.ast).__name__.replace("Structure", "").upper())
+            raise Unsupported(_construct(c.ast))
         if c.type not in ("Auxiliary", "Constant"):
             raise Unsupported(f"{c.type} component of {el.name!r}")
         def_subs = program.subs.make_coord_dict(c.subscripts[0])
@@ -377,6 +400,12 @@ def _add_element(program: Program, el) -> None:
                 code[mode].append(f"n_{py}[{ix}] = {expr}")
     program.nodes[py] = Node(py, tuple(dims), coords, code["run"], code["init"],
                              deps["run"], deps["init"], uses_time)
+
+
+def _construct(node) -> str:
+    """``AllocateByPriorityStructure`` -> ``"ALLOCATE BY PRIORITY"``."""
+    name = type(node).__name__.removesuffix("Structure")
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).upper()
 
 
 def _fill(val: Val, target: tuple[str, ...], sizes: tuple[int, ...]) -> str:

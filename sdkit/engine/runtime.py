@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "SMALL_VENSIM", "step", "ramp", "pulse", "pulse_train", "xidz", "zidz",
+    "SMALL_VENSIM", "step", "ramp", "pulse", "pulse_train", "pulse_train_magnitude", "xidz", "zidz",
     "integer", "modulo", "lookup", "if_then_else",
 ]
 
@@ -42,6 +42,16 @@ def pulse_train(t: float, dt: float, start, repeat_time, width, end):
         single = (start - SMALL_VENSIM <= t) & (t < start + width)
     return np.where(repeat_time == 0, np.where(single, 1.0, 0.0),
                     np.where(in_train & on, 1.0, 0.0))
+
+
+def pulse_train_magnitude(t: float, dt: float, start, repeat_time, magnitude):
+    """The XMILE PULSE with a repeat time: `magnitude`/dt for half a step each time."""
+    width = 0.5 * dt
+    out = magnitude / dt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        on = (start <= t) & (np.fmod(t - start + SMALL_VENSIM, repeat_time) < width)
+        single = (start - SMALL_VENSIM <= t) & (t < start + width)
+    return np.where(repeat_time == 0, np.where(single, out, 0.0), np.where(on, out, 0.0))
 
 
 def xidz(num, den, x):
@@ -91,9 +101,12 @@ def lookup(x, xs: np.ndarray, ys: np.ndarray, mode: str):
             hi = ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (x - xs[-1])
             out = np.where(x < xs[0], lo, np.where(x > xs[-1], hi, out))
         return out
-    flat_y = ys.reshape(len(xs), -1)
-    xb = np.broadcast_to(x, x.shape[:1] + ys.shape[1:]).reshape(x.shape[0], -1)
-    out = np.empty_like(xb)
+    if x.ndim == 0:  # a function of time only: one row for every member
+        x = x.reshape(1)
+    shape = np.broadcast_shapes(x.shape[1:], ys.shape[1:])
+    flat_y = np.broadcast_to(ys, ys.shape[:1] + shape).reshape(len(xs), -1)
+    xb = np.broadcast_to(x, x.shape[:1] + shape).reshape(x.shape[0], -1)
+    out = np.empty(xb.shape)
     for j in range(flat_y.shape[1]):
         out[:, j] = lookup(xb[:, j], xs, flat_y[:, j], mode)
-    return out.reshape(xb.shape[:1] + ys.shape[1:])
+    return out.reshape(xb.shape[:1] + shape)

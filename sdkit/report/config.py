@@ -7,7 +7,8 @@ See ``reports/iis.toml`` for a full example. Top-level tables::
                       (gdp, emissions, intensity, coordination), peak_before,
                       intensity_base_year, colors, data_readme, caveats, assumptions
     [[indicators]]    variable, label, units (fan charts and comparison plots)
-    [uncertainty]     scenarios, members, seed, [[uncertainty.parameters]] name/lower/upper
+    [uncertainty]     scenarios, members, seed, sampling (default "gibbs"),
+                      [[uncertainty.parameters]] name/lower/upper
     [sensitivity]     method, n, seed, scenario, [[sensitivity.factors]], [[sensitivity.outcomes]]
     [specialization]  data, year, region, indicator, value, [specialization.industries]
 """
@@ -64,6 +65,7 @@ class ReportConfig:
     mc_scenarios: tuple[str, ...] = ()
     members: int = 1000
     seed: int | None = None
+    sampling: str = "gibbs"
     uncertain: tuple[tuple[str, float, float], ...] = ()
     sensitivity_method: str = "sobol"
     sensitivity_n: int = 16
@@ -170,6 +172,7 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
         mc_scenarios=tuple(_req(unc, "scenarios", f"{path}: uncertainty", list, [])),
         members=_req(unc, "members", f"{path}: uncertainty", int, 1000),
         seed=seed if isinstance(seed, int) else None,
+        sampling=_sampling(unc, path),
         uncertain=uncertain,
         sensitivity_method=_req(sens, "method", f"{path}: sensitivity", str, "sobol"),
         sensitivity_n=_req(sens, "n", f"{path}: sensitivity", int, 16),
@@ -180,3 +183,14 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
         specialization=dict(data.get("specialization", {})),
         path=path,
     )
+
+
+def _sampling(unc: Mapping, path) -> str:
+    """``[uncertainty] sampling``: a :func:`sdkit.uncertainty.sample_parameters` method."""
+    from ..uncertainty import SAMPLING
+
+    value = unc.get("sampling", "gibbs")
+    if value not in SAMPLING:
+        raise SpecError(f"{path}: uncertainty.sampling: expected one of {', '.join(SAMPLING)}, "
+                        f"got {value!r}")
+    return value

@@ -219,6 +219,7 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a report is shared
     except OSError as e:
         raise OutputError(f"{out.parent}: cannot create report folder: {e}") from e
     try:
@@ -261,6 +262,13 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_meta(inputs: ReportInputs, data: Path) -> None:

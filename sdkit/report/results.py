@@ -14,19 +14,41 @@ from ..sensitivity import SensitivityResult
 from .config import ReportConfig
 from .render import ReportInputs
 
-__all__ = ["load_inputs"]
+__all__ = ["load_inputs", "StoredCalibration"]
 
 
 @dataclass(frozen=True)
-class _StoredCalibration:
-    """The calibration tables a report stored (what the templates show)."""
+class StoredCalibration:
+    """Calibration tables (what the report shows) without the fitting machinery."""
 
     parameters: pd.DataFrame
-    statistics: pd.DataFrame | None
-    observed_vs_simulated: pd.DataFrame | None
+    statistics: pd.DataFrame | None = None
+    observed_vs_simulated: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.parameters
+
+    @classmethod
+    def from_record(cls, path: str | os.PathLike) -> StoredCalibration:
+        """From the JSON record :func:`sdkit.calibration.write_outputs` writes.
+
+        Raises
+        ------
+        DataError
+            If the file is not such a record.
+        """
+        path = Path(path)
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+            rows = [{"parameter": name, **{k: v for k, v in p.items()
+                                           if k in ("variable", "value", "stderr", "lower",
+                                                    "upper")}}
+                    for name, p in rec["parameters"].items()]
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
+            raise DataError(f"{path}: not a calibration record: {e}") from e
+        params = pd.DataFrame(rows).set_index("parameter")
+        stats = rec.get("statistics")
+        return cls(params, pd.DataFrame(stats) if stats else None)
 
 
 def _read_nc(path: Path):
@@ -69,7 +91,7 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
     calib = None
     params = _csv(data / "calibration_parameters.csv", index_col=0)
     if params is not None:
-        calib = _StoredCalibration(params, _csv(data / "calibration_statistics.csv", index_col=0),
+        calib = StoredCalibration(params, _csv(data / "calibration_statistics.csv", index_col=0),
                                    _csv(data / "calibration_observed_vs_simulated.csv",
                                         index_col=0))
     spec = meta.get("specialization")

@@ -192,7 +192,7 @@ def _read_variable(el, path: Path) -> Variable:
             raise UnsupportedConstructError(f"{where}: {what} (<{_local(child)}>) is not supported")
     dims_el = _child(el, "dimensions")
     dims = () if dims_el is None else tuple(d.get("name", "") for d in _children(dims_el, "dim"))
-    top_gf = _child(el, "gf")
+    top_gf = el if kind == "gf" else _child(el, "gf")
     top_lookup = _read_lookup(top_gf, where) if top_gf is not None else None
     equations = []
     for sub in _children(el, "element"):

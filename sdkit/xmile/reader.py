@@ -35,8 +35,10 @@ from .names import canonical, pysd_key
 __all__ = ["build_abstract_model"]
 
 _CONTROL = {"initial time", "final time", "time step", "saveper"}
-_STATEFUL = re.compile(r"(?i)\b(delay[13n]?|smth[13n]|trend|forcst|init)\s*\(")
+_STATEFUL = re.compile(r"(?i)\b(delay[13n]?|smth[13n]|trend|forcst)\s*\(")
 _SPACED_CALL = re.compile(r"\b([A-Za-z]\w*(?: +[A-Za-z]\w*)+)\s*\(")
+_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
+_NUMBER_LIST = re.compile(rf"^{_NUMBER}(?:[,;]{_NUMBER})+[,;]?\s*$")
 _KEYWORDS = {"if", "then", "else", "and", "or", "not", "mod"}
 _INTERP = {"continuous": "interpolate", "extrapolate": "extrapolate",
            "discrete": "hold_backward"}
@@ -150,6 +152,10 @@ class _Builder:
         self.check_coverage(fv, sym)
         components = []
         for eq in v.equations:
+            listed = self.number_list(fv, sym, eq)
+            if listed is not None:
+                components += listed
+                continue
             target = () if eq.elements else sym.dims
             subs = self.component_subscripts(fv, sym, eq)
             ctx = self.context(fv, eq.line, target)
@@ -164,6 +170,19 @@ class _Builder:
             components.append(AbstractComponent(subscripts=(subs, []), ast=ast))
         return AbstractElement(name=fv.name, units=v.units, documentation=v.doc,
                                components=components)
+
+    def number_list(self, fv, sym, eq: Equation) -> list[AbstractComponent] | None:
+        """An arrayed constant written as a list ``0.1, 0.3, 0.8`` (row-major)."""
+        if eq.elements or not sym.dims or fv.variable.kind not in ("aux", "flow") \
+                or not _NUMBER_LIST.match(eq.text or "") or eq.lookup is not None:
+            return None
+        values = [float(x) for x in re.split(r"[,;]", eq.text) if x.strip()]
+        cells = list(itertools.product(*(self.dims[d].elements for d in sym.dims)))
+        if len(values) != len(cells):
+            raise TranslationError(f"{_where(self.shown, eq.line, fv.name)}: {len(values)} "
+                                   f"values listed for {len(cells)} elements")
+        return [AbstractComponent(subscripts=(list(cell), []), ast=value)
+                for cell, value in zip(cells, values)]
 
     def non_negative(self, v, *, flow: bool) -> bool:
         default = self.doc.non_negative_flows if flow else self.doc.non_negative_stocks

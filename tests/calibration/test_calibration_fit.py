@@ -185,3 +185,26 @@ def test_differential_evolution_in_worker_processes():
                        workers=2, seed=1, maxiter=3, popsize=4, progress=False, profile=False)
     assert result.values["k"] == pytest.approx(0.19984383, rel=1e-6)
     assert result.n_evaluations > 2 * 4 * 4  # the population runs in the workers count too
+
+
+def test_weight_zero_target_is_shown_not_fitted():
+    plain = decay_problem()
+    t = np.arange(0.0, 21.0)
+    other = Target("Stock (other source)", "Stock", tuple(t), tuple(110 * np.exp(-0.2 * t)),
+                   weight=0)
+    shown = CalibrationProblem(plain.model, plain.parameters, (*plain.targets, other))
+    a = calibrate(plain, progress=False, profile=False)
+    b = calibrate(shown, progress=False, profile=False)
+    assert b.values == pytest.approx(a.values, rel=1e-10)
+    row = b.statistics.set_index("target").loc["Stock (other source)"]
+    assert row["sample"] == "shown" and row["n"] == 21
+    assert row["mape"] == pytest.approx(100 * (1 - 1 / 1.1), rel=1e-6)
+
+
+def test_bad_seed_and_workers_are_rejected():
+    with pytest.raises(sdkit.InvalidValueError, match="seed must be"):
+        calibrate(decay_problem(), seed="abc", progress=False)
+    with pytest.raises(sdkit.InvalidValueError, match="workers must be an integer >= 1: 0"):
+        calibrate(decay_problem(), workers=0, progress=False)
+    with pytest.raises(sdkit.SpecError, match="method 'newton' unknown"):
+        calibrate(decay_problem(), method="newton", progress=False)

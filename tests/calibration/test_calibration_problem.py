@@ -127,5 +127,7 @@ def test_problem_checks_names_and_point_count():
         CalibrationProblem("m.mdl", (p, p), (t,))
     with pytest.raises(SpecError, match="1 observed points in the fit window for 2"):
         CalibrationProblem("m.mdl", (p, Parameter("j", "J", 0, 1, 0.5)), (t,))
-    with pytest.raises(SpecError, match="weight must be > 0"):
-        Target("y", "Y", (1.0,), (2.0,), weight=0)
+    with pytest.raises(SpecError, match="weight must be >= 0: -1"):
+        Target("y", "Y", (1.0,), (2.0,), weight=-1)
+    with pytest.raises(SpecError, match="every target has weight 0"):
+        CalibrationProblem("m.mdl", (p,), (Target("y", "Y", (1.0,), (2.0,), weight=0),))

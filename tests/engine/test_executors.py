@@ -90,4 +90,5 @@ def test_dask_reruns_chunk_of_killed_worker(sir_path, dask_client):
     os.kill(pid, signal.SIGKILL)
     thread.join(timeout=120)
     assert not thread.is_alive()
+    assert victim not in dask_client.scheduler_info()["workers"]  # it died mid-chunk
     assert_identical(box["ds"], expected)

@@ -163,3 +163,10 @@ def test_bare_array_in_a_reduction_of_an_arrayed_equation_is_ambiguous(tmp_path,
     with pytest.raises(UnsupportedConstructError,
                        match=r"line 28: variable 'investment': bare 'k' .* ambiguous"):
         load_model(path)
+
+
+def test_prod_against_hand_computed(tmp_path, xmile_dir):
+    path = _variant(tmp_path, xmile_dir, "<eqn>SUM(K[*])</eqn>", "<eqn>PROD(K[*])</eqn>")
+    out = _run(path)
+    t = out.index.to_numpy()
+    np.testing.assert_allclose(out["total"], 5000 * 1.025 ** (8 * t), rtol=1e-12)

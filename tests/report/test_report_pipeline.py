@@ -22,7 +22,9 @@ def test_parameters_from_record_and_cin(tmp_path):
         "lower": 0.0, "upper": 0.2}}}))
     params, unc, result, note = _calibration(None, rec, True, False, print)
     assert params == {"Growth rate[Yichang]": 0.061}
-    assert unc.stderr == pytest.approx([0.004]) and result is None
+    assert unc.stderr == pytest.approx([0.004])
+    assert result.to_frame().loc["g", "variable"] == "Growth rate[Yichang]"
+    assert result.statistics is None
     assert str(rec) in note
     cin = tmp_path / "fitted.cin"
     cin.write_text("Growth rate[Yichang] = 0.07\n")
