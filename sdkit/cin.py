@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .errors import SpecError
+from ._textfile import read_text_file
+from .errors import SdkitWarning, SpecError
 from .io import atomic_write_text
 
 __all__ = ["read_cin", "write_cin", "merge_changes", "change_key"]
@@ -100,18 +102,20 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
         not a finite number; the same name twice (names compare without case,
         see :func:`change_key`). Messages name the file and line.
 
+    Warns
+    -----
+    SdkitWarning
+        The file holds no changes (empty, blank or only comments). As in
+        Vensim, an empty changes file changes nothing: ``{}`` is returned.
+
     Examples
     --------
     >>> read_cin("calibration/fitted.cin")  # doctest: +SKIP
     {'Room Temperature': 20.0}
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: changes file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"{path}: cannot read changes file: {e}") from e
+    text = read_text_file(path, error=SpecError, what="changes file", empty_ok=True,
+                          missing="changes file not found")
     values: dict[str, float] = {}
     seen: dict[str, int] = {}
     for lineno, line in _strip_comments(text, path):
@@ -136,6 +140,9 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
                             f"(first on line {seen[key]})")
         seen[key] = lineno
         values[_canonical_name(name)] = number
+    if not values:  # as Vensim: a changes file without changes changes nothing
+        warnings.warn(f"{path}: changes file holds no changes; nothing is changed",
+                      SdkitWarning, stacklevel=2)
     return values
 
 

@@ -38,12 +38,22 @@ def read_model_text(path: str | os.PathLike) -> tuple[str, str]:
     every byte to one character and back.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder, expected a model file")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ModelFileError(f"{path}: model file not found") from None
+        raise ModelFileError(f"{path}: no such file") from None
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read: {e.strerror or e}") from e
+    if not data.strip():
+        raise ModelFileError(f"{path}: file is empty")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ModelFileError(f"{path}: line 1: text is UTF-16 encoded; expected UTF-8")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ModelFileError(f"{path}: line {line}: binary content (NUL byte); "
+                             "expected a text model file")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -119,7 +129,7 @@ def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
         a non-finite value, or one element of a variable defined by a
         single apply-to-all value.
     ModelFileError
-        Missing file or unknown extension.
+        Missing, empty, UTF-16 or binary file, or unknown extension.
 
     Examples
     --------

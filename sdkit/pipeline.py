@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DataError, OutputError, SpecError
+from .errors import DataError, InvalidValueError, OutputError, SpecError
 
 __all__ = ["run_pipeline", "specialization_from_data"]
 
@@ -88,18 +88,19 @@ def _calibration(spec, params_file, calibrate: bool, progress: bool, log):
                 StoredCalibration.from_record(path), f"Parameters read from {path}.")
     if not calibrate:
         return {}, None, None, "Calibration skipped: the model's own parameter values are used."
-    try:
-        from .calibration import calibrate as fit
-    except ImportError:
-        return {}, None, None, ("The calibration library is not available: the model's own "
-                                "parameter values are used.")
-    if spec is None or not Path(spec).is_file():
-        return {}, None, None, (f"No calibration spec at {spec}: the model's own parameter "
+    from .calibration import calibrate as fit
+
+    if spec is None:
+        return {}, None, None, ("No calibration spec given: the model's own parameter "
                                 "values are used.")
+    if not Path(spec).is_file():
+        raise SpecError(f"{spec}: no such calibration spec "
+                        "(pass --no-calibrate to use the model's own values)")
     log(f"calibrating {spec} ...")
     result = fit(spec, progress=progress)
     return (result.changes(), ParameterUncertainty.from_result(result), result,
-            f"Parameters calibrated from {spec} ({result.method}, payoff {result.payoff:.4g}).")
+            (f"Parameters calibrated from {spec} ({result.method}; sum of squared residuals, "
+             f"each divided by its series' mean, {result.payoff:.4g})."))
 
 
 def run_pipeline(
@@ -161,6 +162,8 @@ def run_pipeline(
 
     Raises
     ------
+    InvalidValueError
+        Negative `members` or `sensitivity_n`.
     OutputError
         `out` exists and `overwrite` is False (checked first).
     SpecError
@@ -175,6 +178,9 @@ def run_pipeline(
     from .uncertainty import ParameterUncertainty, monte_carlo
 
     log = log or (lambda _msg: None)
+    for key, value in (("members", members), ("sensitivity_n", sensitivity_n)):
+        if value is not None and value < 0:
+            raise InvalidValueError(f"{key} must be >= 0: {value}")
     out = Path(out)
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: report folder exists; pass --overwrite or choose another "

@@ -24,7 +24,8 @@ from .scenarios import Scenario
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["run_members", "merge_base", "run_scenarios", "read_parameters", "to_tidy", "provenance"]
+__all__ = ["run_members", "merge_base", "run_scenarios", "check_scenario", "read_parameters",
+           "to_tidy", "provenance"]
 
 ENGINES = ("auto", "loop", "ensemble")
 
@@ -201,7 +202,8 @@ def run_scenarios(
     Raises
     ------
     SpecError
-        A scenario sets a constant the model does not define.
+        A scenario sets a constant the model does not define, or a lever
+        starts outside the run (:func:`check_scenario`).
     """
     if not isinstance(model, Model):
         model = load_model(model)
@@ -209,14 +211,8 @@ def run_scenarios(
         raise InvalidValueError("run_scenarios: no scenarios given")
     rows = {}
     for s in scenarios:
-        p = s.params()
-        for name in p:
-            base_name = name.split("[", 1)[0]
-            try:
-                model.py_name(base_name)
-            except KeyError as e:
-                raise SpecError(f"{s.path or s.name}: {e}") from None
-        rows[s.name] = p
+        check_scenario(model, s)
+        rows[s.name] = s.params()
     table = pd.DataFrame(list(rows.values()), index=pd.Index(list(rows), name="scenario"))
     if table.shape[1] == 0:  # no scenario sets anything: run the model as it is
         table = pd.DataFrame(index=table.index)
@@ -227,6 +223,35 @@ def run_scenarios(
     ds.attrs.update(provenance(model))
     ds.attrs["scenario_files"] = "; ".join(str(s.path) for s in scenarios if s.path)
     return ds
+
+
+def check_scenario(model: Model, scenario: Scenario) -> None:
+    """Check a scenario against the model it runs on, before any run.
+
+    Raises
+    ------
+    SpecError
+        Naming the scenario file and key: a lever or constant naming a
+        variable the model does not define, or a lever whose start year lies
+        outside the model's run.
+    """
+    where = scenario.path or scenario.name
+    t = model.time_settings
+    names = []
+    for lv in scenario.levers:
+        key = f"levers.{lv.name}"
+        names += [(f"{key}.variable", lv.variable), (f"{key}.start_variable", lv.start_variable),
+                  (f"{key}.ramp_variable", lv.ramp_variable)]
+        if not t.start <= lv.start_year <= t.stop:
+            raise SpecError(f"{where}: {key}.start_year: {lv.start_year:g} is outside the run "
+                            f"({t.start:g} to {t.stop:g}) of {model.path}")
+    names += [("constants", name) for name in scenario.constants]
+    for key, name in names:
+        try:
+            model.py_name(name.split("[", 1)[0])
+        except KeyError as e:
+            detail = str(e).removeprefix(f"{model.path}: ")
+            raise SpecError(f"{where}: {key}: {detail} (in {model.path})") from None
 
 
 def _fill_defaults(model: Model, table: pd.DataFrame, params: Mapping[str, object]):

@@ -32,14 +32,15 @@ def run_scenario_files(
     Raises
     ------
     SpecError
-        No model given and a scenario names none.
+        No model given and a scenario names none; a scenario that does not
+        fit its model (checked for every file before anything runs).
     OutputError
         A table exists and `overwrite` is False (checked before running).
     """
     from .indicators import peak_year
     from .io import write_table
     from .model import load_model
-    from .projection import provenance, read_parameters, run_scenarios, to_tidy
+    from .projection import check_scenario, provenance, read_parameters, run_scenarios, to_tidy
 
     out = Path(out)
     targets = {s.name: out / f"{s.name}.parquet" for s in scenarios}
@@ -49,14 +50,19 @@ def run_scenario_files(
                 raise OutputError(f"{t}: exists; pass --overwrite or choose another --out")
     fitted = read_parameters(params)
     models: dict[Path, object] = {}
-    for s in scenarios:
+    for s in scenarios:  # every file is checked before anything runs
         path = Path(model) if model is not None else s.model
         if path is None:
             raise SpecError(f"{s.path}: scenario.model: missing; pass --model")
         if path not in models:
             models[path] = load_model(path)
-        m = models[path]
-        ds = run_scenarios(m, [s], outputs=outputs, params=fitted)
+        check_scenario(models[path], s)
+    # every scenario runs before anything is written: a failure leaves no partial output
+    runs = []
+    for s in scenarios:
+        m = models[Path(model) if model is not None else s.model]
+        runs.append((s, m, run_scenarios(m, [s], outputs=outputs, params=fitted)))
+    for s, m, ds in runs:
         attrs = provenance(m, parameters=params or "model defaults", scenario_file=s.path,
                            seed="none (deterministic)")
         target = write_table(to_tidy(ds).set_index("variable"), targets[s.name],

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from ._textfile import read_toml_file
 from .errors import SpecError
 
 __all__ = ["Lever", "Scenario", "read_scenario", "list_scenarios", "scenario_params"]
@@ -219,14 +219,7 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
     """
     path = Path(path)
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{where}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"{where}: cannot read: {e}") from e
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{where}: not valid TOML: {e}") from e
+    data = read_toml_file(path, error=SpecError, what="scenario file")
     _unknown(data, {"scenario", "levers", "constants"}, where=where, key="(top level)")
     head = data.get("scenario")
     if not isinstance(head, Mapping):

@@ -166,7 +166,7 @@ CASES = [
          _run(teacup, "--cin", "{folder}/u.cin", files={"u.cin": b"Room Tempx = 20\n"}),
          r"teacup\.mdl: no variable named 'Room Tempx'"),
     Case("cin-binary", _run(teacup, "--cin", "{folder}/b.cin", files={"b.cin": b"\xff\xfe\x00"}),
-         r"b\.cin: cannot read"),
+         r"b\.cin: line 1: text is UTF-16 encoded; expected UTF-8"),
     # -- conformance ----------------------------------------------------------
     Case("conformance-missing", lambda f: ["conformance", str(f / "nosuite")],
          r"nosuite: not a folder"),
@@ -179,6 +179,405 @@ CASES = [
     Case("conformance-bad-engine",
          lambda f: ["conformance", str(f), "--engine", "vensim"], r"invalid choice: 'vensim'"),
 ]
+
+
+# -- inputs beyond model files -----------------------------------------------------
+# Small synthetic inputs (not observed data): a city table in the city_stats.csv
+# format, a calibration spec, a scenario and a report configuration. Each row
+# below breaks one thing in one of them.
+CITIES4 = ("Yichang", "Jingzhou", "Jingmen", "Enshi")
+HEADER = "city,year,indicator,value,unit,source"
+SYNTH = [f"{c},{y},gdp,{100 * (i + 1) * 1.05 ** (y - 2010):.4f},亿元,synthetic test data"
+         for i, c in enumerate(CITIES4) for y in range(2010, 2022)]
+DATA = "\n".join([HEADER, *SYNTH]) + "\n"
+
+SPEC = """model = "decay_city.mdl"
+data = "data.csv"
+elements = ["Yichang", "Jingzhou", "Jingmen", "Enshi"]
+
+[fit]
+start = 2010
+stop = 2018
+method = "least_squares"
+
+[[parameters]]
+name = "g"
+variable = "Growth Rate"
+per_element = true
+lower = 0.0
+upper = 0.3
+initial = 0.05
+
+[[targets]]
+variable = "Output"
+indicator = "gdp"
+"""
+
+SCENARIO = """[scenario]
+name = "green"
+title = "Green lever"
+
+[levers.green]
+variable = "Lever green transition"
+strength = 1.0
+start_year = 2026
+ramp_years = 5
+"""
+
+REPORT = """[report]
+title = "Bad-input test report"
+model = "mini_iis.mdl"
+
+[report.variables]
+gdp = "GDP"
+emissions = "CO2 emissions"
+intensity = "Carbon intensity"
+"""
+
+
+def _data(*changes: tuple[int, str | None], extra: tuple[str, ...] = ()) -> str:
+    """DATA with line `n` (1 = header) replaced (None deletes it) and `extra` lines appended."""
+    lines = [HEADER, *SYNTH]
+    for n, text in sorted(changes, reverse=True):
+        if text is None:
+            del lines[n - 1]
+        else:
+            lines[n - 1] = text
+    return "\n".join([*lines, *extra]) + "\n"
+
+
+def _bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("utf-8")
+
+
+def _calibrate(spec: str | bytes = SPEC, data: str | bytes = DATA, *extra: str,
+               data_name: str = "data.csv") -> Callable[[Path], list[str]]:
+    """``sdkit calibrate spec.toml --out ../out``, with decay_city.mdl and `data` beside it."""
+    def make(folder: Path) -> list[str]:
+        shutil.copyfile(MODELS / "decay_city.mdl", folder / "decay_city.mdl")
+        (folder / data_name).write_bytes(_bytes(data))
+        (folder / "spec.toml").write_bytes(_bytes(spec))
+        return ["calibrate", str(folder / "spec.toml"), *extra, "--out",
+                str(folder.parent / "out"), "--no-plots", "--no-profile"]
+    return make
+
+
+def _scenarios(*texts: str | bytes, extra: tuple[str, ...] = (),
+               folder_run: bool = False) -> Callable[[Path], list[str]]:
+    """``sdkit scenarios run s0.toml --model mini_iis.mdl --out ../out`` (or the folder)."""
+    def make(folder: Path) -> list[str]:
+        shutil.copyfile(MODELS / "mini_iis.mdl", folder / "mini_iis.mdl")
+        scen = folder / "scenarios"
+        scen.mkdir()
+        for i, text in enumerate(texts):
+            (scen / f"s{i}.toml").write_bytes(_bytes(text))
+        spec = scen if folder_run else scen / "s0.toml"
+        return ["scenarios", "run", str(spec), "--model", str(folder / "mini_iis.mdl"),
+                "--columns", "GDP", *extra, "--out", str(folder.parent / "out")]
+    return make
+
+
+def _report_files(folder: Path, config: str | bytes) -> Path:
+    shutil.copyfile(MODELS / "mini_iis.mdl", folder / "mini_iis.mdl")
+    (folder / "report.toml").write_bytes(_bytes(config))
+    scen = folder / "scenarios"
+    scen.mkdir()
+    (scen / "green.toml").write_text(SCENARIO, encoding="utf-8")
+    return folder / "report.toml"
+
+
+def _report(config: str | bytes = REPORT, *extra: str) -> Callable[[Path], list[str]]:
+    """``sdkit report --config report.toml --results results --root .. --name out``."""
+    def make(folder: Path) -> list[str]:
+        cfg = _report_files(folder, config)
+        (folder / "results").mkdir()
+        return ["report", "--config", str(cfg), "--results", str(folder / "results"),
+                "--root", str(folder.parent), "--name", "out", *extra]
+    return make
+
+
+def _pipeline(config: str | bytes = REPORT, *extra: str) -> Callable[[Path], list[str]]:
+    """``sdkit pipeline --no-calibrate`` on the mini model, writing ``../out``."""
+    def make(folder: Path) -> list[str]:
+        cfg = _report_files(folder, config)
+        args = [a.replace("{folder}", str(folder)) for a in extra]
+        return ["pipeline", "--config", str(cfg), "--scenarios", str(folder / "scenarios"),
+                "--no-calibrate", "--members", "0", "--sensitivity-n", "0", "--no-progress",
+                *args, "--out", str(folder.parent / "out")]
+    return make
+
+
+def _command(name: str, *extra: str, model=teacup,
+             files: dict[str, bytes] | None = None) -> Callable[[Path], list[str]]:
+    """``sdkit NAME MODEL *extra`` (``{folder}`` and ``{out}`` are filled in)."""
+    def make(folder: Path) -> list[str]:
+        for fname, data in (files or {}).items():
+            (folder / fname).write_bytes(data)
+        args = [a.replace("{folder}", str(folder)).replace("{out}", str(folder.parent / "out"))
+                for a in extra]
+        return [name, str(model(folder)), *args]
+    return make
+
+
+def _spec(old: str, new: str) -> str:
+    assert old in SPEC, old
+    return SPEC.replace(old, new, 1)
+
+
+def _scen(old: str, new: str) -> str:
+    assert old in SCENARIO, old
+    return SCENARIO.replace(old, new, 1)
+
+
+def _rep(old: str, new: str) -> str:
+    assert old in REPORT, old
+    return REPORT.replace(old, new, 1)
+
+
+JUNK = bytes(range(256)) * 4
+LATIN1_DATA = DATA.replace("synthetic test data", "synth\u00e9tic", 2).encode("utf-8").replace(
+    "synth\u00e9tic".encode(), "synth\u00e9tic".encode("latin-1"))
+
+MORE_CASES = [
+    # -- observed-data CSV (read by the calibration spec) -----------------------------
+    Case("data-empty", _calibrate(data=b""), r"data\.csv: file is empty"),
+    Case("data-header-only", _calibrate(data=HEADER + "\n"), r"data\.csv: no data rows"),
+    Case("data-truncated", _calibrate(data=DATA[: DATA.index("Yichang,2014") + 15]),
+         r"data\.csv: line 6: .*(expected 6 fields|missing)"),
+    Case("data-latin1", _calibrate(data=LATIN1_DATA), r"data\.csv: line 2: not valid UTF-8"),
+    Case("data-utf16", _calibrate(data=DATA.encode("utf-16")),
+         r"data\.csv: .*UTF-16.*expected UTF-8"),
+    Case("data-binary", _calibrate(data=JUNK), r"data\.csv: line 1: binary content"),
+    Case("data-wrong-extension",
+         _calibrate(_spec("data.csv", "data.xlsx"), data_name="data.xlsx"),
+         r"data\.xlsx: unknown data format '\.xlsx'; expected \.csv"),
+    Case("data-missing", _calibrate(_spec("data.csv", "nodata.csv")),
+         r"nodata\.csv: no such file"),
+    Case("data-missing-column",
+         _calibrate(data="\n".join(ln.rsplit(",", 1)[0] for ln in DATA.splitlines())),
+         r"data\.csv: missing column\(s\) source"),
+    Case("data-unknown-city", _calibrate(data=_data((3, SYNTH[1].replace("Yichang", "Wuhan")))),
+         r"data\.csv: line 3: unknown city 'Wuhan'"),
+    Case("data-unknown-indicator",
+         _calibrate(data=_data((4, SYNTH[2].replace(",gdp,", ",gdpp,")))),
+         r"data\.csv: line 4: unknown indicator 'gdpp'"),
+    Case("data-not-a-number",
+         _calibrate(data=_data((5, "Yichang,2013,gdp,n/a,亿元,synthetic test data"))),
+         r"data\.csv: line 5: gdp value must be a number: 'n/a'"),
+    Case("data-bad-year",
+         _calibrate(data=_data((5, "Yichang,20x3,gdp,1,亿元,synthetic test data"))),
+         r"data\.csv: line 5: year must be an integer: '20x3'"),
+    Case("data-nan", _calibrate(data=_data((5, "Yichang,2013,gdp,nan,亿元,synthetic"))),
+         r"data\.csv: line 5: gdp value must be finite: 'nan'"),
+    Case("data-inf", _calibrate(data=_data((5, "Yichang,2013,gdp,-inf,亿元,synthetic"))),
+         r"data\.csv: line 5: gdp value must be finite: '-inf'"),
+    Case("data-huge", _calibrate(data=_data((5, "Yichang,2013,gdp,1e400,亿元,synthetic"))),
+         r"data\.csv: line 5: gdp value must be finite: '1e400'"),
+    Case("data-negative-gdp", _calibrate(data=_data((5, "Yichang,2013,gdp,-5,亿元,synthetic"))),
+         r"data\.csv: line 5: gdp must not be negative: -5"),
+    Case("data-duplicate-city-year",
+         _calibrate(data=_data(extra=("Yichang,2010,gdp,123,亿元,synthetic test data",))),
+         r"data\.csv: line 50: duplicated gdp for Yichang 2010 \(first on line 2"),
+    Case("data-wrong-unit", _calibrate(data=_data((5, "Yichang,2013,gdp,5,Mt CO2,synthetic"))),
+         r"data\.csv: line 5: gdp needs a money unit, got 'Mt CO2'"),
+    # -- calibration spec (TOML) ---------------------------------------------------------
+    Case("spec-empty", _calibrate(b""), r"spec\.toml: file is empty"),
+    Case("spec-missing", lambda f: ["calibrate", str(f / "nospec.toml")],
+         r"nospec\.toml: no such file"),
+    Case("spec-folder", lambda f: ["calibrate", str(f)], r"in: is a folder"),
+    Case("spec-truncated", _calibrate(SPEC[: SPEC.index("upper = 0.3") + 7]),
+         r"spec\.toml: not valid TOML: .*line 15, end of document"),
+    Case("spec-invalid-toml", _calibrate(_spec("lower = 0.0", "lower 0.0")),
+         r"spec\.toml: not valid TOML: .*line 14"),
+    Case("spec-binary", _calibrate(JUNK), r"spec\.toml: line 1: binary content"),
+    Case("spec-latin1", _calibrate(("# Calibration \u00e9\n" + SPEC).encode("latin-1")),
+         r"spec\.toml: line 1: not valid UTF-8"),
+    Case("spec-duplicate-key", _calibrate(_spec("upper = 0.3", "upper = 0.3\nupper = 0.4")),
+         r"spec\.toml: not valid TOML: .*line 16"),
+    Case("spec-unknown-key", _calibrate(_spec("upper = 0.3", "uper = 0.3")),
+         r"spec\.toml: parameters\[0\]: (missing key 'upper'|unknown key)"),
+    Case("spec-unknown-parameter-variable", _calibrate(_spec("Growth Rate", "Growth Rat")),
+         r"spec\.toml: parameter 'g\[Yichang\]': no variable named 'Growth Rat'; "
+         r"did you mean 'Growth Rate'.* \(in .*decay_city\.mdl\)"),
+    Case("spec-unknown-target-variable", _calibrate(_spec('"Output"', '"Outptu"')),
+         r"spec\.toml: target 'Outptu\[Yichang\]': no variable named 'Outptu'"),
+    Case("spec-unknown-fixed", _calibrate(SPEC + '\n[fixed]\n"Intensty" = 0.1\n'),
+         r"spec\.toml: fixed: no variable named 'Intensty'"),
+    Case("spec-unknown-element", _calibrate(_spec('"Enshi"]', '"Wuhan"]')),
+         r"spec\.toml: parameter 'g\[Wuhan\]': 'Wuhan' is not an element of 'Growth Rate'"),
+    Case("spec-unknown-indicator", _calibrate(_spec('indicator = "gdp"', 'indicator = "gpd"')),
+         r"spec\.toml: targets\[0\]: indicator 'gpd' is not in .*data\.csv"),
+    Case("spec-lower-above-upper", _calibrate(_spec("lower = 0.0", "lower = 0.5")),
+         r"spec\.toml: parameters\[0\]: lower \(0\.5\) must be < upper \(0\.3\)"),
+    Case("spec-initial-outside", _calibrate(_spec("initial = 0.05", "initial = 0.9")),
+         r"spec\.toml: parameters\[0\]: initial 0\.9 is outside \[0\.0, 0\.3\]"),
+    Case("spec-nan", _calibrate(_spec("lower = 0.0", "lower = nan")),
+         r"spec\.toml: parameters\[0\]: 'lower' must be finite, got nan"),
+    Case("spec-inf", _calibrate(_spec("upper = 0.3", "upper = inf")),
+         r"spec\.toml: parameters\[0\]: 'upper' must be finite, got inf"),
+    Case("spec-wrong-type", _calibrate(_spec("upper = 0.3", 'upper = "high"')),
+         r"spec\.toml: parameters\[0\]: 'upper' must be float, got 'high'"),
+    Case("spec-wrong-type-bool", _calibrate(_spec("upper = 0.3", "upper = true")),
+         r"spec\.toml: parameters\[0\]: 'upper' must be float, got True"),
+    Case("spec-unknown-method", _calibrate(_spec('"least_squares"', '"newton"')),
+         r"spec\.toml: method 'newton' unknown"),
+    Case("spec-fit-stop-before-start", _calibrate(_spec("stop = 2018", "stop = 2005")),
+         r"spec\.toml: fit stop 2005.0 is before start 2010.0"),
+    Case("spec-no-model", _calibrate(_spec('model = "decay_city.mdl"\n', "")),
+         r"spec\.toml: missing key 'model'"),
+    Case("spec-model-missing", _calibrate(_spec("decay_city.mdl", "nomodel.mdl")),
+         r"nomodel\.mdl: no such file"),
+    # -- calibrate arguments ---------------------------------------------------------------
+    Case("calibrate-bad-seed", _calibrate(SPEC, DATA, "--seed", "-1"),
+         r"seed must be >= 0: -1"),
+    Case("calibrate-bad-workers", _calibrate(SPEC, DATA, "--workers", "0"),
+         r"workers must be an integer >= 1: 0"),
+    Case("calibrate-bad-method", _calibrate(SPEC, DATA, "--method", "newton"),
+         r"argument --method: invalid choice: 'newton'"),
+    # -- scenario files ------------------------------------------------------------------
+    Case("scenario-empty", _scenarios(b""), r"s0\.toml: file is empty"),
+    Case("scenario-missing", lambda f: ["scenarios", "run", str(f / "none.toml")],
+         r"none\.toml: no such scenario file"),
+    Case("scenario-truncated", _scenarios(SCENARIO[: SCENARIO.index("strength") + 10]),
+         r"s0\.toml: not valid TOML: .*line 7"),
+    Case("scenario-invalid-toml", _scenarios(_scen("ramp_years = 5", "ramp_years = ")),
+         r"s0\.toml: not valid TOML: .*line 9"),
+    Case("scenario-binary", _scenarios(JUNK), r"s0\.toml: line 1: binary content"),
+    Case("scenario-duplicate-key", _scenarios(_scen("strength = 1.0", "strength = 1.0\n"
+                                                    "strength = 0.5")),
+         r"s0\.toml: not valid TOML: .*line 8"),
+    Case("scenario-unknown-key", _scenarios(_scen("ramp_years", "ramp_yeras")),
+         r"s0\.toml: levers\.green: unknown key\(s\) 'ramp_yeras'"),
+    Case("scenario-unknown-variable", _scenarios(_scen("Lever green transition",
+                                                       "Lever green transit")),
+         r"s0\.toml: levers\.green\.variable: no variable named 'Lever green transit'"),
+    Case("scenario-unknown-constant", _scenarios(SCENARIO + '\n[constants]\n"Growth rat" = 1\n'),
+         r"s0\.toml: constants: no variable named 'Growth rat'"),
+    Case("scenario-negative-ramp", _scenarios(_scen("ramp_years = 5", "ramp_years = -2")),
+         r"s0\.toml: levers\.green\.ramp_years: expected a number >= 0, got -2"),
+    Case("scenario-start-after-run", _scenarios(_scen("2026", "2100")),
+         r"s0\.toml: levers\.green\.start_year: 2100 is outside the run \(2010 to 2060\) "
+         r"of .*mini_iis\.mdl"),
+    Case("scenario-start-before-run", _scenarios(_scen("2026", "1900")),
+         r"s0\.toml: levers\.green\.start_year: 1900 is outside the run \(2010 to 2060\)"),
+    Case("scenario-wrong-type", _scenarios(_scen("strength = 1.0", 'strength = "high"')),
+         r"s0\.toml: levers\.green\.strength: expected a number, got 'high'"),
+    Case("scenario-nan", _scenarios(_scen("strength = 1.0", "strength = nan")),
+         r"s0\.toml: levers\.green\.strength: expected a finite number, got nan"),
+    Case("scenario-no-table", _scenarios('name = "x"\n'),
+         r"s0\.toml: \(top level\): unknown key\(s\) 'name'"),
+    Case("scenario-second-file-bad",
+         _scenarios(SCENARIO, _scen('"green"', '"other"').replace("2026", "2100"),
+                    folder_run=True),
+         r"s1\.toml: levers\.green\.start_year: 2100 is outside the run"),
+    Case("scenarios-unknown-column", _scenarios(SCENARIO, extra=("--columns", "GPD")),
+         r"no variable named 'GPD'"),
+    Case("scenarios-params-missing",
+         _scenarios(SCENARIO, extra=("--params", "nowhere.cin")),
+         r"nowhere\.cin: changes file not found"),
+    Case("scenarios-list-missing", lambda f: ["scenarios", "list", str(f / "nofolder")],
+         r"nofolder: no such scenario folder"),
+    # -- changes files (.cin) given to set -------------------------------------------------
+    Case("set-cin-duplicate",
+         _command("set", "--cin", "{folder}/d.cin",
+                  files={"d.cin": b"Room Temperature = 20\nroom_temperature = 30\n"}),
+         r"d\.cin: line 2: 'room_temperature' is set twice \(first on line 1\)"),
+    Case("set-cin-not-a-number",
+         _command("set", "--cin", "{folder}/v.cin", files={"v.cin": b"Room Temperature = x\n"}),
+         r"v\.cin: line 1: value of 'Room Temperature' must be a number: 'x'"),
+    Case("set-cin-unknown-name",
+         _command("set", "--cin", "{folder}/u.cin", files={"u.cin": b"Room Tempx = 1\n"}),
+         r"teacup\.mdl: no variable named 'Room Tempx'"),
+    Case("set-cin-nan",
+         _command("set", "--cin", "{folder}/n.cin", files={"n.cin": b"Room Temperature = nan\n"}),
+         r"n\.cin: line 1: value of 'Room Temperature' must be finite: 'nan'"),
+    Case("set-cin-missing", _command("set", "--cin", "{folder}/none.cin"),
+         r"none\.cin: changes file not found"),
+    Case("set-cin-open-comment",
+         _command("set", "--cin", "{folder}/c.cin", files={"c.cin": b"{ note\nK = 1\n"}),
+         r"c\.cin: line 1: '\{' comment is never closed"),
+    # -- set ------------------------------------------------------------------------------
+    Case("set-nothing", _command("set"), r"nothing to change; give NAME=VALUE or --cin FILE"),
+    Case("set-cli-unknown-name", _command("set", "Room Temprature=20"),
+         r"teacup\.mdl: no variable named 'Room Temprature'"),
+    Case("set-cli-not-a-number", _command("set", "Room Temperature=warm"),
+         r"'Room Temperature' must be a number: 'warm'"),
+    Case("set-cli-no-equals", _command("set", "Room Temperature"),
+         r"NAME=VALUE 'Room Temperature': expected NAME=VALUE"),
+    Case("set-cli-missing-model", _command("set", "Room Temperature=20", model=_missing),
+         r"nowhere\.mdl: no such file"),
+    Case("set-cli-binary-model", _command("set", "Room Temperature=20", model=junk),
+         r"junk\.mdl: line 1: binary content"),
+    Case("set-cli-out-exists",
+         _command("set", "Room Temperature=20", "--out", "{folder}/keep.mdl",
+                  files={"keep.mdl": b"keep me\n"}),
+         r"keep\.mdl: exists"),
+    Case("set-cli-out-in-place", _command("set", "Room Temperature=20", "--out", "{out}",
+                                          "--in-place"),
+         r"argument --in-place: not allowed with argument --out"),
+    # -- check, loops, diff -----------------------------------------------------------------
+    Case("check-missing", _command("check", model=_missing), r"nowhere\.mdl: no such file"),
+    Case("check-empty", _command("check", model=empty), r"empty\.mdl: file is empty"),
+    Case("check-binary", _command("check", model=junk), r"junk\.mdl: line 1: binary content"),
+    Case("check-utf16", _command("check", model=utf16), r"utf16\.mdl: .*UTF-16"),
+    Case("check-wrong-extension", _command("check", model=wrong_ext),
+         r"teacup\.txt: unknown model format '\.txt'"),
+    Case("loops-missing", _command("loops", model=_missing), r"nowhere\.mdl: no such file"),
+    Case("loops-binary", _command("loops", model=junk), r"junk\.mdl: line 1: binary content"),
+    Case("loops-bad-max", _command("loops", "--max-loops", "0"), r"--max-loops must be >= 1: 0"),
+    Case("loops-bad-out", _command("loops", "--out", "{out}.xlsx"),
+         r"out\.xlsx: unknown output format '\.xlsx'"),
+    Case("diff-missing", _command("diff", "{folder}/nowhere.mdl"), r"nowhere\.mdl: no such file"),
+    Case("diff-empty", _command("diff", "{folder}/empty.mdl", files={"empty.mdl": b""}),
+         r"empty\.mdl: file is empty"),
+    Case("diff-binary", _command("diff", "{folder}/junk.mdl", model=utf16,
+                                 files={"junk.mdl": JUNK}),
+         r"utf16\.mdl: .*UTF-16"),
+    # -- report configuration and sdkit report ----------------------------------------------
+    Case("report-config-empty", _report(b""), r"report\.toml: file is empty"),
+    Case("report-config-missing", lambda f: ["report", "--config", str(f / "none.toml"),
+                                             "--root", str(f.parent), "--name", "out"],
+         r"none\.toml: no such report configuration"),
+    Case("report-config-binary", _report(JUNK), r"report\.toml: line 1: binary content"),
+    Case("report-config-invalid", _report(_rep('title = "', 'title = ')),
+         r"report\.toml: not valid TOML: .*line 2"),
+    Case("report-config-duplicate-key", _report(_rep('gdp = "GDP"', 'gdp = "GDP"\ngdp = "X"')),
+         r"report\.toml: not valid TOML: .*line 7"),
+    Case("report-config-no-report-table", _report('title = "x"\n'),
+         r"report\.toml: report: missing"),
+    Case("report-config-wrong-type", _report(_rep('title = "Bad-input test report"',
+                                                  "title = 3")),
+         r"report\.toml: report: title: expected str, got 3"),
+    Case("report-config-negative-members", _report(REPORT + "\n[uncertainty]\nmembers = -5\n"),
+         r"report\.toml: uncertainty: members must be >= 0: -5"),
+    Case("report-results-missing", _report(REPORT),
+         r"results: not a report data folder"),
+    Case("report-exists", lambda f: [*_report(REPORT)(f)[:-1], "in"],
+         r"in: report folder exists; pass --overwrite"),
+    # -- sdkit pipeline ------------------------------------------------------------------
+    Case("pipeline-config-invalid", _pipeline(b"[report\n"),
+         r"report\.toml: not valid TOML: .*line 1"),
+    Case("pipeline-config-binary", _pipeline(JUNK), r"report\.toml: line 1: binary content"),
+    Case("pipeline-unknown-output", _pipeline(_rep('"Carbon intensity"', '"Carbon intensty"')),
+         r"no variable named 'Carbon intensty'"),
+    Case("pipeline-scenarios-missing", _pipeline(REPORT, "--scenarios", "{folder}/none"),
+         r"none: no such scenario folder"),
+    Case("pipeline-model-missing", _pipeline(REPORT, "--model", "{folder}/none.mdl"),
+         r"none\.mdl: no such file"),
+    Case("pipeline-params-missing", _pipeline(REPORT, "--params", "{folder}/none.cin"),
+         r"none\.cin: changes file not found"),
+    Case("pipeline-params-bad-suffix", _pipeline(REPORT, "--params", "{folder}/report.toml"),
+         r"report\.toml: expected a \.cin file or a calibration record"),
+    Case("pipeline-negative-members", _pipeline(REPORT, "--members", "-3"),
+         r"members must be >= 0: -3"),
+    Case("pipeline-negative-sensitivity", _pipeline(REPORT, "--sensitivity-n", "-1"),
+         r"sensitivity_n must be >= 0: -1"),
+    Case("pipeline-bad-engine", _pipeline(REPORT, "--engine", "turbo"),
+         r"argument --engine: invalid choice: 'turbo'"),
+    Case("pipeline-out-exists", lambda f: [*_pipeline(REPORT)(f)[:-1], str(f)],
+         r"in: report folder exists"),
+]
+CASES += MORE_CASES
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -207,7 +606,7 @@ def test_bad_input_gives_one_clear_error(case: Case, tmp_path, capsys):
     errors = [ln for ln in err.splitlines() if ln.startswith("sdkit: error:")]
     assert len(errors) == 1, err
     assert re.search(case.expect, errors[0]), errors[0]
-    assert not (tmp_path / "out.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no output, no temporary
     assert _snapshot(folder) == before  # model (and any other input) unchanged
     assert not [p for p in tmp_path.rglob("*.tmp")]  # no temporary left behind
 
@@ -223,3 +622,27 @@ def test_no_traceback_from_a_real_process(make, tmp_path):
     assert proc.stderr.startswith("sdkit: error:")
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("text", [b"", b"{ fitted later }\n\n: nothing yet\n"],
+                         ids=["zero-bytes", "comments-only"])
+def test_empty_cin_is_a_no_op_with_a_warning(text, tmp_path, capsys):
+    """Not an error: as in Vensim, a changes file without changes changes nothing."""
+    import pandas as pd
+
+    from sdkit import SdkitWarning, read_cin
+
+    model = _teacup(tmp_path)
+    cin = tmp_path / "empty.cin"
+    cin.write_bytes(text)
+    plain, changed = tmp_path / "plain.csv", tmp_path / "changed.csv"
+    assert main(["run", str(model), "--out", str(plain)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(model), "--cin", str(cin), "--out", str(changed)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("sdkit: warning:") == 1, err
+    assert "empty.cin: changes file holds no changes; nothing is changed" in err
+    pd.testing.assert_frame_equal(pd.read_csv(changed), pd.read_csv(plain))
+    with pytest.warns(SdkitWarning, match="holds no changes"):
+        assert read_cin(cin) == {}
+    assert cin.read_bytes() == text

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import sdkit
+from sdkit.engine.ensemble import member_frame
 from sdkit.projection import run_members
 from sdkit.report import read_report_config
 from sdkit.scenarios import list_scenarios
@@ -37,7 +38,7 @@ def test_point_member_is_the_deterministic_run(calibrated):
     det = sdkit.simulate(model, base, outputs=outputs)  # PySD
     point = pd.DataFrame([dict(zip(unc.names, unc.mean))])
     ds = run_members(model, point, outputs=outputs, base=base)
-    member = sdkit.engine.ensemble.member_frame(ds)
+    member = member_frame(ds)
     np.testing.assert_allclose(member[det.columns].to_numpy(), det.to_numpy(), rtol=1e-10)
 
 

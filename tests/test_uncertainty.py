@@ -178,3 +178,28 @@ def test_gibbs_keeps_what_the_data_pin_down():
     assert (s["c"] == 0).all()  # fitted on its bound: held there
     copula = sample_parameters(unc, 2000, seed=3, method="copula")
     assert ((copula["a"] + 3 * copula["b"]) / np.sqrt(10)).std() > 0.01
+
+
+def test_record_keeps_the_fitted_correlations(models_dir, tmp_path):
+    # teacup data of the first two minutes barely separate room temperature and time constant:
+    # their correlation must survive the JSON record, or Monte Carlo from a record ignores it
+    import sdkit
+    from sdkit import CalibrationProblem, Parameter, calibrate
+    from sdkit.calibration import Target
+    from sdkit.calibration.report import to_record
+
+    teacup = models_dir / "teacup.mdl"
+    run = sdkit.simulate(teacup, {}, outputs=["Teacup Temperature"], stop=2, saveper=0.25)
+    wiggle = 0.05 * (-1.0) ** np.arange(len(run))
+    target = Target("T", "Teacup Temperature", tuple(run.index),
+                    tuple(run["Teacup Temperature"] + wiggle))
+    problem = CalibrationProblem(str(teacup), (
+        Parameter("room", "Room Temperature", 0.0, 150.0, 50.0),
+        Parameter("tau", "Characteristic Time", 1.0, 30.0, 5.0)), (target,))
+    result = calibrate(problem, progress=False, profile=False)
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(to_record(result)))
+    direct = ParameterUncertainty.from_result(result)
+    stored = ParameterUncertainty.from_record(path)
+    assert abs(direct.cov[0, 1]) / np.prod(direct.stderr) > 0.9
+    np.testing.assert_allclose(stored.cov, direct.cov, rtol=1e-9)

@@ -10,6 +10,8 @@ the observed rows; nothing derived is presented as observed.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import os
 import re
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._textfile import read_text_file
 from ..errors import DataError
 
 __all__ = [
@@ -178,6 +181,15 @@ def _check_row(path: Path, line: int, row: pd.Series) -> dict | None:
             "unit": unit, "source": source, "observed": True, "line": line}
 
 
+def _check_field_counts(path: Path, text: str, expected: int) -> None:
+    """Every non-blank row has as many fields as the header (a cut line does not)."""
+    reader = csv.reader(io.StringIO(text))
+    for fields in reader:
+        if fields and len(fields) != expected:
+            raise DataError(f"{path}: line {reader.line_num}: expected {expected} fields "
+                            f"({', '.join(COLUMNS)}), got {len(fields)}")
+
+
 def _merge_duplicates(path: Path, rows: list[dict]) -> list[dict]:
     """Keep one row per city-year-indicator.
 
@@ -229,7 +241,9 @@ def load_city_data(path: str | os.PathLike = "calibration/data/city_stats.csv", 
         Naming the line: missing/unknown city, unknown indicator,
         non-numeric value, unit of the wrong kind, negative money, CO2,
         population or counts, a missing source, or a city-year-indicator
-        given twice with different values (or twice by the same source).
+        given twice with different values (or twice by the same source);
+        a missing, empty, binary or non-UTF-8 file, a name not ending in
+        ``.csv``, a row with the wrong number of fields, no rows.
 
     Examples
     --------
@@ -238,15 +252,20 @@ def load_city_data(path: str | os.PathLike = "calibration/data/city_stats.csv", 
     1159.37
     """
     path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path}: unknown data format {path.suffix or '(no extension)'!r}; "
+                        "expected .csv")
+    text = read_text_file(path, error=DataError, what="data table (CSV)", missing="no such file")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as e:
         raise DataError(f"{path}: cannot read as CSV: {e}") from e
     missing = [c for c in COLUMNS if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {COLUMNS}")
+    _check_field_counts(path, text, len(raw.columns))
+    if raw.empty:
+        raise DataError(f"{path}: no data rows below the header")
     rows = []
     for i, row in raw.iterrows():
         checked = _check_row(path, int(i) + 2, row)  # header is line 1

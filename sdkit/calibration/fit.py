@@ -24,11 +24,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import InvalidValueError, SpecError
+from ..errors import InvalidValueError, SpecError, UnknownVariableError
 from .objective import Objective
 from .problem import METHODS, CalibrationProblem
 
-__all__ = ["calibrate", "fit_least_squares", "fit_differential_evolution", "fit_multistart"]
+__all__ = ["calibrate", "check_names", "fit_least_squares", "fit_differential_evolution",
+           "fit_multistart"]
 
 
 def _rng(seed) -> np.random.Generator:
@@ -38,6 +39,8 @@ def _rng(seed) -> np.random.Generator:
         return seed
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise InvalidValueError(f"seed must be an int, a numpy Generator or None: {seed!r}")
+    if seed < 0:
+        raise InvalidValueError(f"seed must be >= 0: {seed}")
     return np.random.default_rng(int(seed))
 
 
@@ -126,6 +129,46 @@ def fit_differential_evolution(objective: Objective, *, seed=None, workers: int 
     return x
 
 
+def _known(model, name: str, where: str) -> None:
+    """Raise UnknownVariableError naming `where` unless ``Name`` / ``Name[e1,e2]`` exists."""
+    base, _, rest = name.partition("[")
+    try:
+        model.py_name(base.strip())
+    except UnknownVariableError as e:
+        detail = str(e).removeprefix(f"{model.path}: ")
+        raise UnknownVariableError(f"{where}: {detail} (in {model.path})") from None
+    if not rest:
+        return
+    dims = model.dims_of(base.strip())
+    allowed = {e for d in dims for e in model.subscripts.get(d, [])} | set(dims)
+    for element in (e.strip() for e in rest.rstrip().rstrip("]").split(",")):
+        if element not in allowed:
+            raise UnknownVariableError(
+                f"{where}: {element!r} is not an element of {base.strip()!r} "
+                f"(elements: {', '.join(sorted(allowed)) or 'none, it is a scalar'})")
+
+
+def check_names(problem: CalibrationProblem) -> None:
+    """Check that every name a problem sets or fits is in its model, before any run.
+
+    Raises
+    ------
+    UnknownVariableError
+        Naming the spec (or model) file, the parameter, target or fixed
+        value, and the unknown name or subscript element.
+    """
+    from ..model import load_model
+
+    model = load_model(problem.model)
+    where = problem.spec_path or problem.model
+    for p in problem.parameters:
+        _known(model, p.key, f"{where}: parameter {p.name!r}")
+    for t in problem.targets:
+        _known(model, t.variable, f"{where}: target {t.name!r}")
+    for name in problem.fixed:
+        _known(model, str(name), f"{where}: fixed")
+
+
 def _progress_bar(progress: bool | None):
     from tqdm import tqdm
 
@@ -169,6 +212,9 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     ------
     SpecError
         Unknown method; a target the model does not produce.
+    UnknownVariableError
+        A parameter, target or fixed name (or subscript element) the model
+        does not define (checked before the first run).
 
     Examples
     --------
@@ -195,6 +241,7 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
         bar.update(n_runs)
         bar.set_postfix(best=f"{best:.4g}", refresh=False)
 
+    check_names(problem)
     objective = Objective(problem, on_eval=on_eval, engine=engine)
     objective.residuals(problem.initial)  # fail early on a bad target or model
     started = time.perf_counter()

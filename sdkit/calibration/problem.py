@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._textfile import read_toml_file
 from ..errors import SpecError
 
 __all__ = ["Parameter", "Target", "CalibrationProblem", "read_problem", "METHODS"]
@@ -260,6 +260,8 @@ def _get(table: Mapping, key: str, where: str, kind, default=..., ) -> object:
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         name = getattr(kind, "__name__", str(kind))
         raise SpecError(f"{where}: {key!r} must be {name}, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise SpecError(f"{where}: {key!r} must be finite, got {value!r}")
     return value
 
 
@@ -357,12 +359,7 @@ def read_problem(path: str | os.PathLike) -> CalibrationProblem:
     from .data import load_city_data
 
     path = Path(path)
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SpecError(f"{path}: not valid TOML: {e}") from e
+    spec = read_toml_file(path, error=SpecError, what="calibration spec", missing="no such file")
     where = str(path)
     _no_unknown_keys(spec, _TOP_KEYS, where)
     model = os.path.normpath(path.parent / _get(spec, "model", where, str))

@@ -11,6 +11,8 @@ import json
 import math
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +57,7 @@ def to_record(result: CalibrationResult) -> dict:
                      "interval_95": list(result.intervals.get(p.name, (None, None)))}
             for p in problem.parameters
         },
+        "correlation": result.correlation.to_dict(orient="index"),
         "statistics": result.statistics.to_dict(orient="records"),
         "warnings": list(result.warnings),
     })
@@ -179,28 +182,64 @@ def write_outputs(result: CalibrationResult, out_dir: str | os.PathLike, *,
     -------
     dict
         ``{"cin": path, "json": path, "report": path}``.
+
+    Notes
+    -----
+    Every file is first written to a temporary folder beside `out_dir`; only
+    when all are complete are they moved into place (a new `out_dir` is
+    renamed into place whole). A failure or Ctrl-C while fitting, plotting or
+    writing therefore leaves `out_dir` as it was.
     """
     from ..cin import write_cin
+    from ..errors import OutputError
 
     out = Path(out_dir)
-    paths = {"cin": out / "fitted.cin", "json": out / "calibration.json",
-             "report": out / "report.md"}
+    names = {"cin": "fitted.cin", "json": "calibration.json", "report": "report.md"}
+    paths = {k: out / v for k, v in names.items()}
     if not overwrite:
-        from ..errors import OutputError
-
         for path in paths.values():
             if path.exists():
                 raise OutputError(f"{path}: exists; refusing to overwrite (use another --out)")
-    header = (f"fitted by sdkit calibrate ({result.method}, seed {result.seed}) "
-              f"to {Path(result.problem.data_path).name or 'data'}; payoff {result.payoff:.6g}")
-    write_cin(paths["cin"], result.changes(), header=header, overwrite=overwrite)
-    atomic_write_text(paths["json"], json.dumps(to_record(result), indent=2,
-                                                ensure_ascii=False) + "\n", overwrite=overwrite)
-    figures = {}
-    if plots:
-        for target in result.problem.targets:
-            rel = f"plots/{_slug(target.name)}.png"
-            _plot(result, target, out / rel)
-            figures[target.name] = rel
-    atomic_write_text(paths["report"], report_markdown(result, figures), overwrite=overwrite)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as e:
+        raise OutputError(f"{out.parent}: cannot create folder: {e.strerror or e}") from e
+    try:
+        header = (f"fitted by sdkit calibrate ({result.method}, seed {result.seed}) to "
+                  f"{Path(result.problem.data_path).name or 'data'}; "
+                  f"payoff {result.payoff:.6g}")
+        write_cin(stage / names["cin"], result.changes(), header=header)
+        atomic_write_text(stage / names["json"], json.dumps(to_record(result), indent=2,
+                                                            ensure_ascii=False) + "\n")
+        figures = {}
+        if plots:
+            for target in result.problem.targets:
+                rel = f"plots/{_slug(target.name)}.png"
+                _plot(result, target, stage / rel)
+                figures[target.name] = rel
+        atomic_write_text(stage / names["report"], report_markdown(result, figures))
+        _commit(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return paths
+
+
+def _commit(stage: Path, out: Path) -> None:
+    """Move the finished files of `stage` into `out` (the whole folder if `out` is new)."""
+    if not out.exists():
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes it 0700
+        os.replace(stage, out)
+        return
+    for src in sorted(p for p in stage.rglob("*") if p.is_file()):
+        target = out / src.relative_to(stage)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, target)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

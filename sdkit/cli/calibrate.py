@@ -11,7 +11,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "calibrate", help="fit free parameters to observed data",
         description="Fit the free parameters of a calibration spec (TOML) and write "
-                    "fitted.cin, calibration.json, report.md and plots to --out.")
+                    "fitted.cin, calibration.json, report.md and plots to --out. Ctrl-C "
+                    "stops the fit, prints the best point so far, writes nothing and "
+                    "exits with code 130.")
     p.add_argument("spec", help="calibration spec (.toml), e.g. calibration/iis.toml")
     p.add_argument("--method", choices=METHODS, help="fitting method (default: the spec's)")
     p.add_argument("--seed", type=int, help="random seed (same seed, same parameters)")
@@ -32,8 +34,14 @@ def run(args) -> int:
     result = calibrate(args.spec, method=args.method, seed=args.seed, workers=args.workers,
                        profile=not args.no_profile)
     print(result.summary())
+    if result.interrupted:  # the best point so far is printed above; earlier results stay
+        import sys
+
+        where = f"; nothing written to {args.out}" if args.out else ""
+        print(f"sdkit: interrupted: best point so far shown above{where}", file=sys.stderr)
+        return 130
     if args.out:
         paths = write_outputs(result, args.out, overwrite=args.overwrite,
                               plots=not args.no_plots)
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 130 if result.interrupted else 0
+    return 0

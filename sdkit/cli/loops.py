@@ -23,8 +23,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from ..errors import InvalidValueError
     from ..io import write_table
     from ..loops import find_loops
+
+    if args.max_loops < 1:
+        raise InvalidValueError(f"--max-loops must be >= 1: {args.max_loops}")
 
     report = find_loops(args.model, max_loops=args.max_loops)
     print(report.summary())

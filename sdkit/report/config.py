@@ -5,8 +5,9 @@ See ``reports/iis.toml`` for a full example. Top-level tables::
     [report]          title, model, dimension, projection_start, peak_start (default: the
                       whole run), summary_years, variables
                       (gdp, emissions, intensity, coordination), peak_before,
-                      intensity_base_year, colors, data_readme, caveats, assumptions
-    [[indicators]]    variable, label, units (fan charts and comparison plots)
+                      intensity_base_year, colors, data_readme, caveats, assumptions,
+                      method, limitations (lists of sentences)
+    [[indicators]]    variable, label, units, scale (fan charts and comparison plots)
     [uncertainty]     scenarios, members, seed, sampling (default "gibbs"),
                       [[uncertainty.parameters]] name/lower/upper
     [sensitivity]     method, n, seed, scenario, [[sensitivity.factors]], [[sensitivity.outcomes]]
@@ -16,11 +17,11 @@ See ``reports/iis.toml`` for a full example. Top-level tables::
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._textfile import read_toml_file
 from ..errors import InvalidValueError, SpecError
 from ..sensitivity import Factor, Outcome
 
@@ -33,11 +34,17 @@ DEFAULT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
 
 @dataclass(frozen=True)
 class Indicator:
-    """A model variable shown in the report."""
+    """A model variable shown in the report.
+
+    ``scale`` multiplies the model's values for tables and figures (``units``
+    are the shown units), e.g. 100 to show Mt per 100 million CNY as t per
+    10,000 CNY; the data files keep the model's units.
+    """
 
     variable: str
     label: str
     units: str = ""
+    scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class ReportConfig:
     data_readme: str | None = None
     caveats: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    method: tuple[str, ...] = ()
+    limitations: tuple[str, ...] = ()
     mc_scenarios: tuple[str, ...] = ()
     members: int = 1000
     seed: int | None = None
@@ -123,12 +132,7 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
         Missing file, bad TOML, or a missing or mistyped key (named with its table).
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such report configuration") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{path}: not valid TOML: {e}") from e
+    data = read_toml_file(path, error=SpecError, what="report configuration")
     where = f"{path}: report"
     rep = _req(data, "report", str(path), dict)
     var = _req(rep, "variables", where, dict)
@@ -136,7 +140,8 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
     indicators = tuple(
         Indicator(_req(i, "variable", f"{path}: indicators[{n}]", str),
                   _req(i, "label", f"{path}: indicators[{n}]", str, i.get("variable")),
-                  _req(i, "units", f"{path}: indicators[{n}]", str, ""))
+                  _req(i, "units", f"{path}: indicators[{n}]", str, ""),
+                  _req(i, "scale", f"{path}: indicators[{n}]", float, 1.0))
         for n, i in enumerate(inds))
     unc = data.get("uncertainty", {})
     sens = data.get("sensitivity", {})
@@ -149,6 +154,10 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
     except (KeyError, TypeError, ValueError, InvalidValueError) as e:
         raise SpecError(f"{path}: sensitivity/uncertainty: {e}") from e
     seed = unc.get("seed")
+    for table, key, name in ((unc, "members", "uncertainty"), (sens, "n", "sensitivity")):
+        value = table.get(key, 0)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise SpecError(f"{path}: {name}: {key} must be >= 0: {value}")
     return ReportConfig(
         title=_req(rep, "title", where, str),
         indicators=indicators,
@@ -169,6 +178,8 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
         data_readme=_req(rep, "data_readme", where, str, None),
         caveats=tuple(_req(rep, "caveats", where, list, [])),
         assumptions=tuple(_req(rep, "assumptions", where, list, [])),
+        method=tuple(_req(rep, "method", where, list, [])),
+        limitations=tuple(_req(rep, "limitations", where, list, [])),
         mc_scenarios=tuple(_req(unc, "scenarios", f"{path}: uncertainty", list, [])),
         members=_req(unc, "members", f"{path}: uncertainty", int, 1000),
         seed=seed if isinstance(seed, int) else None,

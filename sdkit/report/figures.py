@@ -83,8 +83,13 @@ def scenario_figure(ds, indicator, config, titles: dict[str, str]):
     return fig
 
 
-def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str]):
-    """Fan chart: 5-95 % band and median per element (city), one style per scenario."""
+def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str], *,
+               runs=None):
+    """Fan chart: 5-95 % band and median per element (city), one style per scenario.
+
+    `runs` (optional, ``(scenario, time, element)``) adds each scenario's
+    deterministic run (calibrated point values) as a thin black line.
+    """
     first = next(iter(bands_by_scenario.values()))[indicator.variable]
     dim = config.dimension
     elements = [str(e) for e in first[dim].to_numpy()]
@@ -101,6 +106,11 @@ def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str
                             label=f"{titles.get(name, name)}: 5-95 %")
             ax.plot(da["time"], mid, color=color, ls=style[name], lw=1.8,
                     label=f"{titles.get(name, name)}: median")
+            if runs is not None and indicator.variable in runs and name in runs["scenario"]:
+                det = runs[indicator.variable].sel({dim: el, "scenario": name})
+                det = det.sel(time=det["time"] >= config.projection_start - 1)
+                ax.plot(det["time"], det, color="k", ls=style[name], lw=0.9,
+                        label=f"{titles.get(name, name)}: calibrated run")
         ax.set_title(el, color=color, fontweight="bold")
         ax.set_ylabel(indicator.units or indicator.label)
         ax.grid(alpha=0.3)

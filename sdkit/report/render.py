@@ -8,6 +8,7 @@ existing folder is replaced only with ``overwrite=True``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as _dt
 import os
 import shutil
@@ -86,7 +87,8 @@ class _Figure:
 
 def _figures(inputs: ReportInputs, bands: Mapping[str, object], probs) -> dict[str, list]:
     cfg, titles = inputs.config, inputs.titles
-    out: dict[str, list[_Figure]] = {"scenarios": [], "fans": [], "other": []}
+    out: dict[str, list[_Figure]] = {"scenarios": [], "fans": [], "uncertainty": [],
+                                     "sensitivity": [], "calibration": [], "structure": []}
 
     def add(group, slug, title, caption, fig):
         png, svg = F.figure_bytes(fig)
@@ -102,25 +104,28 @@ def _figures(inputs: ReportInputs, bands: Mapping[str, object], probs) -> dict[s
         for ind in cfg.indicators:
             if ind.variable in next(iter(bands.values())):
                 add("fans", f"fan_{_slug(ind.variable)}", f"{ind.label}: uncertainty",
-                    "Median and 5-95 % band over the Monte Carlo members.",
-                    F.fan_figure(bands, ind, cfg, titles))
+                    "Median and 5-95 % band over the Monte Carlo members, from "
+                    f"{cfg.projection_start - 1:g}; thin black lines: the deterministic run "
+                    "with the calibrated values (the scenario tables).",
+                    F.fan_figure(bands, ind, cfg, titles, runs=inputs.scenarios))
     if probs is not None:
-        add("other", "peak_probability", "Probability of an emissions peak",
+        add("uncertainty", "peak_probability", "Probability of an emissions peak",
             f"Share of Monte Carlo members whose emissions peak before {cfg.peak_before:g}.",
             F.peak_probability_figure(probs, cfg, before=cfg.peak_before))
     if inputs.sensitivity is not None:
-        add("other", "sensitivity", "Sensitivity ranking",
+        add("sensitivity", "sensitivity", "Sensitivity ranking",
             "Factors ranked by influence on each headline outcome.",
             F.sensitivity_figure(inputs.sensitivity))
     if inputs.specialization is not None:
-        add("other", "specialization", "Relative specialization index",
+        add("structure", "specialization", "Relative specialization index",
             inputs.specialization_note,
             F.specialization_figure(inputs.specialization, cfg,
                                     title="Krugman relative specialization index"))
     ovs = getattr(inputs.calibration, "observed_vs_simulated", None)
     if isinstance(ovs, pd.DataFrame) and len(ovs):
-        add("other", "calibration_fit", "Calibration fit", "Observed vs simulated.",
-            F.fit_figure(ovs))
+        add("calibration", "calibration_fit", "Calibration fit",
+            "Observed (dots) vs simulated (lines) for every fitted series and city; the grey "
+            "band marks the hold-out years (predicted, not fitted).", F.fit_figure(ovs))
     return out
 
 
@@ -159,12 +164,13 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
         raise OutputError(f"{out}: report folder exists; pass overwrite=True (--overwrite) "
                           "or choose another --name")
     cfg = inputs.config
-    bands = {k: make_bands(v) for k, v in inputs.ensembles.items()}
+    bands = {k: _shown(make_bands(v), cfg) for k, v in inputs.ensembles.items()}
     probs = (peak_probability_table(inputs.ensembles, cfg, inputs.titles)
              if inputs.ensembles else None)
-    summary = summary_table(inputs.scenarios, cfg, inputs.titles)
-    headline = headline_table(inputs.scenarios, cfg, inputs.titles)
-    figs = _figures(inputs, bands, probs)
+    shown = _shown(inputs.scenarios, cfg)
+    summary = summary_table(shown, cfg, inputs.titles)
+    headline = headline_table(shown, cfg, inputs.titles)
+    figs = _figures(dataclasses.replace(inputs, scenarios=shown), bands, probs)
     readme = cfg.resolve(cfg.data_readme)
     caveats = read_caveats(readme) + list(cfg.caveats)
     if readme is not None and not readme.is_file():
@@ -174,8 +180,13 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     assumptions = list(cfg.assumptions) + ["(*) " + ASSUMPTION_2005.format(d=HUBEI_ANNUAL_DECLINE)]
     calib = None
     if inputs.calibration is not None:
-        calib = {"parameters": inputs.calibration.to_frame(),
-                 "statistics": getattr(inputs.calibration, "statistics", None)}
+        stats = getattr(inputs.calibration, "statistics", None)
+        calib = {"fit overview": _fit_overview(stats, getattr(inputs.calibration,
+                                                               "observed_vs_simulated", None)),
+                 "parameters": _parameter_table(inputs.calibration.to_frame()),
+                 "statistics": _statistics_table(stats)}
+    if probs is not None:
+        probs.index.name, probs.columns.name = "scenario", None
     provenance = {"generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   **{k: str(v) for k, v in inputs.provenance.items()}}
     context = dict(
@@ -188,7 +199,10 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
         co2_units=next((i.units for i in cfg.indicators if i.variable == cfg.emissions), ""),
         probs_html=None if probs is None else _html_table(probs.round(3), index=True),
         probs_md=None if probs is None else markdown_table(probs.round(3), index=True),
-        members={k: int(v.sizes["member"]) for k, v in inputs.ensembles.items()},
+        members={inputs.titles.get(k, k): int(v.sizes["member"])
+                 for k, v in inputs.ensembles.items()},
+        method=list(cfg.method), limitations=_growth_notes(shown, cfg) + list(cfg.limitations),
+        calib_notes=_paragraphs(_calibration_notes(inputs.calibration)),
         sensitivity=inputs.sensitivity,
         sens_html=None if inputs.sensitivity is None else _html_table(_sens_top(inputs)),
         sens_md=None if inputs.sensitivity is None else markdown_table(_sens_top(inputs)),
@@ -196,6 +210,7 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
                                                for k, v in calib.items() if v is not None},
         calib_md=None if calib is None else {k: markdown_table(v, index=(k == "parameters"))
                                              for k, v in calib.items() if v is not None},
+        calib_legend=CALIBRATION_LEGEND,
         figs=figs, caveats=caveats, assumptions=assumptions, provenance=provenance,
         peak_before=cfg.peak_before,
     )
@@ -205,6 +220,107 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     _write_folder(out, overwrite=overwrite, html=html, md=md, figs=figs, inputs=inputs,
                   summary=summary, headline=headline, bands=bands, probs=probs)
     return out / "index.html"
+
+
+CALIBRATION_LEGEND = {
+    "fit overview": "Mean absolute percentage error (MAPE) of each fitted series in the fit "
+                    "window and in the hold-out years (predicted, not fitted).",
+    "parameters": "Fitted value, standard error from the Jacobian at the optimum (a standard "
+                  "error larger than the bounds' span means the data do not pin the parameter "
+                  "down), profile-likelihood 95 % interval where computed (n/a: not computed), "
+                  "the bounds of the search and its start value.",
+    "statistics": "Per series and sample: n points, MAPE [%], RMSE (in the series' units), "
+                  "R², Theil's inequality coefficient U (0 = perfect) and the shares of the mean "
+                  "squared error due to bias (U_M), unequal variance (U_S) and unequal "
+                  "covariation (U_C) (Sterman 1984). Rows 'not fitted' compare a second data "
+                  "source with the run.",
+}
+
+
+def _fit_overview(stats, ovs) -> pd.DataFrame | None:
+    """Target x sample MAPE table (fit window and hold-out), with the years of each."""
+    if not isinstance(stats, pd.DataFrame) or not {"target", "sample"} <= set(stats.columns):
+        return None
+    mape = next((c for c in stats.columns if str(c).lower() == "mape"), None)
+    if mape is None:
+        return None
+    years = {}
+    if isinstance(ovs, pd.DataFrame) and {"target", "sample", "time"} <= set(ovs.columns):
+        # the windows of the series that have a hold-out (single always-fitted points aside)
+        held = set(ovs.loc[ovs["sample"] == "holdout", "target"])
+        part = ovs[ovs["target"].isin(held)] if held else ovs
+        for sample, rows in part.groupby("sample"):
+            years[sample] = f" {rows['time'].min():g}-{rows['time'].max():g}"
+    names = {"fit": "fit", "holdout": "hold-out"}
+    rows = stats[stats["sample"].isin(list(names))]
+    if rows.empty:
+        return None
+    table = rows.pivot_table(index="target", columns="sample", values=mape, aggfunc="first",
+                             sort=False)
+    table = table.reindex(columns=[c for c in names if c in table.columns])
+    table.columns = [f"MAPE {names[c]}{years.get(c, '')} [%]" for c in table.columns]
+    return table.reset_index()
+
+
+def _parameter_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The parameter table with planner-readable headers; no column repeating the index."""
+    out = frame.copy()
+    if "variable" in out and (out["variable"].astype(str) == out.index.astype(str)).all():
+        out = out.drop(columns="variable")
+    return out.rename(columns={"value": "fitted value", "stderr": "std. error",
+                               "ci_low": "95 % interval low", "ci_high": "95 % interval high",
+                               "lower": "bound low", "upper": "bound high",
+                               "initial": "start value"})
+
+
+def _statistics_table(stats) -> pd.DataFrame | None:
+    if not isinstance(stats, pd.DataFrame):
+        return None
+    out = stats.rename(columns={"mape": "MAPE [%]", "rmse": "RMSE", "r2": "R²",
+                                "theil_u": "Theil U", "u_m": "U_M", "u_s": "U_S",
+                                "u_c": "U_C"})
+    if "sample" in out:
+        out["sample"] = out["sample"].replace({"holdout": "hold-out", "shown": "not fitted"})
+    return out
+
+
+def _calibration_notes(calibration) -> str:
+    """Free-text notes of a calibration (its spec's ``notes``), or ``""``."""
+    if calibration is None:
+        return ""
+    notes = getattr(calibration, "notes", None)
+    if notes is None:
+        notes = getattr(getattr(calibration, "problem", None), "notes", "")
+    return str(notes or "")
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
+
+
+def _growth_notes(ds, cfg: ReportConfig) -> list[str]:
+    """Average yearly growth of total GDP in the baseline from the projection start."""
+    if "baseline" not in ds["scenario"] or cfg.gdp not in ds:
+        return []
+    total = ds[cfg.gdp].sel(scenario="baseline").sum(cfg.dimension)
+    times = [float(t) for t in ds["time"].to_numpy()]
+    years = [cfg.projection_start, *cfg.summary_years]
+    if not all(y in times for y in years):
+        return []
+    rates = []
+    for a, b in zip(years, years[1:]):
+        ratio = float(total.sel(time=b)) / float(total.sel(time=a))
+        rates.append(f"{100 * (ratio ** (1 / (b - a)) - 1):.1f} %/yr in {a:g}-{b:g}")
+    return [f"The calibrated baseline grows total GDP (summed over every {cfg.dimension.lower()}, "
+            f"constant prices) by {' and '.join(rates)}: the growth of the fit window carried "
+            "forward by the model's structure."]
+
+
+def _shown(ds, cfg: ReportConfig):
+    """`ds` with each indicator in the units the report shows (``Indicator.scale``)."""
+    scaled = {i.variable: ds[i.variable] * i.scale for i in cfg.indicators
+              if i.scale != 1 and i.variable in ds}
+    return ds.assign(scaled) if scaled else ds
 
 
 def _sens_top(inputs: ReportInputs) -> pd.DataFrame:
@@ -260,6 +376,9 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
         else:
             os.replace(tmp, out)
     finally:
+        trash = out.with_name(f".{out.name}.old")
+        if not out.exists() and trash.exists():  # stopped between the two renames
+            os.replace(trash, out)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -284,6 +403,7 @@ def _write_meta(inputs: ReportInputs, data: Path) -> None:
         "specialization": None if inputs.specialization is None else {
             str(k): float(v) for k, v in inputs.specialization.items()},
         "specialization_note": inputs.specialization_note,
+        "calibration_notes": _calibration_notes(inputs.calibration),
     }
     atomic_write_text(data / "inputs.json", json.dumps(meta, indent=2))
     calib = inputs.calibration

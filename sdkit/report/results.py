@@ -24,6 +24,7 @@ class StoredCalibration:
     parameters: pd.DataFrame
     statistics: pd.DataFrame | None = None
     observed_vs_simulated: pd.DataFrame | None = None
+    notes: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         return self.parameters
@@ -93,7 +94,7 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
     if params is not None:
         calib = StoredCalibration(params, _csv(data / "calibration_statistics.csv", index_col=0),
                                    _csv(data / "calibration_observed_vs_simulated.csv",
-                                        index_col=0))
+                                        index_col=0), notes=meta.get("calibration_notes", ""))
     spec = meta.get("specialization")
     return ReportInputs(
         config=config, scenarios=scenarios, titles=meta.get("titles", {}), ensembles=ensembles,

@@ -138,3 +138,53 @@ def test_calibration_section_and_fit_figure(mini_report, tmp_path):
     assert (tmp_path / "c" / "figures" / "calibration_fit.png").is_file()
     again = load_inputs(tmp_path / "c" / "data", small.config)
     assert again.calibration.to_frame().loc["Growth rate[Yichang]", "value"] == 0.061
+
+
+def test_folder_gets_the_usual_permissions(mini_report, tmp_path):
+    import os
+    import stat
+
+    from sdkit.report import read_report_config, write_report
+    from sdkit.report.results import load_inputs
+
+    out, config, _ = mini_report
+    full = load_inputs(out / "data", read_report_config(config))
+    small = dataclasses.replace(full, ensembles={}, sensitivity=None, specialization=None)
+    old = os.umask(0o027)
+    try:
+        write_report(small, tmp_path / "p")
+    finally:
+        os.umask(old)
+    # mkdtemp makes 0700; the renamed folder must follow the umask like any mkdir
+    assert stat.S_IMODE((tmp_path / "p").stat().st_mode) == 0o750
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~old
+
+
+def test_indicator_scale_changes_shown_units_only(mini_report, tmp_path):
+    from sdkit.report import read_report_config, write_report
+    from sdkit.report.config import Indicator
+    from sdkit.report.results import load_inputs
+
+    out, config, _ = mini_report
+    full = load_inputs(out / "data", read_report_config(config))
+    shown = Indicator("Carbon intensity", "Carbon intensity", "t CO2 per 10,000 CNY", 100.0)
+    cfg = dataclasses.replace(full.config, indicators=(*full.config.indicators, shown))
+    write_report(dataclasses.replace(full, config=cfg, sensitivity=None), tmp_path / "s")
+    summary = pd.read_csv(tmp_path / "s" / "data" / "summary.csv")
+    col = "Carbon intensity 2035 [t CO2 per 10,000 CNY]"
+    row = summary[(summary["scenario"] == "Green lever") & (summary["City"] == "Yichang")]
+    model_value = float(full.scenarios["Carbon intensity"].sel(scenario="green", City="Yichang",
+                                                               time=2035))
+    assert row[col].item() == pytest.approx(100 * model_value)
+    bands = pd.read_parquet(tmp_path / "s" / "data" / "bands.parquet").reset_index()
+    b = bands[(bands["variable"] == "Carbon intensity") & (bands["scenario"] == "green")
+              & (bands["City"] == "Yichang") & (bands["time"] == 2035)
+              & (bands["quantile"] == 0.5)]["value"].item()
+    ens = full.ensembles["green"]["Carbon intensity"].sel(City="Yichang", time=2035)
+    assert b == pytest.approx(100 * float(ens.median("member")))
+    # the stored runs keep the model's units, so re-rendering does not scale twice
+    again = load_inputs(tmp_path / "s" / "data", cfg)
+    assert float(again.scenarios["Carbon intensity"].sel(scenario="green", City="Yichang",
+                                                         time=2035)) == pytest.approx(model_value)
+    assert "Carbon intensity by scenario (t CO2 per 10,000 CNY)" in (
+        tmp_path / "s" / "figures" / "scenarios_carbon_intensity.svg").read_text()

@@ -30,8 +30,10 @@ def test_parameters_from_record_and_cin(tmp_path):
     cin.write_text("Growth rate[Yichang] = 0.07\n")
     params, unc, _, _ = _calibration(None, cin, True, False, print)
     assert params == {"Growth rate[Yichang]": 0.07} and unc is None
-    params, unc, _, note = _calibration(tmp_path / "none.toml", None, True, False, print)
+    params, unc, _, note = _calibration(None, None, True, False, print)
     assert params == {} and unc is None and "model's own parameter values" in note
+    with pytest.raises(SpecError, match="no such calibration spec"):
+        _calibration(tmp_path / "none.toml", None, True, False, print)
     with pytest.raises(SpecError, match="expected a .cin file"):
         _calibration(None, tmp_path / "x.txt", True, False, print)
 

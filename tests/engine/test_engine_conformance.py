@@ -93,6 +93,7 @@ SUPPORTED = [
     "tests/subscripted_smooth/test_subscripted_smooth.mdl",
     "tests/subscripted_trig/test_subscripted_trig.mdl",
     "tests/subscripted_xidz/test_subscripted_xidz.mdl",
+    "tests/tabbed_arrays/tabbed_arrays.mdl",
     "tests/time/test_time.mdl",
     "tests/trig/test_trig.mdl",
     "tests/unchangeable_constant/test_unchangeable_constant.mdl",
@@ -102,7 +103,8 @@ SUPPORTED = [
 
 #: models the engine refuses, with the construct it names
 FALLBACK = {
-    "tests/tabbed_arrays/tabbed_arrays.mdl": "array constant",
+    "tests/partial_range_definitions/test_partial_range_definitions.mdl":
+        "not defined for every element",
     "tests/allocate_by_priority/test_allocate_by_priority.mdl": "ALLOCATE BY PRIORITY",
     "tests/macro_stock/test_macro_stock.mdl": "macros",
     "tests/invert_matrix/test_invert_matrix.mdl": "INVERT MATRIX",
@@ -167,3 +169,19 @@ def test_unsupported_models_fall_back(conformance_dir, case, caplog):
         warnings.simplefilter("ignore", sdkit.errors.SdkitWarning)
         expected = sdkit.simulate(model, outputs=[name], check_finite=False)
     assert_frames_equal(member_frame(ds), expected, rtol=0)
+
+
+@pytest.mark.parametrize(("case", "engine_used"), [
+    ("samples/teacup/teacup.mdl", "fast"),
+    ("tests/macro_stock/test_macro_stock.mdl", "pysd"),
+])
+def test_run_case_with_the_fast_engine(conformance_dir, case, engine_used):
+    from sdkit.conformance import run_case
+
+    path = conformance_dir / case
+    canonical = next(p for p in path.parent.iterdir() if p.name.startswith("output."))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_case(path, canonical, engine="fast")
+    assert result["status"] == "match"
+    assert result["engine_used"] == engine_used

@@ -66,7 +66,7 @@ def test_dask_identical(sir_path, reference, dask_client):
 @pytest.mark.slow
 def test_dask_reruns_chunk_of_killed_worker(sir_path, dask_client):
     # small dt: each of the two chunks runs for seconds, long enough to kill a worker
-    kw = dict(outputs=OUTPUTS, dt=1 / 2048, saveper=1, stop=60)
+    kw = dict(outputs=OUTPUTS, dt=1 / 2048, saveper=1, stop=200)
     expected = sdkit.simulate_ensemble(sir_path, TABLE.iloc[:2], **kw)
     box = {}
 
@@ -81,7 +81,7 @@ def test_dask_reruns_chunk_of_killed_worker(sir_path, dask_client):
     while victim is None and time.monotonic() < deadline:
         busy = [w for w, tasks in dask_client.processing().items() if tasks]
         if len(busy) == 2:
-            time.sleep(0.5)  # let the chunk get going
+            time.sleep(0.3)  # let the chunk get going
             victim = busy[0]
         else:
             time.sleep(0.05)
