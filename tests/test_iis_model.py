@@ -214,6 +214,21 @@ def test_named_loops_exist_with_their_polarity(mdl_model, loop):
     assert sign == (1 if loop[0] == "R" else -1), f"{loop}: polarity {sign}"
 
 
+def test_sdkit_loops_finds_every_named_loop():
+    """`sdkit loops` (find_loops) lists each loop named in models/README.md."""
+    from sdkit.loops import find_loops
+
+    found = {}
+    for lp in find_loops(MDL).loops:
+        found.setdefault(frozenset(lp.variables), []).append(lp)
+    for name, chain in LOOPS.items():
+        matches = found.get(frozenset(chain), [])
+        assert matches, f"{name}: not among the loops sdkit finds"
+        if not name.startswith("B5"):
+            want = "reinforcing" if name[0] == "R" else "balancing"
+            assert any(lp.polarity == want for lp in matches), (name, matches)
+
+
 # ------------------------------------------------------------------ agreement
 @pytest.mark.slow
 def test_mdl_and_xmile_agree_through_sdkit(baseline):
