@@ -29,7 +29,7 @@ from pathlib import Path
 from .errors import SpecError, UnknownVariableError
 from .io import atomic_path
 
-__all__ = ["CausalLoopDiagram", "causal_loop_diagram", "aggregate_links"]
+__all__ = ["png_description", "CausalLoopDiagram", "causal_loop_diagram", "aggregate_links"]
 
 _SIGN = {"+": 1, "-": -1}
 
@@ -237,4 +237,30 @@ def _draw(names, stocks, links, title, path: Path) -> None:
     ax.text(-1.22, -1.22, "boxes: stocks; blue +: same direction; red -: opposite; "
             "grey ?: depends on values. Links pass through variables not shown.",
             fontsize=8, color="#444444")
-    fig.savefig(path, format="png", dpi=90, bbox_inches="tight")
+    # the structure drawn, as PNG text: a stale picture is found without comparing pixels
+    described = "; ".join(f"{a} -> {b} ({sign})" for a, b, sign in links)
+    fig.savefig(path, format="png", dpi=90, bbox_inches="tight",
+                metadata={"Software": None, "Description": described})
+
+
+def png_description(path: str | os.PathLike) -> str:
+    """The structure a diagram PNG was drawn from (its ``Description`` text chunk)."""
+    import zlib
+
+    data = Path(path).read_bytes()
+    pos = 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"tEXt" and body.startswith(b"Description\x00"):
+            return body.split(b"\x00", 1)[1].decode("latin-1")
+        if kind == b"zTXt" and body.startswith(b"Description\x00"):
+            return zlib.decompress(body.split(b"\x00", 1)[1][1:]).decode("latin-1")
+        if kind == b"iTXt" and body.startswith(b"Description\x00"):
+            rest = body.split(b"\x00", 1)[1]
+            flag, rest = rest[0], rest[2:]
+            rest = rest.split(b"\x00", 2)[2]
+            return (zlib.decompress(rest) if flag else rest).decode("utf-8")
+        pos += 12 + length
+    return ""

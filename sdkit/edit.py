@@ -37,23 +37,10 @@ def read_model_text(path: str | os.PathLike) -> tuple[str, str]:
     written back); files that are not UTF-8 are read as Latin-1, which maps
     every byte to one character and back.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a folder, expected a model file")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
-    except OSError as e:
-        raise ModelFileError(f"{path}: cannot read: {e.strerror or e}") from e
-    if not data.strip():
-        raise ModelFileError(f"{path}: file is empty")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise ModelFileError(f"{path}: line 1: text is UTF-16 encoded; expected UTF-8")
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise ModelFileError(f"{path}: line {line}: binary content (NUL byte); "
-                             "expected a text model file")
+    from ._textfile import read_checked_bytes
+
+    data = read_checked_bytes(path, error=ModelFileError, what="model file",
+                              missing="no such file")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

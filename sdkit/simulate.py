@@ -15,7 +15,7 @@ import pandas as pd
 from .errors import InvalidValueError, SdkitWarning, SimulationError, UnknownVariableError
 from .model import Model, load_model
 
-__all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number"]
+__all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number", "check_time_setting"]
 
 _SUBSCRIPTED = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*\[(?P<elems>[^\[\]]*)\]\s*$")
 
@@ -113,7 +113,8 @@ def _resolve_outputs(model: Model, outputs: Sequence[str] | str | None) -> list[
     return cols
 
 
-def _check_time(name: str, value: float | None, *, positive: bool) -> float | None:
+def check_time_setting(name: str, value: float | None, *, positive: bool) -> float | None:
+    """Return a time setting as a float (None stays None); `positive` requires > 0."""
     if value is None:
         return None
     v = coerce_number(value, what=name)
@@ -197,10 +198,10 @@ def simulate(
     """
     if not isinstance(model, Model):
         model = load_model(model)
-    start = _check_time("start", start, positive=False)
-    stop = _check_time("stop", stop, positive=False)
-    dt = _check_time("dt", dt, positive=True)
-    saveper = _check_time("saveper", saveper, positive=True)
+    start = check_time_setting("start", start, positive=False)
+    stop = check_time_setting("stop", stop, positive=False)
+    dt = check_time_setting("dt", dt, positive=True)
+    saveper = check_time_setting("saveper", saveper, positive=True)
     ts = model.time_settings
     if (stop if stop is not None else ts.stop) < (start if start is not None else ts.start):
         raise InvalidValueError(

@@ -72,40 +72,17 @@ def model_format(path: str | os.PathLike) -> str:
 
 
 def read_model_text(path: str | os.PathLike) -> str:
-    """Read a model file as text, with clear errors for the usual failures.
+    """Read a model file as UTF-8 text, with clear errors for the usual failures.
 
     Raises
     ------
     ModelFileError
-        Missing file, a folder, an empty file, binary content or text that
-        is not UTF-8 (or Latin-1 for Vensim's ``{UTF-8}``-less files).
+        Missing file, a folder, an empty file, UTF-16 or binary content, or
+        text that is not UTF-8.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise ModelFileError(f"{path}: is a folder, expected a model file")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelFileError(f"{path}: cannot read: {e.strerror or e}") from e
-    if not data.strip():
-        raise ModelFileError(f"{path}: file is empty")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise ModelFileError(f"{path}: line 1: text is UTF-16 encoded; expected UTF-8 "
-                             "(save the model as UTF-8)")
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise ModelFileError(f"{path}: line {line}: binary content (NUL byte); "
-                             "expected a text model file")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise ModelFileError(
-            f"{path}: line {line}: not valid UTF-8 (byte {data[e.start]:#04x}); "
-            "save the model as UTF-8"
-        ) from None
+    from ._textfile import read_text_file
+
+    return read_text_file(path, error=ModelFileError, what="model file", missing="no such file")
 
 
 def file_hash(path: str | os.PathLike) -> str:

@@ -10,22 +10,13 @@ import pandas as pd
 
 from ..errors import InvalidValueError, UnknownVariableError
 from ..model import Model, load_model
-from ..simulate import coerce_number, split_subscripted
+from ..simulate import check_time_setting, coerce_number, split_subscripted
 from .chunks import ChunkSpec, FallbackNote, run_chunk
 
 __all__ = ["simulate_ensemble", "simulate_all", "member_frame", "FallbackNote"]
 
 CHUNK = 2048  # members per chunk (at most)
 _CONTROL = {"time", "initial_time", "final_time", "time_step", "saveper"}
-
-
-def _time(name: str, value, *, positive: bool) -> float | None:
-    if value is None:
-        return None
-    v = coerce_number(value, what=name)
-    if positive and v <= 0:
-        raise InvalidValueError(f"{name!r} must be > 0: {value}")
-    return v
 
 
 def _columns(model: Model, table: pd.DataFrame):
@@ -158,10 +149,10 @@ def simulate_ensemble(
             f"'param_table' must be a pandas DataFrame, got {type(param_table).__name__}")
     if len(param_table) == 0:
         raise InvalidValueError("'param_table' has no rows")
-    start = _time("start", start, positive=False)
-    stop = _time("stop", stop, positive=False)
-    dt = _time("dt", dt, positive=True)
-    saveper = _time("saveper", saveper, positive=True)
+    start = check_time_setting("start", start, positive=False)
+    stop = check_time_setting("stop", stop, positive=False)
+    dt = check_time_setting("dt", dt, positive=True)
+    saveper = check_time_setting("saveper", saveper, positive=True)
     ts = model.time_settings
     if (ts.stop if stop is None else stop) < (ts.start if start is None else start):
         raise InvalidValueError(f"'stop' is before 'start' in {model.path}")
