@@ -13,8 +13,10 @@ Usage::
 
 Equations are written once in Vensim syntax; :func:`to_xmile_eqn` turns them
 into XMILE (names with underscores, ``IF c THEN a ELSE b``, ``TIME``, ``DT``).
-Sums over cities are written out element by element (see :func:`csum`) because
-PySD 3.14.3 mis-simulates XMILE ``SUM``.
+Sums over cities of a plain array use the array reduction (``SUM(K[City!])`` in
+Vensim, ``SUM(K[*])`` in XMILE, which sdkit's XMILE reader simulates correctly;
+PySD 3.14.3's own XMILE reader does not); weighted sums are written out element
+by element (see :func:`csum`).
 """
 
 from __future__ import annotations
@@ -58,7 +60,15 @@ class Var:
 
 
 def csum(template: str) -> str:
-    """``"K[{c}]"`` -> ``"(K[Yichang] + K[Jingzhou] + K[Jingmen] + K[Enshi])"``."""
+    """Sum over cities.
+
+    A plain array ``"K[{c}]"`` becomes the array reduction ``SUM(K[City!])``
+    (XMILE: ``SUM(K[*])``, as a Stella user writes it); other terms are written
+    out element by element: ``"(w[City,Yichang] * K[Yichang] + ...)"``.
+    """
+    plain = re.fullmatch(r"([A-Za-z0-9 ]+)\[\{c\}\]", template)
+    if plain:
+        return f"SUM({plain.group(1)}[City!])"
     return "(" + " + ".join(template.format(c=c) for c in CITIES) + ")"
 
 
@@ -916,7 +926,7 @@ def to_xmile_eqn(eqn: str) -> str:
     for name in NAMES_LONGEST_FIRST:
         eqn = re.sub(rf"(?<![\w]){re.escape(name)}(?![\w])", xname(name), eqn)
     eqn = re.sub(r"(?<![\w])Time(?![\w])", "TIME", eqn)
-    return eqn
+    return eqn.replace("[City!]", "[*]")  # Vensim's SUM(K[City!]) is XMILE's SUM(K[*])
 
 
 def xmile_var(var: Var) -> str:
