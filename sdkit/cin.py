@@ -37,13 +37,7 @@ def change_key(name: str) -> str:
     elements do not matter: ``"room_temperature"`` and ``"Room  Temperature"``
     are the same key, as are ``"K[a , b]"`` and ``"k[A,B]"``.
     """
-    text = str(name).replace("_", " ").lower()
-    base, sep, rest = text.partition("[")
-    base = " ".join(base.split())
-    if not sep:
-        return base
-    elems = [" ".join(e.split()) for e in rest.rstrip().rstrip("]").split(",")]
-    return f"{base}[{','.join(elems)}]"
+    return _canonical_name(str(name).replace("_", " ").lower())
 
 
 def _canonical_name(name: str) -> str:
