@@ -26,42 +26,42 @@ def _remember(cache: OrderedDict, key, value):
     return value
 
 
-def program_for(model) -> Program:
-    """The :class:`Program` of a loaded model (an :class:`Unsupported` is cached too)."""
-    key = (str(model.path), model.sha256)
+def _memoised(cache: OrderedDict, key, build, compile_errors: tuple[type, ...]):
+    """``build()`` once per key; an :class:`Unsupported` (or a compile error) is kept too."""
     with _LOCK:
-        hit = _PROGRAMS.get(key)
+        hit = cache.get(key)
     if hit is None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                hit = build_program(model.abstract)
+            hit = build()
         except Unsupported as e:
             hit = e
-        except Exception as e:  # noqa: BLE001 - anything PySD's helpers raise: fall back
+        except compile_errors as e:
             hit = Unsupported(f"cannot compile ({type(e).__name__}: {e})")
         with _LOCK:
-            _remember(_PROGRAMS, key, hit)
+            _remember(cache, key, hit)
     if isinstance(hit, Unsupported):
         raise hit
     return hit
+
+
+def _build_program(model) -> Program:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_program(model.abstract)
+
+
+def program_for(model) -> Program:
+    """The :class:`Program` of a loaded model (an :class:`Unsupported` is cached too)."""
+    # anything PySD's helpers raise while building means: fall back
+    return _memoised(_PROGRAMS, (str(model.path), model.sha256),
+                     lambda: _build_program(model), (Exception,))
 
 
 def compiled_for(model, outputs: tuple[str, ...], overrides: frozenset[str]) -> Compiled:
     """The compiled init/step functions for these outputs and set names."""
     key = (str(model.path), model.sha256, outputs, overrides)
-    with _LOCK:
-        hit = _COMPILED.get(key)
-    if hit is None:
-        program = program_for(model)
-        try:
-            hit = generate(program, list(outputs), set(overrides))
-        except Unsupported as e:
-            hit = e
-        except (SyntaxError, NameError, KeyError, ValueError, TypeError) as e:
-            hit = Unsupported(f"cannot compile ({type(e).__name__}: {e})")
-        with _LOCK:
-            _remember(_COMPILED, key, hit)
-    if isinstance(hit, Unsupported):
-        raise hit
-    return hit
+    return _memoised(
+        _COMPILED, key,
+        lambda: generate(program_for(model), list(outputs), set(overrides)),
+        (SyntaxError, NameError, KeyError, ValueError, TypeError),
+    )
