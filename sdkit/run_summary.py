@@ -7,6 +7,7 @@ to see, e.g. for the IIS model::
     variables = ["GDP", "CO2 emissions", "Carbon intensity"]
     times = [2021, 2035, 2060]
     peak = ["CO2 emissions"]      # report the year each column peaks
+    saveper = 1                   # save interval for the summary run (optional)
 
 Without one, short runs print as a table and long ones as initial, final,
 minimum and maximum of each column.
@@ -37,6 +38,7 @@ class SummarySpec:
     variables: tuple[str, ...] = ()
     times: tuple[float, ...] = ()
     peak: tuple[str, ...] = field(default_factory=tuple)
+    saveper: float | None = None
 
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
@@ -72,10 +74,15 @@ def read_summary_spec(model_path: str | os.PathLike) -> SummarySpec | None:
             raise SpecError(f"{path}: [summary].{key} must be a list of "
                             f"{'names' if kind is str else 'numbers'}")
         out[key] = tuple(float(v) if kind is not str else v for v in value)
-    unknown = set(table) - {"variables", "times", "peak"}
+    saveper = table.get("saveper")
+    if saveper is not None:
+        if isinstance(saveper, bool) or not isinstance(saveper, int | float) or saveper <= 0:
+            raise SpecError(f"{path}: [summary].saveper must be a number > 0: {saveper!r}")
+        out["saveper"] = float(saveper)
+    unknown = set(table) - {"variables", "times", "peak", "saveper"}
     if unknown:
         raise SpecError(f"{path}: [summary] has unknown key(s) {sorted(unknown)}; "
-                        "expected variables, times, peak")
+                        "expected variables, times, peak, saveper")
     return SummarySpec(**out)
 
 
@@ -83,12 +90,23 @@ def _peak_times(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pd.Series({c: frame[c].idxmax() for c in columns}, name="peak time")
 
 
-def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None) -> str:
+def _fmt(value: float) -> str:
+    """Readable in a terminal: thousands separators for large numbers, 4 digits else."""
+    if not np.isfinite(value):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None,
+              units: dict[str, str] | None = None) -> str:
     """Format a run result for a terminal.
 
     With a `spec`: one table per variable (rows: subscript elements, columns:
     the spec's times) and the peak time of the `peak` variables. Without:
     the whole table when it is small, else initial/final/min/max per column.
+    `units` (name -> units) labels each variable's table.
     """
     if spec is None or not spec.variables:
         if len(frame.columns) <= 8 and len(frame) <= 30:
@@ -113,7 +131,9 @@ def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None) -> str:
         )
         if var in spec.peak:
             table["peak"] = [f"{frame[c].idxmax():g}" for c in cols]
-        blocks.append(f"{var}\n{table.to_string(float_format='{:,.4g}'.format)}")
+        unit = (units or {}).get(var)
+        title = f"{var} ({unit})" if unit else var
+        blocks.append(f"{title}\n{table.to_string(float_format=_fmt)}")
     return "\n\n".join(blocks)
 
 
@@ -136,6 +156,8 @@ def run_and_summarize(
     use_spec = outputs is None and out is None and spec is not None and bool(spec.variables)
     if use_spec:
         outputs = list(spec.variables)
+        if saveper is None:
+            saveper = spec.saveper
     if out is not None:
         out_path = Path(out)
         from .io import TABLE_FORMATS
@@ -155,4 +177,9 @@ def run_and_summarize(
         write_table(frame, out, overwrite=overwrite,
                     attrs={"model": str(model.path), "model_sha256": model.sha256})
         return f"wrote {len(frame)} rows x {len(frame.columns)} columns to {out}"
-    return summarize(frame, spec if use_spec else None)
+    if not use_spec:
+        return summarize(frame)
+    from .info import model_info
+
+    units = {v.name: v.units for v in model_info(model).variables}
+    return summarize(frame, spec, units)

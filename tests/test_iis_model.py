@@ -386,3 +386,15 @@ def test_summary_reads_per_city():
     text = summarize(simlin_run(), read_summary_spec(MDL))
     for word in ("GDP", "CO2 emissions", "Carbon intensity", "peak", "2035", *CITIES):
         assert word in text
+
+
+def test_sdkit_run_summary_of_the_xmile_uses_yearly_saves_and_units():
+    from sdkit.run_summary import read_summary_spec
+
+    assert read_summary_spec(XMILE).saveper == 1
+    frame = simlin_run(path=XMILE)
+    yearly = frame.loc[[t for t in frame.index if float(t).is_integer()]]
+    text = summarize(yearly, read_summary_spec(XMILE), {"GDP": "Cyuan/Year"})
+    assert "GDP (Cyuan/Year)" in text
+    peak_years = [ln.split()[-1] for ln in text.splitlines() if ln.startswith(CITIES[0])][1:2]
+    assert peak_years and float(peak_years[0]).is_integer()
