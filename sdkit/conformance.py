@@ -241,15 +241,14 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
     Returns a dict with ``status``, ``detail``, ``worst_column``,
     ``worst_error``, ``n_columns`` and ``engine_used``.
     """
-    from .errors import SdkitError, SimulationError
+    from .errors import SdkitError, SimulationError, UnsupportedConstructError
     from .model import load_model
     from .simulate import simulate
 
     try:
         m = load_model(model)
     except SdkitError as e:
-        status = "unsupported" if type(e).__name__ == "UnsupportedConstructError" else \
-            "translate_error"
+        status = "unsupported" if isinstance(e, UnsupportedConstructError) else "translate_error"
         return {"status": status, "detail": _one_line(e)}
     try:
         if engine == "fast":
