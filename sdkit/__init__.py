@@ -24,6 +24,7 @@ from .diff import diff_models
 from .edit import edit_model
 from .engine import FallbackNote, simulate_ensemble
 from .errors import (
+    CacheError,
     DataError,
     InvalidValueError,
     ModelFileError,
@@ -101,5 +102,6 @@ __all__ = [
     "SimulationError",
     "SpecError",
     "DataError",
+    "CacheError",
     "OutputError",
 ]

@@ -15,6 +15,7 @@ built-in, so ``except KeyError`` still works where a name is unknown::
     ├── SpecError(SdkitError, ValueError)          bad calibration/scenario/.cin file
     ├── DataError(SdkitError, ValueError)          bad observed-data table
     └── OutputError(SdkitError, OSError)           refusing to overwrite, cannot write
+        └── CacheError                             translation cache unusable or tampered with
 
     SdkitWarning(UserWarning)                      a result that is probably wrong
                                                    (e.g. dt too large for a time constant)
@@ -37,6 +38,7 @@ __all__ = [
     "SpecError",
     "DataError",
     "OutputError",
+    "CacheError",
     "SdkitWarning",
 ]
 
@@ -86,6 +88,10 @@ class DataError(SdkitError, ValueError):
 
 class OutputError(SdkitError, OSError):
     """An output cannot be written (or would overwrite without permission)."""
+
+
+class CacheError(OutputError):
+    """The translation cache cannot be used: not a private folder, full, or changed."""
 
 
 class SdkitWarning(UserWarning):

@@ -9,7 +9,15 @@ from functools import cached_property
 from pathlib import Path
 
 from .errors import ModelFileError, TranslationError, UnknownVariableError
-from .translate import CachedTranslation, file_hash, model_format, translate_cached
+from .timesettings import check_model_time_settings
+from .translate import (
+    CachedTranslation,
+    file_hash,
+    importing_without_bytecode,
+    model_format,
+    translate_cached,
+    verify_translation,
+)
 
 __all__ = ["Model", "TimeSettings", "load_model"]
 
@@ -41,15 +49,16 @@ class Model:
         Hash of the model file's bytes when it was loaded.
     """
 
-    def __init__(self, path: Path, translation: CachedTranslation):
+    def __init__(self, path: Path, translation: CachedTranslation, *, trusted: bool = False):
         import pysd
 
         self.path = path
+        self.trusted = trusted
         self.format = model_format(path)
         self.sha256 = file_hash(path)
         self._translation = translation
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), importing_without_bytecode():
                 warnings.simplefilter("ignore")
                 self._pysd = pysd.load(str(translation.py_file))
         except FileNotFoundError as e:  # external data (GET XLS ...) next to the model
@@ -138,6 +147,7 @@ class Model:
                 units = row["Units"].iloc[0]
         except Exception:  # noqa: BLE001 - units are cosmetic here
             pass
+        check_model_time_settings(self.path, c)  # refuse TIME STEP <= 0 etc. before any run
         return TimeSettings(
             float(c.initial_time()), float(c.final_time()), float(c.time_step()),
             float(c.saveper()), units,
@@ -147,24 +157,30 @@ class Model:
     def _fresh_pysd(self):
         """The PySD model, reloaded if a previous run changed it."""
         if self._dirty:
+            verify_translation(self._translation, self.path, trusted=self.trusted)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self._pysd.reload()
+                with importing_without_bytecode():
+                    self._pysd.reload()
             self._dirty = False
         return self._pysd
 
 
-def load_model(path: str | os.PathLike) -> Model:
+def load_model(path: str | os.PathLike, *, trusted: bool = False) -> Model:
     """Load a Vensim (``.mdl``) or XMILE (``.xmile``, ``.xml``, ``.stmx``) model.
 
     The model is translated by PySD into a cache folder keyed by the file's
-    content (see :func:`sdkit.translate.cache_dir`); loading an unchanged file
+    content (see :func:`sdkit.cache.cache_dir`); loading an unchanged file
     again reuses that translation. Nothing is written beside the model.
 
     Parameters
     ----------
     path : path-like
         The model file.
+    trusted : bool, default False
+        Import PySD's generated code without the structural check of
+        :mod:`sdkit.codecheck`. Only for models whose author you trust (the
+        check refuses constructs PySD writes that it has not seen before).
 
     Returns
     -------
@@ -184,5 +200,5 @@ def load_model(path: str | os.PathLike) -> Model:
     30.0
     """
     path = Path(path)
-    translation = translate_cached(path)
-    return Model(path, translation)
+    translation = translate_cached(path, trusted=trusted)
+    return Model(path, translation, trusted=trusted)

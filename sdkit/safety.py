@@ -1,42 +1,45 @@
-"""Guards against model files whose text would reach generated Python code.
+"""Guards against model files whose text would reach Python code.
 
-PySD turns a model into Python source and imports it. Model text reaches
-that source in three ways, and sdkit closes each (see ``docs/guarantees.md``):
+PySD evaluates parts of a model file while parsing it and turns the model
+into Python source that sdkit imports. sdkit's defence is structural: it
+does not rely on recognising bad text.
 
-1. **At parse time** PySD's Vensim parser ``eval``\\ s the range of a lookup
-   (``[(0,0)-(10,10)]``), which its grammar lets hold any text but ``]``.
-   :func:`check_model_text` splits the file with PySD's own (eval-free)
-   grammars and requires every bracket in an equation that holds a ``(`` to
-   be a numeric range or a list of names. XMILE files may not declare a
-   DTD or entities.
-2. **At build time** PySD pastes some strings between quotes without
-   escaping them: documentation (``\"\"\"...\"\"\"``), subscript range names,
-   external file/tab/cell strings, macro names and parameters, the names of
-   empty ``DATA`` variables and unknown function names (``'...'``).
-   :func:`check_abstract_model` neutralises documentation (double quotes
-   become single quotes, so the docstring can never close early) and refuses
-   with :class:`UnsafeModelError` any other string that holds a quote, a
-   backslash or a control character where PySD would paste it raw. Strings
-   PySD writes with ``repr`` (variable names, units, subscript elements)
-   are left as they are.
-3. **After build** :func:`check_generated_code` parses the generated module
-   with :mod:`ast` and refuses calls and names no PySD model uses
-   (``__import__``, ``eval``, ``open``, dunder attributes, unknown imports).
+1. **Parse time.** PySD's parsers call ``eval`` on lookup ranges, numbers,
+   arrays and quoted strings. :func:`pysd_parser_without_eval` replaces that
+   ``eval`` (for the duration of sdkit's parse) with :func:`ast.literal_eval`,
+   which builds numbers, strings, tuples and lists and can call nothing.
+   The parser is handed exactly the text sdkit decoded and checked (no
+   byte-order mark, no second decoding).
+2. **Build time.** PySD pastes some strings between quotes without escaping
+   them. :func:`check_abstract_model` neutralises documentation and refuses
+   strings that hold a quote, a backslash or a control character where PySD
+   would paste them raw, so such models get a clear message.
+3. **Import time.** Nothing PySD generated is imported unless it passes the
+   structural allow-list of :mod:`sdkit.codecheck`, right after generation
+   and on every load from the cache (:mod:`sdkit.cache`).
+
+:func:`check_model_text` (a text filter on lookup ranges and strings) stays
+as a first line of defence that gives friendlier messages; nothing depends
+on it: the tests run every attack with it and with step 2 switched off.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from .errors import UnsafeModelError
 
-__all__ = ["check_model_text", "check_abstract_model", "check_generated_code", "clean_doc"]
+__all__ = ["check_model_text", "check_abstract_model", "clean_doc", "pysd_parser_without_eval",
+           "LiteralGuard"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NUM = r"[+-]?\s*(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
@@ -279,61 +282,55 @@ def _check_syntax(node, path: Path, where: str, elements: set[str], sub_elements
                 _check_syntax(value, path, where, elements, sub_elements, ae)
 
 
-# -- 3. the generated module ---------------------------------------------------
-_FORBIDDEN_NAMES = frozenset({
-    "__import__", "eval", "exec", "compile", "open", "getattr", "setattr", "delattr",
-    "globals", "locals", "vars", "breakpoint", "input", "help", "__builtins__",
-    "__loader__", "__spec__", "memoryview", "exit", "quit",
-})
-_IMPORT_ROOTS = frozenset({"pathlib", "numpy", "xarray", "scipy", "pysd"})
+# -- 0. PySD's parser, without eval --------------------------------------------
+_EVAL_MODULES = ("pysd.translators.vensim.vensim_element",
+                 "pysd.translators.xmile.xmile_element")
+_EVAL_LOCK = threading.RLock()
+_MISSING = object()
 
 
-def _is_module_loader(stmt: ast.stmt) -> bool:
-    """PySD's own ``exec(load_modules("modules_<name>", _modules, _root, []))``."""
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-        return False
-    call = stmt.value
-    inner = call.args[0] if len(call.args) == 1 else None
-    return (isinstance(call.func, ast.Name) and call.func.id == "exec"
-            and isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name)
-            and inner.func.id == "load_modules"
-            and all(isinstance(a, ast.Constant | ast.Name | ast.List) for a in inner.args))
+class LiteralGuard:
+    """Stands in for ``eval`` in PySD's parsers: literals only, refusals recorded."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, text, *args, **kwargs):
+        if args or kwargs or not isinstance(text, str):
+            self.refused.append(repr(text)[:80])
+            raise ValueError("PySD's parser asked to evaluate a non-literal")
+        try:
+            return ast.literal_eval(text.strip())
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            self.refused.append(text)
+            raise ValueError(f"not a literal: {text[:60]!r}") from None
 
 
-def check_generated_code(py_file: Path, path: Path) -> None:
-    """Refuse a generated module that does anything a PySD model never does.
+@contextmanager
+def pysd_parser_without_eval():
+    """Run PySD's Vensim/XMILE parsers with ``eval`` replaced by :class:`LiteralGuard`.
 
-    A second line of defence behind :func:`check_abstract_model`: the file
-    must parse, import only PySD's dependencies, and never name
-    ``__import__``, ``eval``, ``open`` and the like, nor a dunder attribute.
+    The replacement is a module global of the two parser modules, which
+    Python finds before the builtin; it is removed again on exit, so PySD
+    used directly elsewhere is unchanged. Parses are serialised by a lock.
 
-    Raises
+    Yields
     ------
-    UnsafeModelError
-        Naming the model file and the offending line of generated code.
+    LiteralGuard
+        Its ``refused`` list holds every text PySD tried to evaluate that is
+        not a plain literal.
     """
-    source = Path(py_file).read_text(encoding="utf-8")
-    try:
-        tree = ast.parse(source, filename=str(py_file))
-    except SyntaxError as e:
-        raise UnsafeModelError(f"{path}: generated code does not parse (line {e.lineno}); "
-                               "the model text breaks out of PySD's templates") from None
-    allowed = {id(s.value.func) for s in tree.body if _is_module_loader(s)}
-    for node in ast.walk(tree):
-        bad = None
-        if isinstance(node, ast.Name) and node.id in _FORBIDDEN_NAMES:
-            if id(node) not in allowed:
-                bad = node.id
-        elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
-            bad = f".{node.attr}"
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) \
-                else [node.module or ""]
-            if any(m.split(".")[0] not in _IMPORT_ROOTS for m in mods):
-                bad = f"import {', '.join(mods)}"
-        if bad:
-            raise UnsafeModelError(
-                f"{path}: generated code line {getattr(node, 'lineno', '?')} uses {bad!r}, "
-                "which no PySD model needs; the model text reaches code unescaped"
-            )
-
+    modules = [importlib.import_module(m) for m in _EVAL_MODULES]
+    guard = LiteralGuard()
+    with _EVAL_LOCK:
+        saved = [m.__dict__.get("eval", _MISSING) for m in modules]
+        for m in modules:
+            m.eval = guard
+        try:
+            yield guard
+        finally:
+            for m, old in zip(modules, saved):
+                if old is _MISSING:
+                    del m.eval
+                else:
+                    m.eval = old

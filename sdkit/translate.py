@@ -2,29 +2,49 @@
 
 The pipeline is PySD's own (``translators`` → ``AbstractModel`` →
 ``builders.python``), run so that nothing is ever written beside the user's
-model: the file is hashed, and the translated Python lives in a cache folder
-named by that hash. A second load of an unchanged file reuses it.
+model and nothing from the model's folder reaches the code sdkit imports:
 
-Stages, each a function so other parts of sdkit (the ensemble engine, the
-units checker, the loop finder) can stop at the abstract model:
-
-1. :func:`read_abstract_model` parses the file (Vensim or XMILE) and returns
-   a :class:`pysd.translators.structures.abstract_model.AbstractModel`.
-2. :func:`build_python` writes the Python module for an abstract model.
-3. :func:`translate_cached` does both through the cache.
+1. :func:`read_abstract_model` decodes the file once, checks it, and hands
+   PySD's parser exactly that text, with the parser's ``eval`` replaced by a
+   literal evaluator (:func:`sdkit.safety.pysd_parser_without_eval`).
+2. :func:`build_python` writes the Python module and checks it against the
+   structural allow-list of :mod:`sdkit.codecheck`.
+3. :func:`translate_cached` does both inside the cache (:mod:`sdkit.cache`):
+   the entry's name covers the model's bytes, the PySD and sdkit versions,
+   the model's folder and the bytes of every data file the model declares
+   (``GET DIRECT DATA``, ``GET XLS ...``, ``GET DIRECT SUBSCRIPT``); those
+   files are copied into the entry, never linked, and the generated code
+   points at the copies. A load from the cache checks the entry against its
+   manifest and the generated code against the allow-list again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import os
-import pickle
 import re
 import shutil
+import stat
+import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import ModelFileError, TranslationError
+from ._textfile import read_checked_bytes
+from .cache import (
+    cache_dir,
+    cache_root,
+    check_private,
+    dump_abstract,
+    load_abstract,
+    sha256_bytes,
+    verify_entry,
+    write_manifest,
+)
+from .codecheck import INPUTS_FOLDER, check_generated_file
+from .errors import CacheError, ModelFileError, TranslationError, UnsafeModelError
 
 __all__ = [
     "MODEL_FORMATS",
@@ -32,10 +52,13 @@ __all__ = [
     "read_model_text",
     "file_hash",
     "cache_dir",
+    "declared_inputs",
+    "importing_without_bytecode",
     "read_abstract_model",
     "build_python",
     "translate_cached",
     "CachedTranslation",
+    "verify_translation",
 ]
 
 #: file suffix -> format name
@@ -48,7 +71,7 @@ MODEL_FORMATS = {
 }
 
 #: bump when sdkit changes how it translates, so stale cache entries are not reused
-TRANSLATOR_VERSION = "3"
+TRANSLATOR_VERSION = "4"
 
 _CONTROL_NAMES = {"initial time", "final time", "time step", "saveper", "time"}
 
@@ -88,20 +111,6 @@ def read_model_text(path: str | os.PathLike) -> str:
 def file_hash(path: str | os.PathLike) -> str:
     """SHA-256 of the file's bytes (hex)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def cache_dir() -> Path:
-    """The folder holding translated models.
-
-    ``$SDKIT_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/sdkit``, else
-    ``~/.cache/sdkit``.
-    """
-    env = os.environ.get("SDKIT_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "sdkit"
 
 
 def _parse_error(path: Path, exc: Exception) -> TranslationError:
@@ -144,25 +153,33 @@ def read_abstract_model(path: str | os.PathLike, *, source_path: Path | None = N
     path = Path(path)
     shown = source_path or path
     fmt = model_format(path)
-    text = read_model_text(path)
-    from .safety import check_model_text
+    # universal newlines, as PySD's own text-mode read gives them
+    text = read_model_text(path).replace("\r\n", "\n").replace("\r", "\n")
+    from .safety import check_model_text, pysd_parser_without_eval
 
     check_model_text(text, shown, fmt)
-    try:
-        if fmt == "vensim":
-            from pysd.translators.vensim.vensim_file import VensimFile
+    with pysd_parser_without_eval() as guard:
+        try:
+            if fmt == "vensim":
+                vf = _vensim_file(path, text)
+                vf.parse()
+                abstract = vf.get_abstract_model()
+            else:
+                from .xmile import read_xmile_abstract
 
-            vf = VensimFile(path, encoding="utf-8")
-            vf.parse()
-            abstract = vf.get_abstract_model()
-        else:
-            from .xmile import read_xmile_abstract
-
-            abstract = read_xmile_abstract(path, source_path=shown)
-    except (ModelFileError, TranslationError):
-        raise
-    except Exception as e:  # PySD raises many types; all mean "cannot translate"
-        raise _parse_error(shown, e) from e
+                abstract = read_xmile_abstract(path, source_path=shown)
+        except (ModelFileError, TranslationError):
+            raise
+        except Exception as e:  # PySD raises many types; all mean "cannot translate"
+            if guard.refused:
+                bad = guard.refused[0]
+                line = text.find(bad.strip()[:30])
+                at = f"line {text.count(chr(10), 0, line) + 1}: " if line >= 0 else ""
+                raise UnsafeModelError(
+                    f"{shown}: {at}PySD's parser would evaluate {bad[:60]!r} as Python; "
+                    "expected a number, a numeric lookup range or a quoted string"
+                ) from None
+            raise _parse_error(shown, e) from e
     _check_not_empty(abstract, shown)
     if fmt == "vensim":
         _check_control(abstract, shown)
@@ -170,6 +187,17 @@ def read_abstract_model(path: str | os.PathLike, *, source_path: Path | None = N
 
     check_abstract_model(abstract, shown)
     return abstract
+
+
+def _vensim_file(path: Path, text: str):
+    """PySD's VensimFile over `text` (the decoded, checked text), not a second read."""
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    class _CheckedText(VensimFile):
+        def _read(self, encoding):  # noqa: ARG002 - the text is already decoded
+            return text
+
+    return _CheckedText(path)
 
 
 def _check_not_empty(abstract, shown: Path) -> None:
@@ -199,8 +227,8 @@ def _check_control(abstract, shown: Path) -> None:
         )
 
 
-def build_python(abstract, out_dir: str | os.PathLike, *,
-                 source_path: Path | None = None) -> Path:
+def build_python(abstract, out_dir: str | os.PathLike, *, source_path: Path | None = None,
+                 trusted: bool = False) -> Path:
     """Write the Python module for `abstract` into `out_dir` and return its path.
 
     Parameters
@@ -212,13 +240,16 @@ def build_python(abstract, out_dir: str | os.PathLike, *,
         resolved against this folder; see :func:`translate_cached`).
     source_path : Path, optional
         The user's model file, for error messages.
+    trusted : bool, default False
+        Skip the structural check of the generated code (only for models
+        whose author you trust).
 
     Raises
     ------
     TranslationError
         PySD cannot build the model.
     UnsafeModelError
-        The generated code does something no PySD model does.
+        The generated code holds something PySD's builder never writes.
     """
     from pysd.builders.python.python_model_builder import ModelBuilder
 
@@ -226,43 +257,109 @@ def build_python(abstract, out_dir: str | os.PathLike, *,
     for section in abstract.sections:
         section.path = out_dir / section.path.name
     abstract.original_path = out_dir / Path(abstract.original_path).name
+    shown = source_path or Path(abstract.original_path)
     try:
         py_file = Path(ModelBuilder(abstract).build_model())
     except Exception as e:  # noqa: BLE001
-        shown = source_path or abstract.original_path.name
         what = f"undefined name {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
         raise TranslationError(f"{shown}: cannot translate model: {what}") from e
-    from .safety import check_generated_code
-
-    for section in abstract.sections:
-        if Path(section.path).is_file():
-            check_generated_code(section.path, source_path or Path(abstract.original_path))
+    if not trusted:
+        for py in sorted(out_dir.rglob("*.py")):
+            check_generated_file(py, shown)
     return py_file
 
 
-def _link_siblings(source_dir: Path, work: Path) -> None:
-    """Make the model's folder visible from the cache folder.
-
-    External data (GET XLS DATA, GET DIRECT SUBSCRIPT, ...) are named
-    relative to the model file; a symlink per entry of the user's folder lets
-    PySD find them from the cache without copying or writing anything there.
-    """
-    for entry in source_dir.iterdir():
-        if entry.suffix.lower() in MODEL_FORMATS or entry.suffix == ".py":
-            continue
-        target = work / entry.name
-        if not target.exists():
-            try:
-                target.symlink_to(entry.resolve())
-            except OSError:  # e.g. a filesystem without symlinks: data refs fail later
-                pass
+# -- declared external inputs ---------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Input:
+    declared: str  # as written in the model
+    sha256: str
 
 
+def declared_inputs(abstract) -> list[str]:
+    """Every data file the model names (GET DIRECT/XLS ..., GET DIRECT SUBSCRIPT), in order."""
+    seen: dict[str, None] = {}
+    for section in abstract.sections:
+        for rng in section.subscripts:
+            if isinstance(rng.subscripts, dict) and isinstance(rng.subscripts.get("file"), str):
+                seen[rng.subscripts["file"]] = None
+        for el in section.elements:
+            for comp in el.components:
+                for node in _walk(comp.ast):
+                    file = getattr(node, "file", None)
+                    if isinstance(file, str):
+                        seen[file] = None
+    return list(seen)
+
+
+def _walk(node):
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        yield node
+        for f in dataclasses.fields(node):
+            yield from _walk(getattr(node, f.name))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _walk(item)
+
+
+def _input_path(model: Path, declared: str) -> Path:
+    return (model.resolve().parent / declared.strip()).resolve()
+
+
+def _read_input(model: Path, declared: str) -> bytes:
+    """The bytes of one declared data file; a clear error if it is not a readable file."""
+    target = _input_path(model, declared)
+    try:
+        st = target.stat()
+    except OSError:
+        raise ModelFileError(f"{model}: the model reads {declared!r}, which is not in "
+                             f"{model.resolve().parent} (expected a data file there)") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(f"{model}: the model reads {declared!r}, which is not a "
+                             "regular file")
+    try:
+        return target.read_bytes()
+    except OSError as e:
+        raise ModelFileError(f"{model}: cannot read {declared!r}: {e.strerror}") from None
+
+
+def _inputs_key(model: Path, declared: list[str]) -> tuple[list[_Input], str]:
+    inputs = [_Input(d, sha256_bytes(_read_input(model, d))) for d in declared]
+    h = hashlib.sha256()
+    for inp in inputs:
+        h.update(f"|{inp.declared}={inp.sha256}".encode())
+    return inputs, h.hexdigest()
+
+
+def _copy_inputs(model: Path, abstract, work: Path) -> dict[str, str]:
+    """Copy the declared files into the entry and point the abstract model at the copies."""
+    copies: dict[str, str] = {}
+    for n, declared in enumerate(declared_inputs(abstract)):
+        safe = _SAFE_NAME.sub("_", Path(declared.strip()).name) or "input"
+        rel = f"{INPUTS_FOLDER}/{n}_{safe}"
+        (work / INPUTS_FOLDER).mkdir(mode=0o700, exist_ok=True)
+        with open(work / rel, "xb") as fh:
+            fh.write(_read_input(model, declared))
+        copies[declared] = rel
+    for section in abstract.sections:
+        for rng in section.subscripts:
+            if isinstance(rng.subscripts, dict) and rng.subscripts.get("file") in copies:
+                rng.subscripts["file"] = copies[rng.subscripts["file"]]
+        for el in section.elements:
+            for comp in el.components:
+                for node in _walk(comp.ast):
+                    if isinstance(getattr(node, "file", None), str):
+                        node.file = copies[node.file]
+    return copies
+
+
+# -- the cache --------------------------------------------------------------------
 _SAFE_STEM = re.compile(r"[^A-Za-z0-9_]+")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class CachedTranslation:
-    """Paths of one cached translation (plain record, no behaviour)."""
+    """Paths of one verified cache entry (plain record, no behaviour)."""
 
     def __init__(self, folder: Path, py_file: Path, abstract_file: Path, key: str):
         self.folder = folder
@@ -271,62 +368,152 @@ class CachedTranslation:
         self.key = key
 
     def load_abstract(self):
-        """Unpickle the abstract model stored beside the translation."""
-        with open(self.abstract_file, "rb") as fh:
-            return pickle.load(fh)
+        """The abstract model stored in the entry (read without running code)."""
+        return load_abstract(self.abstract_file)
 
 
-def _cache_key(path: Path) -> str:
+def _model_key(data: bytes, path: Path) -> str:
     import pysd
 
-    h = hashlib.sha256()
-    h.update(Path(path).read_bytes())
+    h = hashlib.sha256(data)
     h.update(f"|pysd={pysd.__version__}|sdkit-translator={TRANSLATOR_VERSION}".encode())
-    # the cache folder links to the model's data files, so the folder is part of the key
-    h.update(f"|dir={Path(path).resolve().parent}".encode())
+    # data files are named relative to the model, so its folder is part of the key
+    h.update(f"|dir={path.resolve().parent}".encode())
     return h.hexdigest()[:24]
 
 
-def translate_cached(path: str | os.PathLike) -> CachedTranslation:
-    """Translate `path` through the cache and return where the results live.
+def _index_file(root: Path, model_key: str) -> Path:
+    return root / f"{model_key}.inputs.json"
 
-    The model file is copied into a fresh folder, translated there, and the
-    folder renamed into the cache under the content hash, so concurrent
-    loads of the same model never see a half-written entry.
+
+def _read_index(root: Path, model_key: str) -> list[str] | None:
+    """The data files a model declared when it was last translated (None if unknown)."""
+    file = _index_file(root, model_key)
+    try:
+        st = file.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        raise CacheError(f"{file}: not a regular file; delete it")
+    check_private(file, what="cache index file", st=st)
+    try:
+        declared = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    if not (isinstance(declared, list) and all(isinstance(d, str) for d in declared)):
+        return None
+    return declared
+
+
+def _write_index(root: Path, model_key: str, declared: list[str]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{model_key}.", suffix=".tmp", dir=root)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(declared, fh)
+        os.replace(tmp, _index_file(root, model_key))
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _open_entry(folder: Path, path: Path, trusted: bool) -> CachedTranslation:
+    meta = verify_entry(folder)
+    py_file = folder / str(meta.get("py_file", ""))
+    abstract_file = folder / "abstract.pkl"
+    if not (py_file.is_file() and abstract_file.is_file()) or py_file.parent != folder:
+        raise CacheError(f"{folder}: cache entry is incomplete; delete the folder to "
+                         "translate the model again")
+    if not trusted:
+        for py in sorted(folder.rglob("*.py")):
+            check_generated_file(py, path)
+    return CachedTranslation(folder, py_file, abstract_file, folder.name)
+
+
+def verify_translation(translation: CachedTranslation, path: Path, *,
+                       trusted: bool = False) -> None:
+    """Check an entry again (before PySD re-imports its module)."""
+    _open_entry(translation.folder, path, trusted)
+
+
+def translate_cached(path: str | os.PathLike, *, trusted: bool = False) -> CachedTranslation:
+    """Translate `path` through the cache and return the verified entry.
+
+    The entry is built in a private temporary folder and renamed into the
+    cache whole, so concurrent loads never see half an entry.
+
+    Parameters
+    ----------
+    path : path-like
+        The model file.
+    trusted : bool, default False
+        Skip the structural check of the generated code (it still runs
+        nothing from the model's folder).
 
     Raises
     ------
     ModelFileError, TranslationError
-        As :func:`read_abstract_model`.
+        As :func:`read_abstract_model`; a declared data file is missing.
+    UnsafeModelError
+        Model text that would reach code.
+    CacheError
+        The cache folder is unusable or an entry was changed.
     """
     path = Path(path)
     model_format(path)
-    read_model_text(path)  # clear errors before hashing
-    key = _cache_key(path)
+    data = read_checked_bytes(path, error=ModelFileError, what="model file",
+                              missing="no such file")
+    read_model_text(path)  # clear errors for text that is not UTF-8
+    root = cache_root()
+    model_key = _model_key(data, path)
+    declared = _read_index(root, model_key)
+    if declared is not None:
+        folder = root / f"{model_key}-{_inputs_key(path, declared)[1][:16]}"
+        if folder.is_dir():
+            return _open_entry(folder, path, trusted)
+    try:
+        return _translate_into(root, path, model_key, trusted)
+    except OSError as e:
+        if isinstance(e, ModelFileError | CacheError):
+            raise
+        raise CacheError(f"{root}: cannot write the translation cache ({e.strerror or e}); "
+                         "free some space or set SDKIT_CACHE_DIR") from None
+
+
+def _translate_into(root: Path, path: Path, model_key: str, trusted: bool) -> CachedTranslation:
     stem = _SAFE_STEM.sub("_", path.stem) or "model"
-    root = cache_dir()
-    folder = root / key
-    py_file = folder / f"{stem}.py"
-    abstract_file = folder / "abstract.pkl"
-    if py_file.exists() and abstract_file.exists():
-        return CachedTranslation(folder, py_file, abstract_file, key)
-    root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+    work = Path(tempfile.mkdtemp(prefix=f".{model_key}.", dir=root))  # mode 0700
     try:
         copy = work / f"{stem}{path.suffix.lower()}"
-        shutil.copyfile(path, copy)
-        _link_siblings(path.resolve().parent, work)
+        with open(copy, "x", encoding="utf-8", newline="") as fh:
+            fh.write(read_model_text(path))  # the decoded text: no BOM, one encoding
         abstract = read_abstract_model(copy, source_path=path)
-        with open(work / "abstract.pkl", "wb") as fh:
-            pickle.dump(abstract, fh)
-        build_python(abstract, work, source_path=path)
+        declared = declared_inputs(abstract)
+        _write_index(root, model_key, declared)
+        folder = root / f"{model_key}-{_inputs_key(path, declared)[1][:16]}"
+        if folder.is_dir():
+            return _open_entry(folder, path, trusted)
+        _copy_inputs(path, abstract, work)
+        py_file = build_python(abstract, work, source_path=path, trusted=trusted)
+        dump_abstract(abstract, work / "abstract.pkl")
+        write_manifest(work, {"py_file": py_file.name, "model": path.name,
+                              "inputs": declared})
         try:
             os.rename(work, folder)
         except OSError:
-            if not (py_file.exists() and abstract_file.exists()):  # not a lost race
-                shutil.rmtree(folder, ignore_errors=True)
-                os.rename(work, folder)
+            if not folder.is_dir():
+                raise
+        return _open_entry(folder, path, trusted)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-    return CachedTranslation(folder, py_file, abstract_file, key)
+
+
+@contextmanager
+def importing_without_bytecode():
+    """Import generated modules from source only: no ``.pyc`` is read or written."""
+    saved = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = saved

@@ -9,6 +9,7 @@ outputs when `save`, and the Euler-updated states when `update`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,8 @@ from .program import Program
 __all__ = ["Compiled", "generate"]
 
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+_NODE_REF = re.compile(r"(?<![.\w])n_(\w+)\b")  # a node's value
+_STATE_REF = re.compile(r"(?<![.\w])k_(\w+)\b")  # a node's key in the state dict
 
 
 @dataclass(frozen=True)
@@ -88,34 +91,34 @@ def _chain(first, rest):
 
 
 _INIT = {
-    "integ": "S[{k!r}] = _mat({init}, N)",
-    "smooth": "S[{k!r}] = np.stack([_mat({init}, N)] * int({order}))",
+    "integ": "S[{k}] = _mat({init}, N)",
+    "smooth": "S[{k}] = np.stack([_mat({init}, N)] * int({order}))",
     "delay": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
-             "S[{k!r}] = np.stack([_mat({init} * {time}, N)] * _o)",
+             "S[{k}] = np.stack([_mat({init} * {time}, N)] * _o)",
     "delayn": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
-              "S[{k!r}] = (np.stack([_mat({init} * {time}, N)] * _o), "
+              "S[{k}] = (np.stack([_mat({init} * {time}, N)] * _o), "
               "np.stack([_mat({time}, N)] * _o))",
     "delayfixed": "_o = _fixed_order(_mat({time}, N), dt)\n"
-                  "S[{k!r}] = [np.stack([_mat({init}, N)] * _o), 0]",
-    "trend": "S[{k!r}] = _mat({input} / (1 + {init} * {time}), N)",
-    "forecast": "S[{k!r}] = _mat({input} / (1 + {init}), N)",
-    "initial": "S[{k!r}] = _mat({init}, N)",
-    "sample": "S[{k!r}] = _mat({init}, N)",
+                  "S[{k}] = [np.stack([_mat({init}, N)] * _o), 0]",
+    "trend": "S[{k}] = _mat({input} / (1 + {init} * {time}), N)",
+    "forecast": "S[{k}] = _mat({input} / (1 + {init}), N)",
+    "initial": "S[{k}] = _mat({init}, N)",
+    "sample": "S[{k}] = _mat({init}, N)",
 }
 _UPDATE = {
-    "integ": "S2[{k!r}] = S[{k!r}] + {flow} * dt",
-    "smooth": "_x = S[{k!r}]\n"
-              "S2[{k!r}] = _x + (_chain({input}, _x) - _x) * _x.shape[0] / {time} * dt",
-    "delay": "_x = S[{k!r}]\n_out = _x / {time}\n"
-             "S2[{k!r}] = _x + (_chain({input}, _out) - _out) * _x.shape[0] * dt",
-    "delayn": "_x, _tm = S[{k!r}]\n_tm = _chain({time}, _tm)\n_out = _x / _tm\n"
-              "S2[{k!r}] = (_x + (_chain({input}, _out) - _out) * _x.shape[0] * dt, _tm)",
-    "delayfixed": "_p = S[{k!r}]\n_p[0][_p[1]] = {input}\n_p[1] = (_p[1] + 1) % len(_p[0])\n"
-                  "S2[{k!r}] = _p",
-    "trend": "S2[{k!r}] = S[{k!r}] + ({input} - S[{k!r}]) / {time} * dt",
-    "forecast": "S2[{k!r}] = S[{k!r}] + ({input} - S[{k!r}]) / {time} * dt",
-    "initial": "S2[{k!r}] = S[{k!r}]",
-    "sample": "S2[{k!r}] = S[{k!r}] * 0 + rt.if_then_else({cond}, {input}, S[{k!r}])",
+    "integ": "S2[{k}] = S[{k}] + {flow} * dt",
+    "smooth": "_x = S[{k}]\n"
+              "S2[{k}] = _x + (_chain({input}, _x) - _x) * _x.shape[0] / {time} * dt",
+    "delay": "_x = S[{k}]\n_out = _x / {time}\n"
+             "S2[{k}] = _x + (_chain({input}, _out) - _out) * _x.shape[0] * dt",
+    "delayn": "_x, _tm = S[{k}]\n_tm = _chain({time}, _tm)\n_out = _x / _tm\n"
+              "S2[{k}] = (_x + (_chain({input}, _out) - _out) * _x.shape[0] * dt, _tm)",
+    "delayfixed": "_p = S[{k}]\n_p[0][_p[1]] = {input}\n_p[1] = (_p[1] + 1) % len(_p[0])\n"
+                  "S2[{k}] = _p",
+    "trend": "S2[{k}] = S[{k}] + ({input} - S[{k}]) / {time} * dt",
+    "forecast": "S2[{k}] = S[{k}] + ({input} - S[{k}]) / {time} * dt",
+    "initial": "S2[{k}] = S[{k}]",
+    "sample": "S2[{k}] = S[{k}] * 0 + rt.if_then_else({cond}, {input}, S[{k}])",
 }
 
 
@@ -180,6 +183,8 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
     def init_deps(n):
         return nodes[n].init_deps
 
+    # the source names nodes by number only: no text of the model reaches it
+    key = {n: i for i, n in enumerate(sorted(nodes))}
     missing = [c for c in CONTROL if c not in nodes]
     if missing:
         raise Unsupported(f"no {missing[0].upper()} in the model")
@@ -210,12 +215,13 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
             if st is not None:
                 args = {k: f"n_{v}" for k, v in st.args.items()}
                 order_code = (st.order or "").format(order=st.args.get("order"))
-                lines += _INIT[st.kind].format(k=n, **{**args, "order": order_code}).split("\n")
+                init = _INIT[st.kind].format(k=key[n], **{**args, "order": order_code})
+                lines += init.split("\n")
                 lines += node.run_code
             else:
                 lines += node.init_code
             if n in overrides:
-                lines.append(f"n_{n} = _override(n_{n}, OV[{n!r}], N)")
+                lines.append(f"n_{n} = _override(n_{n}, OV[{key[n]}], N)")
         return lines
 
     ctl_order = [n for n in init_order if n in ctl_set]
@@ -224,7 +230,7 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
     src.append("    return {" + ", ".join(f"{c!r}: n_{c}" for c in CONTROL) + "}")
     src += ["", "def init(t, dt, N, OV):", "    S = {}"]
     src += ["    " + ln for ln in init_lines(init_order)]
-    src.append("    K = {" + ", ".join(f"{n!r}: n_{n}" for n in sorted(static)) + "}")
+    src.append("    K = {" + ", ".join(f"{key[n]}: n_{n}" for n in sorted(static)) + "}")
     src.append("    return S, K")
     dynamic = [n for n in run_order if n not in static]
     used_static = set()
@@ -232,7 +238,7 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
         used_static |= run_deps(n) & static
     used_static |= set(outputs) & static
     src += ["", "def step(t, dt, S, K, N, save, update):"]
-    src += [f"    n_{n} = K[{n!r}]" for n in sorted(used_static)]
+    src += [f"    n_{n} = K[{key[n]}]" for n in sorted(used_static)]
     for n in dynamic:
         src += ["    " + ln for ln in nodes[n].run_code]
     src.append("    out = (" + "".join(f"n_{o}, " for o in outputs) + ") if save else None")
@@ -242,12 +248,13 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
     for n in states:
         st = nodes[n].stateful
         args = {k: f"n_{v}" for k, v in st.args.items()}
-        for ln in _UPDATE[st.kind].format(k=n, **args).split("\n"):
+        for ln in _UPDATE[st.kind].format(k=key[n], **args).split("\n"):
             src.append("    " + ln)
         if st.non_negative:
-            src.append(f"    S2[{n!r}] = np.maximum(S2[{n!r}], 0)")
+            src.append(f"    S2[{key[n]}] = np.maximum(S2[{key[n]}], 0)")
     src.append("    return out, S2")
-    source = "\n".join(src) + "\n"
+    source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
+    source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     namespace = {"np": np, "rt": rt, "_full": _full, "_mat": _mat, "_override": _override,
                  "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
                  "_order": _order,
@@ -256,5 +263,13 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
     shapes = {o: (nodes[o].labels, nodes[o].coords) for o in outputs}
     reads_t0 = any("initial_time" in (nodes[n].run_deps | nodes[n].init_deps)
                    for n in (init_set | run_set) - set(CONTROL))
-    return Compiled(namespace["control"], namespace["init"], namespace["step"],
+    control, init = namespace["control"], namespace["init"]
+
+    def control_by_name(N, OV):
+        return control(N, {key[k]: v for k, v in OV.items()})
+
+    def init_by_name(t, dt, N, OV):
+        return init(t, dt, N, {key[k]: v for k, v in OV.items()})
+
+    return Compiled(control_by_name, init_by_name, namespace["step"],
                     tuple(outputs), shapes, source, reads_t0 or "initial_time" in outputs)

@@ -236,7 +236,7 @@ class Program:
             raise Unsupported(_construct(node))
         for role, expr in a.items():
             st.args[role] = self._arg(expr, comp, role, sid)
-        value = _VALUE[st.kind].format(s=f"S[{sid!r}]", **{k: f"n_{v}" for k, v in st.args.items()})
+        value = _VALUE[st.kind].format(s=f"S[k_{sid}]", **{k: f"n_{v}" for k, v in st.args.items()})
         value_roles = _VALUE_DEPS[st.kind]
         run_deps = {st.args[r] for r in value_roles}
         init_deps = {st.args[r] for r in _INIT_DEPS[st.kind] if r in st.args}

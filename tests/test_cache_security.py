@@ -1,0 +1,313 @@
+"""The translation cache is a trust boundary; model text never becomes code.
+
+Regression tests for the routes of issue 12 (byte-order mark, ``__pycache__``
+beside the model, ``abstract.pkl`` beside the model, tampered cache entries,
+stale data files) and for the structural defences that close them:
+
+* every attack of ``tests/test_safety.py`` still runs nothing when the text
+  filter and the abstract-model check are switched off, so nothing depends on
+  them;
+* a hostile model folder (``.pyc``, ``.pkl``, symlinks, a FIFO, a
+  ``modules_*`` folder) contributes nothing to the cache entry;
+* a cache entry changed after sdkit wrote it is refused, on every load.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import py_compile
+import stat
+from pathlib import Path
+
+import pytest
+from test_safety import ATTACKS, Attack, payload
+
+import sdkit
+from sdkit import CacheError, ModelFileError, UnsafeModelError
+from sdkit.cache import cache_root, load_abstract
+
+TEACUP = Path(__file__).parent / "models" / "teacup.mdl"
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(folder))
+    return folder
+
+
+def _bom_attack(marker: Path) -> bytes:
+    """The byte-order-mark model of issue 12, with the payload writing `marker`."""
+    body = ("{UTF-8 \"}\nG\" ~ x |\nA = WITH LOOKUP(Time, ([" + payload(marker)
+            + " or (0,0),(1,1)],(0,0),(1,1))) ~ u\" ~ d |\nFINAL TIME = 1 ~ t ~ |\n"
+            "INITIAL TIME = 0 ~ t ~ |\nSAVEPER = 1 ~ t ~ |\nTIME STEP = 1 ~ t ~ |\n")
+    return b"\xef\xbb\xbf" + body.encode()
+
+
+def test_byte_order_mark_does_not_split_the_parsers(cache, tmp_path):
+    marker = tmp_path / "PWNED_BOM"
+    path = tmp_path / "bom.mdl"
+    path.write_bytes(_bom_attack(marker))
+    with pytest.raises(sdkit.SdkitError, match=str(path)):
+        sdkit.load_model(path)
+    assert not marker.exists()
+    path.write_bytes(_bom_attack(marker)[3:])  # the parsers now agree: same outcome
+    with pytest.raises(sdkit.SdkitError, match=str(path)):
+        sdkit.load_model(path)
+
+
+def test_byte_order_mark_without_the_text_filter(cache, tmp_path, monkeypatch):
+    """With the text filter off, PySD's parser evaluates nothing but literals."""
+    monkeypatch.setattr("sdkit.safety.check_model_text", lambda *a, **k: None)
+    marker = tmp_path / "PWNED_BOM"
+    path = tmp_path / "bom.mdl"
+    path.write_bytes(_bom_attack(marker))
+    with pytest.raises(sdkit.SdkitError, match=str(path)):
+        sdkit.load_model(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("attack", [a for a in ATTACKS if "lookup-range" in a.id],
+                         ids=lambda a: a.id)
+def test_parser_evaluates_only_literals(attack, cache, tmp_path, monkeypatch):
+    monkeypatch.setattr("sdkit.safety.check_model_text", lambda *a, **k: None)
+    marker = tmp_path / "pwned"
+    path = tmp_path / "m.mdl"
+    path.write_text(attack.build(payload(marker)))
+    with pytest.raises(UnsafeModelError, match="PySD's parser would evaluate"):
+        sdkit.load_model(path)
+    assert not marker.exists()
+
+
+def test_a_plain_model_with_a_byte_order_mark_loads(cache, tmp_path):
+    path = tmp_path / "teacup.mdl"
+    path.write_bytes(b"\xef\xbb\xbf" + TEACUP.read_bytes())
+    out = sdkit.simulate(sdkit.load_model(path), outputs=["Teacup Temperature"])
+    assert out["Teacup Temperature"].iloc[0] == pytest.approx(180.0)
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=[a.id for a in ATTACKS])
+def test_attacks_fail_without_the_filters(attack: Attack, cache, tmp_path, monkeypatch):
+    """Switch off the text filter and the abstract-model check: still no code runs.
+
+    What stops each attack then is structural: PySD's parser evaluates only
+    literals, and the generated module must pass the allow-list.
+    """
+    monkeypatch.setattr("sdkit.safety.check_model_text", lambda *a, **k: None)
+    monkeypatch.setattr("sdkit.safety.check_abstract_model", lambda *a, **k: None)
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "model"
+    folder.mkdir()
+    path = folder / f"m{attack.suffix}"
+    path.write_text(attack.build(payload(marker)).replace("MARKER", str(marker)),
+                    encoding="utf-8")
+    try:
+        model = sdkit.load_model(path)
+        sdkit.simulate(model, check_finite=False)
+    except sdkit.SdkitError as e:
+        assert str(path) in str(e)
+    assert not marker.exists(), "the model ran code"
+    assert sorted(p.name for p in folder.iterdir()) == [path.name]
+
+
+# -- a hostile model folder -------------------------------------------------------
+def _hostile_folder(folder: Path, marker: Path, victim: Path) -> Path:
+    """teacup.mdl beside a .pyc, a pickle symlink, a modules_ folder and a FIFO."""
+    model = folder / "teacup.mdl"
+    model.write_bytes(TEACUP.read_bytes())
+    evil = folder / "evil_src.py"
+    evil.write_text(f"import os\nos.system('touch {marker}')\n")
+    pycache = folder / "__pycache__"
+    pycache.mkdir()
+    py_compile.compile(str(evil), cfile=str(pycache / "teacup.cpython-311.pyc"),
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    evil.unlink()
+    (folder / "abstract.pkl").symlink_to(victim)
+    (folder / "modules_teacup").mkdir()
+    (folder / "modules_teacup" / "_modules.json").write_text("{}")
+    (folder / "modules_teacup" / "view.py").write_text(f"open('{marker}', 'w')\n")
+    os.mkfifo(folder / "fifo")
+    (folder / "teacup.py").write_text(f"open('{marker}', 'w')\n")
+    return model
+
+
+def test_hostile_folder_contributes_nothing(cache, tmp_path):
+    marker = tmp_path / "PWNED"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    model_path = _hostile_folder(folder, marker, victim)
+    before = {p.name: p.lstat().st_mtime_ns for p in folder.iterdir()}
+    ref = sdkit.simulate(sdkit.load_model(TEACUP), outputs=["Teacup Temperature"])
+    for _ in range(2):  # the second load is a cache hit
+        model = sdkit.load_model(model_path)
+        out = sdkit.simulate(model, outputs=["Teacup Temperature"])
+        assert out["Teacup Temperature"].tolist() == ref["Teacup Temperature"].tolist()
+        assert sdkit.model_info(model).variables
+    assert not marker.exists()
+    assert victim.read_text() == "keep me"
+    assert {p.name: p.lstat().st_mtime_ns for p in folder.iterdir()} == before
+    entry = model.cache_folder
+    names = sorted(p.relative_to(entry).as_posix() for p in entry.rglob("*"))
+    assert names == ["abstract.pkl", "manifest.json", "teacup.mdl", "teacup.py"]
+    assert not any(p.is_symlink() for p in entry.rglob("*"))
+
+
+def test_no_bytecode_is_written_anywhere(cache, tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    path = folder / "teacup.mdl"
+    path.write_bytes(TEACUP.read_bytes())
+    sdkit.simulate(sdkit.load_model(path), outputs=["Teacup Temperature"])
+    assert not list(cache.rglob("__pycache__")) and not list(cache.rglob("*.pyc"))
+    assert sorted(p.name for p in folder.iterdir()) == ["teacup.mdl"]
+
+
+# -- the cache folder and its entries ------------------------------------------------
+def test_cache_root_is_private(cache):
+    root = cache_root()
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o775, 0o757])
+def test_writable_cache_folder_is_refused(cache, mode):
+    cache.mkdir()
+    cache.chmod(mode)
+    with pytest.raises(CacheError, match="group- or world-writable"):
+        sdkit.load_model(TEACUP)
+
+
+def test_cache_folder_owned_by_another_user_is_refused(cache, monkeypatch):
+    cache.mkdir(mode=0o700)
+    real = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: real + 1)
+    with pytest.raises(CacheError, match="owned by another user"):
+        sdkit.load_model(TEACUP)
+
+
+@pytest.mark.parametrize("layout", ["file", "under-a-file"])
+def test_cache_path_that_is_a_file(tmp_path, monkeypatch, layout):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    folder = blocker if layout == "file" else blocker / "cache"
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(folder))
+    with pytest.raises(CacheError, match=str(folder)):
+        sdkit.load_model(TEACUP)
+    assert blocker.read_text() == "x"
+
+
+def _entry(cache_folder_parent: Path) -> Path:
+    model = sdkit.load_model(TEACUP)
+    return model.cache_folder
+
+
+@pytest.mark.parametrize("tamper", [
+    "append-code", "pycache", "pickle-payload", "extra-file", "symlink", "delete", "chmod",
+])
+def test_tampered_entry_is_refused_on_every_load(cache, tmp_path, tamper):
+    marker = tmp_path / "PWNED"
+    entry = _entry(cache)
+    py = entry / "teacup.py"
+    if tamper == "append-code":
+        py.write_text(py.read_text() + f"\nopen('{marker}', 'w')\n")
+    elif tamper == "pycache":
+        (entry / "__pycache__").mkdir()
+        (entry / "__pycache__" / "teacup.cpython-311.pyc").write_bytes(b"junk")
+    elif tamper == "pickle-payload":
+        class Boom:
+            def __reduce__(self):
+                return (os.system, (f"touch {marker}",))
+        (entry / "abstract.pkl").write_bytes(pickle.dumps(Boom()))
+    elif tamper == "extra-file":
+        (entry / "sitecustomize.py").write_text(f"open('{marker}', 'w')\n")
+    elif tamper == "symlink":
+        (entry / "link").symlink_to(tmp_path)
+    elif tamper == "delete":
+        (entry / "abstract.pkl").unlink()
+    elif tamper == "chmod":
+        py.chmod(0o666)
+    for _ in range(2):
+        with pytest.raises(CacheError, match=str(entry)):
+            sdkit.load_model(TEACUP)
+    assert not marker.exists()
+
+
+def test_a_swapped_pickle_never_unpickles_code(cache, tmp_path):
+    marker = tmp_path / "PWNED"
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    bad = tmp_path / "abstract.pkl"
+    bad.write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(CacheError, match="not an abstract model"):
+        load_abstract(bad)
+    assert not marker.exists()
+
+
+def test_abstract_model_round_trips(cache):
+    model = sdkit.load_model(TEACUP)
+    abstract = model.abstract
+    names = {el.name for s in abstract.sections for el in s.elements}
+    assert "Teacup Temperature" in names
+
+
+# -- external inputs ---------------------------------------------------------------------
+DATA_MODEL = """{UTF-8}
+direct constants := GET DIRECT CONSTANTS('data.csv', ',', 'B1') ~ Dmnl ~ |
+Stock = INTEG(direct constants, 0) ~ Dmnl ~ |
+INITIAL TIME = 0 ~ Month ~ |
+FINAL TIME = 2 ~ Month ~ |
+TIME STEP = 1 ~ Month ~ |
+SAVEPER = TIME STEP ~ Month ~ |
+"""
+
+
+def test_declared_input_missing_then_added(cache, tmp_path):
+    path = tmp_path / "m.mdl"
+    path.write_text(DATA_MODEL)
+    with pytest.raises(ModelFileError, match="'data.csv'"):
+        sdkit.load_model(path)
+    (tmp_path / "data.csv").write_text("x,3\n")
+    out = sdkit.simulate(sdkit.load_model(path), outputs=["direct constants"])
+    assert out["direct constants"].iloc[0] == 3
+
+
+def test_declared_input_edited_is_read_again(cache, tmp_path):
+    path = tmp_path / "m.mdl"
+    path.write_text(DATA_MODEL)
+    data = tmp_path / "data.csv"
+    data.write_text("x,3\n")
+    first = sdkit.load_model(path)
+    assert sdkit.simulate(first, outputs=["direct constants"])["direct constants"].iloc[0] == 3
+    data.write_text("x,5\n")
+    second = sdkit.load_model(path)
+    assert second.cache_folder != first.cache_folder
+    assert sdkit.simulate(second, outputs=["direct constants"])["direct constants"].iloc[0] == 5
+
+
+def test_inputs_are_copied_not_linked(cache, tmp_path):
+    path = tmp_path / "m.mdl"
+    path.write_text(DATA_MODEL)
+    (tmp_path / "data.csv").write_text("x,3\n")
+    (tmp_path / "unrelated.xlsx").write_text("not read")
+    entry = sdkit.load_model(path).cache_folder
+    files = sorted(p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_file())
+    assert files == ["_inputs/0_data.csv", "abstract.pkl", "m.mdl", "m.py", "manifest.json"]
+    assert not any(p.is_symlink() for p in entry.rglob("*"))
+
+
+def test_trusted_skips_only_the_code_check(cache, tmp_path, monkeypatch):
+    """``trusted=True`` loads a model the allow-list would refuse (simulated here)."""
+    from sdkit import codecheck
+
+    monkeypatch.setattr(codecheck, "ALLOWED_ATTRS", codecheck.ALLOWED_ATTRS - {"DataArray",
+                                                                              "joinpath",
+                                                                              "parent"})
+    with pytest.raises(UnsafeModelError, match="attribute"):
+        sdkit.load_model(TEACUP)
+    model = sdkit.load_model(TEACUP, trusted=True)
+    assert "Teacup Temperature" in model.names
