@@ -19,10 +19,11 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ._mdl_text import edit_mdl
+from ._mdl_text import edit_mdl, norm_name, scan_mdl
 from ._xmile_text import edit_xmile
 from .errors import InvalidValueError, ModelFileError
 from .io import atomic_write_bytes
+from .timesettings import MODEL_NAMES, check_time_settings, check_time_value, warn_uneven
 
 __all__ = ["edit_model", "save_model", "backup_path", "model_diff_text", "read_model_text",
            "format_number"]
@@ -114,7 +115,9 @@ def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
         A target that is not a plain constant (e.g. an equation with
         references), a number given for a lookup or points for a constant,
         a non-finite value, or one element of a variable defined by a
-        single apply-to-all value.
+        single apply-to-all value. A change that leaves the time settings
+        unusable: a TIME STEP or SAVEPER that is not > 0, a FINAL TIME
+        before the INITIAL TIME (see :mod:`sdkit.timesettings`).
     ModelFileError
         Missing, empty, UTF-16 or binary file, or unknown extension.
 
@@ -129,11 +132,55 @@ def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
     checked = {str(k): _check_change(path, str(k), v) for k, v in changes.items()}
     suffix = path.suffix.lower()
     if suffix == ".mdl":
-        return edit_mdl(text, checked, path=path)
+        new = edit_mdl(text, checked, path=path)
+        _check_mdl_time_settings(new, checked, path)
+        return new
     if suffix in {".xmile", ".xml", ".stmx"}:
         return edit_xmile(text, checked, path=path)
     raise ModelFileError(f"{path}: unknown model format {suffix!r}; "
                          "expected .mdl, .xmile, .xml or .stmx")
+
+
+def _check_mdl_time_settings(text: str, changes: Mapping[str, object], path: Path) -> None:
+    """After a change to a time setting, check the four as the edited file gives them.
+
+    Settings written as expressions (other than ``SAVEPER = TIME STEP``)
+    are left to the check made when the model is loaded.
+
+    Warns
+    -----
+    SdkitWarning
+        The TIME STEP does not divide the run, or SAVEPER does not reach
+        the final time (see :func:`sdkit.timesettings.warn_uneven`).
+    """
+    wanted = {n.lower(): n for n in MODEL_NAMES}
+    if not any(norm_name(str(k).split("[")[0]) in wanted for k in changes):
+        return
+    found: dict[str, tuple[str, str]] = {}
+    for eq in scan_mdl(text):
+        key = norm_name(eq.name)
+        if eq.kind == "eq" and not eq.in_macro and key in wanted and key not in found:
+            line = text.count("\n", 0, eq.expr_start) + 1
+            expr = " ".join(text[eq.expr_start:eq.expr_end].replace("\\\n", " ").split())
+            found[key] = (expr, f"{path}: line {line}")
+    values: dict[str, float | None] = {}
+    for key, name in wanted.items():
+        expr, where = found.get(key, ("", ""))
+        if key == "saveper" and norm_name(expr) == "time step":
+            values[key] = values.get("time step")
+            continue
+        try:
+            float(expr)
+        except ValueError:  # an expression (or missing): checked when the model loads
+            values[key] = None
+            continue
+        values[key] = check_time_value(name, expr, positive=key in ("time step", "saveper"),
+                                       where=where)
+    start, stop, dt, saveper = (values[k] for k in wanted)
+    check_time_settings(start, stop, None, None, where=str(path), names=MODEL_NAMES)
+    if None not in (start, stop, dt, saveper):
+        warn_uneven(start, stop, dt, saveper, where=str(path), names=MODEL_NAMES,
+                    stacklevel=4)
 
 
 def backup_path(path: str | os.PathLike) -> Path:
@@ -182,7 +229,8 @@ def save_model(path: str | os.PathLike, text: str, *, out: str | os.PathLike | N
         raise InvalidValueError(f"{path}: give exactly one of out=... or in_place=True")
     original, encoding = read_model_text(path)
     data = text.encode(encoding)
-    if in_place:
+    if in_place:  # edit the real file (a symlink stays a link), back it up beside it
+        path = Path(os.path.realpath(path))
         atomic_write_bytes(backup_path(path), original.encode(encoding), overwrite=False)
         return atomic_write_bytes(path, data, overwrite=True)
     return atomic_write_bytes(Path(out), data, overwrite=overwrite)

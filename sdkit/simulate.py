@@ -14,6 +14,7 @@ import pandas as pd
 
 from .errors import InvalidValueError, SdkitWarning, SimulationError, UnknownVariableError
 from .model import Model, load_model
+from .timesettings import check_output_size, check_time_value, warn_run_end
 
 __all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number", "check_time_setting"]
 
@@ -114,28 +115,42 @@ def _resolve_outputs(model: Model, outputs: Sequence[str] | str | None) -> list[
 
 
 def check_time_setting(name: str, value: float | None, *, positive: bool) -> float | None:
-    """Return a time setting as a float (None stays None); `positive` requires > 0."""
-    if value is None:
-        return None
-    v = coerce_number(value, what=name)
-    if positive and v <= 0:
-        raise InvalidValueError(f"{name!r} must be > 0: {value}")
-    return v
+    """Return a time setting as a float (None stays None); `positive` requires > 0.
+
+    See :func:`sdkit.timesettings.check_time_value`, which this calls.
+    """
+    return check_time_value(name, value, positive=positive)
 
 
-#: a run longer than this many Euler steps is refused (it would hang, not fail)
-MAX_STEPS = 10_000_000
+def _n_values(model: Model, columns: list[str] | None) -> int:
+    """Values PySD saves at each save time (one per element of each output)."""
+    subs = {k: len(v) for k, v in model.subscripts.items()}
+    names = ([split_subscripted(c) for c in columns] if columns is not None
+             else [(n, ()) for n in model.names])
+    total = 0
+    for name, elems in names:
+        if elems:
+            total += 1
+            continue
+        dims = model.dims_of(name)
+        total += math.prod(subs.get(d, 1) for d in dims) if dims else 1
+    return total
 
 
-def _check_steps(model: Model, start, stop, dt) -> None:
+def _check_size(model: Model, columns, start, stop, dt, saveper, limit) -> None:
+    """Refuse, before the run, one too long to step or too large to hold in memory."""
     ts = model.time_settings
-    span = (ts.stop if stop is None else stop) - (ts.start if start is None else start)
-    step = ts.dt if dt is None else dt
-    if step > 0 and span / step > MAX_STEPS:
-        raise InvalidValueError(
-            f"{model.path}: {span / step:.3g} time steps from start to stop with dt {step:g}; "
-            f"expected at most {MAX_STEPS:.0e} (use a larger dt or a shorter run)"
-        )
+    s = ts.start if start is None else start
+    e = ts.stop if stop is None else stop
+    d = ts.dt if dt is None else dt
+    if saveper is not None:
+        sp = saveper
+    elif dt is not None and "time_step" in model._pysd.dependencies.get("saveper", {}):
+        sp = dt  # SAVEPER = TIME STEP follows the new step
+    else:
+        sp = ts.saveper
+    check_output_size(s, e, d, sp, _n_values(model, columns), where=str(model.path),
+                      limit=limit)
 
 
 def simulate(
@@ -148,6 +163,7 @@ def simulate(
     saveper: float | None = None,
     outputs: Sequence[str] | str | None = None,
     check_finite: bool = True,
+    max_output_bytes: int | None = None,
 ) -> pd.DataFrame:
     """Run a model once from a fresh state and return its results.
 
@@ -172,6 +188,10 @@ def simulate(
         :class:`~sdkit.errors.SdkitWarning` when `dt` exceeds the time
         constant of a stock at the end of the run, or when PySD shortens
         a delay because `dt` is too large for it.
+    max_output_bytes : int, optional
+        Refuse (before running) a run whose saved output, saved times x
+        saved values x 8 bytes, exceeds this; default
+        ``$SDKIT_MAX_OUTPUT_BYTES`` or 2 GiB.
 
     Returns
     -------
@@ -185,9 +205,22 @@ def simulate(
     UnknownVariableError
         A name in `params` or `outputs` the model does not define.
     InvalidValueError
-        A non-numeric or non-finite value, or a bad time setting.
+        A non-numeric or non-finite value, a bad time setting (a TIME STEP
+        or SAVEPER that is not > 0, a stop before the start), or a run too
+        long (more than :data:`sdkit.timesettings.MAX_STEPS` steps) or too
+        large (see `max_output_bytes`).
     SimulationError
         PySD failed during the run, or (with `check_finite`) produced NaN/inf.
+
+    Warns
+    -----
+    SdkitWarning
+        `dt` does not divide the run (the last step overshoots the final
+        time; the message states the actual end time), or the final time
+        is not a save time (SAVEPER longer than the run or not dividing it).
+        The saved times stay Vensim's and PySD's: the initial time and every
+        SAVEPER after it; the final time is not added, and the warning names
+        the last saved time. See :mod:`sdkit.timesettings`.
 
     Examples
     --------
@@ -208,10 +241,10 @@ def simulate(
             f"'stop' ({stop if stop is not None else ts.stop}) is before "
             f"'start' ({start if start is not None else ts.start})"
         )
-    _check_steps(model, start, stop, dt)
     pysd_model = model._fresh_pysd()
     pysd_params = _resolve_params(model, params)
     columns = _resolve_outputs(model, outputs)
+    _check_size(model, columns, start, stop, dt, saveper, max_output_bytes)
     extra = _unrequested_stocks(model, columns) if check_finite and columns is not None else []
     kwargs = {}
     if start is not None:
@@ -238,6 +271,7 @@ def simulate(
         for name in {split_subscripted(c)[0] for c in frame.columns if "[" in str(c)}
     }
     frame.attrs["sdkit_model"] = str(model.path)
+    _warn_end(model, pysd_model, frame)
     if check_finite:
         inputs = {"dt": dt, "start": start, "stop": stop}
         _raise_if_not_finite(frame, model, params, inputs)
@@ -246,6 +280,19 @@ def simulate(
                                         if split_subscripted(c)[0] in set(extra)])
         _warn_time_step(model, pysd_model, caught)
     return frame
+
+
+def _warn_end(model: Model, pysd_model, frame: pd.DataFrame) -> None:
+    """Warn if the run overshot its final time or did not save it (see :func:`warn_run_end`)."""
+    clock = pysd_model.time
+    try:
+        start, stop = float(clock.initial_time()), float(clock.final_time())
+        dt, saveper = float(clock.time_step()), float(clock.saveper())
+        end = float(clock())
+    except (AttributeError, TypeError, ValueError):  # pragma: no cover - PySD internals
+        return
+    last = float(frame.index[-1]) if len(frame.index) else None
+    warn_run_end(start, stop, dt, saveper, end, last, where=str(model.path), stacklevel=4)
 
 
 def _unrequested_stocks(model: Model, columns: list[str]) -> list[str]:

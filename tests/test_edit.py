@@ -128,7 +128,8 @@ def test_edit_conformance_constant(tmp_path, monkeypatch, path, name):
     assert float(old_mid) == float(model._pysd[name])
     edited = _load(copy)
     ts = edited.time_settings
-    out = sdkit.simulate(edited, stop=ts.start + ts.dt, outputs=[name])
+    # one step, saving every step (a SAVEPER longer than one step would warn)
+    out = sdkit.simulate(edited, stop=ts.start + ts.dt, saveper=ts.dt, outputs=[name])
     assert out[name].iloc[0] == value
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..timesettings import RPREC, check_output_size, check_time_settings, warn_run_end
 from .codegen import Compiled, _uniform
 from .expressions import Unsupported
 
-__all__ = ["save_times", "control_overrides", "run_compiled"]
-
-RPREC = 1e-5  # PySD's relative precision for the final time and save times
+__all__ = ["save_times", "control_overrides", "run_compiled", "RPREC"]
 
 
 def save_times(start: float, stop: float, dt: float, saveper: float) -> tuple[list, list]:
@@ -17,7 +16,20 @@ def save_times(start: float, stop: float, dt: float, saveper: float) -> tuple[li
 
     Returns ``(steps, saved)``: every time the loop visits (the last one is
     only evaluated, not stepped from) and a parallel list of booleans.
+
+    As in Vensim and PySD, the saved times are the initial time and every
+    `saveper` after it: when `saveper` does not divide the run (or exceeds
+    it) the final time is not saved, and when `dt` does not divide it the
+    last step passes `stop`. Neither is changed here;
+    :func:`sdkit.timesettings.warn_run_end` warns about both.
+
+    Raises
+    ------
+    InvalidValueError
+        `dt` or `saveper` not > 0, a value not finite, or `stop` before
+        `start` (a zero step would loop for ever).
     """
+    check_time_settings(start, stop, dt, saveper)
     prec = dt * RPREC
     steps, saved = [], []
     t = start
@@ -53,7 +65,15 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
         first = t0 if start is None else float(start)
         if first != t0 and compiled.reads_initial_time:
             raise Unsupported("a new start time in a model whose equations read INITIAL TIME")
+        n_values = sum(int(np.prod([len(c) for c in compiled.shapes[o][1]], dtype=np.int64))
+                       for o in compiled.outputs)
+        check_time_settings(first, settings["final_time"], step_dt, settings["saveper"])
+        check_output_size(first, settings["final_time"], step_dt, settings["saveper"], n_values,
+                          members=n)  # before the loop below builds its lists
         steps, saved = save_times(first, settings["final_time"], step_dt, settings["saveper"])
+        last_saved = max(t for t, keep in zip(steps, saved) if keep)
+        warn_run_end(first, settings["final_time"], step_dt, settings["saveper"], steps[-1],
+                     last_saved, stacklevel=3)
         n_saved = sum(saved)
         out = {o: np.empty((n, n_saved) + tuple(len(c) for c in compiled.shapes[o][1]))
                for o in compiled.outputs}

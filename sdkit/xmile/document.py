@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TranslationError, UnsupportedConstructError
+from ..timesettings import check_time_value
 from .names import canonical, display
 
 __all__ = [
@@ -275,6 +276,31 @@ def _read_macro(el, path: Path) -> Macro:
     return Macro(canonical(name), params, Equation(eqn.text or "", eqn.sourceline or line), line)
 
 
+def _check_specs(node, values: dict[str, str], reciprocal: bool, path: Path) -> None:
+    """Refuse numeric <start>/<stop>/<dt> that no run can use (dt <= 0 never ends).
+
+    Values written as expressions are checked once the model is loaded
+    (see :mod:`sdkit.timesettings`).
+    """
+    numbers = {}
+    for key in ("start", "stop", "dt"):
+        line = _child(node, key).sourceline or node.sourceline or 0
+        try:
+            number = float(values[key])
+        except ValueError:
+            continue
+        label = "<dt reciprocal=\"true\">" if key == "dt" and reciprocal else f"<{key}>"
+        where = f"{path}: line {line}"
+        check_time_value(label, number, positive=False, where=where, error=TranslationError)
+        if key == "dt" and number <= 0:
+            what = "the number of steps per time unit" if reciprocal else "the time step"
+            raise TranslationError(f"{where}: {label} ({what}) must be > 0: {values[key]}")
+        numbers[key] = (number, where)
+    if "start" in numbers and "stop" in numbers and numbers["stop"][0] < numbers["start"][0]:
+        raise TranslationError(f"{numbers['stop'][1]}: <stop> ({values['stop']}) is before "
+                               f"<start> ({values['start']})")
+
+
 def _read_specs(root, path: Path) -> SimSpecs:
     node = _child(root, "sim_specs")
     if node is None:
@@ -287,7 +313,9 @@ def _read_specs(root, path: Path) -> SimSpecs:
             raise TranslationError(f"{path}: line {line}: <sim_specs> has no <{key}>")
         values[key] = text.strip()
     dt_el = _child(node, "dt")
-    if dt_el.get("reciprocal", "false").lower() == "true":
+    reciprocal = dt_el.get("reciprocal", "false").lower() == "true"
+    _check_specs(node, values, reciprocal, path)
+    if reciprocal:
         values["dt"] = f"1/({values['dt']})"
     return SimSpecs(values["start"], values["stop"], values["dt"],
                     node.get("method", "Euler"), node.get("time_units", ""), line)
