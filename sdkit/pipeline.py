@@ -170,9 +170,11 @@ def run_pipeline(
         Bad configuration, scenario or calibration files.
     """
     from . import __version__
+    from .io import check_replaceable
     from .model import load_model
     from .projection import run_scenarios
     from .report import ReportInputs, read_report_config, write_report
+    from .report.render import is_report_folder
     from .scenarios import list_scenarios
     from .sensitivity import sensitivity_analysis
     from .uncertainty import ParameterUncertainty, monte_carlo
@@ -182,9 +184,11 @@ def run_pipeline(
         if value is not None and value < 0:
             raise InvalidValueError(f"{key} must be >= 0: {value}")
     out = Path(out)
-    if out.exists() and not overwrite:
+    if os.path.lexists(out) and not overwrite:
         raise OutputError(f"{out}: report folder exists; pass --overwrite or choose another "
                           "--out")
+    check_replaceable(out, overwrite=overwrite, folder=True, owned=is_report_folder,
+                      what="report")  # a file, link or foreign folder: refused before work
     started = time.perf_counter()
     cfg = read_report_config(config)
     model_path = Path(model) if model is not None else cfg.resolve(cfg.model)

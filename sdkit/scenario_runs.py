@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import OutputError, SpecError
-from .scenarios import Scenario
+from .io import check_replaceable
+from .scenarios import Scenario, check_scenario_name
 
 __all__ = ["run_scenario_files"]
 
@@ -33,9 +34,11 @@ def run_scenario_files(
     ------
     SpecError
         No model given and a scenario names none; a scenario that does not
-        fit its model (checked for every file before anything runs).
+        fit its model (checked for every file before anything runs); a
+        scenario name that is not a plain file name (``../x``, ``/abs``).
     OutputError
-        A table exists and `overwrite` is False (checked before running).
+        A table exists and `overwrite` is False, or is not a regular file
+        (checked before running).
     """
     from .indicators import peak_year
     from .io import write_table
@@ -43,11 +46,13 @@ def run_scenario_files(
     from .projection import check_scenario, provenance, read_parameters, run_scenarios, to_tidy
 
     out = Path(out)
+    for s in scenarios:  # built in code, a Scenario has not been through read_scenario
+        check_scenario_name(s.name, where=str(s.path or "scenario"))
     targets = {s.name: out / f"{s.name}.parquet" for s in scenarios}
-    if not overwrite:
-        for t in targets.values():
-            if t.exists():
-                raise OutputError(f"{t}: exists; pass --overwrite or choose another --out")
+    for t in targets.values():
+        if os.path.lexists(t) and not overwrite:
+            raise OutputError(f"{t}: exists; pass --overwrite or choose another --out")
+        check_replaceable(t, overwrite=overwrite)  # a folder, FIFO or link: refused
     fitted = read_parameters(params)
     models: dict[Path, object] = {}
     for s in scenarios:  # every file is checked before anything runs

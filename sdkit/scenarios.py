@@ -36,8 +36,10 @@ from types import MappingProxyType
 
 from ._textfile import read_toml_file
 from .errors import SpecError
+from .timesettings import time_setting_name
 
-__all__ = ["Lever", "Scenario", "read_scenario", "list_scenarios", "scenario_params"]
+__all__ = ["Lever", "Scenario", "read_scenario", "list_scenarios", "scenario_params",
+           "check_scenario_name"]
 
 _SCENARIO_KEYS = {"name", "title", "description", "model"}
 _LEVER_KEYS = {"variable", "strength", "start_year", "ramp_years", "start_variable",
@@ -90,7 +92,10 @@ class Scenario:
     Attributes
     ----------
     name : str
-        Short identifier (file stem unless the file says otherwise).
+        Short identifier (file stem unless the file says otherwise); also the
+        stem of the table ``sdkit scenarios run`` writes, so
+        :func:`read_scenario` refuses names that are not plain file names
+        (:func:`check_scenario_name`).
     title : str
         Human-readable title for reports.
     description : str
@@ -193,6 +198,48 @@ def _read_lever(name: str, table: object, *, where: str) -> Lever:
     )
 
 
+def check_scenario_name(name: str, *, where: str, key: str = "scenario.name") -> str:
+    """Return `name` if it can serve as a file stem, else raise :class:`SpecError`.
+
+    A scenario's name becomes ``<out>/<name>.parquet``, so it is refused, not
+    rewritten, if it could point anywhere else or hide: empty or blank, a path
+    separator (``/`` or ``\\``), a drive colon, ``.`` or ``..``, a leading dot,
+    control characters, or more than 100 characters. A refused name is never
+    mapped to another stem, so two files cannot silently write the same table.
+
+    Raises
+    ------
+    SpecError
+        Naming `where` (the file) and `key`, the name and what was expected.
+    """
+    reasons = [
+        (not name.strip(), "it is empty"),
+        (any(c in name for c in "/\\:"), "it holds a path separator or drive colon"),
+        (name.startswith("."), "it starts with a dot ('.', '..' or a hidden file)"),
+        (any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name), "it holds control characters"),
+        (len(name) > 100, "it is longer than 100 characters"),
+    ]
+    for bad, why in reasons:
+        if bad:
+            raise SpecError(f"{where}: {key}: {name!r} cannot be used as a file name ({why}); "
+                            "expected a plain name such as 'green_transition'")
+    return name
+
+
+def _check_no_time_settings(constants: Mapping[str, float], *, where: str) -> None:
+    """Refuse INITIAL TIME, FINAL TIME, TIME STEP or SAVEPER among a scenario's constants.
+
+    A run takes its time settings from the model or from the caller's
+    start/stop/dt/saveper (checked by :mod:`sdkit.timesettings`), never from
+    a scenario, so ``TIME STEP = 0`` here cannot reach the run loop.
+    """
+    for key in constants:
+        if time_setting_name(key):
+            raise SpecError(f"{where}: constants.{key}: {key!r} is a time setting; a scenario "
+                            "changes model constants only (set the run's time with "
+                            "--start/--stop/--dt/--saveper)")
+
+
 def read_scenario(path: str | os.PathLike) -> Scenario:
     """Read and validate one scenario file.
 
@@ -225,7 +272,8 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
     if not isinstance(head, Mapping):
         raise SpecError(f"{where}: scenario: missing [scenario] table (expected name/title)")
     _unknown(head, _SCENARIO_KEYS, where=where, key="scenario")
-    name = _text(head.get("name", path.stem), where=where, key="scenario.name")
+    name = check_scenario_name(_text(head.get("name", path.stem), where=where,
+                                     key="scenario.name"), where=where)
     title = _text(head.get("title", name), where=where, key="scenario.title")
     description = head.get("description", "")
     if not isinstance(description, str):
@@ -239,6 +287,7 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
         raise SpecError(f"{where}: constants: expected a table of name = number")
     constants = {str(k): _number(v, where=where, key=f"constants.{k}")
                  for k, v in constants_table.items()}
+    _check_no_time_settings(constants, where=where)
     model = None
     if "model" in head:
         model = path.parent / _text(head["model"], where=where, key="scenario.model")

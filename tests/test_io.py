@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from sdkit import InvalidValueError, OutputError
-from sdkit.io import atomic_path, atomic_write_text, write_table
+from sdkit.io import (
+    STAGE_PREFIX,
+    STALE_AFTER,
+    _atomic_write,
+    atomic_path,
+    atomic_write_text,
+    check_replaceable,
+    clean_stale,
+    staged_folder,
+    write_table,
+)
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):
@@ -54,9 +72,6 @@ def test_write_table_formats(tmp_path):
 
 
 def test_outputs_get_usual_permissions(tmp_path):
-    import os
-    import stat
-
     mask = os.umask(0o022)
     try:
         target = atomic_write_text(tmp_path / "new.txt", "x")
@@ -68,3 +83,189 @@ def test_outputs_get_usual_permissions(tmp_path):
         assert stat.S_IMODE(keep.stat().st_mode) == 0o600
     finally:
         os.umask(mask)
+
+
+# -- what may be replaced (issue 12) ------------------------------------------------------
+
+def test_refuses_to_replace_a_fifo_even_with_overwrite(tmp_path):
+    fifo = tmp_path / "results.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(OutputError, match=r"results\.csv: is a FIFO.*refusing to replace"):
+        atomic_write_text(fifo, "new", overwrite=True)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv"]
+
+
+def test_refuses_a_character_device_and_a_folder(tmp_path):
+    # inspection only: nothing is written next to /dev/null
+    with pytest.raises(OutputError, match=r"/dev/null: is a character device"):
+        check_replaceable("/dev/null", overwrite=True)
+    (tmp_path / "out.csv").mkdir()
+    with pytest.raises(OutputError, match=r"out\.csv: is a folder; refusing to replace it"):
+        write_table(pd.DataFrame({"x": [1.0]}), tmp_path / "out.csv", overwrite=True)
+    assert (tmp_path / "out.csv").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_dangling_symlink_counts_as_existing(tmp_path):
+    link = tmp_path / "out.txt"
+    link.symlink_to(tmp_path / "nowhere.txt")
+    with pytest.raises(OutputError, match=r"out\.txt: exists; refusing to overwrite"):
+        atomic_write_text(link, "new", overwrite=False)
+    with pytest.raises(OutputError, match=r"out\.txt: is a symbolic link"):
+        atomic_write_text(link, "new", overwrite=True)
+    assert link.is_symlink() and not (tmp_path / "nowhere.txt").exists()
+
+
+def test_write_failure_becomes_output_error_and_leaves_old_file(tmp_path):
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+
+    def too_big(fh):
+        fh.write("x" * 10)
+        raise OSError(errno.EFBIG, "File too large")
+
+    with pytest.raises(OutputError, match=r"a\.txt: cannot write: File too large"):
+        _atomic_write(target, "w", too_big, overwrite=True)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_temporary_names_are_recognisable(tmp_path):
+    seen = []
+    with atomic_path(tmp_path / "a.csv") as tmp:
+        seen.append(tmp.name)
+        tmp.write_text("x")
+    with staged_folder(tmp_path / "folder") as stage:
+        seen.append(stage.name)
+    assert seen[0].startswith(f"{STAGE_PREFIX}{os.getpid()}-") and seen[0].endswith("-tmp.a.csv")
+    assert seen[1].startswith(f"{STAGE_PREFIX}{os.getpid()}-") and seen[1].endswith("-dir.folder")
+
+
+# -- stale staging names --------------------------------------------------------------------
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_staging_left_by_a_dead_process_is_removed(tmp_path):
+    dead = _dead_pid()
+    folder = tmp_path / f"{STAGE_PREFIX}{dead}-abc123-dir.report"
+    folder.mkdir()
+    (folder / "index.html").write_text("half")
+    tmp = tmp_path / f"{STAGE_PREFIX}{dead}-x_9-tmp.a.csv"
+    tmp.write_text("half")
+    user = tmp_path / ".a.csv.abc.tmp"  # not sdkit's prefix: never touched
+    user.write_text("mine")
+    atomic_write_text(tmp_path / "b.txt", "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.csv.abc.tmp", "b.txt"]
+
+
+def test_staging_of_a_live_process_is_kept_until_old(tmp_path):
+    live = os.getppid()  # alive: our parent
+    young = tmp_path / f"{STAGE_PREFIX}{live}-abc-tmp.a.csv"
+    young.write_text("being written")
+    assert clean_stale(tmp_path) == []
+    assert young.exists()
+    old = time.time() - STALE_AFTER - 60
+    os.utime(young, (old, old))
+    assert clean_stale(tmp_path) == [young]
+    assert not young.exists()
+
+
+def test_old_folder_of_a_killed_swap_is_put_back(tmp_path):
+    """Killed between the two renames: the target is missing, its old version is aside."""
+    dead = _dead_pid()
+    aside = tmp_path / f"{STAGE_PREFIX}{dead}-ab12-old.report"
+    aside.mkdir()
+    (aside / "index.html").write_text("old report")
+    staged = tmp_path / f"{STAGE_PREFIX}{dead}-cd34-dir.report"
+    staged.mkdir()
+    (staged / "index.html").write_text("new report")
+    with pytest.raises(OutputError, match=r"report: exists"):
+        with staged_folder(tmp_path / "report", overwrite=False):
+            pass
+    assert (tmp_path / "report" / "index.html").read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+
+
+# -- staged folders ---------------------------------------------------------------------------
+
+def _tree(folder: Path) -> dict[str, str | None]:
+    return {str(p.relative_to(folder)): (p.read_text() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+def test_staged_folder_swaps_whole_folder(tmp_path):
+    out = tmp_path / "out"
+    with staged_folder(out) as stage:
+        (stage / "a.txt").write_text("one")
+        (stage / "sub").mkdir()
+        (stage / "sub" / "b.txt").write_text("one")
+    with pytest.raises(OutputError, match="exists"):
+        with staged_folder(out):
+            pass
+    with staged_folder(out, overwrite=True) as stage:
+        (stage / "a.txt").write_text("two")
+    assert _tree(out) == {"a.txt": "two"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staged_folder_interrupted_leaves_old_folder(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    with staged_folder(out) as stage:
+        (stage / "a.txt").write_text("old")
+    with pytest.raises(KeyboardInterrupt):
+        with staged_folder(out, overwrite=True) as stage:
+            (stage / "a.txt").write_text("new")
+            raise KeyboardInterrupt
+    real_rename = os.rename
+
+    def rename_then_stop(src, dst):  # Ctrl-C right after the old folder moved aside
+        real_rename(src, dst)
+        if Path(src) == out:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "rename", rename_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        with staged_folder(out, overwrite=True) as stage:
+            (stage / "a.txt").write_text("new")
+    assert _tree(out) == {"a.txt": "old"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staged_folder_refuses_foreign_folders_and_files(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("years of work")
+    with pytest.raises(OutputError, match=r"home: folder exists and is not an sdkit report"):
+        with staged_folder(home, overwrite=True, owned=lambda p: (p / "index.html").exists(),
+                           what="report"):
+            pass
+    (tmp_path / "file").write_text("a file")
+    with pytest.raises(OutputError, match=r"file: is a regular file; refusing to replace"):
+        with staged_folder(tmp_path / "file", overwrite=True):
+            pass
+    assert (home / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "home"]
+
+
+def test_staged_folder_merge_keeps_other_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's")
+    (out / "plots").mkdir()
+    (out / "plots" / "old.png").write_text("old plot")
+    (out / "a.txt").write_text("old")
+    with pytest.raises(OutputError, match=r"a\.txt: exists"):
+        with staged_folder(out, merge=True) as stage:
+            (stage / "a.txt").write_text("new")
+    with staged_folder(out, merge=True, overwrite=True) as stage:
+        (stage / "a.txt").write_text("new")
+        (stage / "plots").mkdir()
+        (stage / "plots" / "new.png").write_text("new plot")
+    assert _tree(out) == {"a.txt": "new", "notes.txt": "the user's", "plots": None,
+                          "plots/new.png": "new plot", "plots/old.png": "old plot"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

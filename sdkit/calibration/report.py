@@ -11,13 +11,11 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, atomic_write_text
+from ..io import atomic_path, atomic_write_text, staged_folder
 from .result import CalibrationResult
 
 __all__ = ["write_outputs", "to_record", "report_markdown"]
@@ -185,10 +183,11 @@ def write_outputs(result: CalibrationResult, out_dir: str | os.PathLike, *,
 
     Notes
     -----
-    Every file is first written to a temporary folder beside `out_dir`; only
-    when all are complete are they moved into place (a new `out_dir` is
-    renamed into place whole). A failure or Ctrl-C while fitting, plotting or
-    writing therefore leaves `out_dir` as it was.
+    The whole folder is written to a staging folder beside `out_dir` and
+    swapped in with renames (:func:`sdkit.io.staged_folder`; other files
+    already in `out_dir` are kept). A failure or Ctrl-C while plotting or
+    writing therefore leaves `out_dir` as it was, and a reader sees the old
+    results or the new ones, never a mix.
     """
     from ..cin import write_cin
     from ..errors import OutputError
@@ -198,16 +197,9 @@ def write_outputs(result: CalibrationResult, out_dir: str | os.PathLike, *,
     paths = {k: out / v for k, v in names.items()}
     if not overwrite:
         for path in paths.values():
-            if path.exists():
+            if os.path.lexists(path):
                 raise OutputError(f"{path}: exists; refusing to overwrite (use another --out)")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: exists and is not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as e:
-        raise OutputError(f"{out.parent}: cannot create folder: {e.strerror or e}") from e
-    try:
+    with staged_folder(out, overwrite=overwrite, merge=True, what="calibration") as stage:
         header = (f"fitted by sdkit calibrate ({result.method}, seed {result.seed}) to "
                   f"{Path(result.problem.data_path).name or 'data'}; "
                   f"payoff {result.payoff:.6g}")
@@ -221,25 +213,6 @@ def write_outputs(result: CalibrationResult, out_dir: str | os.PathLike, *,
                 _plot(result, target, stage / rel)
                 figures[target.name] = rel
         atomic_write_text(stage / names["report"], report_markdown(result, figures))
-        _commit(stage, out)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     return paths
 
 
-def _commit(stage: Path, out: Path) -> None:
-    """Move the finished files of `stage` into `out` (the whole folder if `out` is new)."""
-    if not out.exists():
-        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes it 0700
-        os.replace(stage, out)
-        return
-    for src in sorted(p for p in stage.rglob("*") if p.is_file()):
-        target = out / src.relative_to(stage)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(src, target)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -19,16 +19,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import os
     from pathlib import Path
 
     from ..errors import OutputError
+    from ..io import check_replaceable
     from ..report import read_report_config, write_report
+    from ..report.render import is_report_folder
     from ..report.results import load_inputs
 
     out = Path(args.root) / args.name
     results = Path(args.results)
-    if out.exists() and not args.overwrite:
+    if os.path.lexists(out) and not args.overwrite:
         raise OutputError(f"{out}: report folder exists; pass --overwrite or another --name")
+    check_replaceable(out, overwrite=args.overwrite, folder=True, owned=is_report_folder,
+                      what="report")
     # everything is read into memory first, so re-rendering a report in place is safe
     inputs = load_inputs(results, read_report_config(args.config))
     print(write_report(inputs, out, overwrite=args.overwrite))

@@ -30,6 +30,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import os
+
     from ..cin import merge_changes
     from ..edit import backup_path, edit_model, model_diff_text, save_model
     from ..errors import InvalidValueError
@@ -37,12 +39,31 @@ def run(args) -> int:
     changes = merge_changes(args.cin, parse_assignments(args.assignments, option="NAME=VALUE"))
     if not changes:
         raise InvalidValueError("sdkit set: nothing to change; give NAME=VALUE or --cin FILE")
+    if args.out:
+        _check_out_suffix(args.model, args.out)
     text = edit_model(args.model, changes)
     if not args.out and not args.in_place:
         print(model_diff_text(args.model, text), end="")
         return 0
-    backup = backup_path(args.model) if args.in_place else None
+    # --in-place edits the real file behind a symbolic link and backs it up beside it
+    backup = backup_path(os.path.realpath(args.model)) if args.in_place else None
     written = save_model(args.model, text, out=args.out, in_place=args.in_place,
                          overwrite=args.overwrite)
     print(f"wrote {written}" + (f" (original kept as {backup})" if backup else ""))
     return 0
+
+
+
+def _check_out_suffix(model: str, out: str) -> None:
+    """--out must be a model file of the input's format (.mdl for .mdl, XMILE for XMILE)."""
+    from pathlib import Path
+
+    from ..errors import InvalidValueError
+    from ..translate import MODEL_FORMATS
+
+    fmt = MODEL_FORMATS.get(Path(model).suffix.lower())
+    allowed = sorted(k for k, v in MODEL_FORMATS.items() if v == fmt) or [Path(model).suffix]
+    got = Path(out).suffix.lower()
+    if got not in allowed:
+        raise InvalidValueError(f"--out {out}: expected a file ending in {', '.join(allowed)} "
+                                f"(the format of {model}), got {got or '(no suffix)'!r}")

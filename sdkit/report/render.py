@@ -11,8 +11,6 @@ import base64
 import dataclasses
 import datetime as _dt
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import OutputError
-from ..io import atomic_path, atomic_write_bytes, atomic_write_text, write_table
+from ..io import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_replaceable,
+    staged_folder,
+    write_table,
+)
 from . import figures as F
 from .config import ReportConfig
 from .tables import (
@@ -154,15 +159,17 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     Raises
     ------
     OutputError
-        If `out` exists and `overwrite` is False (checked before any work),
-        or the folder cannot be written.
+        If `out` exists and `overwrite` is False, or is not a report folder
+        (checked before any work), or the folder cannot be written.
     """
     from ..uncertainty import bands as make_bands
 
     out = Path(out)
-    if out.exists() and not overwrite:
+    if os.path.lexists(out) and not overwrite:
         raise OutputError(f"{out}: report folder exists; pass overwrite=True (--overwrite) "
                           "or choose another --name")
+    check_replaceable(out, overwrite=overwrite, folder=True, owned=is_report_folder,
+                      what="report")
     cfg = inputs.config
     bands = {k: _shown(make_bands(v), cfg) for k, v in inputs.ensembles.items()}
     probs = (peak_probability_table(inputs.ensembles, cfg, inputs.titles)
@@ -330,15 +337,20 @@ def _sens_top(inputs: ReportInputs) -> pd.DataFrame:
         columns={"label": "factor"})
 
 
+def is_report_folder(path: Path) -> bool:
+    """True for an empty folder or one holding a report (``index.html`` or ``data/inputs.json``)."""
+    try:
+        return (not any(path.iterdir()) or (path / "index.html").is_file()
+                or (path / "data" / "inputs.json").is_file())
+    except OSError:
+        return False
+
+
 def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, inputs,
                   summary, headline, bands, probs) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a report is shared
-    except OSError as e:
-        raise OutputError(f"{out.parent}: cannot create report folder: {e}") from e
-    try:
+    """Write the whole report into a staging folder and swap it in (:func:`staged_folder`)."""
+    with staged_folder(out, overwrite=overwrite, owned=is_report_folder,
+                       what="report") as tmp:
         atomic_write_text(tmp / "index.html", html)
         atomic_write_text(tmp / "report.md", md)
         for group in figs.values():
@@ -364,30 +376,6 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
         for name, ds in inputs.ensembles.items():
             _write_nc(ds, data / f"ensemble_{_slug(name)}.nc", {**prov, "scenario_name": name})
         _write_meta(inputs, data)
-        if out.exists():
-            if not overwrite:
-                raise OutputError(f"{out}: report folder appeared while writing; not replaced")
-            trash = out.with_name(f".{out.name}.old")
-            if trash.exists():
-                shutil.rmtree(trash)
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        trash = out.with_name(f".{out.name}.old")
-        if not out.exists() and trash.exists():  # stopped between the two renames
-            os.replace(trash, out)
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    """The process umask (read by setting it and putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _write_meta(inputs: ReportInputs, data: Path) -> None:

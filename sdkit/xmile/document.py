@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import TranslationError, UnsupportedConstructError
+from .._textfile import read_checked_bytes
+from ..errors import ModelFileError, TranslationError, UnsupportedConstructError
 from ..timesettings import check_time_value
+from .guard import check_xml_declaration
 from .names import canonical, display
 
 __all__ = [
@@ -347,6 +349,9 @@ def read_document(path: Path, *, shown: Path | None = None) -> Document:
     from lxml import etree
 
     file, path = path, shown or path
+    # the parser decodes by the declared encoding: it must be the UTF-8 sdkit checked
+    check_xml_declaration(read_checked_bytes(file, error=ModelFileError, what="model file"),
+                          path)
     # recover=True only to accept the undeclared "isee:" prefix many exporters write;
     # any other XML error is reported
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True)

@@ -12,18 +12,23 @@ quietly differs from the file:
 * every arrayed variable has exactly one equation per element;
 * every stock the file declares is an integration (``IntegStructure``)
   whose flows are the declared in- and outflows.
+
+:func:`check_xml_declaration` runs first, on the file's bytes: the XML
+declaration may name only UTF-8, so the parser decodes the same text that
+sdkit's checks read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 
 from pysd.translators.structures import abstract_expressions as ae
 
-from ..errors import TranslationError
+from ..errors import TranslationError, UnsafeModelError
 
-__all__ = ["check_abstract", "StockSpec"]
+__all__ = ["check_abstract", "check_xml_declaration", "StockSpec"]
 
 _REDUCERS = {"sum", "prod", "vmin", "vmax"}
 _BUILTIN_REFS = {"time", "time_step", "initial_time", "final_time", "saveper"}
@@ -126,3 +131,50 @@ def check_abstract(abstract, *, where: dict[str, str], stocks: dict[str, StockSp
             if sorted(flows) != sorted(declared):
                 raise TranslationError(f"{at}: internal check: the stock integrates "
                                        f"{flows}, the file declares {declared}")
+
+
+#: encodings an XMILE file may declare: sdkit reads model files as UTF-8 only
+#: (:mod:`sdkit._textfile` refuses UTF-16 and other bytes that are not UTF-8)
+ACCEPTED_ENCODINGS = ("utf-8", "utf8")
+_DECL = re.compile(rb"<\?xml(?=[\s?])(.*?)(\?>|$)", re.S | re.I)
+_ENCODING = re.compile(rb"""\bencoding\s*=\s*(["'])(.*?)\1""", re.S | re.I)
+
+
+def check_xml_declaration(data: bytes, path) -> None:
+    """Refuse an XML declaration naming an encoding other than UTF-8.
+
+    sdkit checks a model's text decoded as UTF-8, while an XML parser decodes
+    the bytes by the declared encoding; a declaration such as
+    ``encoding="UTF-7"`` would make the two see different documents (a
+    ``+ADw-!DOCTYPE`` is invisible to the check and a DTD to the parser). So
+    the declaration must name UTF-8 (or no encoding, which means UTF-8);
+    anything else, or an ``encoding`` the check cannot read, is refused.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes (a UTF-8 byte-order mark may precede the declaration).
+    path : path-like
+        The user's path, for messages.
+
+    Raises
+    ------
+    UnsafeModelError
+        Naming the file, line 1, the declared encoding and what is expected.
+    """
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    m = _DECL.match(body.lstrip(b" \t\r\n"))
+    if m is None:
+        return
+    decl = m.group(1)
+    enc = _ENCODING.search(decl)
+    if enc is None:
+        if re.search(rb"encoding", decl, re.I):
+            raise UnsafeModelError(f"{path}: line 1: the XML declaration's encoding cannot be "
+                                   "read; expected encoding=\"UTF-8\"")
+        return
+    name = enc.group(2).decode("latin-1")
+    if name.lower() not in ACCEPTED_ENCODINGS:
+        raise UnsafeModelError(f"{path}: line 1: the XML declaration says encoding={name!r}; "
+                               "expected UTF-8 (save the file as UTF-8 with "
+                               "encoding=\"UTF-8\")")
