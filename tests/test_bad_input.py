@@ -580,6 +580,132 @@ MORE_CASES = [
 CASES += MORE_CASES
 
 
+# -- output paths (issue 12): never replace what is not ours, never escape --out ----------
+def _special(name: str, kind: str) -> Callable[[Path], Path]:
+    """An existing `kind` ("folder", "fifo", "dangling", "file") named `name` in the folder."""
+    def make(folder: Path) -> Path:
+        target = folder / name
+        if kind == "folder":
+            target.mkdir()
+            (target / "keep.txt").write_text("keep me\n")
+        elif kind == "fifo":
+            os.mkfifo(target)
+        elif kind == "dangling":
+            target.symlink_to(folder / "nowhere")
+        else:
+            target.write_text("keep me\n")
+        return target
+    return make
+
+
+def _run_out(kind: str, name: str = "res.csv", *extra: str) -> Callable[[Path], list[str]]:
+    """``sdkit run teacup.mdl --out <existing kind> *extra``."""
+    return lambda f: ["run", str(_teacup(f)), "--out", str(_special(name, kind)(f)), *extra]
+
+
+def _calibrate_out(kind: str, name: str, *extra: str) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        args = _calibrate()(folder)
+        args[args.index("--out") + 1] = str(_special(name, kind)(folder))
+        return [*args, *extra]
+    return make
+
+
+def _calibrate_cin_folder(folder: Path) -> list[str]:
+    args = _calibrate()(folder)
+    out = folder / "results"
+    out.mkdir()
+    _special("fitted.cin", "folder")(out)
+    args[args.index("--out") + 1] = str(out)
+    return [*args, "--overwrite"]
+
+
+def _scenarios_table(kind: str) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        args = _scenarios(SCENARIO)(folder)
+        out = folder / "tables"
+        out.mkdir()
+        _special("green.parquet", kind)(out)
+        args[args.index("--out") + 1] = str(out)
+        return [*args, "--overwrite"]
+    return make
+
+
+def _report_out(kind: str) -> Callable[[Path], list[str]]:
+    def make(folder: Path) -> list[str]:
+        args = _report(REPORT)(folder)
+        _special("target", kind)(folder)
+        args[args.index("--root") + 1] = str(folder)
+        args[args.index("--name") + 1] = "target"
+        return [*args, "--overwrite"]
+    return make
+
+
+XMILE_TEACUP = MODELS.joinpath("teacup.xmile").read_bytes()
+utf7_xmile = _file("utf7.xmile", XMILE_TEACUP.replace(b'encoding="UTF-8"', b'encoding="UTF-7"')
+                   .replace(b"<xmile ", b"+ADw-!DOCTYPE x +AFs- +ADw-!ENTITY e SYSTEM "
+                            b"+ACI-file:///etc/passwd+ACI- +AD4- +AF0- +AD4-\n<xmile ", 1))
+latin1_xmile = _file("l1.xmile", XMILE_TEACUP.replace(b'encoding="UTF-8"',
+                                                      b"encoding='ISO-8859-1'"))
+
+PATH_CASES = [
+    Case("run-out-folder-overwrite", _run_out("folder", "res.csv", "--overwrite"),
+         r"res\.csv: is a folder; refusing to replace it"),
+    Case("run-out-fifo-overwrite", _run_out("fifo", "res.csv", "--overwrite"),
+         r"res\.csv: is a FIFO \(named pipe\); refusing to replace it"),
+    Case("run-out-dangling-symlink", _run_out("dangling"),
+         r"res\.csv: exists; refusing to overwrite"),
+    Case("run-out-symlink-overwrite", _run_out("dangling", "res.csv", "--overwrite"),
+         r"res\.csv: is a symbolic link; refusing to replace it"),
+    Case("calibrate-out-file-overwrite", _calibrate_out("file", "res", "--overwrite"),
+         r"res: is a regular file; refusing to replace it"),
+    Case("calibrate-out-fifo", _calibrate_out("fifo", "res"),
+         r"res: is a FIFO \(named pipe\); refusing to replace it"),
+    Case("calibrate-out-cin-is-folder", _calibrate_cin_folder,
+         r"fitted\.cin: is a folder; refusing to replace it"),
+    Case("scenarios-table-is-folder", _scenarios_table("folder"),
+         r"green\.parquet: is a folder; refusing to replace it"),
+    Case("scenarios-table-is-fifo", _scenarios_table("fifo"),
+         r"green\.parquet: is a FIFO"),
+    Case("scenario-name-escapes", _scenarios(_scen('name = "green"', 'name = "../../escaped"')),
+         r"s0\.toml: scenario\.name: '\.\./\.\./escaped' cannot be used as a file name "
+         r"\(it holds a path separator"),
+    Case("scenario-name-absolute", _scenarios(_scen('name = "green"', 'name = "/tmp/escaped"')),
+         r"s0\.toml: scenario\.name: '/tmp/escaped' cannot be used as a file name"),
+    Case("scenario-name-dotdot", _scenarios(_scen('name = "green"', 'name = ".."')),
+         r"s0\.toml: scenario\.name: '\.\.' cannot be used as a file name \(it starts with"),
+    Case("scenario-name-control", _scenarios(_scen('name = "green"', 'name = "a\\u0007b"')),
+         r"s0\.toml: scenario\.name: 'a\\x07b' cannot be used .*control characters"),
+    Case("scenario-name-empty", _scenarios(_scen('name = "green"', 'name = " "')),
+         r"s0\.toml: scenario\.name: expected a non-empty string"),
+    Case("report-out-is-file", _report_out("file"),
+         r"target: is a regular file; refusing to replace it"),
+    Case("report-out-foreign-folder", _report_out("folder"),
+         r"target: folder exists and is not an sdkit report folder"),
+    Case("pipeline-out-foreign-folder", lambda f: [*_pipeline(REPORT)(f)[:-1], str(f),
+                                                   "--overwrite"],
+         r"in: folder exists and is not an sdkit report folder"),
+    Case("pipeline-out-fifo", lambda f: [*_pipeline(REPORT)(f)[:-1],
+                                         str(_special("r", "fifo")(f)), "--overwrite"],
+         r"r: is a FIFO \(named pipe\); refusing to replace it"),
+    Case("set-out-wrong-suffix", _command("set", "Room Temperature=20", "--out", "{out}.txt"),
+         r"--out .*out\.txt: expected a file ending in \.mdl \(the format of .*teacup\.mdl\)"),
+    Case("set-out-xmile-as-mdl", _command("set", "Room Temperature=20", "--out", "{out}.mdl",
+                                          model=_file("t.xmile", XMILE_TEACUP)),
+         r"out\.mdl: expected a file ending in \.itmx, \.stmx, \.xmile, \.xml "),
+    Case("set-out-fifo-overwrite", lambda f: ["set", str(_teacup(f)), "Room Temperature=20",
+                                              "--out", str(_special("m.mdl", "fifo")(f)),
+                                              "--overwrite"],
+         r"m\.mdl: is a FIFO"),
+    # -- XMILE encoding declaration ------------------------------------------------------
+    Case("xmile-utf7-doctype", _run(utf7_xmile),
+         r"utf7\.xmile: line 1: the XML declaration says encoding='UTF-7'; expected UTF-8"),
+    Case("xmile-latin1-declared", _info(latin1_xmile),
+         r"l1\.xmile: line 1: the XML declaration says encoding='ISO-8859-1'; expected UTF-8"),
+]
+CASES += PATH_CASES
+
+
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
             for p in sorted(folder.rglob("*"))}

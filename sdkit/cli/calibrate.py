@@ -31,6 +31,8 @@ def run(args) -> int:
     from ..calibration.fit import calibrate
     from ..calibration.report import write_outputs
 
+    if args.out:  # a wrong --out is refused before the fit, not after it
+        _check_out(args.out, overwrite=args.overwrite)
     result = calibrate(args.spec, method=args.method, seed=args.seed, workers=args.workers,
                        profile=not args.no_profile)
     print(result.summary())
@@ -45,3 +47,14 @@ def run(args) -> int:
                               plots=not args.no_plots)
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
+
+
+def _check_out(out: str, *, overwrite: bool) -> None:
+    """--out must be a folder (or new); its result files are replaced only with --overwrite."""
+    from pathlib import Path
+
+    from ..io import check_replaceable
+
+    check_replaceable(out, overwrite=True, folder=True)
+    for name in ("fitted.cin", "calibration.json", "report.md"):
+        check_replaceable(Path(out) / name, overwrite=overwrite)
