@@ -208,3 +208,53 @@ def test_table_settings_win_over_base_values(mini):
         np.testing.assert_allclose(gdp.sel(member=0).to_numpy(), [103.0, 61.8])
         ci = ds["Carbon intensity"].sel(time=2010, member=1).to_numpy()
         np.testing.assert_allclose(ci, [1.0, 3.0])
+
+
+# -- scenario names become file names: refused, never mapped (issue 12) -------------------
+
+def named(folder: Path, models_dir: Path, name: str) -> Path:
+    """A valid scenario file ``s.toml`` whose [scenario] name is `name` (TOML-escaped)."""
+    quoted = name.replace("\\", "\\\\").replace("\u0007", "\\u0007")
+    return write(folder, "s", GREEN.format(name=quoted, strength=1, start=2026, ramp=5,
+                                           model=models_dir / "mini_iis.mdl"))
+
+
+@pytest.mark.parametrize("name, why", [
+    ("../../escaped", "path separator"), ("/tmp/sdkit-escaped", "path separator"),
+    ("a\\b", "path separator"), ("C:evil", "drive colon"), ("..", "starts with a dot"),
+    (".hidden", "starts with a dot"), ("bell\u0007", "control characters"),
+    ("x" * 101, "longer than 100"),
+])
+def test_unsafe_scenario_names_are_refused_at_load(tmp_path, models_dir, name, why):
+    path = named(tmp_path, models_dir, name)
+    with pytest.raises(SpecError, match=r"s\.toml: scenario\.name: .* cannot be used as a "
+                                        rf"file name \(.*{why}") as info:
+        read_scenario(path)
+    assert repr(name) in str(info.value)
+
+
+def test_unsafe_file_stem_is_refused_too(tmp_path, models_dir):
+    text = GREEN.format(name="x", strength=1, start=2026, ramp=5,
+                        model=models_dir / "mini_iis.mdl").replace('name = "x"\n', "")
+    path = tmp_path / ".hidden.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"'\.hidden' cannot be used as a file name"):
+        read_scenario(path)
+
+
+def test_scenario_name_cannot_escape_out(tmp_path, models_dir):
+    """The attacker's file: `name = "../../escaped"` wrote two folders above --out."""
+    spec = named(tmp_path, models_dir, "../../escaped")
+    out = tmp_path / "deep" / "a" / "b"
+    assert main(["scenarios", "run", str(spec), "--columns", "GDP", "--out", str(out)]) == 2
+    assert not list(tmp_path.rglob("*escaped*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+def test_scenario_built_in_code_with_a_path_name_is_refused(tmp_path, models_dir):
+    from sdkit.scenario_runs import run_scenario_files
+
+    bad = Scenario(name="../escaped", model=models_dir / "mini_iis.mdl")
+    with pytest.raises(SpecError, match=r"'\.\./escaped' cannot be used as a file name"):
+        list(run_scenario_files([bad], outputs=["GDP"], out=tmp_path / "out"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
