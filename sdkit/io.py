@@ -43,7 +43,7 @@ import pandas as pd
 from .errors import InvalidValueError, OutputError, SdkitError
 
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "write_table",
-           "staged_folder", "clean_stale", "check_replaceable", "TABLE_FORMATS",
+           "staged_folder", "clean_stale", "check_replaceable", "to_netcdf", "TABLE_FORMATS",
            "STAGE_PREFIX", "STALE_AFTER"]
 
 TABLE_FORMATS = (".csv", ".nc", ".parquet")
@@ -432,8 +432,20 @@ def write_table(frame: pd.DataFrame, target: str | os.PathLike, *, overwrite: bo
             for orig, new in rename.items():
                 ds[new].attrs["long_name"] = str(orig)
             ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()})
-            ds.to_netcdf(tmp)
+            to_netcdf(ds, tmp, target=target)
     return target
+
+
+def to_netcdf(ds, path: Path, *, target: Path) -> None:
+    """``ds.to_netcdf(path)``; the netCDF library's failures (``RuntimeError``) name `target`.
+
+    netCDF4 reports a failed write (disk full, file-size limit) as
+    ``RuntimeError: NetCDF: HDF error``, not as ``OSError``.
+    """
+    try:
+        ds.to_netcdf(path)
+    except RuntimeError as e:
+        raise OutputError(f"{target}: cannot write netCDF: {e}") from e
 
 
 def _nc_name(name: object) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -88,3 +92,59 @@ def test_console_script_entry_point(teacup_path):
                            "Characteristic Time=oops"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("sdkit: error:") and "Traceback" not in proc.stderr
+
+
+# -- output paths (issue 12) ----------------------------------------------------------------
+
+def test_set_in_place_through_a_symlink_edits_the_real_file(teacup_path, tmp_path, capsys):
+    real = tmp_path / "models" / "teacup.mdl"
+    real.parent.mkdir()
+    shutil.copyfile(teacup_path, real)
+    link = tmp_path / "link.mdl"
+    link.symlink_to(real)
+    original = real.read_bytes()
+    assert main(["set", str(link), "Room Temperature=33", "--in-place"]) == 0
+    assert link.is_symlink() and Path(os.readlink(link)) == real  # the link is kept
+    assert b"Room Temperature=\n\t33" in real.read_bytes()  # the real file is edited
+    backup = real.with_name("teacup.mdl.bak")
+    assert backup.read_bytes() == original  # the backup sits beside the real file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.mdl", "models"]
+    assert f"original kept as {backup}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("source, out", [("teacup.mdl", "edited.mdl"),
+                                         ("teacup.xmile", "edited.xml"),
+                                         ("teacup.xmile", "edited.stmx")])
+def test_set_out_keeps_the_model_format(models_dir, tmp_path, source, out):
+    target = tmp_path / out
+    assert main(["set", str(models_dir / source), "Room Temperature=33", "--out",
+                 str(target)]) == 0
+    assert b"33" in target.read_bytes()
+
+
+FSIZE_SCRIPT = """
+import resource, signal, sys
+from sdkit.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes then fail with EFBIG, as on a quota
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("out", ["out.csv", "out.parquet", "out.nc"])
+def test_file_size_limit_gives_one_line_and_no_partial_file(teacup_path, tmp_path, out):
+    env = {**os.environ, "SDKIT_CACHE_DIR": str(tmp_path / "cache")}
+    warm = [sys.executable, "-m", "sdkit", "info", str(teacup_path)]  # cache written unlimited
+    assert subprocess.run(warm, capture_output=True, env=env, timeout=120).returncode == 0
+    (tmp_path / "work").mkdir()
+    target = tmp_path / "work" / out
+    target.write_bytes(b"old results")
+    proc = subprocess.run([sys.executable, "-c", FSIZE_SCRIPT, "run", str(teacup_path),
+                           "--out", str(target), "--overwrite"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"sdkit: error: {target}: cannot write")
+    assert re.search(r"File too large|HDF error", proc.stderr)
+    assert target.read_bytes() == b"old results"
+    assert sorted(p.name for p in target.parent.iterdir()) == [out]

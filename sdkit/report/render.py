@@ -24,6 +24,7 @@ from ..io import (
     atomic_write_text,
     check_replaceable,
     staged_folder,
+    to_netcdf,
     write_table,
 )
 from . import figures as F
@@ -415,4 +416,4 @@ def _write_nc(ds, target: Path, attrs: Mapping[str, str]) -> None:
         if ds[c].dtype == object:
             ds[c] = ds[c].astype(str)
     with atomic_path(target) as tmp:
-        ds.to_netcdf(tmp)
+        to_netcdf(ds, tmp, target=target)
