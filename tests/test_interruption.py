@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -282,3 +285,114 @@ def test_same_seed_same_results_in_process_and_process_pool(sir_path):
         np.testing.assert_array_equal(here[name].values, pool[name].values)
     # and the members really differ: the seed, not a constant, drives them
     assert np.unique(here["Infectious"].values[:, -1]).size == 8
+
+
+# -- calibrate --overwrite near the end (issue 12) -------------------------------------------
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_calibration_folder_is_all_old_or_all_new(spec, tmp_path, monkeypatch, when):
+    """Ctrl-C as the results move into --out: never a mix of new and old files."""
+    from sdkit.calibration import write_outputs
+
+    old = sdkit.calibrate(spec, seed=3, n_starts=2, progress=False, profile=False)
+    new = sdkit.calibrate(spec, seed=4, n_starts=2, progress=False, profile=False)
+    out = tmp_path / "results"
+    write_outputs(old, out, plots=False)
+    (out / "notes.txt").write_text("the user's own file\n")
+    earlier = snapshot(out)
+    write_outputs(new, tmp_path / "reference", plots=False)
+    (tmp_path / "reference" / "notes.txt").write_text("the user's own file\n")
+    complete_new = snapshot(tmp_path / "reference")
+    assert complete_new != earlier and complete_new.keys() == earlier.keys()
+    shutil.rmtree(tmp_path / "reference")
+    real = {"replace": os.replace, "rename": os.rename}
+    stopped = []
+
+    def moving_into_out(name):
+        def move(src, dst):
+            into = Path(dst) == out or Path(dst).parent == out
+            if into and when == "before" and not stopped:
+                stopped.append(dst)
+                raise KeyboardInterrupt
+            real[name](src, dst)
+            if into and when == "after" and not stopped:
+                stopped.append(dst)
+                raise KeyboardInterrupt
+        return move
+
+    monkeypatch.setattr(os, "replace", moving_into_out("replace"))
+    monkeypatch.setattr(os, "rename", moving_into_out("rename"))
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs(new, out, overwrite=True, plots=False)
+    monkeypatch.undo()
+    assert stopped
+    assert snapshot(out) == (earlier if when == "before" else complete_new)
+    assert leftovers(tmp_path) == []
+
+
+# -- real processes: SIGINT and SIGKILL while a folder is staged --------------------------------
+
+STAGING_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+from sdkit.io import atomic_path, staged_folder
+
+out, between = Path(sys.argv[1]), sys.argv[2] == "between"
+if between:  # stop after the old folder moved aside, before the new one moves in
+    real = os.rename
+    def rename(src, dst):
+        real(src, dst)
+        if Path(src) == out:
+            print("ready", flush=True)
+            time.sleep(60)
+    os.rename = rename
+with atomic_path(out.parent / "table.csv") as tmp:
+    tmp.write_text("half a table")
+    with staged_folder(out, overwrite=True) as stage:
+        (stage / "index.html").write_text("new report")
+        if not between:
+            print("ready", flush=True)
+            time.sleep(60)
+"""
+
+
+def _stop_at_ready(tmp_path: Path, out: Path, how: signal.Signals, where: str) -> int:
+    proc = subprocess.Popen([sys.executable, "-c", STAGING_SCRIPT, str(out), where],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        proc.send_signal(how)
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture()
+def old_report(tmp_path) -> Path:
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "index.html").write_text("old report")
+    (tmp_path / "table.csv").write_text("old table")
+    return out
+
+
+def test_sigint_while_staging_leaves_old_outputs_and_no_temporaries(tmp_path, old_report):
+    earlier = snapshot(tmp_path)
+    assert _stop_at_ready(tmp_path, old_report, signal.SIGINT, "staging") != 0
+    assert snapshot(tmp_path) == earlier
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("where", ["staging", "between"])
+def test_kill_9_leftovers_are_cleaned_by_the_next_write(tmp_path, old_report, where):
+    earlier = snapshot(tmp_path)
+    assert _stop_at_ready(tmp_path, old_report, signal.SIGKILL, where) == -signal.SIGKILL
+    left = leftovers(tmp_path)
+    assert left and all(name.startswith(sdkit.io.STAGE_PREFIX) for name in left)
+    if where == "between":
+        assert not old_report.exists()  # killed with the old folder moved aside
+    sdkit.io.atomic_write_text(tmp_path / "later.txt", "a later run")
+    assert leftovers(tmp_path) == []
+    assert snapshot(tmp_path) == {**earlier, "later.txt": b"a later run"}
