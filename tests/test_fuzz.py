@@ -206,3 +206,79 @@ def test_mutated_models_run_or_raise_sdkit_error(case, fuzz_cache):
         before = _snapshot(folder)
         _load_and_run(path)  # any non-SdkitError propagates
         assert _snapshot(folder) == before
+
+
+# -- XML declarations (issue 12) ---------------------------------------------------------------
+# The XML parser decodes by the declared encoding, sdkit's checks read UTF-8: every
+# declaration must give the same document as the plain UTF-8 file, or be refused.
+XMILE_TEACUP = (Path(__file__).resolve().parent / "models" / "teacup.xmile").read_bytes()
+_PLAIN_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+assert XMILE_TEACUP.startswith(_PLAIN_DECL)
+XMILE_BODY = XMILE_TEACUP[len(_PLAIN_DECL):]
+# under UTF-7 "+ADg-" is "8": a parser that honoured UTF-7 would read Room Temperature 80
+UTF7_BODY = XMILE_BODY.replace(b"<eqn>70</eqn>", b"<eqn>+ADg-0</eqn>").replace(
+    b"<xmile ", b"+ADw-!DOCTYPE x +AFs- +ADw-!ENTITY e SYSTEM +ACI-file:///etc/passwd+ACI- "
+                b"+AD4- +AF0- +AD4-\n<xmile ", 1)
+ENCODINGS = ["UTF-8", "utf-8", "utf8", "UTF8", "Utf-8", "UTF-7", "utf-7", "ISO-8859-1",
+             "latin1", "US-ASCII", "ascii", "UTF-16", "utf-16le", "UTF-32", "EBCDIC-US",
+             "cp037", "Shift_JIS", "GB2312", "", " UTF-8", "UTF-8 ", "UTF-8\x00"]
+BOMS = [b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff",
+        b"+/v8"]
+
+
+@st.composite
+def xml_declarations(draw) -> bytes:
+    """Bytes of an XMILE file: BOM, optional declaration (any spelling), then a body."""
+    q = draw(st.sampled_from(['"', "'"]))
+    q2 = draw(st.sampled_from([q, q, '"' if q == "'" else "'"]))  # sometimes mismatched
+    ws = st.sampled_from([" ", "\t", "\n", "  ", " \r\n"])
+    parts = [f"version={q}1.0{q}"] if draw(st.booleans()) else []
+    if draw(st.integers(0, 5)):
+        key = draw(st.sampled_from(["encoding", "encoding", "ENCODING", "Encoding"]))
+        eq = draw(st.sampled_from(["=", " = ", "=\t"]))
+        name = draw(st.one_of(st.sampled_from(ENCODINGS), st.sampled_from(["UTF-7", "utf-7"])))
+        parts.append(f"{key}{eq}{q}{name}{q2}")
+    if draw(st.booleans()):
+        parts.append(f"standalone={q}{draw(st.sampled_from(['yes', 'no']))}{q}")
+    target = draw(st.sampled_from(["xml", "xml", "xml", "XML", "Xml"]))
+    decl = f"<?{target}{draw(ws)}{draw(ws).join(parts)}{draw(st.sampled_from(['', ' ']))}?>"
+    lead = draw(st.sampled_from(["", "", "", "\n", " "]))
+    head = b"" if draw(st.integers(0, 7)) == 0 else (lead + decl).encode("utf-8")
+    body = draw(st.sampled_from([XMILE_BODY, UTF7_BODY]))
+    bom = draw(st.sampled_from(BOMS)) if draw(st.integers(0, 3)) == 0 else b""
+    return bom + head + body
+
+
+def _document_shape(path: Path) -> list:
+    from sdkit.translate import read_abstract_model
+
+    section = read_abstract_model(path).sections[0]
+    return [(e.name, [repr(c.ast) for c in e.components]) for e in section.elements]
+
+
+@pytest.fixture(scope="module")
+def plain_shape(tmp_path_factory):
+    path = tmp_path_factory.mktemp("plain") / "teacup.xmile"
+    path.write_bytes(XMILE_TEACUP)
+    return _document_shape(path)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=xml_declarations())
+@example(data=b'<?xml version="1.0" encoding="UTF-7"?>' + UTF7_BODY)  # the attacker's file
+@example(data=b"<?xml version='1.0' encoding='utf-7'?>" + UTF7_BODY)
+@example(data=b'<?xml version="1.0"\tencoding = "UTF-7" ?>' + UTF7_BODY)
+@example(data=b'<?xml encoding="UTF-7"?>' + UTF7_BODY)  # no version: libxml2 still honours it
+@example(data=b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-7"?>' + UTF7_BODY)
+@example(data=b'<?xml version="1.0" encoding="UTF-8"?>' + XMILE_BODY)
+@example(data=b"\xef\xbb\xbf<?xml version='1.0' encoding='utf8'?>" + XMILE_BODY)
+def test_xml_declarations_load_as_plain_text_or_are_refused(data, plain_shape, tmp_path):
+    path = tmp_path / "decl.xmile"
+    path.write_bytes(data)
+    with time_limit(SECONDS_PER_EXAMPLE):
+        try:
+            shape = _document_shape(path)
+        except SdkitError:
+            return  # refused, with sdkit's one-line error
+    assert shape == plain_shape  # never a different parse (e.g. Room Temperature 80)
