@@ -42,7 +42,7 @@ import pandas as pd
 
 from .errors import InvalidValueError, OutputError, SdkitError
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes", "write_table",
+__all__ = ["atomic_path", "atomic_paths", "atomic_write_text", "atomic_write_bytes", "write_table",
            "staged_folder", "clean_stale", "check_replaceable", "to_netcdf", "TABLE_FORMATS",
            "STAGE_PREFIX", "STALE_AFTER"]
 
@@ -246,6 +246,22 @@ def atomic_path(target: str | os.PathLike, *, overwrite: bool = True) -> Iterato
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         _ACTIVE.discard(tmp)
+
+
+@contextlib.contextmanager
+def atomic_paths(targets: list[str | os.PathLike], *,
+                 overwrite: bool = True) -> Iterator[list[Path]]:
+    """:func:`atomic_path` for several files that belong together (not in one folder of their own).
+
+    Every target is checked first and every temporary file written before any
+    is renamed into place, so a failure or Ctrl-C while writing leaves all
+    targets as they were; only the final renames (microseconds) are not one
+    step.
+    """
+    for target in targets:
+        check_replaceable(target, overwrite=overwrite)
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(t, overwrite=overwrite)) for t in targets]
 
 
 def _carry_over(old: Path, stage: Path, *, overwrite: bool) -> None:

@@ -28,7 +28,9 @@ def run_scenario_files(
 
     Yields ``(path, peak summary)``; the peak summary names the peak year of
     `peak_variable` per element over the whole run (or from `peak_start` on),
-    if it is an output.
+    if it is an output. Every scenario runs and every table is written (to
+    temporary files) before any table is renamed into place, so a failure or
+    Ctrl-C leaves all of `out` as it was.
 
     Raises
     ------
@@ -41,7 +43,7 @@ def run_scenario_files(
         (checked before running).
     """
     from .indicators import peak_year
-    from .io import write_table
+    from .io import atomic_paths, write_table
     from .model import load_model
     from .projection import check_scenario, provenance, read_parameters, run_scenarios, to_tidy
 
@@ -67,14 +69,19 @@ def run_scenario_files(
     for s in scenarios:
         m = models[Path(model) if model is not None else s.model]
         runs.append((s, m, run_scenarios(m, [s], outputs=outputs, params=fitted)))
-    for s, m, ds in runs:
-        attrs = provenance(m, parameters=params or "model defaults", scenario_file=s.path,
-                           seed="none (deterministic)")
-        target = write_table(to_tidy(ds).set_index("variable"), targets[s.name],
-                             overwrite=overwrite, attrs=attrs)
-        peaks = ""
-        if peak_variable in ds:
-            years = peak_year(ds[peak_variable].isel(scenario=0), start=peak_start)
-            peaks = ", ".join(f"{k}: {'-' if v != v else int(v)}"
-                              for k, v in years.to_series().items())
-        yield target, peaks
+    # all tables are written before any is renamed in: they appear together
+    written = []
+    with atomic_paths(list(targets.values()), overwrite=overwrite) as tmps:
+        tmp_of = dict(zip(targets, tmps))
+        for s, m, ds in runs:
+            attrs = provenance(m, parameters=params or "model defaults", scenario_file=s.path,
+                               seed="none (deterministic)")
+            write_table(to_tidy(ds).set_index("variable"), tmp_of[s.name], overwrite=True,
+                        attrs=attrs)
+            peaks = ""
+            if peak_variable in ds:
+                years = peak_year(ds[peak_variable].isel(scenario=0), start=peak_start)
+                peaks = ", ".join(f"{k}: {'-' if v != v else int(v)}"
+                                  for k, v in years.to_series().items())
+            written.append((targets[s.name], peaks))
+    yield from written

@@ -396,3 +396,32 @@ def test_kill_9_leftovers_are_cleaned_by_the_next_write(tmp_path, old_report, wh
     sdkit.io.atomic_write_text(tmp_path / "later.txt", "a later run")
     assert leftovers(tmp_path) == []
     assert snapshot(tmp_path) == {**earlier, "later.txt": b"a later run"}
+
+
+def test_scenario_tables_appear_together(mini, tmp_path, monkeypatch):
+    """Ctrl-C while the second table is written: the first is not replaced either."""
+    from test_bad_input import _scen
+
+    scen = mini / "scenarios"
+    (scen / "other.toml").write_text(_scen('name = "green"', 'name = "other"'),
+                                     encoding="utf-8")
+    out = tmp_path / "tables"
+    args = ["scenarios", "run", str(scen), "--model", str(mini / "mini_iis.mdl"),
+            "--columns", "GDP", "--out", str(out), "--overwrite"]
+    assert main(args) == 0
+    earlier = snapshot(out)
+    assert sorted(earlier) == ["green.parquet", "other.parquet"]
+    real = sdkit.io.write_table
+    calls = []
+
+    def second_stops(frame, target, **kwargs):
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(frame.assign(value=frame["value"] * 2), target, **kwargs)
+
+    monkeypatch.setattr(sdkit.io, "write_table", second_stops)
+    assert main(args) == 130
+    assert len(calls) == 2
+    assert snapshot(out) == earlier
+    assert leftovers(out) == [] and leftovers(tmp_path) == []
