@@ -3,8 +3,9 @@
 Each command lives in its own module under :mod:`sdkit.cli` with two
 functions, ``add_parser(subparsers)`` and ``run(args) -> int``; every command
 is one library call. Errors deriving from :class:`sdkit.SdkitError` print one
-line and exit with code 2; a finished command with findings (e.g. ``check``)
-exits 1.
+line and exit with code 2, and so does an ``OSError`` sdkit did not wrap
+(one ``sdkit: error: FILE: reason`` line, never a traceback); a finished
+command with findings (e.g. ``check``) exits 1.
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     except SdkitError as e:
         print(f"sdkit: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `sdkit info M | head`
+        return 0
+    except OSError as e:  # the file system said no somewhere sdkit did not wrap: one line too
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"sdkit: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("sdkit: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `sdkit info M | head`
-        return 0
