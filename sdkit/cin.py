@@ -24,6 +24,7 @@ from pathlib import Path
 from ._textfile import read_text_file
 from .errors import SdkitWarning, SpecError
 from .io import atomic_write_text
+from .timesettings import MODEL_NAMES, check_time_settings, check_time_value, time_setting_name
 
 __all__ = ["read_cin", "write_cin", "merge_changes", "change_key"]
 
@@ -94,7 +95,9 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
     SpecError
         Unreadable file; a line that is not ``name = value``; a value that is
         not a finite number; the same name twice (names compare without case,
-        see :func:`change_key`). Messages name the file and line.
+        see :func:`change_key`); a TIME STEP or SAVEPER that is not > 0, or a
+        FINAL TIME before the INITIAL TIME (see :mod:`sdkit.timesettings`).
+        Messages name the file and line.
 
     Warns
     -----
@@ -134,10 +137,22 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
                             f"(first on line {seen[key]})")
         seen[key] = lineno
         values[_canonical_name(name)] = number
+        _check_time_setting(name, number, where=f"{path}: line {lineno}")
+    times = {time_setting_name(k): v for k, v in values.items() if time_setting_name(k)}
+    check_time_settings(times.get("INITIAL TIME"), times.get("FINAL TIME"), None, None,
+                        where=str(path), names=MODEL_NAMES, error=SpecError)
     if not values:  # as Vensim: a changes file without changes changes nothing
         warnings.warn(f"{path}: changes file holds no changes; nothing is changed",
                       SdkitWarning, stacklevel=2)
     return values
+
+
+def _check_time_setting(name: str, value: float, *, where: str) -> None:
+    """A changes file may set a time setting; TIME STEP and SAVEPER must be > 0."""
+    setting = time_setting_name(name)
+    if setting:
+        check_time_value(setting, value, positive=setting in ("TIME STEP", "SAVEPER"),
+                         where=where, error=SpecError)
 
 
 def _format_value(value: float) -> str:

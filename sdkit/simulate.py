@@ -16,7 +16,8 @@ from .errors import InvalidValueError, SdkitWarning, SimulationError, UnknownVar
 from .model import Model, load_model
 from .timesettings import check_output_size, check_time_value, warn_run_end
 
-__all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number", "check_time_setting"]
+__all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number", "check_time_setting",
+           "check_run_size"]
 
 _SUBSCRIPTED = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*\[(?P<elems>[^\[\]]*)\]\s*$")
 
@@ -139,6 +140,24 @@ def _n_values(model: Model, columns: list[str] | None) -> int:
 
 def _check_size(model: Model, columns, start, stop, dt, saveper, limit) -> None:
     """Refuse, before the run, one too long to step or too large to hold in memory."""
+    check_run_size(model, start, stop, dt, saveper, _n_values(model, columns), limit=limit)
+
+
+def check_run_size(model: Model, start: float | None, stop: float | None, dt: float | None,
+                   saveper: float | None, n_values: int, *, members: int = 1,
+                   limit: int | None = None) -> None:
+    """Refuse a run of `model` too long to step or too large to hold, before it starts.
+
+    `start`/`stop`/`dt`/`saveper` are the caller's overrides (None: the
+    model's own; a SAVEPER defined as TIME STEP follows a new `dt`). See
+    :func:`sdkit.timesettings.check_output_size`.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming the model file, the number of steps or the bytes the saved
+        output would take (saved times x values x members x 8).
+    """
     ts = model.time_settings
     s = ts.start if start is None else start
     e = ts.stop if stop is None else stop
@@ -149,7 +168,7 @@ def _check_size(model: Model, columns, start, stop, dt, saveper, limit) -> None:
         sp = dt  # SAVEPER = TIME STEP follows the new step
     else:
         sp = ts.saveper
-    check_output_size(s, e, d, sp, _n_values(model, columns), where=str(model.path),
+    check_output_size(s, e, d, sp, n_values, members=members, where=str(model.path),
                       limit=limit)
 
 

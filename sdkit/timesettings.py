@@ -46,6 +46,7 @@ __all__ = [
     "MAX_STEPS",
     "DEFAULT_MAX_OUTPUT_BYTES",
     "check_time_value",
+    "time_setting_name",
     "check_time_settings",
     "check_model_time_settings",
     "run_end",
@@ -67,6 +68,16 @@ _ENV = "SDKIT_MAX_OUTPUT_BYTES"
 KEYWORDS = ("start", "stop", "dt", "saveper")
 #: names used in messages: the model's own names
 MODEL_NAMES = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
+
+
+def time_setting_name(key: str) -> str | None:
+    """The time setting (``"TIME STEP"``, ...) a variable name means, or None.
+
+    Names compare as models match them: case, underscores and runs of
+    spaces do not matter (``"time_step"`` is ``"TIME STEP"``).
+    """
+    norm = " ".join(str(key).replace("_", " ").split()).upper()
+    return norm if norm in MODEL_NAMES else None
 
 
 def _prefix(where: str) -> str:

@@ -148,14 +148,33 @@ def _known(model, name: str, where: str) -> None:
                 f"(elements: {', '.join(sorted(allowed)) or 'none, it is a scalar'})")
 
 
+def _stateful_kind(model, name: str) -> str | None:
+    """``"a stock (INTEG)"`` etc. if `name` is a stateful variable, else None."""
+    base = name.partition("[")[0].strip()
+    component = getattr(model._pysd.components, model.py_name(base), None)
+    if getattr(component, "type", None) != "Stateful":
+        return None
+    subtype = str(getattr(component, "subtype", ""))
+    return "a stock (INTEG)" if "Integ" in subtype else f"a stateful variable ({subtype})"
+
+
 def check_names(problem: CalibrationProblem) -> None:
-    """Check that every name a problem sets or fits is in its model, before any run.
+    """Check a problem against its model, before any run.
+
+    Every name it sets or fits is in the model; no parameter or fixed value
+    sets a stock (setting an INTEG replaces it by a constant: the stock no
+    longer integrates); the fit window lies within the model's INITIAL TIME
+    and FINAL TIME (a fit stop after the FINAL TIME would be cut silently).
 
     Raises
     ------
     UnknownVariableError
         Naming the spec (or model) file, the parameter, target or fixed
         value, and the unknown name or subscript element.
+    SpecError
+        A parameter or fixed value that sets a stock, or a fit start/stop
+        outside the model's run, naming the spec file, the key and the
+        model's time.
     """
     from ..model import load_model
 
@@ -167,6 +186,22 @@ def check_names(problem: CalibrationProblem) -> None:
         _known(model, t.variable, f"{where}: target {t.name!r}")
     for name in problem.fixed:
         _known(model, str(name), f"{where}: fixed")
+    for label, key in [*((f"parameter {p.name!r}", p.key) for p in problem.parameters),
+                       *((f"fixed.{k}", str(k)) for k in problem.fixed)]:
+        kind = _stateful_kind(model, key)
+        if kind:
+            base = key.partition("[")[0].strip()
+            raise SpecError(
+                f"{where}: {label}: {model.real_name(base)!r} is {kind}; setting it would "
+                "replace it by a constant; calibrate the constant its initial value reads "
+                f"instead (give the INTEG an initial-value constant in {model.path})")
+    ts = model.time_settings
+    if problem.stop is not None and problem.stop > ts.stop:
+        raise SpecError(f"{where}: fit.stop {problem.stop:g} is after the model's FINAL TIME "
+                        f"{ts.stop:g} ({model.path}); expected a stop <= {ts.stop:g}")
+    if problem.start is not None and problem.start < ts.start:
+        raise SpecError(f"{where}: fit.start {problem.start:g} is before the model's INITIAL "
+                        f"TIME {ts.start:g} ({model.path}); expected a start >= {ts.start:g}")
 
 
 def _progress_bar(progress: bool | None):

@@ -39,11 +39,45 @@ import numpy as np
 
 from .._textfile import read_toml_file
 from ..errors import SpecError
+from ..timesettings import check_time_value
 
-__all__ = ["Parameter", "Target", "CalibrationProblem", "read_problem", "METHODS"]
+__all__ = ["Parameter", "Target", "CalibrationProblem", "read_problem", "METHODS",
+           "check_bounds", "MAX_BOUND"]
 
 #: fitting methods :func:`sdkit.calibrate` knows
 METHODS = ("least_squares", "differential_evolution", "multistart")
+
+#: bounds beyond this magnitude are refused: the optimisers scale steps by
+#: the span, so a bound such as 1.7e308 leaves the parameter where it started
+MAX_BOUND = 1e15
+#: a span below this fraction of the bounds' magnitude is refused: the
+#: optimisers' finite-difference steps (~1e-8 relative) would not fit inside it
+MIN_RELATIVE_SPAN = 1e-9
+
+
+def check_bounds(name: str, lower: float, upper: float, where: str = "") -> None:
+    """Refuse bounds the optimisers cannot use, naming the parameter and the value.
+
+    Raises
+    ------
+    SpecError
+        ``|lower|`` or ``|upper|`` above :data:`MAX_BOUND`, or a span
+        ``upper - lower`` below :data:`MIN_RELATIVE_SPAN` times the larger
+        magnitude.
+    """
+    at = f"{where}: " if where else ""
+    for key, value in (("lower", lower), ("upper", upper)):
+        if abs(value) > MAX_BOUND:
+            raise SpecError(
+                f"{at}parameter {name!r}: {key} {value!r} is beyond +/-{MAX_BOUND:g}; the "
+                "optimiser scales its steps by the span and would leave the parameter "
+                "unmoved; expected bounds of the size the parameter can take")
+    size = max(abs(lower), abs(upper))
+    if upper - lower < MIN_RELATIVE_SPAN * size:
+        raise SpecError(
+            f"{at}parameter {name!r}: bounds [{lower!r}, {upper!r}] span {upper - lower:g}, "
+            f"less than {MIN_RELATIVE_SPAN:g} of their size; the optimiser's steps do not "
+            "fit inside; fix the parameter (under [fixed]) or widen the bounds")
 
 
 @dataclass(frozen=True)
@@ -86,6 +120,7 @@ class Parameter:
             raise SpecError(
                 f"parameter {self.name!r}: lower ({self.lower}) must be < upper ({self.upper})"
             )
+        check_bounds(self.name, float(self.lower), float(self.upper))
         if not self.lower <= self.initial <= self.upper:
             raise SpecError(
                 f"parameter {self.name!r}: initial {self.initial} is outside "
@@ -209,6 +244,10 @@ class CalibrationProblem:
             raise SpecError(f"{where}: model constant(s) set by two parameters: {', '.join(dup)}")
         if self.method not in METHODS:
             raise SpecError(f"{where}: method {self.method!r} unknown; expected one of {METHODS}")
+        for key in ("start", "stop"):
+            check_time_value(f"fit {key}", getattr(self, key), positive=False, where=where,
+                             error=SpecError)
+        check_time_value("fit dt", self.dt, positive=True, where=where, error=SpecError)
         if self.start is not None and self.stop is not None and self.stop < self.start:
             raise SpecError(f"{where}: fit stop {self.stop} is before start {self.start}")
         if not any(t.weight > 0 for t in self.targets):
@@ -284,6 +323,7 @@ def _read_parameters(path: Path, spec: Mapping, elements: Sequence[str]) -> list
         if lower >= upper:
             raise SpecError(f"{where}: lower ({lower}) must be < upper ({upper}); "
                             "bounds are never swapped")
+        check_bounds(name, lower, upper, where)
         initial = (lower + upper) / 2 if initial is None else initial
         if not lower <= initial <= upper:
             raise SpecError(f"{where}: initial {initial} is outside [{lower}, {upper}]")
@@ -376,6 +416,7 @@ def read_problem(path: str | os.PathLike) -> CalibrationProblem:
     stop = _get(fit, "stop", fwhere, float, None)
     method = _get(fit, "method", fwhere, str, "least_squares")
     dt = _get(fit, "dt", fwhere, float, None)
+    check_time_value("dt", dt, positive=True, where=fwhere, error=SpecError)
     options = _get(fit, "options", fwhere, dict, {})
     fixed = _get(spec, "fixed", where, dict, {})
     for key, value in fixed.items():

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import InvalidValueError, UnknownVariableError
 from ..model import Model, load_model
-from ..simulate import check_time_setting, coerce_number, split_subscripted
+from ..simulate import check_run_size, check_time_setting, coerce_number, split_subscripted
 from .chunks import ChunkSpec, FallbackNote, run_chunk
 
 __all__ = ["simulate_ensemble", "simulate_all", "member_frame", "FallbackNote"]
@@ -162,6 +162,8 @@ def simulate_ensemble(
     dims = tuple(tuple(model.dims_of(b)) for b in bases)
     subs = model.subscripts
     coords = tuple(tuple(tuple(subs[d]) for d in ds_) for ds_ in dims)
+    check_run_size(model, start, stop, dt, saveper, members=len(values),  # before allocating
+                   n_values=sum(int(np.prod([len(c) for c in cs])) for cs in coords))
     spec = ChunkSpec(str(model.path), model.sha256, tuple(bases), dims, coords, columns,
                      start, stop, dt, saveper)
     own = executor is None

@@ -131,3 +131,63 @@ def test_problem_checks_names_and_point_count():
         Target("y", "Y", (1.0,), (2.0,), weight=-1)
     with pytest.raises(SpecError, match="every target has weight 0"):
         CalibrationProblem("m.mdl", (p,), (Target("y", "Y", (1.0,), (2.0,), weight=0),))
+
+
+# -- issue 12: stocks, fit window, bounds and dt ------------------------------------------
+
+def test_calibrating_a_stock_is_refused(tmp_path):
+    from sdkit.calibration.fit import check_names
+
+    text = SPEC.replace('variable = "Initial Output"', 'variable = "Output"', 1)
+    problem = read_problem(spec_file(tmp_path, text))
+    with pytest.raises(SpecError, match=r"parameter 'Output\[Yichang\]': 'Output' is a stock "
+                                        r"\(INTEG\); .*calibrate the constant its initial "
+                                        r"value reads") as info:
+        check_names(problem)
+    assert str(tmp_path / "spec.toml") in str(info.value)
+
+
+def test_fixing_a_stock_is_refused(tmp_path):
+    from sdkit.calibration.fit import check_names
+
+    text = SPEC.replace("Intensity = 0.03", "Intensity = 0.03\nOutput = 5", 1)
+    with pytest.raises(SpecError, match=r"fixed\.Output: 'Output' is a stock \(INTEG\)"):
+        check_names(read_problem(spec_file(tmp_path, text)))
+
+
+def test_fit_stop_after_final_time_is_refused(tmp_path):
+    from sdkit.calibration.fit import check_names
+
+    problem = read_problem(spec_file(tmp_path, SPEC.replace("stop = 2018", "stop = 2030")))
+    with pytest.raises(SpecError, match=r"spec\.toml: fit\.stop 2030 is after the model's "
+                                        r"FINAL TIME 2021 \(.*decay_city\.mdl\)"):
+        check_names(problem)
+    early = read_problem(spec_file(tmp_path, SPEC.replace("start = 2010", "start = 2000")))
+    with pytest.raises(SpecError, match=r"fit\.start 2000 is before the model's INITIAL TIME"):
+        check_names(early)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("upper = 0.3", "upper = 1.7e308",
+     r"parameters\[0\]: parameter 'g': upper 1\.7e\+308 is beyond \+/-1e\+15"),
+    ("lower = 0.0", "lower = -1e16", r"parameters\[0\]: parameter 'g': lower -1e\+16 is beyond"),
+    ("lower = 10.0\nupper = 1000.0", "lower = 1e10\nupper = 10000000001.0",
+     r"parameters\[1\]: parameter 'Initial Output': bounds \[10000000000\.0, 10000000001\.0\] "
+     r"span 1, less than 1e-09 of their size"),
+    ("stop = 2018", "stop = 2018\ndt = 0", r"fit: 'dt' must be > 0: 0"),
+    ("stop = 2018", "stop = 2018\ndt = -0.25", r"fit: 'dt' must be > 0: -0\.25"),
+])
+def test_unusable_bounds_and_dt_are_refused(tmp_path, old, new, message):
+    assert old in SPEC
+    path = spec_file(tmp_path, SPEC.replace(old, new, 1))
+    with pytest.raises(SpecError, match=message) as info:
+        read_problem(path)
+    assert str(path) in str(info.value)
+
+
+def test_parameter_refuses_huge_bounds_in_python():
+    with pytest.raises(SpecError, match=r"parameter 'k': upper 1\.7e\+308 is beyond"):
+        Parameter("k", "K", 0.0, 1.7e308, 0.5)
+    with pytest.raises(SpecError, match=r"fit dt' must be > 0: 0"):
+        CalibrationProblem("m.mdl", (Parameter("k", "K", 0, 1, 0.5),),
+                           (Target("y", "Y", (1.0, 2.0), (2.0, 3.0)),), dt=0.0)
