@@ -70,8 +70,8 @@ def test_iis_diagram_regenerates_the_committed_png(tmp_path):
     side = tomllib.loads((MODELS / "iis.sdkit.toml").read_text(encoding="utf-8"))
     assert list(d.variables) == side["diagram"]["variables"]
     for link in [("Investment", "Productive capital", "+"), ("Duplication loss", "TFP", "-"),
-                 ("CO2 emissions", "Policy stringency", "+"),
-                 ("Policy stringency", "Industry carbon intensity", "-"),
+                 ("Indicated stringency", "Policy stringency", "+"),
+                 ("Policy stringency", "Industry energy intensity", "-"),
                  ("Research spending", "Knowledge stock", "+"),
                  ("Service capacity index", "Conversion efficiency", "+"),
                  ("Knowledge in use", "TFP", "+")]:

@@ -83,7 +83,7 @@ def test_iis_loops(models_dir):
     loops = {lp.variables: lp.polarity for lp in report}
     assert loops[("Productive capital", "Capital depreciation")] == "balancing"
     assert loops[("Knowledge stock", "Knowledge spillover")] == "reinforcing"
-    assert loops[("Productive capital", "Industrial output index", "Value added secondary", "GDP",
+    assert loops[("Productive capital", "Nonprimary output", "GDP",
                   "Investment")] == "reinforcing"
     assert loops[("Policy stringency", "Stringency change")] == "balancing"
     assert len(report) >= 50

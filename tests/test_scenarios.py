@@ -143,11 +143,11 @@ def test_loop_and_vectorised_engines_agree(mini):
 def test_shipped_iis_scenarios_are_valid():
     scenarios = list_scenarios(ROOT / "models" / "scenarios")
     names = [s.name for s in scenarios]
-    assert names[0] == "baseline" and names[-1] == "iis"
-    assert len(scenarios) == 7
+    assert names[0] == "baseline" and names[-2:] == ["iis", "iis_net_zero"]
+    assert len(scenarios) == 9
     assert scenarios[0].active_levers == ()
-    assert len(scenarios[-1].active_levers) == 5
-    assert all(len(s.active_levers) == 1 for s in scenarios[1:-1])
+    assert len(scenarios[-2].active_levers) == 5 and len(scenarios[-1].active_levers) == 6
+    assert all(len(s.active_levers) == 1 for s in scenarios[1:-2])
     text = (ROOT / "models" / "iis.mdl").read_text(encoding="utf-8")
     for s in scenarios:
         assert s.model == ROOT / "models" / "scenarios" / "../iis.mdl"

@@ -181,9 +181,16 @@ class Objective:
                 self.engine_note = f"ensemble engine failed ({type(e).__name__}: {e}); ran PySD"
                 out = None
             if out is not None:
-                return out
+                return self._observed(out)
             self.engine = "pysd"
-        return self._run_pysd(xs)
+        return self._observed(self._run_pysd(xs))
+
+    def _observed(self, sim: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Simulated values as the data record them (observation model, e.g. level shifts)."""
+        from .observation import apply_observations
+
+        return apply_observations(getattr(self.problem, "observations", ()),
+                                  self.problem.targets, sim)
 
     def simulate(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Simulated values at the observed times for one vector."""

@@ -225,6 +225,7 @@ class CalibrationProblem:
     data_path: str = ""
     spec_path: str = ""
     notes: str = ""
+    observations: tuple = ()  # sdkit.calibration.observation.Observation (level shifts)
 
     def __post_init__(self):
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -304,7 +305,8 @@ def _get(table: Mapping, key: str, where: str, kind, default=..., ) -> object:
     return value
 
 
-_TOP_KEYS = {"model", "data", "elements", "fit", "fixed", "parameters", "targets", "notes"}
+_TOP_KEYS = {"model", "data", "elements", "fit", "fixed", "parameters", "targets", "notes",
+             "observations"}
 _FIT_KEYS = {"start", "stop", "method", "dt", "options"}
 _TARGET_KEYS = {"variable", "indicator", "scale", "weight", "elements", "always_fit"}
 _PARAMETER_KEYS = {"variable", "name", "lower", "upper", "initial", "profile", "per_element",
@@ -424,12 +426,16 @@ def read_problem(path: str | os.PathLike) -> CalibrationProblem:
             raise SpecError(f"{path}: fixed.{key} must be a number: {value!r}")
     params = _read_parameters(path, spec, elements)
     targets = _read_targets(path, spec, elements, data)
+    from .observation import read_observations
+
+    observations = read_observations(spec.get("observations", []), where=where,
+                                     elements=elements)
     try:
         return CalibrationProblem(
             model=str(model), parameters=tuple(params), targets=tuple(targets),
             start=start, stop=stop, method=method, fixed=dict(fixed), dt=dt,
             options=dict(options), data_path=data_path, spec_path=str(path),
-            notes=_get(spec, "notes", where, str, ""),
+            notes=_get(spec, "notes", where, str, ""), observations=observations,
         )
     except SpecError as e:
         msg = str(e)

@@ -32,3 +32,39 @@ def test_iis_spec_targets_and_first_run():
     # the model's 2010 GDP is built from the 2010 data; the free parameters move it a little
     first = objective.simulate(problem.initial)["GDP[Yichang]"][0]
     assert abs(first / 1547.32 - 1) < 0.05
+
+
+def test_census_revision_is_an_observation_term_not_a_model_change():
+    """The 2018/2019 sector restatement shifts the compared values, never GDP or 2018."""
+    problem = read_problem(SPEC)
+    assert {o.variable for o in problem.observations} == {
+        "Value added primary", "Value added secondary", "Value added tertiary"}
+    objective = Objective(problem)
+    x = problem.initial
+    shifted = objective.simulate(x)
+    raw = objective._run_ensemble(x[None, :])  # model output before the observation model
+    for city in CITIES:
+        name = f"Value added secondary[{city}]"
+        target = next(t for t in problem.targets if t.name == name)
+        times = np.asarray(target.times)
+        ratio = shifted[name] / raw[name][0]
+        factor = next(o for o in problem.observations
+                      if o.variable == "Value added secondary").factors[city]
+        assert np.allclose(ratio[times < 2019], 1.0)
+        assert np.allclose(ratio[times >= 2019], factor) and factor < 1
+        assert np.allclose(shifted[f"GDP[{city}]"], raw[f"GDP[{city}]"][0])
+
+
+def test_committed_calibration_record_is_identified():
+    """No fitted parameter on a bound and no pair with |r| >= 0.95 (issue 13)."""
+    import json
+
+    record = json.loads((SPEC.parent / "results" / "iis" / "calibration.json")
+                        .read_text(encoding="utf-8"))
+    for name, p in record["parameters"].items():
+        span = p["upper"] - p["lower"]
+        assert p["lower"] + 1e-3 * span < p["value"] < p["upper"] - 1e-3 * span, name
+    corr = record["correlation"]
+    names = list(corr)
+    worst = max(abs(corr[a][b]) for i, a in enumerate(names) for b in names[i + 1:])
+    assert worst < 0.95
