@@ -14,7 +14,13 @@ import pandas as pd
 
 from .errors import InvalidValueError, SdkitWarning, SimulationError, UnknownVariableError
 from .model import Model, load_model
-from .timesettings import check_output_size, check_time_value, warn_run_end
+from .timesettings import (
+    MODEL_NAMES,
+    check_output_size,
+    check_time_settings,
+    check_time_value,
+    warn_run_end,
+)
 
 __all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number", "check_time_setting",
            "check_run_size"]
@@ -143,6 +149,42 @@ def _check_size(model: Model, columns, start, stop, dt, saveper, limit) -> None:
     check_run_size(model, start, stop, dt, saveper, _n_values(model, columns), limit=limit)
 
 
+_CONTROL = ("initial_time", "final_time", "time_step", "saveper")
+
+
+def _check_params_time(model: Model, pysd_model, pysd_params: dict, overrides: tuple) -> None:
+    """Check the time settings again when `params` set a constant they are computed from.
+
+    ``TIME STEP = Step Size`` with ``Step Size = 0`` (or -1) would make PySD's
+    loop run for ever. The constants are set on the (fresh) PySD model here,
+    as PySD's run sets them again, and the four settings evaluated.
+    """
+    deps = pysd_model.dependencies
+    reach, stack = set(), list(_CONTROL)
+    while stack:
+        for name in deps.get(stack.pop()) or {}:
+            if name not in reach:
+                reach.add(name)
+                stack.append(name)
+    touched = [real for real in pysd_params if model._names.get(real) in reach]
+    if not touched:
+        return
+    pysd_model.set_components(pysd_params)
+    pysd_model.clean_caches()
+    values = []
+    for name, py, given in zip(MODEL_NAMES, _CONTROL, overrides):
+        try:
+            with np.errstate(all="raise"):
+                values.append(given if given is not None
+                              else float(getattr(pysd_model.components, py)()))
+        except (ArithmeticError, TypeError, ValueError) as e:
+            raise InvalidValueError(f"{model.path}: with {', '.join(map(repr, touched))} as "
+                                    f"given, {name} cannot be evaluated: {e}") from None
+    pysd_model.clean_caches()
+    check_time_settings(*values, names=MODEL_NAMES,
+                        where=f"{model.path}: with {', '.join(map(repr, touched))} as given")
+
+
 def check_run_size(model: Model, start: float | None, stop: float | None, dt: float | None,
                    saveper: float | None, n_values: int, *, members: int = 1,
                    limit: int | None = None) -> None:
@@ -263,6 +305,7 @@ def simulate(
     pysd_model = model._fresh_pysd()
     pysd_params = _resolve_params(model, params)
     columns = _resolve_outputs(model, outputs)
+    _check_params_time(model, pysd_model, pysd_params, (start, stop, dt, saveper))
     _check_size(model, columns, start, stop, dt, saveper, max_output_bytes)
     extra = _unrequested_stocks(model, columns) if check_finite and columns is not None else []
     kwargs = {}

@@ -127,6 +127,32 @@ def test_cli_refuses_a_model_with_time_step_zero(tmp_path, capsys, argv):
     assert f"m.mdl: line {TIME_STEP_LINE}: 'TIME STEP' must be > 0: 0.0" in line
 
 
+# -- simulate: constants the time settings are computed from -----------------------------
+
+def _step_size_model(tmp_path: Path) -> Path:
+    """Teacup with ``TIME STEP = Step Size`` (0.125) and ``SAVEPER = 1``."""
+    text = TEACUP.replace("TIME STEP  = 0.125", "TIME STEP  = Step Size", 1)
+    text = text.replace("SAVEPER  = \n        TIME STEP", "SAVEPER  = 1", 1)
+    text = text.replace("Room Temperature=\n",
+                        "Step Size=\n\t0.125\n\t~\tMinute\n\t~\t|\n\nRoom Temperature=\n", 1)
+    path = tmp_path / "step.mdl"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_param_that_sets_the_time_step_is_checked(tmp_path, value):
+    """Before: the Euler loop never ended (SAVEPER 1 keeps PySD's modulo finite)."""
+    model = sdkit.load_model(_step_size_model(tmp_path))
+    with pytest.raises(InvalidValueError, match=rf"step\.mdl: with 'Step Size' as given: "
+                                                rf"'TIME STEP' must be > 0: {value}\.0"):
+        sdkit.simulate(model, {"Step Size": value}, outputs=["Teacup Temperature"])
+    out = sdkit.simulate(model, {"Step Size": 0.25}, outputs=["Teacup Temperature"])
+    ref = sdkit.simulate(MODELS / "teacup.mdl", dt=0.25, saveper=1,
+                         outputs=["Teacup Temperature"])
+    np.testing.assert_allclose(out["Teacup Temperature"], ref["Teacup Temperature"])
+
+
 # -- simulate: overshoot, unsaved final time ---------------------------------------------
 
 def test_dt_not_dividing_the_run_warns_with_the_actual_end(teacup_path):
