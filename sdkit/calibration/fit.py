@@ -246,7 +246,9 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     Raises
     ------
     SpecError
-        Unknown method; a target the model does not produce.
+        Unknown method; a target the model does not produce; a parameter or
+        fixed value that sets a stock; a fit window outside the model's
+        INITIAL TIME..FINAL TIME (see :func:`check_names`).
     UnknownVariableError
         A parameter, target or fixed name (or subscript element) the model
         does not define (checked before the first run).
