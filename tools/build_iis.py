@@ -130,13 +130,13 @@ def distance(a: str, b: str) -> float:
 DIST_MATRIX = tuple(distance(a, b) for a in CITIES for b in CITIES)
 # Calibrated values (calibration/iis.toml fit 2010-2018; record in calibration/results/iis),
 # used as the model's defaults so that a plain run is the calibrated baseline.
-CAL_CATCH_UP = per_city(0.065642, 0.053504, 0.064349, 0.052261)
-CAL_PRIMARY_GROWTH = per_city(0.14719, 0.077069, 0.059539, 0.05329)
-CAL_STRUCTURAL_ELASTICITY = per_city(-0.44884, -0.6249, -0.55122, -0.77996)
-CAL_STRUCTURAL_CURVATURE = 0.77314
-CAL_PATENT_SCALE = per_city(3191.8, 1618.6, 1126.7, 316.66)
-CAL_LENDING_RATE = (0.22295, 0.23446, 0.18968)
-CAL_COMPLIANCE = (2.6009, 1.8526, 3.1563)
+CAL_CATCH_UP = per_city(0.065594, 0.053668, 0.064327, 0.052257)
+CAL_PRIMARY_GROWTH = per_city(0.14718, 0.07705, 0.05952, 0.053292)
+CAL_STRUCTURAL_ELASTICITY = per_city(-0.47601, -0.65448, -0.57908, -0.80624)
+CAL_STRUCTURAL_CURVATURE = 0.81296
+CAL_PATENT_SCALE = per_city(3193.3, 1617.4, 1127.2, 316.71)
+CAL_LENDING_RATE = (0.22299, 0.23431, 0.18971)
+CAL_COMPLIANCE = (2.6, 2.106, 3.1564)
 MAX_DUPLICATION, DUPLICATION_EXPONENT, BASE_COORDINATION, COORDINATION_TFP = 0.1, 4.0, 0.2, 0.05
 CAPITAL_ELASTICITY = 0.5
 
@@ -1130,19 +1130,49 @@ def carbon() -> list[Var]:
             "year))", "Dmnl", "Process CO2 per unit of secondary value added, 2010 = 1.",
             group=g))
     # -- emissions
-    add(Var("Industry energy CO2", f"Value added secondary{c} * Industry energy CO2 intensity "
-            f"2010{c} * Industry energy intensity{c} * Emission factor index{c}", "Mt/Year",
+    add(Var("Industry energy CO2", f"Value added secondary{c} / Pandemic factor * Industry "
+            f"energy CO2 intensity 2010{c} * Industry energy intensity{c} * Emission factor "
+            f"index{c}", "Mt/Year",
             "Energy CO2 of the secondary sector: activity x energy intensity x emission "
-            "factor.", dims=("City",), group=g))
-    add(Var("Process CO2", f"Value added secondary{c} * Process intensity 2010{c} * Process "
-            "intensity", "Mt/Year", "Process CO2 (cement, chemicals).", dims=("City",),
+            "factor. Activity is output before the pandemic loss: energy use did not follow "
+            "the 2020 output drop (China's CO2 rose in 2020, Global Carbon Budget 2021; the "
+            "cities' EDGAR series too), so emissions are computed on pre-shock activity "
+            "(assumption).", dims=("City",), group=g))
+    add(Var("Process CO2", f"Value added secondary{c} / Pandemic factor * Process intensity "
+            f"2010{c} * Process intensity", "Mt/Year", "Process CO2 (cement, chemicals).",
+            dims=("City",), group=g))
+    add(Var("Other energy CO2", f"(Value added primary{c} + Value added tertiary{c} / "
+            f"Pandemic factor) * Other energy CO2 intensity 2010{c} * Other energy "
+            f"intensity{c} * Emission factor index{c}", "Mt/Year",
+            "Energy CO2 of agriculture, services and households (pre-shock activity, as for "
+            "industry).", dims=("City",), group=g))
+    add(Var("Power plant capacity", per_city(0.0, 1320.0, 0.0, 0.0), "MWh/Hour",
+            "Large coal power plant commissioned in the city during 2010-2021 whose output is "
+            "mostly fed to the grid: Jingzhou, Huadian Jiangling plant phase I, 2 x 660 MW "
+            "ultra-supercritical, due in operation June/August 2017 (lnmo.com.cn news "
+            "2015-09-30 on the start of construction). None found for the other cities "
+            "(assumption).", dims=("City",), kind="const", group=g))
+    add(Var("Power plant start year", (2017.5,), "Year",
+            "Commissioning of the Jiangling units (June and August 2017).",
+            kind="const", group=g))
+    add(Var("Power plant load hours", (4500.0,), "Hour/Year",
+            "Full-load hours of the plant (assumption; Chinese coal units ran about "
+            "4,000-4,500 h/yr in the late 2010s; range 3500-5500).", kind="const", group=g))
+    add(Var("Power plant emission factor", (0.8,), "tCO2/MWh",
+            "CO2 per MWh of an ultra-supercritical coal unit (about 290 gce/kWh x 2.66 "
+            "tCO2/tce; assumption, range 0.75-0.85).", kind="const", group=g))
+    add(Var("Tonnes per megatonne", (1e6,), "tCO2/Mt", "Unit conversion.", kind="const",
             group=g))
-    add(Var("Other energy CO2", f"(Value added primary{c} + Value added tertiary{c}) * Other "
-            f"energy CO2 intensity 2010{c} * Other energy intensity{c} * Emission factor "
-            f"index{c}", "Mt/Year", "Energy CO2 of agriculture, services and households.",
+    add(Var("Power plant CO2", f"Power plant capacity{c} * Power plant load hours * Power "
+            "plant emission factor / Tonnes per megatonne * IF THEN ELSE(Time >= Power plant "
+            "start year, 1, 0) * MIN(1, Grid emission factor / Grid emission factor 2021)",
+            "Mt/Year",
+            "Territorial CO2 of the grid-feeding plant (EDGAR counts it in the city); its "
+            "output falls with the grid's emission factor after 2021 (assumption).",
             dims=("City",), group=g))
     add(Var("Gross CO2 emissions", f"Industry energy CO2{c} + Process CO2{c} + Other energy "
-            f"CO2{c}", "Mt/Year", "CO2 before capture.", dims=("City",), group=g))
+            f"CO2{c} + Power plant CO2{c}", "Mt/Year", "CO2 before capture.", dims=("City",),
+            group=g))
     add(Var("Maximum CCS capture", (0.9,), "Dmnl",
             "Share of industrial energy and process CO2 captured at the full carbon-removal "
             "lever (capture rates of 85-90% at equipped plants, IEA 2020 CCUS in Clean "
@@ -1150,13 +1180,15 @@ def carbon() -> list[Var]:
             "0.5-0.9).",
             kind="const", group=g))
     add(Var("Captured CO2", f"Maximum CCS capture * Carbon removal effect * (Industry energy "
-            f"CO2{c} + Process CO2{c})", "Mt/Year", "CO2 captured and stored.",
+            f"CO2{c} + Process CO2{c} + Power plant CO2{c})", "Mt/Year",
+            "CO2 captured and stored (industry, process and power plant).",
             dims=("City",), group=g))
     add(Var("CO2 emissions", f"Gross CO2 emissions{c} - Captured CO2{c}", "Mt/Year",
             "Net CO2 emissions of the city (EDGAR-consistent level; equals gross "
             "emissions when no CCS).", dims=("City",), kind="flow", group=g))
-    add(Var("Industry CO2 emissions", f"Industry energy CO2{c} + Process CO2{c} - Captured "
-            f"CO2{c}", "Mt/Year", "Net CO2 of the secondary sector.", dims=("City",),
+    add(Var("Industry CO2 emissions", f"(Industry energy CO2{c} + Process CO2{c}) * (1 - "
+            "Maximum CCS capture * Carbon removal effect)", "Mt/Year",
+            "Net CO2 of the secondary sector (power plant excluded).", dims=("City",),
             group=g))
     add(Var("Carbon intensity", f"CO2 emissions{c} / GDP{c}", "Mt/Cyuan",
             "CO2 per unit of GDP (Mt per 亿元; x100 = t per 10^4 CNY).", dims=("City",),
