@@ -29,6 +29,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,7 +45,13 @@ from .cache import (
     write_manifest,
 )
 from .codecheck import INPUTS_FOLDER, check_generated_file
-from .errors import CacheError, ModelFileError, TranslationError, UnsafeModelError
+from .errors import (
+    CacheError,
+    ModelFileError,
+    TranslationError,
+    UnsafeModelError,
+    UnsupportedConstructError,
+)
 
 __all__ = [
     "MODEL_FORMATS",
@@ -183,6 +190,7 @@ def read_abstract_model(path: str | os.PathLike, *, source_path: Path | None = N
     _check_not_empty(abstract, shown)
     if fmt == "vensim":
         _check_control(abstract, shown)
+    _check_element_names(abstract, shown)
     from .safety import check_abstract_model
 
     check_abstract_model(abstract, shown)
@@ -212,6 +220,49 @@ def _check_not_empty(abstract, shown: Path) -> None:
             f"{shown}: the model translates to no variables besides the time "
             "settings (an old-format .stmx, or a file with no equations?)"
         )
+
+
+_ELEMENT_CHARS = re.compile(r"[\[\],]")
+
+
+def _check_element_names(abstract, shown: Path) -> None:
+    """Subscript elements must be writable as ``Name[elem,elem]`` (no ``[``, ``]``, ``,``)."""
+    for section in abstract.sections:
+        for rng in section.subscripts:
+            if not isinstance(rng.subscripts, list):
+                continue
+            for elem in rng.subscripts:
+                if _ELEMENT_CHARS.search(str(elem)):
+                    raise UnsupportedConstructError(
+                        f"{shown}: subscript range {rng.name!r}: element {str(elem)!r} holds "
+                        "'[', ']' or ','; sdkit names one element as Name[elem,elem], so "
+                        "element names cannot contain these characters")
+
+
+def _unimplemented_functions(abstract, caught: list[warnings.WarningMessage],
+                             shown: Path) -> None:
+    """Turn PySD's "not implemented" build warnings into one clear refusal."""
+    names = []
+    for w in caught:
+        m = re.search(r"Trying to translate '([^']*)' which it is not implemented", str(w.message))
+        if m:
+            names.append(m.group(1))
+    if not names:
+        return
+    wanted = {n.lower() for n in names}
+    users = []
+    for section in abstract.sections:
+        for el in section.elements:
+            for comp in el.components:
+                for node in _walk(comp.ast):
+                    fn = getattr(node, "function", None)
+                    fn = getattr(fn, "reference", fn)
+                    if isinstance(fn, str) and fn.lower() in wanted:
+                        users.append(el.name)
+    where = f"variable {users[0]!r}: " if users else ""
+    raise UnsupportedConstructError(
+        f"{shown}: {where}function {names[0]!r} is not supported (PySD cannot translate it); "
+        "expected a Vensim/XMILE built-in PySD implements")
 
 
 def _check_control(abstract, shown: Path) -> None:
@@ -259,10 +310,13 @@ def build_python(abstract, out_dir: str | os.PathLike, *, source_path: Path | No
     abstract.original_path = out_dir / Path(abstract.original_path).name
     shown = source_path or Path(abstract.original_path)
     try:
-        py_file = Path(ModelBuilder(abstract).build_model())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            py_file = Path(ModelBuilder(abstract).build_model())
     except Exception as e:  # noqa: BLE001
         what = f"undefined name {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
         raise TranslationError(f"{shown}: cannot translate model: {what}") from e
+    _unimplemented_functions(abstract, caught, shown)
     if not trusted:
         for py in sorted(out_dir.rglob("*.py")):
             check_generated_file(py, shown)

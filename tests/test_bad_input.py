@@ -79,6 +79,11 @@ wrong_ext = _file("teacup.txt", TEACUP)
 no_ext = _file("teacup", TEACUP)
 xmile_junk = _file("bad.xmile", b"<xmile><model><variables><aux name='x'>")
 not_a_model = _file("prose.mdl", b"This is not a model, just some words.\n")
+unknown_function = _file("unknown.mdl", TEACUP.replace(b"Characteristic Time=\n\t10",
+                                                        b"Characteristic Time=\n\tFOOBAR(10)"))
+bracket_element = _file("bracket.mdl", TEACUP.replace(
+    b"Room Temperature=\n\t70", b'Room Temperature=\n\tSUM(Y[D!])\n\t~~|\n'
+    b'D: "e]1", b ~~|\nY[D] = 70, 0'))
 
 
 def _missing(folder: Path) -> Path:
@@ -112,6 +117,10 @@ CASES = [
     Case("run-folder", _run(_folder), r"sub\.mdl: is a folder"),
     Case("run-prose", _run(not_a_model), r"prose\.mdl: .*cannot translate"),
     Case("run-xmile-truncated", _run(xmile_junk), r"bad\.xmile: line 1: not valid XML"),
+    Case("run-unknown-function", _run(unknown_function),
+         r"unknown\.mdl: variable 'Characteristic Time': function 'FOOBAR' is not supported"),
+    Case("run-bracket-element", _run(bracket_element),
+         r"bracket\.mdl: subscript range 'D': element '\"e\]1\"' holds '\[', '\]' or ','"),
     Case("info-empty", _info(empty), r"empty\.mdl: file is empty"),
     Case("info-utf16", _info(utf16), r"utf16\.mdl: .*UTF-16"),
     Case("info-binary", _info(junk), r"junk\.mdl: line 1: binary content"),
