@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/ensemble.py          # N = 1, 100, 1,000, 10,000
     .venv/bin/python benchmarks/ensemble.py --quick  # N = 1, 100, 1,000
 
-For each model it prints the per-run time of ``sdkit.simulate`` (PySD) over a
+For each model it prints the per-run time of ``sdkit.engine.simulate`` (PySD) over a
 few runs, the engine's per-run time at each ensemble size with the ratio, the
 peak memory the ensemble allocates (tracemalloc, measured in a second run),
 and pysimlin's per-run time where pysimlin loads the model. Parameter values

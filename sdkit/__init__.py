@@ -9,7 +9,7 @@ Front door::
 
 from __future__ import annotations
 
-from .calibration import (
+from sdkit.calibration import (
     CalibrationProblem,
     CalibrationResult,
     Parameter,
@@ -17,13 +17,13 @@ from .calibration import (
     load_city_data,
     read_problem,
 )
-from .cin import read_cin, write_cin
-from .conformance import run_conformance
-from .diagram import causal_loop_diagram
-from .diff import diff_models
-from .edit import edit_model
-from .engine import FallbackNote, simulate_ensemble
-from .errors import (
+from sdkit.conformance.suite import run_conformance
+from sdkit.edit.cin import read_cin, write_cin
+from sdkit.edit.writeback import edit_model
+from sdkit.engine import FallbackNote, simulate_ensemble
+from sdkit.engine.executors import DaskExecutor, Executor, InProcessExecutor, ProcessPoolExecutor
+from sdkit.engine.simulate import simulate, to_dataset
+from sdkit.errors import (
     CacheError,
     DataError,
     InvalidValueError,
@@ -38,18 +38,18 @@ from .errors import (
     UnsafeModelError,
     UnsupportedConstructError,
 )
-from .executors import DaskExecutor, Executor, InProcessExecutor, ProcessPoolExecutor
-from .info import model_info
-from .loop_score import loop_dominance
-from .loops import find_loops
-from .model import Model, TimeSettings, load_model
-from .pipeline import run_pipeline
-from .projection import run_scenarios
-from .scenarios import Lever, Scenario, list_scenarios, read_scenario
-from .sensitivity import sensitivity_analysis
-from .simulate import simulate, to_dataset
-from .uncertainty import ParameterUncertainty, monte_carlo
-from .units import check_model
+from sdkit.model.load import Model, TimeSettings, load_model
+from sdkit.scenarios.projection import run_scenarios
+from sdkit.scenarios.sensitivity import sensitivity_analysis
+from sdkit.scenarios.spec import Lever, Scenario, list_scenarios, read_scenario
+from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo
+from sdkit.structure.diagram import causal_loop_diagram
+from sdkit.structure.diff import diff_models
+from sdkit.structure.info import model_info
+from sdkit.structure.loop_score import loop_dominance
+from sdkit.structure.loops import find_loops
+from sdkit.structure.units import check_model
+from sdkit.workflow.pipeline import run_pipeline
 
 __version__ = "0.1.0"
 

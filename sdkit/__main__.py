@@ -1,5 +1,5 @@
 """``python -m sdkit`` runs the command line."""
 
-from .cli import main
+from sdkit.cli import main
 
 raise SystemExit(main())

@@ -1,9 +1,13 @@
 """Indicators computed from model output or data tables.
 
 * :func:`peak_year`, :func:`peak`: when a series peaks and at what level.
+* :func:`peak_status`: the peak over projection years only, and whether the
+  series had already peaked by the last observed year (kept separate).
 * :func:`intensity_reduction`: carbon-intensity reduction against a base year;
   :func:`intensity_reduction_vs_2005` adds the 2005 framing of China's NDC
   under a stated assumption (the data start in 2010).
+* :func:`minmax_benchmarks`: fixed min-max benchmarks from a stated reference
+  set, so that normalised indices can differ between scenarios.
 * :func:`coupling_coordination`: coupling C, development T and coordination
   D = sqrt(C T) of n normalised subsystem indices.
 * :func:`krugman_index`, :func:`krugman_pairwise`: the relative
@@ -20,12 +24,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, InvalidValueError
+from sdkit.errors import DataError, InvalidValueError
 
 __all__ = [
-    "peak_year", "peak", "intensity_reduction", "intensity_reduction_vs_2005",
-    "ASSUMPTION_2005", "normalise", "coupling_coordination", "krugman_index",
-    "krugman_pairwise",
+    "peak_year", "peak", "peak_status", "intensity_reduction", "intensity_reduction_vs_2005",
+    "ASSUMPTION_2005", "normalise", "minmax_benchmarks", "coupling_coordination",
+    "krugman_index", "krugman_pairwise",
 ]
 
 #: Hubei's reported CO2-intensity decline, about 5.5 %/yr over 2012-2021
@@ -86,6 +90,48 @@ def peak(da, *, start: float | None = None, time_dim: str = "time"):
                        "level": sel.max(time_dim)})
 
 
+def peak_status(da, *, last_observed: float, time_dim: str = "time"):
+    """Peak over the projection years, kept apart from a peak already in the history.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A series with history and projection (e.g. emissions 2010-2060).
+    last_observed : float
+        Last year of the history (e.g. the last data year, 2021). Projection
+        years are the times after it.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``year``: year of the maximum over the projection years (NaN when the
+        series is still at its maximum at the end, i.e. no peak within the
+        horizon); ``level``: that maximum; ``already_peaked``: True where the
+        history's maximum is not exceeded in any projection year (the series
+        peaked in the history, or at its last year, and falls from there);
+        ``historical_peak_year``: the year of the history's maximum.
+
+    Raises
+    ------
+    InvalidValueError
+        Fewer than two history or two projection times.
+    """
+    import xarray as xr
+
+    times = da[time_dim]
+    hist = da.sel({time_dim: times <= last_observed})
+    proj = da.sel({time_dim: times > last_observed})
+    if hist.sizes[time_dim] < 2 or proj.sizes[time_dim] < 2:
+        raise InvalidValueError(f"peak_status: need at least two times on each side of "
+                                f"{last_observed:g} along {time_dim!r}")
+    already = hist.max(time_dim) >= proj.max(time_dim)
+    hist_year = hist[time_dim].isel({time_dim: hist.fillna(-np.inf).argmax(time_dim)})
+    return xr.Dataset({"year": peak_year(proj, time_dim=time_dim),
+                       "level": proj.max(time_dim),
+                       "already_peaked": already,
+                       "historical_peak_year": hist_year.drop_vars(time_dim)})
+
+
 def _at(da, year: float, time_dim: str):
     times = da[time_dim].to_numpy()
     if not np.any(np.isclose(times, year)):
@@ -114,23 +160,49 @@ def intensity_reduction(intensity, *, base_year: float, years: Sequence[float] |
 
 def intensity_reduction_vs_2005(intensity, *, first_year: float = 2010,
                                 annual_decline: float = HUBEI_ANNUAL_DECLINE,
-                                years: Sequence[float] | None = None, time_dim: str = "time"):
-    """Reduction against a back-cast 2005 level (see :data:`ASSUMPTION_2005`).
+                                years: Sequence[float] | None = None, time_dim: str = "time",
+                                observed_2005=None):
+    """Reduction against the 2005 level: observed where given, else back-cast.
 
+    Back-cast (see :data:`ASSUMPTION_2005`):
     ``I(2005) = I(first_year) / (1 - annual_decline) ** (first_year - 2005)``.
+
+    Parameters
+    ----------
+    observed_2005 : xarray.DataArray, optional
+        Observed 2005 intensities (same units, the other dimensions of
+        `intensity`, NaN where not observed). Where a value is given it is
+        used; elsewhere the back-cast.
 
     Returns
     -------
     xarray.DataArray
-        With ``attrs["assumption"]`` stating the assumption.
+        ``attrs["assumption"]`` states the back-cast; ``attrs["basis"]`` maps
+        each element (or ``"all"`` for a series without other dimensions) to
+        ``"observed"`` or ``"back-cast"``.
     """
     if not 0 <= annual_decline < 1:
         raise InvalidValueError(f"'annual_decline' must be in [0, 1): {annual_decline}")
     i2005 = _at(intensity, first_year, time_dim) / (1 - annual_decline) ** (first_year - 2005)
+    observed = None
+    if observed_2005 is not None:
+        observed = observed_2005.notnull()
+        if np.any((observed_2005.where(observed) <= 0).fillna(False)):
+            raise InvalidValueError("observed 2005 intensities must be > 0")
+        i2005 = observed_2005.where(observed, i2005)
     out = 1 - intensity / i2005
     if years is not None:
         out = out.sel({time_dim: list(years)})
     out.attrs["assumption"] = ASSUMPTION_2005.format(d=annual_decline)
+    dims = [d for d in i2005.dims]
+    if len(dims) == 1:
+        flags = (observed.to_numpy() if observed is not None
+                 else np.zeros(i2005.sizes[dims[0]], bool))
+        out.attrs["basis"] = {str(k): ("observed" if f else "back-cast")
+                              for k, f in zip(i2005[dims[0]].to_numpy(), flags)}
+    else:
+        flag = bool(observed.all()) if observed is not None else False
+        out.attrs["basis"] = {"all": "observed" if flag else "back-cast"}
     return out
 
 
@@ -150,6 +222,45 @@ def normalise(values, lower, upper, *, positive: bool = True):
     if not positive:
         scaled = 1 - scaled
     return np.clip(scaled, 0.0, 1.0)
+
+
+def minmax_benchmarks(reference, *, lower_fraction: float = 1.0, upper_multiple: float = 1.0):
+    """Fixed lower and upper benchmarks from a stated reference set, for :func:`normalise`.
+
+    The coupling-coordination literature min-max normalises each indicator;
+    normalising a run against its own range makes every scenario span [0, 1]
+    and hides their differences. Fixing the benchmarks once, from a stated
+    reference set (e.g. the regions' values in a base year), keeps scenarios
+    comparable: ``lower = lower_fraction * min(reference)``,
+    ``upper = upper_multiple * max(reference)``.
+
+    Parameters
+    ----------
+    reference : array-like
+        The reference values (finite, at least two distinct).
+    lower_fraction, upper_multiple : float
+        Widen the range below the smallest and above the largest value.
+
+    Returns
+    -------
+    tuple of float
+        ``(lower, upper)`` with ``lower < upper``.
+
+    Raises
+    ------
+    InvalidValueError
+        Non-finite or empty reference, negative factors, or a degenerate range.
+    """
+    ref = np.asarray(reference, dtype=float).ravel()
+    if ref.size == 0 or not np.all(np.isfinite(ref)):
+        raise InvalidValueError("minmax_benchmarks: reference must be finite and non-empty")
+    if lower_fraction < 0 or upper_multiple <= 0:
+        raise InvalidValueError(f"minmax_benchmarks: lower_fraction must be >= 0 and "
+                                f"upper_multiple > 0: {lower_fraction}, {upper_multiple}")
+    lower, upper = lower_fraction * float(ref.min()), upper_multiple * float(ref.max())
+    if not lower < upper:
+        raise InvalidValueError(f"minmax_benchmarks: degenerate range {lower} .. {upper}")
+    return lower, upper
 
 
 def coupling_coordination(indices, *, weights: Sequence[float] | None = None, axis: int = -1):

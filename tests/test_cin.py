@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sdkit
-from sdkit.cin import change_key, merge_changes, read_cin, write_cin
 from sdkit.cli import main
+from sdkit.edit.cin import change_key, merge_changes, read_cin, write_cin
 from sdkit.errors import OutputError, SpecError
 
 

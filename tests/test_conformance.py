@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sdkit.cli import main
-from sdkit.conformance import compare_outputs, find_cases, load_canonical, run_conformance
+from sdkit.conformance.suite import compare_outputs, find_cases, load_canonical, run_conformance
 
 BASELINE = json.loads((Path(__file__).parent / "data" / "conformance_plain_pysd.json")
                       .read_text())["results"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sdkit.diagram import aggregate_links, causal_loop_diagram, png_description
 from sdkit.errors import OutputError, UnknownVariableError
-from sdkit.graph import Link, ModelGraph
+from sdkit.structure.diagram import aggregate_links, causal_loop_diagram, png_description
+from sdkit.structure.graph import Link, ModelGraph
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -79,4 +79,4 @@ def test_iis_diagram_regenerates_the_committed_png(tmp_path):
     assert png_description(out)
     assert png_description(out) == png_description(MODELS / "iis_cld.png"), (
         "models/iis_cld.png is stale: regenerate with "
-        "sdkit.diagram.causal_loop_diagram('models/iis.mdl', 'models/iis_cld.png')")
+        "sdkit.structure.diagram.causal_loop_diagram('models/iis.mdl', 'models/iis_cld.png')")

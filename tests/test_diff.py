@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sdkit.cli import main
-from sdkit.diff import diff_models
+from sdkit.structure.diff import diff_models
 
 
 def _variant(tmp_path, source, name, *replacements):

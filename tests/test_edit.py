@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import sdkit
-from sdkit._mdl_text import NUMBER, _numbers, norm_name, scan_mdl
-from sdkit._xmile_text import _SUB, _number_span, _top_eqn, scan_xmile
 from sdkit.cli import main
-from sdkit.edit import edit_model, format_number, model_diff_text, save_model
+from sdkit.edit.mdl_text import NUMBER, _numbers, norm_name, scan_mdl
+from sdkit.edit.writeback import edit_model, format_number, model_diff_text, save_model
+from sdkit.edit.xmile_text import _SUB, _number_span, _top_eqn, scan_xmile
 from sdkit.errors import InvalidValueError, OutputError, UnknownVariableError
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
@@ -294,7 +294,7 @@ def test_set_cli(tmp_path, teacup_path, capsys):
 
 def _first_list_constant(path: Path) -> tuple[str, tuple[str, ...]] | None:
     """(name, last element) of the first constant defined by a list of numbers."""
-    from sdkit._mdl_text import _ranges
+    from sdkit.edit.mdl_text import _ranges
 
     text = path.read_text(encoding="utf-8")
     eqs = [e for e in scan_mdl(text) if not e.in_macro]

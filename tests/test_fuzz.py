@@ -250,7 +250,7 @@ def xml_declarations(draw) -> bytes:
 
 
 def _document_shape(path: Path) -> list:
-    from sdkit.translate import read_abstract_model
+    from sdkit.model.translate import read_abstract_model
 
     section = read_abstract_model(path).sections[0]
     return [(e.name, [repr(c.ast) for c in e.components]) for e in section.elements]

@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 
 import sdkit
-from sdkit.graph import model_graph
-from sdkit.run_summary import read_summary_spec, summarize
-from sdkit.simulate import split_subscripted
+from sdkit.engine.simulate import split_subscripted
+from sdkit.structure.graph import model_graph
+from sdkit.workflow.run_summary import read_summary_spec, summarize
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 MDL = MODELS / "iis.mdl"
@@ -221,7 +221,7 @@ def test_named_loops_exist_with_their_polarity(mdl_model, loop):
 
 def test_sdkit_loops_finds_every_named_loop():
     """`sdkit loops` (find_loops) lists each loop named in models/README.md."""
-    from sdkit.loops import find_loops
+    from sdkit.structure.loops import find_loops
 
     found = {}
     for lp in find_loops(MDL).loops:
@@ -398,7 +398,7 @@ def test_summary_reads_per_city():
 
 
 def test_sdkit_run_summary_of_the_xmile_uses_yearly_saves_and_units():
-    from sdkit.run_summary import read_summary_spec
+    from sdkit.workflow.run_summary import read_summary_spec
 
     assert read_summary_spec(XMILE).saveper == 1
     frame = simlin_run(path=XMILE)

@@ -14,8 +14,10 @@ from sdkit.indicators import (
     intensity_reduction_vs_2005,
     krugman_index,
     krugman_pairwise,
+    minmax_benchmarks,
     normalise,
     peak,
+    peak_status,
     peak_year,
 )
 
@@ -127,3 +129,46 @@ def test_iis_model_coordination_degree_matches_standard_form():
     c, t, d = coupling_coordination(u)
     np.testing.assert_allclose(d, ds["Coordination degree"].to_numpy(), rtol=1e-10)
     assert 0 < d.min() and d.max() < 1
+
+
+def _series(values, years, cities=("A", "B")):
+    return xr.DataArray(np.asarray(values, float).T, dims=("time", "City"),
+                        coords={"time": years, "City": list(cities)})
+
+
+def test_peak_status_keeps_history_and_projection_apart():
+    years = [2018, 2019, 2020, 2021, 2022, 2023]
+    # A peaked in 2019 (history) and falls; B rises to 2022, then falls
+    da = _series([[5, 9, 8, 7, 6, 5], [1, 2, 3, 4, 6, 5]], years)
+    st = peak_status(da, last_observed=2020)
+    assert st["already_peaked"].sel(City="A").item() is True
+    assert st["historical_peak_year"].sel(City="A").item() == 2019
+    assert st["already_peaked"].sel(City="B").item() is False
+    assert st["year"].sel(City="B").item() == 2022
+    assert st["level"].sel(City="B").item() == 6
+    # A's projection maximum is its first projection year, not its 2019 peak
+    assert st["year"].sel(City="A").item() == 2021
+    with pytest.raises(InvalidValueError):
+        peak_status(da, last_observed=2022)
+
+
+def test_intensity_vs_2005_uses_observed_values_where_given():
+    years = [2010, 2015]
+    da = _series([[1.0, 0.5], [2.0, 1.0]], years)
+    observed = xr.DataArray([2.0, np.nan], dims="City", coords={"City": ["A", "B"]})
+    out = intensity_reduction_vs_2005(da, annual_decline=0.0, observed_2005=observed)
+    assert out.attrs["basis"] == {"A": "observed", "B": "back-cast"}
+    assert out.sel(City="A", time=2015).item() == pytest.approx(0.75)   # 1 - 0.5/2
+    assert out.sel(City="B", time=2015).item() == pytest.approx(0.5)    # back-cast = 2010 level
+    with pytest.raises(InvalidValueError):
+        intensity_reduction_vs_2005(da, observed_2005=observed * -1)
+
+
+def test_minmax_benchmarks_are_fixed_so_scenarios_differ():
+    lower, upper = minmax_benchmarks([2.0, 4.0, 3.0], lower_fraction=0.5, upper_multiple=2.0)
+    assert (lower, upper) == (1.0, 8.0)
+    low_run, high_run = normalise([3.0], lower, upper), normalise([6.0], lower, upper)
+    assert low_run[0] == pytest.approx(2 / 7) and high_run[0] == pytest.approx(5 / 7)
+    for bad in ([], [1.0, np.nan], [3.0, 3.0]):
+        with pytest.raises(InvalidValueError):
+            minmax_benchmarks(bad)

@@ -22,7 +22,7 @@ from test_bad_input import DATA, REPORT, SCENARIO, SPEC
 import sdkit
 from sdkit.calibration.objective import Objective
 from sdkit.cli import main
-from sdkit.uncertainty import sample_parameters
+from sdkit.scenarios.uncertainty import sample_parameters
 
 MODELS = Path(__file__).resolve().parent / "models"
 
@@ -247,13 +247,13 @@ def ensemble_frame(ds) -> pd.DataFrame:
 
 def test_interrupted_ensemble_leaves_earlier_results_intact(sir_path, tmp_path, monkeypatch):
     target = tmp_path / "ensemble.csv"
-    sdkit.io.write_table(ensemble_frame(sdkit.simulate_ensemble(sir_path, TABLE.iloc[:3],
+    sdkit.io.files.write_table(ensemble_frame(sdkit.simulate_ensemble(sir_path, TABLE.iloc[:3],
                                                                 outputs=OUTPUTS)), target)
     earlier = target.read_bytes()
     ex = InterruptAfterFirstChunk()
     with pytest.raises(KeyboardInterrupt):
         ds = sdkit.simulate_ensemble(sir_path, TABLE, outputs=OUTPUTS, executor=ex)
-        sdkit.io.write_table(ensemble_frame(ds), target)
+        sdkit.io.files.write_table(ensemble_frame(ds), target)
     assert ex.ran == 1
     # Ctrl-C while the new table is being written
     ds = sdkit.simulate_ensemble(sir_path, TABLE, outputs=OUTPUTS)
@@ -265,7 +265,7 @@ def test_interrupted_ensemble_leaves_earlier_results_intact(sir_path, tmp_path, 
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        sdkit.io.write_table(ensemble_frame(ds), target)
+        sdkit.io.files.write_table(ensemble_frame(ds), target)
     assert target.read_bytes() == earlier
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ensemble.csv"]
 
@@ -335,7 +335,7 @@ def test_calibration_folder_is_all_old_or_all_new(spec, tmp_path, monkeypatch, w
 STAGING_SCRIPT = """
 import os, sys, time
 from pathlib import Path
-from sdkit.io import atomic_path, staged_folder
+from sdkit.io.files import atomic_path, staged_folder
 
 out, between = Path(sys.argv[1]), sys.argv[2] == "between"
 if between:  # stop after the old folder moved aside, before the new one moves in
@@ -390,10 +390,10 @@ def test_kill_9_leftovers_are_cleaned_by_the_next_write(tmp_path, old_report, wh
     earlier = snapshot(tmp_path)
     assert _stop_at_ready(tmp_path, old_report, signal.SIGKILL, where) == -signal.SIGKILL
     left = leftovers(tmp_path)
-    assert left and all(name.startswith(sdkit.io.STAGE_PREFIX) for name in left)
+    assert left and all(name.startswith(sdkit.io.files.STAGE_PREFIX) for name in left)
     if where == "between":
         assert not old_report.exists()  # killed with the old folder moved aside
-    sdkit.io.atomic_write_text(tmp_path / "later.txt", "a later run")
+    sdkit.io.files.atomic_write_text(tmp_path / "later.txt", "a later run")
     assert leftovers(tmp_path) == []
     assert snapshot(tmp_path) == {**earlier, "later.txt": b"a later run"}
 
@@ -411,7 +411,7 @@ def test_scenario_tables_appear_together(mini, tmp_path, monkeypatch):
     assert main(args) == 0
     earlier = snapshot(out)
     assert sorted(earlier) == ["green.parquet", "other.parquet"]
-    real = sdkit.io.write_table
+    real = sdkit.io.files.write_table
     calls = []
 
     def second_stops(frame, target, **kwargs):
@@ -420,7 +420,7 @@ def test_scenario_tables_appear_together(mini, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(frame.assign(value=frame["value"] * 2), target, **kwargs)
 
-    monkeypatch.setattr(sdkit.io, "write_table", second_stops)
+    monkeypatch.setattr(sdkit.io.files, "write_table", second_stops)
     assert main(args) == 130
     assert len(calls) == 2
     assert snapshot(out) == earlier

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sdkit import InvalidValueError, OutputError
-from sdkit.io import (
+from sdkit.io.files import (
     STAGE_PREFIX,
     STALE_AFTER,
     _atomic_write,

@@ -10,10 +10,10 @@ import pytest
 
 import sdkit
 from sdkit.engine.ensemble import member_frame
-from sdkit.projection import run_members
 from sdkit.report import read_report_config
-from sdkit.scenarios import list_scenarios
-from sdkit.uncertainty import ParameterUncertainty, monte_carlo
+from sdkit.scenarios.projection import run_members
+from sdkit.scenarios.spec import list_scenarios
+from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo
 
 ROOT = Path(__file__).resolve().parents[1]
 ANCHOR = 2021  # last data year: projections start here

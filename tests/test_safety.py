@@ -18,8 +18,8 @@ import pytest
 
 import sdkit
 from sdkit import TranslationError, UnsafeModelError, UnsupportedConstructError
-from sdkit.codecheck import check_generated_file
-from sdkit.safety import check_model_text, clean_doc
+from sdkit.model.codecheck import check_generated_file
+from sdkit.model.safety import check_model_text, clean_doc
 
 
 def _chars(text: str) -> str:
@@ -116,7 +116,8 @@ ATTACKS = [
                             "S = INTEG(X, 0) ~~|"), field="range name"),
     Attack("mdl-subscript-element", ".mdl",
            lambda p: vensim(f'D: "A{_break(p)}", B ~~|\nY[D] = 1, 2 ~~|\nX = SUM(Y[D!]) ~~|\n'
-                            "S = INTEG(X, 0) ~~|")),
+                            "S = INTEG(X, 0) ~~|"),
+           refusals=(UnsafeModelError, UnsupportedConstructError)),
     Attack("mdl-data-name", ".mdl",
            lambda p: vensim(f'"D{_break(p)}" :INTERPOLATE: ~~|\n'
                             f'S = INTEG("D{_break(p)}", 0) ~~|'), field="DATA variable"),
@@ -150,7 +151,8 @@ ATTACKS = [
            lambda p: _xmile_subscripted(f"D{Q}+str({p})+{Q}"), field="range name"),
     Attack("xmile-dimension-backslash", ".xmile",
            lambda p: _xmile_subscripted("D\\"), field="range name"),
-    Attack("xmile-element-name", ".xmile", lambda p: _xmile_subscripted("D", "A" + _break(p))),
+    Attack("xmile-element-name", ".xmile", lambda p: _xmile_subscripted("D", "A" + _break(p)),
+           refusals=(UnsafeModelError, UnsupportedConstructError)),
     Attack("xmile-function-name", ".xmile",
            lambda p: xmile(f'<aux name="X"><eqn>{escape(chr(34) + "F" + _break(p) + chr(34))}'
                            "(1)</eqn></aux>"), field="function",

@@ -10,8 +10,8 @@ import pytest
 
 from sdkit import SpecError, load_model
 from sdkit.cli import main
-from sdkit.projection import run_members, run_scenarios, to_tidy
-from sdkit.scenarios import Lever, Scenario, list_scenarios, read_scenario
+from sdkit.scenarios.projection import run_members, run_scenarios, to_tidy
+from sdkit.scenarios.spec import Lever, Scenario, list_scenarios, read_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,7 +193,7 @@ def test_iis_levers_starting_2026_change_nothing_before_2026():
 
 
 def test_table_settings_win_over_base_values(mini):
-    from sdkit.projection import merge_base
+    from sdkit.scenarios.projection import merge_base
 
     table = pd.DataFrame({"Growth rate": [0.03, 0.04], "Intensity initial[Jingzhou]": 3.0})
     base = {"growth rate[Yichang]": 0.09, "Intensity initial": 1.0, "Green decline": 0.1}
@@ -252,7 +252,7 @@ def test_scenario_name_cannot_escape_out(tmp_path, models_dir):
 
 
 def test_scenario_built_in_code_with_a_path_name_is_refused(tmp_path, models_dir):
-    from sdkit.scenario_runs import run_scenario_files
+    from sdkit.scenarios.runs import run_scenario_files
 
     bad = Scenario(name="../escaped", model=models_dir / "mini_iis.mdl")
     with pytest.raises(SpecError, match=r"'\.\./escaped' cannot be used as a file name"):

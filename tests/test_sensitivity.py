@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from sdkit import InvalidValueError, load_model
-from sdkit.sensitivity import Factor, Outcome, outcome_values, sensitivity_analysis
+from sdkit.scenarios.sensitivity import Factor, Outcome, outcome_values, sensitivity_analysis
 
 FACTORS = [Factor("Lever green transition", 0, 1, "green"),
            Factor("Lever innovation", 0, 1, "innovation"),

@@ -20,11 +20,11 @@ import pytest
 
 import sdkit
 from sdkit.cli import main
-from sdkit.edit import edit_model
+from sdkit.edit.writeback import edit_model
 from sdkit.engine.run import save_times
 from sdkit.errors import InvalidValueError, SdkitWarning, SpecError, TranslationError
-from sdkit.scenarios import read_scenario
-from sdkit.timesettings import check_time_settings, run_end
+from sdkit.model.timesettings import check_time_settings, run_end
+from sdkit.scenarios.spec import read_scenario
 
 MODELS = Path(__file__).resolve().parent / "models"
 TEACUP = (MODELS / "teacup.mdl").read_text(encoding="utf-8")

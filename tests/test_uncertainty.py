@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from sdkit import InvalidValueError, SpecError, load_model
-from sdkit.uncertainty import (
+from sdkit.scenarios.uncertainty import (
     ParameterUncertainty,
     bands,
     monte_carlo,

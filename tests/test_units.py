@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import sdkit
-from sdkit._unitexpr import UnitSpace, UnitsSyntaxError
 from sdkit.cli import main
-from sdkit.units import CheckReport, Finding, check_model
+from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
+from sdkit.structure.units import CheckReport, Finding, check_model
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ with :func:`calibrate`, and read the :class:`CalibrationResult`; write its
 
 from __future__ import annotations
 
-from .data import load_city_data
-from .fit import calibrate
-from .problem import METHODS, CalibrationProblem, Parameter, Target, read_problem
-from .report import write_outputs
-from .result import CalibrationResult
-from .stats import FitStatistics, fit_statistics
+from sdkit.calibration.data import load_city_data
+from sdkit.calibration.fit import calibrate
+from sdkit.calibration.problem import METHODS, CalibrationProblem, Parameter, Target, read_problem
+from sdkit.calibration.report import write_outputs
+from sdkit.calibration.result import CalibrationResult
+from sdkit.calibration.stats import FitStatistics, fit_statistics
 
 __all__ = [
     "calibrate",

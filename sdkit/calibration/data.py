@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._textfile import read_text_file
-from ..errors import DataError
+from sdkit.errors import DataError
+from sdkit.io.textfile import read_text_file
 
 __all__ = [
     "load_city_data",

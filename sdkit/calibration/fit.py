@@ -24,9 +24,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import InvalidValueError, SpecError, UnknownVariableError
-from .objective import Objective
-from .problem import METHODS, CalibrationProblem
+from sdkit.calibration.objective import Objective
+from sdkit.calibration.problem import METHODS, CalibrationProblem
+from sdkit.errors import InvalidValueError, SpecError, UnknownVariableError
 
 __all__ = ["calibrate", "check_names", "fit_least_squares", "fit_differential_evolution",
            "fit_multistart"]
@@ -176,7 +176,7 @@ def check_names(problem: CalibrationProblem) -> None:
         outside the model's run, naming the spec file, the key and the
         model's time.
     """
-    from ..model import load_model
+    from sdkit.model.load import load_model
 
     model = load_model(problem.model)
     where = problem.spec_path or problem.model
@@ -258,8 +258,8 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     >>> result = calibrate("calibration/iis.toml", method="least_squares")  # doctest: +SKIP
     >>> print(result.summary())  # doctest: +SKIP
     """
-    from .problem import read_problem
-    from .result import build_result
+    from sdkit.calibration.problem import read_problem
+    from sdkit.calibration.result import build_result
 
     if not isinstance(problem, CalibrationProblem):
         problem = read_problem(problem)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import SdkitError, SimulationError, SpecError
-from .problem import CalibrationProblem
+from sdkit.calibration.problem import CalibrationProblem
+from sdkit.errors import SdkitError, SimulationError, SpecError
 
 __all__ = ["Objective", "FAILED_RESIDUAL", "ENGINES"]
 
@@ -54,7 +54,7 @@ class Objective:
     engine : {"auto", "pysd"}, default "auto"
         ``"auto"`` runs batches with the compiled ensemble engine if it is
         installed and compiles the model; ``"pysd"`` runs each vector with
-        :func:`sdkit.simulate`.
+        :func:`sdkit.engine.simulate`.
     """
 
     def __init__(self, problem: CalibrationProblem, *, on_eval: Callable | None = None,
@@ -94,7 +94,7 @@ class Objective:
     @property
     def model(self):
         if self._model is None:
-            from ..model import load_model
+            from sdkit.model.load import load_model
 
             self._model = load_model(self.problem.model)
         return self._model
@@ -123,7 +123,7 @@ class Objective:
         import pandas as pd
 
         try:
-            from ..engine import simulate_ensemble
+            from sdkit.engine import simulate_ensemble
         except ImportError:
             return None
         table = pd.DataFrame({k: [float(v)] * len(xs) for k, v in self.problem.fixed.items()})
@@ -144,7 +144,7 @@ class Objective:
         return out
 
     def _run_pysd(self, xs: np.ndarray) -> dict[str, np.ndarray]:
-        from ..simulate import simulate
+        from sdkit.engine.simulate import simulate
 
         rows = {t.name: [] for t in self.problem.targets}
         for x in xs:
@@ -187,7 +187,7 @@ class Objective:
 
     def _observed(self, sim: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Simulated values as the data record them (observation model, e.g. level shifts)."""
-        from .observation import apply_observations
+        from sdkit.calibration.observation import apply_observations
 
         return apply_observations(getattr(self.problem, "observations", ()),
                                   self.problem.targets, sim)

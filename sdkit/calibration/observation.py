@@ -30,7 +30,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..errors import SpecError
+from sdkit.errors import SpecError
 
 __all__ = ["Observation", "read_observations", "apply_observations"]
 

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._textfile import read_toml_file
-from ..errors import SpecError
-from ..timesettings import check_time_value
+from sdkit.errors import SpecError
+from sdkit.io.textfile import read_toml_file
+from sdkit.model.timesettings import check_time_value
 
 __all__ = ["Parameter", "Target", "CalibrationProblem", "read_problem", "METHODS",
            "check_bounds", "MAX_BOUND"]
@@ -350,7 +350,7 @@ def _no_unknown_keys(table: Mapping, allowed: set[str], where: str) -> None:
 
 
 def _read_targets(path: Path, spec: Mapping, elements: Sequence[str], data) -> list[Target]:
-    from .data import series
+    from sdkit.calibration.data import series
 
     out = []
     for i, item in enumerate(spec.get("targets", [])):
@@ -398,7 +398,7 @@ def read_problem(path: str | os.PathLike) -> CalibrationProblem:
     sdkit.DataError
         The data file is invalid (naming its line).
     """
-    from .data import load_city_data
+    from sdkit.calibration.data import load_city_data
 
     path = Path(path)
     spec = read_toml_file(path, error=SpecError, what="calibration spec", missing="no such file")
@@ -426,7 +426,7 @@ def read_problem(path: str | os.PathLike) -> CalibrationProblem:
             raise SpecError(f"{path}: fixed.{key} must be a number: {value!r}")
     params = _read_parameters(path, spec, elements)
     targets = _read_targets(path, spec, elements, data)
-    from .observation import read_observations
+    from sdkit.calibration.observation import read_observations
 
     observations = read_observations(spec.get("observations", []), where=where,
                                      elements=elements)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, atomic_write_text, staged_folder
-from .result import CalibrationResult
+from sdkit.calibration.result import CalibrationResult
+from sdkit.io.files import atomic_path, atomic_write_text, staged_folder
 
 __all__ = ["write_outputs", "to_record", "report_markdown"]
 
@@ -36,7 +36,7 @@ def _clean(value):
 
 def to_record(result: CalibrationResult) -> dict:
     """The JSON record: values, uncertainty, fit, provenance (hashes, versions, seed)."""
-    from .. import __version__
+    from sdkit import __version__
 
     problem = result.problem
     return _clean({
@@ -81,7 +81,7 @@ def _plot(result: CalibrationResult, target, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .objective import _column
+    from sdkit.calibration.objective import _column
 
     pts = result.observed_vs_simulated
     pts = pts[pts["target"] == target.name]
@@ -189,8 +189,8 @@ def write_outputs(result: CalibrationResult, out_dir: str | os.PathLike, *,
     writing therefore leaves `out_dir` as it was, and a reader sees the old
     results or the new ones, never a mix.
     """
-    from ..cin import write_cin
-    from ..errors import OutputError
+    from sdkit.edit.cin import write_cin
+    from sdkit.errors import OutputError
 
     out = Path(out_dir)
     names = {"cin": "fitted.cin", "json": "calibration.json", "report": "report.md"}

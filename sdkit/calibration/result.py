@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .objective import Objective
-from .problem import CalibrationProblem
-from .stats import covariance, fit_statistics, profile_interval
+from sdkit.calibration.objective import Objective
+from sdkit.calibration.problem import CalibrationProblem
+from sdkit.calibration.stats import covariance, fit_statistics, profile_interval
 
 __all__ = ["CalibrationResult", "build_result"]
 
@@ -143,14 +143,14 @@ def _trajectories(objective: Objective, x: np.ndarray) -> pd.DataFrame:
     problem = objective.problem
     try:
         if objective.engine == "auto":
-            from ..engine import simulate_ensemble
-            from ..engine.ensemble import member_frame
+            from sdkit.engine import simulate_ensemble
+            from sdkit.engine.ensemble import member_frame
 
             table = pd.DataFrame({k: [v] for k, v in objective.params(x).items()})
             ds = simulate_ensemble(objective.model, table, outputs=objective.variables,
                                    stop=objective.stop, dt=problem.dt)
             return member_frame(ds)
-        from ..simulate import simulate
+        from sdkit.engine.simulate import simulate
 
         return simulate(objective.model, objective.params(x), stop=objective.stop,
                         dt=problem.dt, outputs=objective.variables, check_finite=False)
@@ -159,7 +159,7 @@ def _trajectories(objective: Objective, x: np.ndarray) -> pd.DataFrame:
 
 
 def _file_sha(path: str) -> str:
-    from ..translate import file_hash
+    from sdkit.model.translate import file_hash
 
     try:
         return file_hash(path) if path else ""

@@ -15,7 +15,7 @@ import importlib
 import sys
 import warnings
 
-from ..errors import SdkitError, SdkitWarning
+from sdkit.errors import SdkitError, SdkitWarning
 
 __all__ = ["main", "build_parser"]
 
@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``sdkit`` argument parser."""
-    from .. import __version__
+    from sdkit import __version__
 
     parser = _Parser(prog="sdkit", description="Run, check, calibrate and report SD models.")
     parser.add_argument("--version", action="version", version=f"sdkit {__version__}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import InvalidValueError
+from sdkit.errors import InvalidValueError
 
 __all__ = ["parse_assignments", "add_time_options"]
 

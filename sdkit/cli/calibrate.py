@@ -6,7 +6,7 @@ import argparse
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from ..calibration.problem import METHODS
+    from sdkit.calibration.problem import METHODS
 
     p = sub.add_parser(
         "calibrate", help="fit free parameters to observed data",
@@ -28,8 +28,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..calibration.fit import calibrate
-    from ..calibration.report import write_outputs
+    from sdkit.calibration.fit import calibrate
+    from sdkit.calibration.report import write_outputs
 
     if args.out:  # a wrong --out is refused before the fit, not after it
         _check_out(args.out, overwrite=args.overwrite)
@@ -53,7 +53,7 @@ def _check_out(out: str, *, overwrite: bool) -> None:
     """--out must be a folder (or new); its result files are replaced only with --overwrite."""
     from pathlib import Path
 
-    from ..io import check_replaceable
+    from sdkit.io.files import check_replaceable
 
     check_replaceable(out, overwrite=True, folder=True)
     for name in ("fitted.cin", "calibration.json", "report.md"):

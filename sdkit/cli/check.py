@@ -19,7 +19,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..units import CheckReport, check_model
+    from sdkit.structure.units import CheckReport, check_model
 
     report = check_model(args.model, docs=not args.no_docs)
     if args.errors_only:

@@ -7,7 +7,7 @@ import sys
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from ..conformance import ENGINES
+    from sdkit.conformance.suite import ENGINES
 
     p = sub.add_parser("conformance", help="run a suite of test models",
                        description="Run every model under SUITE/tests/*/ and SUITE/samples/*/ "
@@ -24,9 +24,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     import math
 
-    from ..conformance import run_conformance
-    from ..errors import InvalidValueError
-    from ..io import atomic_write_text
+    from sdkit.conformance.suite import run_conformance
+    from sdkit.errors import InvalidValueError
+    from sdkit.io.files import atomic_write_text
 
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise InvalidValueError(f"--timeout must be > 0: {args.timeout:g}")

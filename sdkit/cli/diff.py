@@ -18,7 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..diff import diff_models
+    from sdkit.structure.diff import diff_models
 
     result = diff_models(args.a, args.b, loops=not args.no_loops)
     print(result.summary())

@@ -14,7 +14,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..info import model_info
+    from sdkit.structure.info import model_info
 
     print(model_info(args.model).summary())
     return 0

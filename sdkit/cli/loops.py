@@ -23,9 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..errors import InvalidValueError
-    from ..io import write_table
-    from ..loops import find_loops
+    from sdkit.errors import InvalidValueError
+    from sdkit.io.files import write_table
+    from sdkit.structure.loops import find_loops
 
     if args.max_loops < 1:
         raise InvalidValueError(f"--max-loops must be >= 1: {args.max_loops}")
@@ -35,7 +35,7 @@ def run(args) -> int:
     if args.out:
         write_table(report.to_frame().set_index("id"), args.out, overwrite=args.overwrite)
     if args.dominance:
-        from ..loop_score import loop_dominance
+        from sdkit.structure.loop_score import loop_dominance
 
         print(loop_dominance(args.model, loops=report).summary())
     return 0

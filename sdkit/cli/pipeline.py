@@ -28,7 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..pipeline import run_pipeline
+    from sdkit.workflow.pipeline import run_pipeline
 
     index = run_pipeline(spec=args.spec, scenarios=args.scenarios, out=args.out,
                          config=args.config, model=args.model, params=args.params,

@@ -22,11 +22,11 @@ def run(args) -> int:
     import os
     from pathlib import Path
 
-    from ..errors import OutputError
-    from ..io import check_replaceable
-    from ..report import read_report_config, write_report
-    from ..report.render import is_report_folder
-    from ..report.results import load_inputs
+    from sdkit.errors import OutputError
+    from sdkit.io.files import check_replaceable
+    from sdkit.report import read_report_config, write_report
+    from sdkit.report.render import is_report_folder
+    from sdkit.report.results import load_inputs
 
     out = Path(args.root) / args.name
     results = Path(args.results)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_time_options, parse_assignments
+from sdkit.cli._common import add_time_options, parse_assignments
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -23,8 +23,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..cin import merge_changes
-    from ..run_summary import run_and_summarize
+    from sdkit.edit.cin import merge_changes
+    from sdkit.workflow.run_summary import run_and_summarize
 
     params = merge_changes(args.cin, parse_assignments(args.set))
     text = run_and_summarize(

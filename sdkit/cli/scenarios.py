@@ -29,7 +29,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..scenarios import list_scenarios, read_scenario
+    from sdkit.scenarios.spec import list_scenarios, read_scenario
 
     if args.scenarios_command == "list":
         for s in list_scenarios(args.folder):
@@ -37,7 +37,7 @@ def run(args) -> int:
                                f"(+{lv.ramp_years:g} y)" for lv in s.levers if lv.active)
             print(f"{s.name:<24} {s.title}\n{'':<24} levers: {levers or 'none'}")
         return 0
-    from ..scenario_runs import run_scenario_files
+    from sdkit.scenarios.runs import run_scenario_files
 
     spec = Path(args.spec)
     scenarios = list_scenarios(spec) if spec.is_dir() else [read_scenario(spec)]

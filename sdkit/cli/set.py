@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import parse_assignments
+from sdkit.cli._common import parse_assignments
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -32,9 +32,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     import os
 
-    from ..cin import merge_changes
-    from ..edit import backup_path, edit_model, model_diff_text, save_model
-    from ..errors import InvalidValueError
+    from sdkit.edit.cin import merge_changes
+    from sdkit.edit.writeback import backup_path, edit_model, model_diff_text, save_model
+    from sdkit.errors import InvalidValueError
 
     changes = merge_changes(args.cin, parse_assignments(args.assignments, option="NAME=VALUE"))
     if not changes:
@@ -58,8 +58,8 @@ def _check_out_suffix(model: str, out: str) -> None:
     """--out must be a model file of the input's format (.mdl for .mdl, XMILE for XMILE)."""
     from pathlib import Path
 
-    from ..errors import InvalidValueError
-    from ..translate import MODEL_FORMATS
+    from sdkit.errors import InvalidValueError
+    from sdkit.model.translate import MODEL_FORMATS
 
     fmt = MODEL_FORMATS.get(Path(model).suffix.lower())
     allowed = sorted(k for k, v in MODEL_FORMATS.items() if v == fmt) or [Path(model).suffix]

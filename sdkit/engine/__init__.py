@@ -14,7 +14,7 @@ has a leading member axis, so N parameter sets are stepped together:
 
 from __future__ import annotations
 
-from .ensemble import FallbackNote, simulate_ensemble
-from .expressions import Unsupported
+from sdkit.engine.ensemble import FallbackNote, simulate_ensemble
+from sdkit.engine.expressions import Unsupported
 
 __all__ = ["simulate_ensemble", "FallbackNote", "Unsupported"]

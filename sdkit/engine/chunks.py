@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compiled_cache import Unsupported, compiled_for
-from .run import control_overrides, run_compiled
+from sdkit.engine.compiled_cache import Unsupported, compiled_for
+from sdkit.engine.run import control_overrides, run_compiled
 
 __all__ = ["ChunkSpec", "ChunkResult", "FallbackNote", "run_chunk"]
 
@@ -69,7 +69,7 @@ class ChunkResult:
 def _model(spec: ChunkSpec, model=None):
     if model is not None:
         return model
-    from ..model import load_model
+    from sdkit.model.load import load_model
 
     key = (spec.model_path, spec.sha256)
     with _MODELS_LOCK:
@@ -101,7 +101,7 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None) -> ChunkResult:
 
 
 def _run_pysd(model, spec: ChunkSpec, values: np.ndarray):
-    from ..simulate import simulate
+    from sdkit.engine.simulate import simulate
 
     names = [model._real[o] for o in spec.outputs]
     out: dict[str, np.ndarray] = {}

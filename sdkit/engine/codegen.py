@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import runtime as rt
-from .expressions import Unsupported
-from .program import Program
+from sdkit.engine import runtime as rt
+from sdkit.engine.expressions import Unsupported
+from sdkit.engine.program import Program
 
 __all__ = ["Compiled", "generate"]
 

@@ -6,9 +6,9 @@ import threading
 import warnings
 from collections import OrderedDict
 
-from .codegen import Compiled, generate
-from .expressions import Unsupported
-from .program import Program, build_program
+from sdkit.engine.codegen import Compiled, generate
+from sdkit.engine.expressions import Unsupported
+from sdkit.engine.program import Program, build_program
 
 __all__ = ["program_for", "compiled_for", "Unsupported"]
 

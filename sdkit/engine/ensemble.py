@@ -8,10 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidValueError, UnknownVariableError
-from ..model import Model, load_model
-from ..simulate import check_run_size, check_time_setting, coerce_number, split_subscripted
-from .chunks import ChunkSpec, FallbackNote, run_chunk
+from sdkit.engine.chunks import ChunkSpec, FallbackNote, run_chunk
+from sdkit.engine.simulate import (
+    check_run_size,
+    check_time_setting,
+    coerce_number,
+    split_subscripted,
+)
+from sdkit.errors import InvalidValueError, UnknownVariableError
+from sdkit.model.load import Model, load_model
 
 __all__ = ["simulate_ensemble", "simulate_all", "member_frame", "FallbackNote"]
 
@@ -138,7 +143,7 @@ def simulate_ensemble(
     """
     import xarray as xr
 
-    from ..executors import InProcessExecutor
+    from sdkit.engine.executors import InProcessExecutor
 
     if not isinstance(model, Model):
         model = load_model(model)
@@ -219,7 +224,7 @@ def simulate_ensemble(
 
 
 def member_frame(ds, member=None) -> pd.DataFrame:
-    """One member of an ensemble as :func:`sdkit.simulate` returns a run.
+    """One member of an ensemble as :func:`sdkit.engine.simulate` returns a run.
 
     Columns are ``"Name"`` or ``"Name[elem,elem]"``; the index is time.
     """
@@ -242,11 +247,11 @@ def member_frame(ds, member=None) -> pd.DataFrame:
 def simulate_all(model: Model | str | os.PathLike) -> tuple[pd.DataFrame, str]:
     """One run of every variable with the fast engine (PySD if it falls back).
 
-    Returns the frame (as :func:`sdkit.simulate` gives it) and the engine
+    Returns the frame (as :func:`sdkit.engine.simulate` gives it) and the engine
     used, ``"fast"`` or ``"pysd"``. Used by the conformance harness.
     """
-    from ..simulate import simulate
-    from .compiled_cache import Unsupported, program_for
+    from sdkit.engine.compiled_cache import Unsupported, program_for
+    from sdkit.engine.simulate import simulate
 
     if not isinstance(model, Model):
         model = load_model(model)

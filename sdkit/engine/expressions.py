@@ -146,7 +146,7 @@ def compile_expr(node, comp: Component) -> Val:
         return compile_expr(node.expression, comp)
     if kind is ae.InlineLookupsStructure:
         arg = compile_expr(node.argument, comp)
-        from .program import as_pysd_writes
+        from sdkit.engine.program import as_pysd_writes
 
         name = comp.program.add_table(as_pysd_writes(node.lookups.x),
                                       as_pysd_writes(node.lookups.y))
@@ -161,7 +161,7 @@ def _array(node: np.ndarray, comp: Component) -> Val:
     shape = tuple(len(c) for c in coords)
     if node.size != int(np.prod(shape)):
         raise Unsupported(f"array constant of shape {node.shape} for subscripts {shape}")
-    from .program import as_pysd_writes
+    from sdkit.engine.program import as_pysd_writes
 
     # as PySD: reshaped row-major, then printed into the generated code
     value = as_pysd_writes(np.asarray(node, float).ravel()).reshape(shape)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 
-from .expressions import Component, Unsupported, Val, align, compile_expr
+from sdkit.engine.expressions import Component, Unsupported, Val, align, compile_expr
 
 __all__ = ["Node", "Stateful", "Program", "build_program"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..timesettings import RPREC, check_output_size, check_time_settings, warn_run_end
-from .codegen import Compiled, _uniform
-from .expressions import Unsupported
+from sdkit.engine.codegen import Compiled, _uniform
+from sdkit.engine.expressions import Unsupported
+from sdkit.model.timesettings import RPREC, check_output_size, check_time_settings, warn_run_end
 
 __all__ = ["save_times", "control_overrides", "run_compiled", "RPREC"]
 
@@ -21,7 +21,7 @@ def save_times(start: float, stop: float, dt: float, saveper: float) -> tuple[li
     `saveper` after it: when `saveper` does not divide the run (or exceeds
     it) the final time is not saved, and when `dt` does not divide it the
     last step passes `stop`. Neither is changed here;
-    :func:`sdkit.timesettings.warn_run_end` warns about both.
+    :func:`sdkit.model.timesettings.warn_run_end` warns about both.
 
     Raises
     ------

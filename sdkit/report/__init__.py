@@ -8,7 +8,7 @@ Front door::
 
 from __future__ import annotations
 
-from .config import Indicator, ReportConfig, read_report_config
-from .render import ReportInputs, write_report
+from sdkit.report.config import Indicator, ReportConfig, read_report_config
+from sdkit.report.render import ReportInputs, write_report
 
 __all__ = ["Indicator", "ReportConfig", "read_report_config", "ReportInputs", "write_report"]

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._textfile import read_toml_file
-from ..errors import InvalidValueError, SpecError
-from ..sensitivity import Factor, Outcome
+from sdkit.errors import InvalidValueError, SpecError
+from sdkit.io.textfile import read_toml_file
+from sdkit.scenarios.sensitivity import Factor, Outcome
 
 __all__ = ["Indicator", "ReportConfig", "read_report_config"]
 
@@ -197,8 +197,8 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
 
 
 def _sampling(unc: Mapping, path) -> str:
-    """``[uncertainty] sampling``: a :func:`sdkit.uncertainty.sample_parameters` method."""
-    from ..uncertainty import SAMPLING
+    """``[uncertainty] sampling``: a sampling method of `sample_parameters`."""
+    from sdkit.scenarios.uncertainty import SAMPLING
 
     value = unc.get("sampling", "gibbs")
     if value not in SAMPLING:

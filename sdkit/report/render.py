@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import OutputError
-from ..io import (
+from sdkit.errors import OutputError
+from sdkit.io.files import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
@@ -27,9 +27,9 @@ from ..io import (
     to_netcdf,
     write_table,
 )
-from . import figures as F
-from .config import ReportConfig
-from .tables import (
+from sdkit.report import figures as F
+from sdkit.report.config import ReportConfig
+from sdkit.report.tables import (
     bands_table,
     headline_table,
     markdown_table,
@@ -45,7 +45,7 @@ _TEMPLATES = Path(__file__).with_name("templates")
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """Everything a report shows, computed beforehand (see :func:`sdkit.pipeline.run_pipeline`).
+    """Everything a report shows, computed beforehand (see :func:`~sdkit.workflow.pipeline`).
 
     Attributes
     ----------
@@ -163,7 +163,7 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
         If `out` exists and `overwrite` is False, or is not a report folder
         (checked before any work), or the folder cannot be written.
     """
-    from ..uncertainty import bands as make_bands
+    from sdkit.scenarios.uncertainty import bands as make_bands
 
     out = Path(out)
     if os.path.lexists(out) and not overwrite:
@@ -183,7 +183,7 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     caveats = read_caveats(readme) + list(cfg.caveats)
     if readme is not None and not readme.is_file():
         caveats.insert(0, f"The data README ({readme}) was not found: its caveats are missing.")
-    from ..indicators import ASSUMPTION_2005, HUBEI_ANNUAL_DECLINE
+    from sdkit.indicators import ASSUMPTION_2005, HUBEI_ANNUAL_DECLINE
 
     assumptions = list(cfg.assumptions) + ["(*) " + ASSUMPTION_2005.format(d=HUBEI_ANNUAL_DECLINE)]
     calib = None
@@ -360,7 +360,7 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
                 atomic_write_text(tmp / "figures" / f"{f.slug}.svg", f.svg)
         data = tmp / "data"
         prov = dict(inputs.provenance)
-        from ..projection import to_tidy
+        from sdkit.scenarios.projection import to_tidy
 
         write_table(to_tidy(inputs.scenarios).set_index("variable"),
                     data / "scenarios.parquet", attrs=prov)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
-from ..sensitivity import SensitivityResult
-from .config import ReportConfig
-from .render import ReportInputs
+from sdkit.errors import DataError
+from sdkit.report.config import ReportConfig
+from sdkit.report.render import ReportInputs
+from sdkit.scenarios.sensitivity import SensitivityResult
 
 __all__ = ["load_inputs", "StoredCalibration"]
 

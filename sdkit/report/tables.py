@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..indicators import intensity_reduction, intensity_reduction_vs_2005, peak
-from ..uncertainty import peak_probability
+from sdkit.indicators import intensity_reduction, intensity_reduction_vs_2005, peak
+from sdkit.scenarios.uncertainty import peak_probability
 
 __all__ = ["summary_table", "headline_table", "peak_probability_table", "bands_table",
            "read_caveats", "markdown_table"]
@@ -76,7 +76,7 @@ def peak_probability_table(ensembles: Mapping[str, object], config,
 
 def bands_table(bands_by_scenario: Mapping[str, object]) -> pd.DataFrame:
     """Tidy 5-50-95 % table: variable, scenario, element, time, quantile, value."""
-    from ..projection import to_tidy
+    from sdkit.scenarios.projection import to_tidy
 
     frames = []
     for name, q in bands_by_scenario.items():

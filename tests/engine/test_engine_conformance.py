@@ -176,7 +176,7 @@ def test_unsupported_models_fall_back(conformance_dir, case, caplog):
     ("tests/macro_stock/test_macro_stock.mdl", "pysd"),
 ])
 def test_run_case_with_the_fast_engine(conformance_dir, case, engine_used):
-    from sdkit.conformance import run_case
+    from sdkit.conformance.suite import run_case
 
     path = conformance_dir / case
     canonical = next(p for p in path.parent.iterdir() if p.name.startswith("output."))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sdkit
-from sdkit.conformance import load_canonical
+from sdkit.conformance.suite import load_canonical
 from sdkit.engine.ensemble import member_frame
 
 RTOL = 1e-9

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sdkit.engine.simulate import simulate
 from sdkit.errors import TranslationError, UnsupportedConstructError
-from sdkit.model import load_model
-from sdkit.simulate import simulate
+from sdkit.model.load import load_model
 
 XMILE_MODELS = ("two_city_sum_star", "two_city_sum_whole", "array_functions", "macro")
 

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from sdkit.conformance import run_case
+from sdkit.conformance.suite import run_case
 from sdkit.errors import TranslationError, UnsupportedConstructError
-from sdkit.translate import read_abstract_model
+from sdkit.model.translate import read_abstract_model
 
 #: failed with plain PySD, match now
 NOW_MATCH = [

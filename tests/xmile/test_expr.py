@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sdkit.xmile.expr import (
+from sdkit.model.xmile.expr import (
     WILDCARD,
     Binary,
     Call,
@@ -15,7 +15,7 @@ from sdkit.xmile.expr import (
     Unary,
     parse_expression,
 )
-from sdkit.xmile.names import canonical, display
+from sdkit.model.xmile.names import canonical, display
 
 
 def test_power_is_right_associative_and_binds_tighter_than_unary_minus():

@@ -9,8 +9,8 @@ from pysd.builders.python.python_functions import functionspace
 from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.errors import TranslationError
-from sdkit.xmile import read_xmile_abstract
-from sdkit.xmile.guard import StockSpec, check_abstract
+from sdkit.model.xmile import read_xmile_abstract
+from sdkit.model.xmile.guard import StockSpec, check_abstract
 
 
 @pytest.fixture()

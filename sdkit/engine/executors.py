@@ -1,0 +1,124 @@
+"""Where ensemble chunks run: one :class:`Executor` interface, three backends.
+
+``InProcessExecutor`` (the default) runs chunks here, one after another;
+``ProcessPoolExecutor`` spreads them over local processes; ``DaskExecutor``
+sends them to a Dask cluster (an existing scheduler, or a ``LocalCluster`` it
+starts on 127.0.0.1 and closes). All are context managers, and a chunk gives
+the same numbers wherever it runs::
+
+    with sdkit.DaskExecutor(workers=2) as ex:
+        ds = sdkit.simulate_ensemble(model, table, outputs=["x"], executor=ex)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections.abc import Callable, Sequence
+
+from sdkit.errors import InvalidValueError
+
+__all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "DaskExecutor"]
+
+
+class Executor:
+    """Run ``fn(*args)`` for each argument tuple and return results in order."""
+
+    #: how many chunks to split an ensemble into
+    n_workers: int = 1
+
+    def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers (a no-op where there are none)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    """Run every chunk in this process, one after another."""
+
+    def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
+        return [fn(*t) for t in tasks]
+
+
+class ProcessPoolExecutor(Executor):
+    """Run chunks in a pool of local processes.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of processes (default: CPU count).
+    """
+
+    def __init__(self, workers: int | None = None):
+        if workers is not None and workers < 1:
+            raise InvalidValueError(f"'workers' must be >= 1: {workers}")
+        self.n_workers = workers or os.cpu_count() or 1
+        self._pool = cf.ProcessPoolExecutor(max_workers=self.n_workers)
+
+    def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
+        futures = [self._pool.submit(fn, *t) for t in tasks]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class DaskExecutor(Executor):
+    """Run chunks on a Dask cluster; a chunk whose worker dies is rerun.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of an existing scheduler (``"tcp://host:8786"``). Its workers
+        need sdkit installed and the model file at the same path.
+    workers : int, optional
+        Without `scheduler`: start a ``LocalCluster`` of this many
+        single-threaded worker processes on 127.0.0.1 (closed by
+        :meth:`close`). Scripts doing this need an
+        ``if __name__ == "__main__":`` guard.
+    retries : int, default 3
+        Times a chunk is retried after a failure.
+    client : distributed.Client, optional
+        Use this client as it is (not closed here).
+    """
+
+    def __init__(self, scheduler: str | None = None, *, workers: int | None = None,
+                 retries: int = 3, client=None):
+        from distributed import Client, LocalCluster
+
+        if sum(x is not None for x in (scheduler, workers, client)) > 1:
+            raise InvalidValueError("give one of 'scheduler', 'workers' or 'client'")
+        if workers is not None and workers < 1:
+            raise InvalidValueError(f"'workers' must be >= 1: {workers}")
+        self.retries = int(retries)
+        self._cluster = None
+        self._own_client = client is None
+        if client is not None:
+            self.client = client
+        elif scheduler is not None:
+            self.client = Client(scheduler)
+        else:
+            self._cluster = LocalCluster(n_workers=workers or 1, threads_per_worker=1,
+                                         processes=True, host="127.0.0.1",
+                                         dashboard_address=":0")  # any free port
+            self.client = Client(self._cluster)
+        info = self.client.scheduler_info()
+        self.n_workers = max(1, len(info.get("workers", {})))
+
+    def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
+        futures = [self.client.submit(fn, *t, retries=self.retries, pure=False)
+                   for t in tasks]
+        return self.client.gather(futures)
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()

@@ -1,0 +1,214 @@
+"""The translation cache: a trust boundary, not a convenience folder.
+
+sdkit imports PySD-generated Python from this folder, so what lies there is
+treated as code. The rules (tested in ``tests/test_cache_security.py``):
+
+* The cache root is created with mode 0700. A root or entry that is not a
+  folder, is owned by another user, or is group- or world-writable is
+  refused with :class:`~sdkit.errors.CacheError`.
+* Nothing in an entry is a link, and nothing in it comes from the model's
+  folder but the model text and the data files the model declares
+  (``GET DIRECT ...``), copied (never linked) into the entry.
+* Every entry carries ``manifest.json`` with the SHA-256 of every file in
+  it. An entry whose files differ from its manifest in any way (an extra
+  ``__pycache__``, a changed byte, a missing file) is refused on load.
+* The abstract model is stored as a pickle inside the entry and read back
+  with an unpickler that can build only PySD's abstract-model dataclasses,
+  numpy arrays and paths: it cannot call anything else.
+* Files are written into a private temporary folder which is renamed into
+  place whole, so a reader never sees half an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import stat
+from pathlib import Path
+
+from sdkit.errors import CacheError
+
+__all__ = [
+    "cache_dir",
+    "cache_root",
+    "check_private",
+    "write_manifest",
+    "verify_entry",
+    "dump_abstract",
+    "load_abstract",
+    "sha256_bytes",
+]
+
+MANIFEST = "manifest.json"
+
+
+def cache_dir() -> Path:
+    """The folder holding translated models.
+
+    ``$SDKIT_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/sdkit``, else
+    ``~/.cache/sdkit``.
+    """
+    env = os.environ.get("SDKIT_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "sdkit"
+
+
+def _why(e: OSError) -> str:
+    return e.strerror or type(e).__name__
+
+
+def cache_root() -> Path:
+    """Return the cache root, creating it with mode 0700 and checking who owns it.
+
+    Raises
+    ------
+    CacheError
+        The folder cannot be created (a file is in the way, the disk is full,
+        no permission), or it is not a private folder of the current user.
+    """
+    root = cache_dir()
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CacheError(f"{root}: the translation cache is a file, expected a folder; "
+                         "remove it or set SDKIT_CACHE_DIR to a folder") from None
+    except OSError as e:
+        raise CacheError(f"{root}: cannot create the translation cache ({_why(e)}); "
+                         "set SDKIT_CACHE_DIR to a writable folder") from None
+    if not root.is_dir():
+        raise CacheError(f"{root}: the translation cache is not a folder; "
+                         "set SDKIT_CACHE_DIR to a folder")
+    check_private(root, what="translation cache folder")
+    return root
+
+
+def check_private(path: Path, *, what: str, st: os.stat_result | None = None) -> None:
+    """Refuse `path` unless the current user owns it and nobody else may write to it."""
+    st = st or path.stat()
+    if st.st_uid != os.geteuid():
+        raise CacheError(f"{path}: the {what} is owned by another user (uid {st.st_uid}); "
+                         "sdkit imports code from it, so it must be yours")
+    if st.st_mode & 0o022:
+        raise CacheError(f"{path}: the {what} is group- or world-writable "
+                         f"(mode {stat.filemode(st.st_mode)}); sdkit imports code from it: "
+                         f"run 'chmod go-w {path}' or delete it")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _entry_files(folder: Path) -> dict[str, Path]:
+    """Every regular file under `folder` by relative POSIX path; refuses links and oddities."""
+    files: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            rel = p.relative_to(folder).as_posix()
+            if stat.S_ISLNK(st.st_mode):
+                raise CacheError(f"{folder}: cache entry holds a link {rel!r}; sdkit never "
+                                 "writes links there: delete the folder")
+            check_private(p, what="cache entry file", st=st)
+            if stat.S_ISREG(st.st_mode):
+                files[rel] = p
+            elif not stat.S_ISDIR(st.st_mode):
+                raise CacheError(f"{folder}: cache entry holds {rel!r}, which is not a "
+                                 "regular file: delete the folder")
+    return files
+
+
+def write_manifest(folder: Path, meta: dict) -> None:
+    """Record the hash of every file in `folder` (called last, before the rename)."""
+    files = _entry_files(folder)
+    files.pop(MANIFEST, None)
+    record = {"meta": meta,
+              "files": {rel: sha256_bytes(p.read_bytes()) for rel, p in sorted(files.items())}}
+    with open(folder / MANIFEST, "x", encoding="utf-8") as fh:
+        json.dump(record, fh, indent=1, sort_keys=True)
+
+
+def verify_entry(folder: Path) -> dict:
+    """Check a cache entry against its manifest and return the manifest's ``meta``.
+
+    Raises
+    ------
+    CacheError
+        The entry is not private, holds a link or a file the manifest does not
+        list (a ``__pycache__``, a pickle), lacks a listed file, or a file's
+        hash differs.
+    """
+    check_private(folder, what="cache entry")
+    files = _entry_files(folder)
+    hint = "; delete the folder to translate the model again"
+    try:
+        record = json.loads(files.pop(MANIFEST).read_text(encoding="utf-8"))
+        listed = dict(record["files"])
+        meta = dict(record["meta"])
+    except (KeyError, ValueError, TypeError):
+        raise CacheError(f"{folder}: cache entry has no valid {MANIFEST}{hint}") from None
+    extra = sorted(set(files) - set(listed))
+    missing = sorted(set(listed) - set(files))
+    if extra or missing:
+        what = f"unexpected {extra[0]!r}" if extra else f"missing {missing[0]!r}"
+        raise CacheError(f"{folder}: cache entry was changed after sdkit wrote it "
+                         f"({what}){hint}")
+    for rel, digest in listed.items():
+        if sha256_bytes(files[rel].read_bytes()) != digest:
+            raise CacheError(f"{folder}: cache entry was changed after sdkit wrote it "
+                             f"({rel!r} differs from its recorded hash){hint}")
+    return meta
+
+
+# -- the abstract model ---------------------------------------------------------
+_ALLOWED_MODULE_PREFIXES = (
+    "pysd.translators.structures.abstract_model",
+    "pysd.translators.structures.abstract_expressions",
+)
+_ALLOWED_GLOBALS = frozenset({
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer"),
+    ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "Path"),
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"),
+    ("collections", "OrderedDict"),
+})
+
+
+class _AbstractUnpickler(pickle.Unpickler):
+    """Builds only abstract-model dataclasses, numpy arrays and paths."""
+
+    def find_class(self, module: str, name: str):
+        allowed = (module, name) in _ALLOWED_GLOBALS or (
+            module in _ALLOWED_MODULE_PREFIXES and name[:1].isupper() and "." not in name)
+        if not allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of an abstract model")
+        return super().find_class(module, name)
+
+
+def dump_abstract(abstract, file: Path) -> None:
+    """Write the abstract model into a (new) file of a cache entry."""
+    with open(file, "xb") as fh:
+        pickle.dump(abstract, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_abstract(file: Path):
+    """Read an abstract model written by :func:`dump_abstract`.
+
+    Raises
+    ------
+    CacheError
+        The file holds anything but an abstract model.
+    """
+    try:
+        return _AbstractUnpickler(io.BytesIO(Path(file).read_bytes())).load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as e:
+        raise CacheError(f"{file}: not an abstract model written by sdkit ({e}); "
+                         "delete the cache folder to translate the model again") from None
