@@ -121,7 +121,7 @@ def mini_setup(tmp_path_factory, models_dir):
 @pytest.fixture(scope="session")
 def mini_report(mini_setup):
     """(report folder, config path, scenario folder) of a pipeline run on the mini model."""
-    from sdkit.pipeline import run_pipeline
+    from sdkit.workflow.pipeline import run_pipeline
 
     base, scen, config = mini_setup
     out = base / "reports" / "mini"

@@ -11,7 +11,7 @@ import pytest
 
 from sdkit import OutputError
 from sdkit.cli import main
-from sdkit.pipeline import run_pipeline
+from sdkit.workflow.pipeline import run_pipeline
 
 
 def test_report_folder_contents(mini_report):

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from sdkit import SpecError
-from sdkit.pipeline import _calibration, specialization_from_data
 from sdkit.report import read_report_config
-from sdkit.uncertainty import ParameterUncertainty
+from sdkit.scenarios.uncertainty import ParameterUncertainty
+from sdkit.workflow.pipeline import _calibration, specialization_from_data
 
 
 def test_parameters_from_record_and_cin(tmp_path):
