@@ -307,10 +307,11 @@ def levers_and_data() -> list[Var]:
             "model path (bounds [0, 0.2]; set from the observed 2020 real growth of -4 to "
             "-6% against 5-7% before; it lies in the hold-out years).",
             kind="const", group=g))
-    add(Var("Pandemic recovery time", (5.0,), "Year",
-            "Time constant over which the pandemic output loss fades after the pandemic year "
-            "(China's zero-COVID restrictions lasted until December 2022; assumption, range "
-            "1-10 years; 1 is close to a one-year shock).", kind="const", group=g))
+    add(Var("Pandemic recovery time", (20.0,), "Year",
+            "Time constant over which the pandemic output loss fades after the pandemic year. "
+            "Output losses after large shocks are highly persistent (Cerra & Saxena 2008, "
+            "American Economic Review 98(1)); China's zero-COVID restrictions lasted until "
+            "December 2022 (assumption, range 5-50 years).", kind="const", group=g))
     add(Var("Pandemic factor", "1 - Pandemic output loss * IF THEN ELSE(Time >= Pandemic "
             "year, EXP(-MAX(0, Time - Pandemic year - Pandemic duration) / Pandemic recovery "
             "time), 0)", "Dmnl",
@@ -569,7 +570,8 @@ def economy() -> list[Var]:
     # -- output
     add(Var("Nonprimary output", f"Nonprimary output 2010{c} * TFP{c} * (Productive "
             f"capital{c} / Productive capital 2010{c}) ^ Capital elasticity * (Working age "
-            f"population{c} / Working age population 2010{c}) ^ (1 - Capital elasticity) * "
+            f"population{c} / MAX(Working age population 2010{c}, Minimum working population)) "
+            "^ (1 - Capital elasticity) * "
             "Pandemic factor", "Cyuan/Year",
             "Secondary + tertiary value added: Cobb-Douglas in capital and working-age "
             "labour.", dims=("City",), group=g))
@@ -628,12 +630,19 @@ def economy() -> list[Var]:
             "Secondary share of GDP.", dims=("City",), group=g))
     add(Var("Capital output ratio", f"Productive capital{c} / GDP{c}", "Year",
             "Capital / GDP.", dims=("City",), group=g))
-    add(Var("Wage", f"(1 - Capital elasticity) * Nonprimary output{c} / Working age "
-            f"population{c}", "Cyuan/(Year*wperson)",
+    add(Var("Minimum working population", (0.001,), "wperson",
+            "Ten residents: keeps the wage finite in the no-labour extreme condition.",
+            kind="const", group=g))
+    add(Var("Wage floor", (1e-6,), "Cyuan/(Year*wperson)",
+            "0.01 CNY per resident and year: keeps wage ratios finite when output is zero "
+            "(extreme conditions only; negligible otherwise).", kind="const", group=g))
+    add(Var("Wage", f"(1 - Capital elasticity) * Nonprimary output{c} / MAX(Working age "
+            f"population{c}, Minimum working population) + Wage floor", "Cyuan/(Year*wperson)",
             "Labour income per working-age resident (labour share x output per worker).",
             dims=("City",), group=g))
-    add(Var("Wage 2010", f"(1 - Capital elasticity) * Nonprimary output 2010{c} / Working "
-            f"age population 2010{c}", "Cyuan/(Year*wperson)", "Wage in 2010.",
+    add(Var("Wage 2010", f"(1 - Capital elasticity) * Nonprimary output 2010{c} / MAX(Working "
+            f"age population 2010{c}, Minimum working population)", "Cyuan/(Year*wperson)",
+            "Wage in 2010.",
             dims=("City",), group=g))
     return v
 def coordination() -> list[Var]:
