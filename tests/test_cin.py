@@ -6,8 +6,9 @@ import pytest
 
 import sdkit
 from sdkit.cli import main
-from sdkit.edit.cin import change_key, merge_changes, read_cin, write_cin
+from sdkit.edit.cin import merge_changes, read_cin, write_cin
 from sdkit.errors import OutputError, SpecError
+from sdkit.model.names import canonical_key
 
 
 def _write(tmp_path, text, name="changes.cin"):
@@ -87,7 +88,7 @@ def test_merge_later_files_and_sets_win(tmp_path):
     merged = merge_changes([first, second], {"a": "100"})
     assert merged == {"a": "100", "b": 20.0, "c[X]": 30.0}
     assert merge_changes(None, None) == {}
-    assert change_key("Room_Temperature") == change_key("room  temperature")
+    assert canonical_key("Room_Temperature") == canonical_key("room  temperature")
 
 
 def test_run_cli_applies_cin(tmp_path, teacup_path, capsys):

@@ -12,10 +12,12 @@ import pytest
 
 import sdkit
 from sdkit.cli import main
-from sdkit.edit.mdl_text import NUMBER, _numbers, norm_name, scan_mdl
-from sdkit.edit.writeback import edit_model, format_number, model_diff_text, save_model
+from sdkit.edit.mdl_text import NUMBER, _numbers, scan_mdl
+from sdkit.edit.numbers import format_number
+from sdkit.edit.writeback import edit_model, model_diff_text, save_model
 from sdkit.edit.xmile_text import _SUB, _number_span, _top_eqn, scan_xmile
 from sdkit.errors import InvalidValueError, OutputError, UnknownVariableError
+from sdkit.model.names import canonical
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
@@ -29,7 +31,7 @@ def _first_constant(path: Path) -> str | None:
     if path.suffix == ".mdl":
         for eq in scan_mdl(text):
             if (eq.kind == "eq" and not eq.subscripts and not eq.in_macro
-                    and norm_name(eq.name) not in CONTROL):
+                    and canonical(eq.name) not in CONTROL):
                 nums = _numbers(text, eq.expr_start, eq.expr_end)
                 if nums and len(nums) == 1:
                     return eq.name
@@ -38,7 +40,7 @@ def _first_constant(path: Path) -> str | None:
         inner = text[var.start:var.end]
         if var.tag in {"aux", "flow"} and "<gf" not in inner and not _SUB.search(inner):
             span = _top_eqn(text, var)
-            if span and _number_span(text, span) and norm_name(var.name) not in CONTROL:
+            if span and _number_span(text, span) and canonical(var.name) not in CONTROL:
                 return var.name
     return None
 
@@ -302,10 +304,10 @@ def _first_list_constant(path: Path) -> tuple[str, tuple[str, ...]] | None:
     for eq in eqs:
         if eq.kind != "eq" or not eq.subscripts or eq.except_:
             continue
-        if sum(norm_name(e.name) == norm_name(eq.name) for e in eqs) != 1:
+        if sum(canonical(e.name) == canonical(eq.name) for e in eqs) != 1:
             continue
         nums = _numbers(text, eq.expr_start, eq.expr_end)
-        dims = [ranges.get(norm_name(s), [norm_name(s)]) for s in eq.subscripts]
+        dims = [ranges.get(canonical(s), [canonical(s)]) for s in eq.subscripts]
         if nums and len(nums) > 1 and len(nums) == math.prod(len(d) for d in dims):
             return eq.name, tuple(d[-1] for d in dims)
     return None

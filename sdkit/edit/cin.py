@@ -24,6 +24,7 @@ from pathlib import Path
 from sdkit.errors import SdkitWarning, SpecError
 from sdkit.io.files import atomic_write_text
 from sdkit.io.textfile import read_text_file
+from sdkit.model.names import canonical_key
 from sdkit.model.timesettings import (
     MODEL_NAMES,
     check_time_settings,
@@ -31,29 +32,19 @@ from sdkit.model.timesettings import (
     time_setting_name,
 )
 
-__all__ = ["read_cin", "write_cin", "merge_changes", "change_key"]
-
-_NAME = re.compile(r"^[^\[\]=:{}\"\n]+(\[[^\[\]=:{}\n]+\])?$")
+__all__ = ["read_cin", "write_cin", "merge_changes"]
 
 
-def change_key(name: str) -> str:
-    """Normalised form of a name used to detect duplicates.
-
-    Case, runs of spaces and underscores, and spaces around subscript
-    elements do not matter: ``"room_temperature"`` and ``"Room  Temperature"``
-    are the same key, as are ``"K[a , b]"`` and ``"k[A,B]"``.
-    """
-    return _canonical_name(str(name).replace("_", " ").lower())
-
-
-def _canonical_name(name: str) -> str:
-    """``"K [ a ,b ]"`` -> ``"K[a,b]"``; spaces inside names collapse to one."""
+def _tidy_key(name: str) -> str:
+    """``"K [ a ,b ]"`` -> ``"K[a,b]"``: the user's spelling, spaces tidied."""
     base, sep, rest = name.partition("[")
     base = " ".join(base.split())
     if not sep:
         return base
     elems = [" ".join(e.split()) for e in rest.rstrip().rstrip("]").split(",")]
     return f"{base}[{','.join(elems)}]"
+
+_NAME = re.compile(r"^[^\[\]=:{}\"\n]+(\[[^\[\]=:{}\n]+\])?$")
 
 
 def _strip_comments(text: str, path: Path) -> list[tuple[int, str]]:
@@ -100,7 +91,7 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
     SpecError
         Unreadable file; a line that is not ``name = value``; a value that is
         not a finite number; the same name twice (names compare without case,
-        see :func:`change_key`); a TIME STEP or SAVEPER that is not > 0, or a
+        see :func:`sdkit.model.names.canonical_key`); a TIME STEP or SAVEPER that is not > 0, or a
         FINAL TIME before the INITIAL TIME (see :mod:`sdkit.model.timesettings`).
         Messages name the file and line.
 
@@ -136,12 +127,12 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
                             f"{value!r}") from None
         if not math.isfinite(number):
             raise SpecError(f"{path}: line {lineno}: value of {name!r} must be finite: {value!r}")
-        key = change_key(name)
+        key = canonical_key(name)
         if key in seen:
             raise SpecError(f"{path}: line {lineno}: {name!r} is set twice "
                             f"(first on line {seen[key]})")
         seen[key] = lineno
-        values[_canonical_name(name)] = number
+        values[_tidy_key(name)] = number
         _check_time_setting(name, number, where=f"{path}: line {lineno}")
     times = {time_setting_name(k): v for k, v in values.items() if time_setting_name(k)}
     check_time_settings(times.get("INITIAL TIME"), times.get("FINAL TIME"), None, None,
@@ -200,10 +191,10 @@ def write_cin(path: str | os.PathLike, values: Mapping[str, float], *,
         lines.append("{ " + header.strip() + " }")
     seen: set[str] = set()
     for name, value in values.items():
-        text = _canonical_name(str(name))
+        text = _tidy_key(str(name))
         if not text or not _NAME.match(text):
             raise SpecError(f"{path}: cannot write variable name {name!r}")
-        key = change_key(text)
+        key = canonical_key(text)
         if key in seen:
             raise SpecError(f"{path}: {name!r} is given twice")
         seen.add(key)
@@ -233,12 +224,12 @@ def merge_changes(files: Iterable[str | os.PathLike] | None = None,
     -------
     dict
         A new dict; when two spellings of one name meet (see
-        :func:`change_key`), the winning spelling and value are kept.
+        :func:`sdkit.model.names.canonical_key`), the winning spelling and value are kept.
     """
     merged: dict[str, tuple[str, object]] = {}
     for path in files or []:
         for name, value in read_cin(path).items():
-            merged[change_key(name)] = (name, value)
+            merged[canonical_key(name)] = (name, value)
     for name, value in (sets or {}).items():
-        merged[change_key(name)] = (name, value)
+        merged[canonical_key(name)] = (name, value)
     return {name: value for name, value in merged.values()}

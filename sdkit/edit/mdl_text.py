@@ -11,22 +11,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sdkit.edit.numbers import format_number
 from sdkit.errors import InvalidValueError, UnknownVariableError
+from sdkit.model.names import canonical, split_subscripted
 
-__all__ = ["MdlEquation", "scan_mdl", "edit_mdl", "norm_name"]
+__all__ = ["MdlEquation", "scan_mdl", "edit_mdl"]
 
 NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKEN = re.compile(rf"(?P<cont>\\[ \t]*\r?\n)|(?P<ws>\s+)|(?P<sep>[,;])|(?P<num>{NUMBER})"
                     r"|(?P<other>.)", re.S)
 _SKETCH = "\\\\\\---///"
-
-
-def norm_name(name: str) -> str:
-    """Vensim names compare without case, quotes, underscores or extra spaces."""
-    name = name.strip()
-    if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
-        name = name[1:-1]
-    return " ".join(name.replace("_", " ").split()).lower()
 
 
 @dataclass(frozen=True)
@@ -182,14 +176,14 @@ def _ranges(text: str, eqs: list[MdlEquation]) -> dict[str, list[str]]:
                                                                  int(m.group(3)) + 1)]
                 elif item:
                     elems.append(item)
-            raw[norm_name(eq.name)] = elems
+            raw[canonical(eq.name)] = elems
         elif eq.kind == "equiv":
-            equiv[norm_name(eq.name)] = norm_name(text[eq.expr_start:eq.expr_end])
+            equiv[canonical(eq.name)] = canonical(text[eq.expr_start:eq.expr_end])
 
     def expand(key: str, seen: frozenset = frozenset()) -> list[str]:
         out: list[str] = []
         for e in raw.get(key, []):
-            k = norm_name(e)
+            k = canonical(e)
             if k in raw and k not in seen:
                 out += expand(k, seen | {key})
             else:
@@ -221,8 +215,7 @@ def _numbers(text: str, start: int, end: int) -> list[re.Match] | None:
 
 
 def _format_table(old_body: str, points: list[tuple[float, float]]) -> str:
-    from sdkit.edit.writeback import format_number as f
-
+    f = format_number
     lead = old_body[: len(old_body) - len(old_body.lstrip())]
     tail = old_body[len(old_body.rstrip()):]
     xs, ys = [x for x, _ in points], [y for _, y in points]
@@ -263,16 +256,13 @@ def _describe(text: str, eq: MdlEquation) -> str:
 
 def edit_mdl(text: str, changes: dict[str, object], *, path: Path) -> str:
     """Apply checked changes to ``.mdl`` text; see :func:`sdkit.edit.edit_model`."""
-    from sdkit.edit.writeback import format_number
-    from sdkit.engine.simulate import split_subscripted
-
     eqs = [e for e in scan_mdl(text) if not e.in_macro]
     ranges = _ranges(text, eqs)
     splices: list[tuple[int, int, str]] = []
     for key, value in changes.items():
         base, elems = split_subscripted(key)
-        wanted = norm_name(base)
-        found = [e for e in eqs if e.kind in {"eq", "lookup"} and norm_name(e.name) == wanted]
+        wanted = canonical(base)
+        found = [e for e in eqs if e.kind in {"eq", "lookup"} and canonical(e.name) == wanted]
         if not found:
             raise UnknownVariableError(f"{path}: no variable named {base!r}")
         if isinstance(value, list):
@@ -293,10 +283,10 @@ def edit_mdl(text: str, changes: dict[str, object], *, path: Path) -> str:
 
 
 def _constant_span(text, found, elems, ranges, *, key, path) -> tuple[int, int]:
-    want = tuple(norm_name(e) for e in elems)
+    want = tuple(canonical(e) for e in elems)
     for eq in found:
         nums = _numbers(text, eq.expr_start, eq.expr_end)
-        dims = [ranges.get(norm_name(s), [norm_name(s)]) for s in eq.subscripts]
+        dims = [ranges.get(canonical(s), [canonical(s)]) for s in eq.subscripts]
         if not want:
             if nums is None:
                 raise InvalidValueError(f"{path}: {key!r} is not a constant: "

@@ -19,10 +19,13 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sdkit.edit.mdl_text import edit_mdl, norm_name, scan_mdl
+from sdkit.edit.mdl_text import edit_mdl, scan_mdl
+from sdkit.edit.numbers import format_number
 from sdkit.edit.xmile_text import edit_xmile
 from sdkit.errors import InvalidValueError, ModelFileError
 from sdkit.io.files import atomic_write_bytes
+from sdkit.io.textfile import read_checked_bytes
+from sdkit.model.names import canonical
 from sdkit.model.timesettings import MODEL_NAMES, check_time_settings, check_time_value, warn_uneven
 
 __all__ = ["edit_model", "save_model", "backup_path", "model_diff_text", "read_model_text",
@@ -38,22 +41,12 @@ def read_model_text(path: str | os.PathLike) -> tuple[str, str]:
     written back); files that are not UTF-8 are read as Latin-1, which maps
     every byte to one character and back.
     """
-    from sdkit.io.textfile import read_checked_bytes
-
     data = read_checked_bytes(path, error=ModelFileError, what="model file",
                               missing="no such file")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
-
-
-def format_number(value: float) -> str:
-    """Shortest text that reads back as `value` (``20.0`` -> ``"20"``)."""
-    value = float(value)
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
 
 
 def _check_change(path: Path, name: str, value: object) -> float | list[tuple[float, float]]:
@@ -154,11 +147,11 @@ def _check_mdl_time_settings(text: str, changes: Mapping[str, object], path: Pat
         the final time (see :func:`sdkit.model.timesettings.warn_uneven`).
     """
     wanted = {n.lower(): n for n in MODEL_NAMES}
-    if not any(norm_name(str(k).split("[")[0]) in wanted for k in changes):
+    if not any(canonical(str(k).split("[")[0]) in wanted for k in changes):
         return
     found: dict[str, tuple[str, str]] = {}
     for eq in scan_mdl(text):
-        key = norm_name(eq.name)
+        key = canonical(eq.name)
         if eq.kind == "eq" and not eq.in_macro and key in wanted and key not in found:
             line = text.count("\n", 0, eq.expr_start) + 1
             expr = " ".join(text[eq.expr_start:eq.expr_end].replace("\\\n", " ").split())
@@ -166,7 +159,7 @@ def _check_mdl_time_settings(text: str, changes: Mapping[str, object], path: Pat
     values: dict[str, float | None] = {}
     for key, name in wanted.items():
         expr, where = found.get(key, ("", ""))
-        if key == "saveper" and norm_name(expr) == "time step":
+        if key == "saveper" and canonical(expr) == "time step":
             values[key] = values.get("time step")
             continue
         try:

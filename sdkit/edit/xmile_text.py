@@ -13,22 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdkit.edit.mdl_text import NUMBER
+from sdkit.edit.numbers import format_number
 from sdkit.errors import InvalidValueError, TranslationError, UnknownVariableError
+from sdkit.model.names import canonical, split_subscripted
 
-__all__ = ["XmileVariable", "scan_xmile", "edit_xmile", "xmile_norm"]
+__all__ = ["XmileVariable", "scan_xmile", "edit_xmile"]
 
 _VAR = re.compile(r"<(aux|stock|flow|gf)\b([^>]*?)(/?)>", re.S)
 _NAME = re.compile(r"""\bname\s*=\s*(["'])(.*?)\1""", re.S)
 _SUB = re.compile(r"""<element\b[^>]*\bsubscript\s*=\s*(["'])(.*?)\1[^>]*>(.*?)</element>""",
                   re.S)
-
-
-def xmile_norm(name: str) -> str:
-    """XMILE names compare without case, underscores, ``\\n`` or extra spaces."""
-    name = html.unescape(name).replace("\\n", " ")
-    if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
-        name = name[1:-1]
-    return " ".join(name.replace("_", " ").split()).lower()
 
 
 @dataclass(frozen=True)
@@ -104,8 +98,7 @@ def _number_span(text: str, span: tuple[int, int]) -> tuple[int, int] | None:
 
 
 def _edit_table(text: str, var: XmileVariable, points, *, path: Path, key: str):
-    from sdkit.edit.writeback import format_number as f
-
+    f = format_number
     gf_open = re.search(r"<gf\b[^>]*>", text[var.start:var.end]) if var.tag != "gf" else None
     if var.tag == "gf":
         start, end = var.start, var.end
@@ -135,15 +128,12 @@ def _edit_table(text: str, var: XmileVariable, points, *, path: Path, key: str):
 
 def edit_xmile(text: str, changes: dict[str, object], *, path: Path) -> str:
     """Apply checked changes to XMILE text; see :func:`sdkit.edit.edit_model`."""
-    from sdkit.edit.writeback import format_number
-    from sdkit.engine.simulate import split_subscripted
-
     variables = scan_xmile(text, path=path)
-    by_name = {xmile_norm(v.name): v for v in variables}
+    by_name = {canonical(v.name): v for v in variables}
     splices: list[tuple[int, int, str]] = []
     for key, value in changes.items():
         base, elems = split_subscripted(key)
-        var = by_name.get(xmile_norm(base))
+        var = by_name.get(canonical(base))
         if var is None:
             raise UnknownVariableError(f"{path}: no variable named {base!r}")
         if isinstance(value, list):
@@ -163,9 +153,9 @@ def edit_xmile(text: str, changes: dict[str, object], *, path: Path) -> str:
 def _constant_span(text, var, elems, *, key, path) -> tuple[int, int]:
     elements = list(_SUB.finditer(text, var.start, var.end))
     if elems:
-        want = [xmile_norm(e) for e in elems]
+        want = [canonical(e) for e in elems]
         for m in elements:
-            if [xmile_norm(s) for s in m.group(2).split(",")] == want:
+            if [canonical(s) for s in m.group(2).split(",")] == want:
                 span = _inner(text, "eqn", m.start(3), m.end(3))
                 break
         else:
