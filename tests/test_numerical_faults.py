@@ -71,7 +71,7 @@ def test_check_finite_false_keeps_the_run(log_model):
 def test_dt_larger_than_time_constant_warns(drain):
     with pytest.warns(SdkitWarning, match=r"dt 4 is larger than the time constant of 'Level' "
                                           r"\(about 2 at"):
-        out = sdkit.simulate(drain, outputs=["Level"])
+        out = sdkit.simulate(drain, outputs=["Level"], engine="pysd")  # PySD-path diagnostic
     # Euler with dt = 2 tau flips the sign every step: the symptom the warning is about
     assert np.allclose(out["Level"].to_numpy()[:3], [100.0, -100.0, 100.0])
 
@@ -88,11 +88,11 @@ def test_delay_order_cut_warns(tmp_path):
     path = _model(tmp_path, "delay.mdl", "Input = STEP(10, 1) ~ u ~ |\n"
                   "Out = DELAY3(Input, 1) ~ u ~ |", stop=4, dt=1)
     with pytest.warns(SdkitWarning, match=r"time step too large for delay 'Out'"):
-        sdkit.simulate(path, outputs=["Out"])
+        sdkit.simulate(path, outputs=["Out"], engine="pysd")  # PySD-path diagnostic
 
 
 def test_cli_prints_warning_once(drain, capsys):
-    assert main(["run", str(drain), "--columns", "Level"]) == 0
+    assert main(["run", str(drain), "--columns", "Level", "--engine", "pysd"]) == 0
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln]
     assert len(lines) == 1 and lines[0].startswith("sdkit: warning: ")

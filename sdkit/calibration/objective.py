@@ -3,8 +3,10 @@
 :class:`Objective` turns a vector ``x`` (one value per free parameter, in the
 problem's order) into weighted, normalised residuals. Many vectors at once
 (a finite-difference Jacobian, a differential-evolution population) run as
-one ensemble through :func:`sdkit.engine.simulate_ensemble` when the engine
-can compile the model, else one PySD run each. The objective keeps the best
+one ensemble through :func:`sdkit.engine.runner.run_ensemble` (the compiled
+engine; PySD, said in :attr:`Objective.engine_note`, only where the engine
+meets a construct it does not compile; an error during a run is an error).
+The objective keeps the best
 point it has seen, so a fit stopped with Ctrl-C still has an answer. It
 pickles without its loaded model (a worker process loads its own).
 """
@@ -15,28 +17,27 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
+from sdkit.calibration.observation import apply_observations
 from sdkit.calibration.problem import CalibrationProblem
-from sdkit.errors import SdkitError, SimulationError, SpecError
+from sdkit.engine.runner import ENGINES, run_ensemble
+from sdkit.errors import SimulationError, SpecError
+from sdkit.model.load import load_model
+from sdkit.model.names import canonical_key
 
 __all__ = ["Objective", "FAILED_RESIDUAL", "ENGINES"]
 
 #: residual given to every point of a run that failed (NaN/inf or a PySD error)
 FAILED_RESIDUAL = 1e3
-#: ``"auto"`` uses the compiled ensemble engine when it is there, ``"pysd"`` never
-ENGINES = ("auto", "pysd")
-
-
-def _norm_name(s: str) -> str:
-    return "".join(str(s).replace("_", " ").lower().split())
 
 
 def _column(frame, variable: str) -> str:
     """The column (or data variable) of ``"Name"`` / ``"Name[elem]"``, case and spaces ignored."""
     names = list(frame.columns if hasattr(frame, "columns") else frame.data_vars)
-    wanted = _norm_name(variable)
+    wanted = canonical_key(variable)
     for col in names:
-        if _norm_name(col) == wanted:
+        if canonical_key(col) == wanted:
             return col
     raise SpecError(f"model output {variable!r} not in the run (have: "
                     f"{', '.join(map(str, names[:8]))})")
@@ -51,19 +52,23 @@ class Objective:
     on_eval : callable, optional
         Called as ``on_eval(n_runs, best_payoff)`` after every batch of runs
         (progress bars).
-    engine : {"auto", "pysd"}, default "auto"
-        ``"auto"`` runs batches with the compiled ensemble engine if it is
-        installed and compiles the model; ``"pysd"`` runs each vector with
-        :func:`sdkit.engine.simulate`.
+    engine : {"auto", "fast", "pysd"}, default "auto"
+        As for :func:`sdkit.engine.runner.run_ensemble`: ``"auto"`` runs
+        batches with the compiled engine, and PySD from the first batch on
+        if the engine cannot compile the model (:attr:`engine_note` says
+        why); ``"pysd"`` runs each vector with PySD.
+    executor : sdkit.engine.executors.Executor, optional
+        Where batches of members run (in-process by default; Dask included).
     """
 
     def __init__(self, problem: CalibrationProblem, *, on_eval: Callable | None = None,
-                 engine: str = "auto"):
+                 engine: str = "auto", executor=None):
         if engine not in ENGINES:
             raise SpecError(f"engine {engine!r} unknown; expected one of {ENGINES}")
         self.problem = problem
         self.on_eval = on_eval
         self.engine = engine
+        self.executor = executor
         self.engine_note = ""
         self._model = None
         self.n_evals = 0
@@ -89,13 +94,12 @@ class Objective:
         state = self.__dict__.copy()
         state["_model"] = None
         state["on_eval"] = None
+        state["executor"] = None
         return state
 
     @property
     def model(self):
         if self._model is None:
-            from sdkit.model.load import load_model
-
             self._model = load_model(self.problem.model)
         return self._model
 
@@ -118,24 +122,19 @@ class Objective:
             return values[:, idx]
         return np.stack([np.interp(t, time, row) for row in values])
 
-    def _run_ensemble(self, xs: np.ndarray) -> dict[str, np.ndarray] | None:
-        """All rows of `xs` in one compiled ensemble; None if the engine is not usable."""
-        import pandas as pd
-
-        try:
-            from sdkit.engine import simulate_ensemble
-        except ImportError:
-            return None
+    def _table(self, xs: np.ndarray) -> pd.DataFrame:
         table = pd.DataFrame({k: [float(v)] * len(xs) for k, v in self.problem.fixed.items()})
         for j, p in enumerate(self.problem.parameters):
             table[p.key] = xs[:, j]
+        return table
+
+    def _run(self, table: pd.DataFrame, engine: str):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            ds = simulate_ensemble(self.model, table, outputs=self.variables, stop=self.stop,
-                                   dt=self.problem.dt)
-        if ds.attrs.get("sdkit_engine") != "fast":
-            self.engine = "pysd"  # the engine fell back to PySD: run PySD directly from now
-            self.engine_note = f"ensemble engine: {ds.attrs.get('sdkit_fallback', 'fell back')}"
+            return run_ensemble(self.model, table, self.variables, engine=engine,
+                                executor=self.executor, stop=self.stop, dt=self.problem.dt)
+
+    def _at_targets(self, ds) -> dict[str, np.ndarray]:
         time = np.asarray(ds["time"].values, float)
         out = {}
         for target in self.problem.targets:
@@ -144,23 +143,16 @@ class Objective:
         return out
 
     def _run_pysd(self, xs: np.ndarray) -> dict[str, np.ndarray]:
-        from sdkit.engine.simulate import simulate
-
+        """One PySD run per vector; a run PySD cannot finish gives a NaN row."""
         rows = {t.name: [] for t in self.problem.targets}
-        for x in xs:
+        table = self._table(xs)
+        for i in range(len(xs)):
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    frame = simulate(self.model, self.params(x), stop=self.stop,
-                                     dt=self.problem.dt, outputs=self.variables)
+                sim = self._at_targets(self._run(table.iloc[[i]], "pysd").dataset)
             except SimulationError:
-                for target in self.problem.targets:
-                    rows[target.name].append(np.full(len(target.times), np.nan))
-                continue
-            time = frame.index.to_numpy(float)
-            for target in self.problem.targets:
-                values = frame[_column(frame, target.variable)].to_numpy(float)[None, :]
-                rows[target.name].append(target.scale * self._at_times(time, values, target)[0])
+                sim = {t.name: np.full((1, len(t.times)), np.nan) for t in self.problem.targets}
+            for name, v in sim.items():
+                rows[name].append(v[0])
         return {name: np.stack(v) for name, v in rows.items()}
 
     def simulate_many(self, xs: np.ndarray) -> dict[str, np.ndarray]:
@@ -170,25 +162,16 @@ class Objective:
         runs are NaN.
         """
         xs = np.atleast_2d(np.asarray(xs, float))
-        if self.engine == "auto":
-            try:
-                out = self._run_ensemble(xs)
-            except SpecError:
-                raise
-            except (SdkitError, ArithmeticError, ValueError, KeyError, TypeError,
-                    IndexError, NotImplementedError) as e:
-                # something the engine cannot do: PySD from now on, and say so in the result
-                self.engine_note = f"ensemble engine failed ({type(e).__name__}: {e}); ran PySD"
-                out = None
-            if out is not None:
-                return self._observed(out)
+        if self.engine == "pysd":
+            return self._observed(self._run_pysd(xs))
+        result = self._run(self._table(xs), self.engine)
+        if result.engine == "pysd":  # not compiled: PySD from now on, and say so
             self.engine = "pysd"
-        return self._observed(self._run_pysd(xs))
+            self.engine_note = f"ensemble engine: {result.fallback}"
+        return self._observed(self._at_targets(result.dataset))
 
     def _observed(self, sim: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Simulated values as the data record them (observation model, e.g. level shifts)."""
-        from sdkit.calibration.observation import apply_observations
-
         return apply_observations(getattr(self.problem, "observations", ()),
                                   self.problem.targets, sim)
 

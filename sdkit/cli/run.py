@@ -19,6 +19,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--columns", nargs="+", metavar="NAME", help="variables to return")
     p.add_argument("--out", metavar="FILE", help="write results to FILE (.csv, .nc, .parquet)")
     p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--engine", choices=["auto", "fast", "pysd"], default="auto",
+                   help="auto: sdkit's compiled engine, PySD where it cannot compile the "
+                        "model (default); fast: refuse instead; pysd: always PySD")
     return p
 
 
@@ -30,7 +33,7 @@ def run(args) -> int:
     text = run_and_summarize(
         args.model, params, start=args.start, stop=args.stop,
         dt=args.dt, saveper=args.saveper, outputs=args.columns, out=args.out,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, engine=args.engine,
     )
     print(text)
     return 0

@@ -1,21 +1,25 @@
 """One chunk of an ensemble: the picklable task every executor runs.
 
-:func:`run_chunk` simulates a block of members with the compiled engine, or,
-if the model uses something the engine does not compile, with PySD one
-member at a time; either way it returns the same arrays.
+:func:`run_chunk` simulates a block of members with the compiled engine, or
+with PySD one member at a time (asked for, or, with ``engine="auto"``, where
+the engine meets a construct it does not compile: an
+:class:`~sdkit.engine.expressions.Unsupported`, never any other error);
+either way it returns the same arrays.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from sdkit.engine.compiled_cache import Unsupported, compiled_for
+from sdkit.engine.pysd_backend import run_pysd_members
 from sdkit.engine.run import control_overrides, run_compiled
+from sdkit.errors import UnsupportedConstructError
+from sdkit.model.load import load_model
 
 __all__ = ["ChunkSpec", "ChunkResult", "FallbackNote", "run_chunk"]
 
@@ -54,6 +58,8 @@ class ChunkSpec:
     stop: float | None = None
     dt: float | None = None
     saveper: float | None = None
+    engine: str = "auto"  # "auto", "fast" or "pysd" (see sdkit.engine.runner)
+    max_output_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,6 @@ class ChunkResult:
 def _model(spec: ChunkSpec, model=None):
     if model is not None:
         return model
-    from sdkit.model.load import load_model
-
     key = (spec.model_path, spec.sha256)
     with _MODELS_LOCK:
         if key not in _MODELS:
@@ -79,9 +83,18 @@ def _model(spec: ChunkSpec, model=None):
 
 
 def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None) -> ChunkResult:
-    """Simulate ``len(values)`` members (rows of parameter values)."""
+    """Simulate ``len(values)`` members (rows of parameter values).
+
+    Raises
+    ------
+    UnsupportedConstructError
+        With ``spec.engine == "fast"``, a construct the engine does not compile.
+    """
     model = _model(spec, model)
     values = np.asarray(values, dtype=float).reshape(len(values), len(spec.columns))
+    if spec.engine == "pysd":
+        times, out = run_pysd_members(model, spec, values)
+        return ChunkResult(times, out, "pysd")
     n = len(values)
     overrides: dict[str, list] = {}
     for j, (node, index, _label) in enumerate(spec.columns):
@@ -90,37 +103,18 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None) -> ChunkResult:
     try:
         compiled = compiled_for(model, spec.outputs, frozenset(overrides))
         times, out = run_compiled(compiled, n, overrides, start=spec.start, stop=spec.stop,
-                                  dt=spec.dt, saveper=spec.saveper)
+                                  dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
+                                  where=str(model.path))
         return ChunkResult(times, out, "fast")
-    except (Unsupported, ZeroDivisionError, IndexError, ValueError, TypeError) as e:
-        what = str(e) if isinstance(e, Unsupported) else f"run failed ({type(e).__name__}: {e})"
-        note = str(FallbackNote(model.path.name, " ".join(what.split())[:200]))
+    except Unsupported as e:  # a construct the engine does not compile; nothing else
+        construct = " ".join(str(e).split())[:200]
+        if spec.engine == "fast":
+            err = UnsupportedConstructError(
+                f"{model.path}: the fast engine does not support: {construct} "
+                "(use engine 'auto' or 'pysd')")
+            err.construct = construct
+            raise err from None
+        note = str(FallbackNote(model.path.name, construct))
         log.info(note)
-        times, out = _run_pysd(model, spec, values)
-        return ChunkResult(times, out, "pysd", note)
-
-
-def _run_pysd(model, spec: ChunkSpec, values: np.ndarray):
-    from sdkit.engine.simulate import simulate
-
-    names = [model._real[o] for o in spec.outputs]
-    out: dict[str, np.ndarray] = {}
-    times = None
-    for i, row in enumerate(values):
-        params = {label: float(v) for (_n, _i, label), v in zip(spec.columns, row)}
-        with warnings.catch_warnings():  # the fall-back note is the one message
-            warnings.simplefilter("ignore")
-            frame = simulate(model, params, outputs=names, start=spec.start, stop=spec.stop,
-                             dt=spec.dt, saveper=spec.saveper, check_finite=False)
-        times = frame.index.to_numpy(float)
-        for o, name, dims, coords in zip(spec.outputs, names, spec.out_dims, spec.out_coords):
-            if o not in out:
-                shape = (len(values), len(times)) + tuple(len(c) for c in coords)
-                out[o] = np.empty(shape)
-            if not dims:
-                out[o][i] = frame[name].to_numpy(float)
-                continue
-            for elems in np.ndindex(*(len(c) for c in coords)):
-                col = f"{name}[{','.join(c[k] for c, k in zip(coords, elems))}]"
-                out[o][(i, slice(None)) + elems] = frame[col].to_numpy(float)
-    return times, out
+    times, out = run_pysd_members(model, spec, values)
+    return ChunkResult(times, out, "pysd", note)

@@ -50,7 +50,8 @@ def control_overrides(n: int, *, stop=None, dt=None, saveper=None) -> dict:
 
 
 def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, stop=None,
-                 dt=None, saveper=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                 dt=None, saveper=None, limit=None,
+                 where: str = "") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Simulate `n` members; return save times and ``{output: (n, times, *dims)}``.
 
     `overrides` maps node names to ``[(index, values), ...]`` (time settings
@@ -69,11 +70,11 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
                        for o in compiled.outputs)
         check_time_settings(first, settings["final_time"], step_dt, settings["saveper"])
         check_output_size(first, settings["final_time"], step_dt, settings["saveper"], n_values,
-                          members=n)  # before the loop below builds its lists
+                          members=n, limit=limit)  # before the loop below builds its lists
         steps, saved = save_times(first, settings["final_time"], step_dt, settings["saveper"])
         last_saved = max(t for t, keep in zip(steps, saved) if keep)
         warn_run_end(first, settings["final_time"], step_dt, settings["saveper"], steps[-1],
-                     last_saved, stacklevel=3)
+                     last_saved, where=where, stacklevel=3)
         n_saved = sum(saved)
         out = {o: np.empty((n, n_saved) + tuple(len(c) for c in compiled.shapes[o][1]))
                for o in compiled.outputs}

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from sdkit.errors import ModelFileError, TranslationError, UnknownVariableError
-from sdkit.model.timesettings import check_model_time_settings
-from sdkit.model.translate import (
-    CachedTranslation,
-    file_hash,
-    importing_without_bytecode,
-    model_format,
-    translate_cached,
-    verify_translation,
-)
+import numpy as np
+import pysd
 
-__all__ = ["Model", "TimeSettings", "load_model"]
+from sdkit.errors import ModelFileError, TranslationError, UnknownVariableError
+from sdkit.model.cached import CachedTranslation, translate_cached
+from sdkit.model.names import canonical
+from sdkit.model.timesettings import check_model_time_settings
+from sdkit.model.translate import file_hash, importing_without_bytecode, model_format
+
+__all__ = ["Model", "TimeSettings", "Variable", "load_model"]
+
+#: what a variable is, as :attr:`Variable.kind` says
+KINDS = ("stock", "flow", "auxiliary", "constant", "lookup", "data", "stateful")
+_CONTROL = ("time", "initial_time", "final_time", "time_step", "saveper")
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,66 @@ class TimeSettings:
     units: str = ""
 
 
-class Model:
-    """A translated model: the file it came from and the PySD model behind it.
+@dataclass(frozen=True)
+class Variable:
+    """One model variable: what :attr:`Model.variables` lists.
 
-    Create with :func:`load_model`. The PySD model is private; runs go
-    through :func:`sdkit.engine.simulate`, which resets it before each run.
+    Attributes
+    ----------
+    name : str
+        As written in the model file.
+    py_name : str
+        PySD's Python name (the engine's too).
+    kind : str
+        One of :data:`KINDS`: ``stock`` (INTEG), ``flow`` (an auxiliary that
+        feeds a stock's rate directly), ``auxiliary``, ``constant``,
+        ``lookup``, ``data`` or ``stateful`` (delays, smooths, ...).
+    units : str
+    documentation : str
+    dims : tuple of str
+        Subscript dimensions (empty for scalars).
+    elements : tuple of tuple of str
+        The elements of each dimension, in order.
+    range : tuple of (float or None, float or None)
+        The declared ``[min, max]`` (None where the model gives none).
+    value : float, numpy.ndarray or None
+        A constant's value as the file sets it (an array over `dims` for a
+        subscripted constant); None for other kinds.
+    """
+
+    name: str
+    py_name: str
+    kind: str
+    units: str = ""
+    documentation: str = ""
+    dims: tuple[str, ...] = ()
+    elements: tuple[tuple[str, ...], ...] = ()
+    range: tuple[float | None, float | None] = (None, None)
+    value: float | np.ndarray | None = None
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _limit(value: object) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+class Model:
+    """A translated model: the file it came from, its variables and time settings.
+
+    Create with :func:`load_model`. Read a model through its public API
+    (:attr:`names`, :attr:`variables`, :meth:`variable`, :attr:`subscripts`,
+    :attr:`time_settings`); runs go through :func:`sdkit.engine.simulate` or
+    :func:`sdkit.engine.runner.run_ensemble`. The PySD object behind it is
+    private to :mod:`sdkit.engine.pysd_backend`, which alone resets it.
 
     Attributes
     ----------
@@ -50,8 +109,6 @@ class Model:
     """
 
     def __init__(self, path: Path, translation: CachedTranslation, *, trusted: bool = False):
-        import pysd
-
         self.path = path
         self.trusted = trusted
         self.format = model_format(path)
@@ -60,7 +117,7 @@ class Model:
         try:
             with warnings.catch_warnings(), importing_without_bytecode():
                 warnings.simplefilter("ignore")
-                self._pysd = pysd.load(str(translation.py_file))
+                self._pysd_object = pysd.load(str(translation.py_file))
         except FileNotFoundError as e:  # external data (GET XLS ...) next to the model
             missing = Path(e.filename).name if e.filename else str(e)
             raise ModelFileError(
@@ -70,10 +127,9 @@ class Model:
             raise TranslationError(
                 f"{path}: cannot initialise the translated model: {type(e).__name__}: {e}"
             ) from e
-        self._dirty = False
-        self._names = {str(k): v for k, v in self._pysd.namespace.items()}
-        self._by_lower = {k.lower(): v for k, v in self._names.items()}
-        self._by_lower.update({v.lower(): v for v in self._names.values()})
+        self._names = {str(k): v for k, v in self._pysd_object.namespace.items()}
+        self._by_canonical = {canonical(k): v for k, v in self._names.items()}
+        self._by_canonical.update({canonical(v): v for v in self._names.values()})
         self._real = {v: k for k, v in self._names.items()}
         self._time_settings = self._read_time_settings()
 
@@ -81,6 +137,11 @@ class Model:
         return f"<sdkit.Model {self.path.name} ({self.format}, {len(self._names)} names)>"
 
     # -- names ---------------------------------------------------------------
+    @property
+    def translation(self) -> CachedTranslation:
+        """The cached translation this model was loaded from."""
+        return self._translation
+
     @property
     def cache_folder(self) -> Path:
         """The cache folder holding this model's translation."""
@@ -100,12 +161,9 @@ class Model:
             If the model defines no such variable; the message names the file
             and suggests close names.
         """
-        key = " ".join(str(name).replace("_", " ").split()).lower()
-        for candidate in (str(name).lower(), key, key.replace(" ", "_")):
-            if candidate in self._by_lower:
-                return self._by_lower[candidate]
-        import difflib
-
+        key = canonical(name)
+        if key in self._by_canonical:
+            return self._by_canonical[key]
         close = difflib.get_close_matches(str(name), list(self._names), n=3)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownVariableError(f"{self.path}: no variable named {name!r}{hint}")
@@ -122,14 +180,73 @@ class Model:
     @property
     def subscripts(self) -> dict[str, list[str]]:
         """Subscript ranges: dimension name -> element names."""
-        return {k: list(v) for k, v in self._pysd.subscripts.items()}
+        return {k: list(v) for k, v in self._pysd_object.subscripts.items()}
 
     def dims_of(self, name: str) -> list[str]:
         """The subscript dimensions of a variable (empty for scalars)."""
         py = self.py_name(name)
-        comp = getattr(self._pysd.components, py, None)
+        comp = getattr(self._pysd_object.components, py, None)
         dims = getattr(comp, "subscripts", None) or []
         return list(dims)
+
+    @cached_property
+    def saveper_follows_dt(self) -> bool:
+        """True if SAVEPER is computed from TIME STEP (a new dt moves it too)."""
+        return "time_step" in (self._pysd_object.dependencies.get("saveper") or {})
+
+    @cached_property
+    def variables(self) -> tuple[Variable, ...]:
+        """Every model variable but time and the time settings, in the file's order."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            doc = self._pysd_object.doc
+        flows: set[str] = set()
+        for key, val in (self._pysd_object.dependencies or {}).items():
+            if key.startswith("_integ_") and isinstance(val, dict):
+                flows.update(k for k in (val.get("step") or {}) if not k.startswith("_"))
+        subs = self.subscripts
+        out = []
+        for _, row in doc.iterrows():
+            py = row["Py Name"]
+            if py in _CONTROL:
+                continue
+            kind = _kind(_text(row.get("Type")), _text(row.get("Subtype")), py in flows)
+            dims = row.get("Subscripts")
+            dims = tuple(dims) if isinstance(dims, list | tuple) else ()
+            limits = row.get("Limits")
+            limits = tuple(limits) if isinstance(limits, list | tuple) else (None, None)
+            out.append(Variable(
+                name=str(row["Real Name"]), py_name=py, kind=kind, units=_text(row.get("Units")),
+                documentation=_text(row.get("Comment")), dims=dims,
+                elements=tuple(tuple(subs.get(d, ())) for d in dims),
+                range=(_limit(limits[0]), _limit(limits[-1])) if limits else (None, None),
+                value=self._constant(py) if kind == "constant" else None,
+            ))
+        return tuple(out)
+
+    def variable(self, name: str) -> Variable:
+        """The :class:`Variable` called `name` (case, spaces and underscores ignored).
+
+        Raises
+        ------
+        UnknownVariableError
+            As :meth:`py_name`.
+        """
+        py = self.py_name(name)
+        for v in self.variables:
+            if v.py_name == py:
+                return v
+        raise UnknownVariableError(f"{self.path}: {name!r} is a time setting, not a variable")
+
+    def _constant(self, py: str) -> float | np.ndarray | None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = getattr(self._pysd_object.components, py)()
+        except Exception:  # noqa: BLE001 - a value PySD cannot give before a run
+            return None
+        arr = np.asarray(getattr(value, "values", value), dtype=float)
+        return float(arr) if arr.ndim == 0 else arr
 
     # -- time ----------------------------------------------------------------
     @property
@@ -138,10 +255,10 @@ class Model:
         return self._time_settings
 
     def _read_time_settings(self) -> TimeSettings:
-        c = self._pysd.components
+        c = self._pysd_object.components
         units = ""
         try:
-            doc = self._pysd.doc
+            doc = self._pysd_object.doc
             row = doc[doc["Py Name"] == "time_step"]
             if len(row) and isinstance(row["Units"].iloc[0], str):
                 units = row["Units"].iloc[0]
@@ -153,17 +270,13 @@ class Model:
             float(c.saveper()), units,
         )
 
-    # -- PySD access for the run layer ---------------------------------------
-    def _fresh_pysd(self):
-        """The PySD model, reloaded if a previous run changed it."""
-        if self._dirty:
-            verify_translation(self._translation, self.path, trusted=self.trusted)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                with importing_without_bytecode():
-                    self._pysd.reload()
-            self._dirty = False
-        return self._pysd
+
+def _kind(typ: str, sub: str, is_flow: bool) -> str:
+    if typ == "Stateful":
+        return "stock" if sub == "Integ" else "stateful"
+    if typ in ("Constant", "Lookup", "Data"):
+        return typ.lower()
+    return "flow" if is_flow else "auxiliary"
 
 
 def load_model(path: str | os.PathLike, *, trusted: bool = False) -> Model:

@@ -1,9 +1,8 @@
 """Projection runs: many parameter sets through one model, and scenarios built on that.
 
 :func:`run_members` is the one seam every ensemble in sdkit goes through
-(scenarios, Monte Carlo, sensitivity). It uses the vectorized
-``sdkit.simulate_ensemble`` when that engine is installed and a plain loop
-over :func:`sdkit.engine.simulate` otherwise; both return an ``xarray.Dataset``
+(scenarios, Monte Carlo, sensitivity), through
+:func:`sdkit.engine.runner.run_ensemble`; it returns an ``xarray.Dataset``
 with dimensions ``(member, time, ...)``.
 """
 
@@ -11,32 +10,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from sdkit.engine.executors import Executor
+from sdkit.engine.pysd_backend import constant_value
+from sdkit.engine.runner import run_ensemble
 from sdkit.errors import InvalidValueError, SpecError
+from sdkit.io.tidy import to_tidy
 from sdkit.model.load import Model, load_model
 from sdkit.scenarios.spec import Scenario
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["run_members", "merge_base", "run_scenarios", "check_scenario", "read_parameters",
-           "to_tidy", "provenance"]
-
-ENGINES = ("auto", "loop", "ensemble")
-
-
-def _ensemble_engine():
-    try:
-        from sdkit.engine import simulate_ensemble
-    except ImportError:
-        return None
-    return simulate_ensemble
-
+__all__ = ["run_members", "merge_base", "run_scenarios", "check_scenario", "to_tidy",
+           "provenance"]
 
 def run_members(
     model: Model,
@@ -46,10 +37,11 @@ def run_members(
     base: Mapping[str, object] | None = None,
     saveper: float = 1.0,
     engine: str = "auto",
+    executor: Executor | None = None,
     progress: bool = False,
     desc: str = "runs",
 ) -> xr.Dataset:
-    """Run one simulation per row of `table` and stack the results.
+    """Run one simulation per row of `table` through :func:`run_ensemble` and stack them.
 
     Parameters
     ----------
@@ -63,43 +55,27 @@ def run_members(
         Constants set in every member (e.g. calibrated parameters); the
         table's columns win over them.
     saveper : float, default 1
-    engine : {"auto", "loop", "ensemble"}
-        ``"auto"`` uses the vectorized engine if it is available.
-    progress : bool, default False
-        Show a tqdm progress bar (loop engine).
+    engine : {"auto", "fast", "pysd"}, default "auto"
+        As for :func:`sdkit.engine.runner.run_ensemble`.
+    executor : sdkit.engine.executors.Executor, optional
+        Where chunks of members run (in-process, process pool, Dask).
+    progress, desc
+        Kept for callers; the compiled engine runs all members at once.
 
     Returns
     -------
     xarray.Dataset
         Dimensions ``(member, time, <subscripts>)``, member labels from the
-        table's index.
+        table's index; ``attrs["sdkit_engine"]`` and, where PySD ran instead
+        of the compiled engine, ``attrs["sdkit_fallback"]``.
     """
-    import xarray as xr
-
-    from sdkit.engine.simulate import simulate, to_dataset
-
-    if engine not in ENGINES:
-        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}: {engine!r}")
+    del progress, desc
     if len(table) == 0:
         raise InvalidValueError("run_members: the parameter table has no rows")
-    fast = _ensemble_engine() if engine != "loop" else None
-    if engine == "ensemble" and fast is None:
-        raise InvalidValueError("engine='ensemble' but sdkit.engine is not installed")
     full = merge_base(model, table, base or {})
-    if fast is not None:
-        ds = fast(model, full, outputs=list(outputs), saveper=saveper)
-        return ds.assign_coords(member=list(table.index))
-    from tqdm.auto import tqdm
-
-    runs = []
-    rows = [full.iloc[i].to_dict() for i in range(len(full))]
-    for row in tqdm(rows, desc=desc, disable=not progress, leave=False):
-        params = {k: v for k, v in row.items() if not _is_nan(v)}
-        frame = simulate(model, params, outputs=list(outputs), saveper=saveper)
-        runs.append(to_dataset(frame))
-    ds = xr.concat(runs, dim=pd.Index(list(table.index), name="member"))
-    ds.attrs["sdkit_engine"] = "pysd (loop over sdkit.simulate)"
-    return ds
+    result = run_ensemble(model, full, list(outputs), engine=engine, executor=executor,
+                          saveper=saveper)
+    return result.dataset.assign_coords(member=list(table.index))
 
 
 def merge_base(model: Model, table: pd.DataFrame, base: Mapping[str, object]) -> pd.DataFrame:
@@ -144,32 +120,6 @@ def _is_nan(value: object) -> bool:
     return isinstance(value, float) and np.isnan(value)
 
 
-def read_parameters(path: str | os.PathLike | None) -> dict[str, float]:
-    """Read fitted parameters from a ``.cin`` file or a calibration record (``.json``).
-
-    ``None`` gives ``{}`` (the model's own values).
-
-    Raises
-    ------
-    SpecError
-        Unknown suffix or a record without fitted values.
-    """
-    if path is None:
-        return {}
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".cin":
-        from sdkit.edit.cin import read_cin
-
-        return dict(read_cin(path))
-    if suffix == ".json":
-        from sdkit.scenarios.uncertainty import ParameterUncertainty
-
-        unc = ParameterUncertainty.from_record(path)
-        return dict(zip(unc.names, map(float, unc.mean)))
-    raise SpecError(f"{path}: expected a .cin file or a calibration record (.json)")
-
-
 def run_scenarios(
     model: Model | str | os.PathLike,
     scenarios: Sequence[Scenario],
@@ -178,6 +128,7 @@ def run_scenarios(
     params: Mapping[str, object] | None = None,
     saveper: float = 1.0,
     engine: str = "auto",
+    executor: Executor | None = None,
     progress: bool = False,
 ) -> xr.Dataset:
     """Run each scenario once on top of `params` (e.g. calibrated values).
@@ -191,7 +142,7 @@ def run_scenarios(
     params : mapping, optional
         Constants applied before each scenario's own changes.
     saveper : float, default 1
-    engine, progress
+    engine, executor, progress
         As for :func:`run_members`.
 
     Returns
@@ -218,7 +169,7 @@ def run_scenarios(
         table = pd.DataFrame(index=table.index)
     table = _fill_defaults(model, table, params or {})
     ds = run_members(model, table, outputs=outputs, base=params, saveper=saveper,
-                     engine=engine, progress=progress, desc="scenarios")
+                     engine=engine, executor=executor, progress=progress, desc="scenarios")
     ds = ds.rename({"member": "scenario"})
     ds.attrs.update(provenance(model))
     ds.attrs["scenario_files"] = "; ".join(str(s.path) for s in scenarios if s.path)
@@ -258,8 +209,6 @@ def _fill_defaults(model: Model, table: pd.DataFrame, params: Mapping[str, objec
     """Replace missing cells with the value in `params` or the model's own value."""
     if not table.isna().to_numpy().any():
         return table
-    import warnings
-
     out = table.copy()
     for col in out.columns:
         if not out[col].isna().any():
@@ -268,27 +217,12 @@ def _fill_defaults(model: Model, table: pd.DataFrame, params: Mapping[str, objec
             fill = params[col]
         else:
             base, _, rest = col.partition("[")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = model._fresh_pysd()[model.real_name(base)]
+            value = constant_value(model, base)
             if rest:
                 value = value.loc[tuple(e.strip() for e in rest.rstrip("]").split(","))]
             fill = float(np.asarray(value))
         out[col] = out[col].fillna(fill)
     return out
-
-
-def to_tidy(ds, *, member_dim: str | None = None) -> pd.DataFrame:
-    """Long table (one value a row) of a results Dataset: dims as columns, plus variable, value."""
-    frames = []
-    for name, da in ds.data_vars.items():
-        f = da.to_dataframe(name="value").reset_index()
-        f.insert(0, "variable", name)
-        frames.append(f)
-    out = pd.concat(frames, ignore_index=True)
-    first = [c for c in ("variable", member_dim or "scenario", "member", "City", "time")
-             if c in out.columns]
-    return out[first + [c for c in out.columns if c not in first]]
 
 
 def provenance(model: Model, **extra: object) -> dict[str, str]:

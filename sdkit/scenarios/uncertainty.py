@@ -4,9 +4,10 @@ Describe, then sample, then run, SALib style::
 
     unc = ParameterUncertainty.from_covariance(names, mean, cov, lower=lo, upper=hi)
     table = sample_parameters(unc, 1000, seed=1)          # DataFrame, one row a member
-    ens = monte_carlo(model, unc, outputs=["GDP"], members=1000, seed=1)
-    q = bands(ens)                                       # 5-50-95 % along "quantile"
-    peak_probability(ens["CO2 emissions"], before=2030)  # per city
+    ens = monte_carlo(model, unc, outputs=["Infected"], members=1000, seed=1)
+
+Quantile bands and peak statistics of the runs are analysis
+(:mod:`sdkit.analysis.bands`).
 
 Samples from a covariance are multivariate normal truncated to the bounds
 by rejection (redrawing only the rejected rows), or, when rejection would
@@ -30,13 +31,12 @@ import numpy as np
 import pandas as pd
 
 from sdkit.errors import InvalidValueError, SpecError
+from sdkit.edit.cin import read_cin
 from sdkit.model.load import Model, load_model
+from sdkit.scenarios.projection import provenance, run_members
 
-__all__ = ["ParameterUncertainty", "sample_parameters", "monte_carlo", "bands",
-           "peak_probability", "QUANTILES"]
-
-#: the reported quantiles (5-50-95 %)
-QUANTILES = (0.05, 0.5, 0.95)
+__all__ = ["ParameterUncertainty", "sample_parameters", "monte_carlo", "read_parameters",
+           "SAMPLING"]
 
 
 def _vector(values, n: int, *, what: str, fill: float) -> np.ndarray:
@@ -392,6 +392,7 @@ def monte_carlo(
     params: Mapping[str, object] | None = None,
     saveper: float = 1.0,
     engine: str = "auto",
+    executor=None,
     progress: bool = False,
     sampling: str = "auto",
 ):
@@ -407,8 +408,10 @@ def monte_carlo(
     params : mapping, optional
         Fixed constants for every member (e.g. a scenario's levers); the
         sampled parameters win over them.
-    saveper, engine, progress
-        As for :func:`sdkit.scenarios.projection.run_members`.
+    saveper, engine, executor, progress
+        As for :func:`sdkit.scenarios.projection.run_members` (``engine``:
+        ``"auto"``, ``"fast"`` or ``"pysd"``; ``executor``: where members run,
+        Dask included).
     sampling : {"auto", "rejection", "copula", "gibbs"}
         The `method` of :func:`sample_parameters`.
 
@@ -418,13 +421,12 @@ def monte_carlo(
         Dimensions ``(member, time, ...)``; the sampled values are data
         variables ``param:<name>`` with dimension ``member``.
     """
-    from sdkit.scenarios.projection import provenance, run_members
-
     if not isinstance(model, Model):
         model = load_model(model)
     table = sample_parameters(unc, members, seed=seed, method=sampling)
     ds = run_members(model, table, outputs=outputs, base=params, saveper=saveper,
-                     engine=engine, progress=progress, desc="Monte Carlo")
+                     engine=engine, executor=executor,
+                     progress=progress, desc="Monte Carlo")
     for col in table.columns:
         ds[f"param:{col}"] = ("member", table[col].to_numpy())
     ds.attrs.update(provenance(model, seed=seed if not isinstance(seed, np.random.Generator)
@@ -433,40 +435,23 @@ def monte_carlo(
     return ds
 
 
-def bands(ds, *, quantiles: Sequence[float] = QUANTILES, dim: str = "member"):
-    """Quantiles across members for every output variable (``param:*`` are dropped).
+def read_parameters(path: str | os.PathLike | None) -> dict[str, float]:
+    """Read fitted parameters from a ``.cin`` file or a calibration record (``.json``).
 
-    Returns
-    -------
-    xarray.Dataset
-        Same variables with `dim` replaced by ``quantile``.
+    ``None`` gives ``{}`` (the model's own values).
+
+    Raises
+    ------
+    SpecError
+        Unknown suffix or a record without fitted values.
     """
-    keep = [v for v in ds.data_vars if not str(v).startswith("param:")]
-    return ds[keep].quantile(list(quantiles), dim=dim)
-
-
-def peak_probability(emissions, *, before: float = 2030, dim: str = "member",
-                     start: float | None = None):
-    """Share of members whose emissions peak strictly before year `before`.
-
-    A member's peak year is the time of its maximum (from `start` on);
-    a series still at its maximum at the last time has not peaked and
-    counts as "not before".
-
-    Parameters
-    ----------
-    emissions : xarray.DataArray
-        Dimensions ``(member, time, ...)``.
-    before : float, default 2030
-    start : float, optional
-        Ignore times before this (e.g. the projection start).
-
-    Returns
-    -------
-    xarray.DataArray
-        Probability in [0, 1] for each remaining coordinate (e.g. city).
-    """
-    from sdkit.indicators import peak_year
-
-    years = peak_year(emissions, start=start)
-    return (years < before).mean(dim)
+    if path is None:
+        return {}
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".cin":
+        return dict(read_cin(path))
+    if suffix == ".json":
+        unc = ParameterUncertainty.from_record(path)
+        return dict(zip(unc.names, map(float, unc.mean)))
+    raise SpecError(f"{path}: expected a .cin file or a calibration record (.json)")

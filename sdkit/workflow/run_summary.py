@@ -148,8 +148,13 @@ def run_and_summarize(
     outputs: list[str] | None = None,
     out: str | os.PathLike | None = None,
     overwrite: bool = False,
+    engine: str = "auto",
 ) -> str:
-    """Run once; write `out` if given; return the text ``sdkit run`` prints."""
+    """Run once; write `out` if given; return the text ``sdkit run`` prints.
+
+    `engine` is ``"auto"`` (sdkit's compiled engine, PySD where it cannot
+    compile the model, logged in one line), ``"fast"`` or ``"pysd"``.
+    """
     if not isinstance(model, Model):
         model = load_model(model)
     spec = read_summary_spec(model.path)
@@ -172,7 +177,7 @@ def run_and_summarize(
 
             raise OutputError(f"{out}: exists; pass --overwrite to replace it")
     frame = simulate(model, params, start=start, stop=stop, dt=dt, saveper=saveper,
-                     outputs=outputs)
+                     outputs=outputs, engine=engine)
     if out is not None:
         write_table(frame, out, overwrite=overwrite,
                     attrs={"model": str(model.path), "model_sha256": model.sha256})

@@ -1,0 +1,299 @@
+"""One way to run many simulations: :func:`run_ensemble` and :class:`EnsembleResult`.
+
+Every ensemble in sdkit (calibration batches, projections, Monte Carlo,
+sensitivity) runs here. The model is compiled from PySD's abstract model into
+numpy code with a leading member axis (:mod:`sdkit.engine.codegen`); PySD
+runs it only when the engine meets a construct it does not compile
+(:class:`~sdkit.engine.expressions.Unsupported`), never because a run failed.
+
+``engine`` is one vocabulary everywhere in sdkit:
+
+``"auto"``
+    The compiled engine; PySD, with a one-line note, where it cannot compile.
+``"fast"``
+    The compiled engine or :class:`~sdkit.errors.UnsupportedConstructError`.
+``"pysd"``
+    PySD, one member at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from sdkit.engine.checks import check_run_size, check_time_setting, coerce_number
+from sdkit.engine.chunks import ChunkSpec, run_chunk
+from sdkit.engine.executors import Executor, InProcessExecutor
+from sdkit.errors import InvalidValueError, UnknownVariableError
+from sdkit.model.load import Model, load_model
+from sdkit.model.names import canonical, split_subscripted
+
+__all__ = ["ENGINES", "EnsembleResult", "run_ensemble", "check_engine", "member_frame"]
+
+log = logging.getLogger("sdkit.engine")
+
+#: the engine names every sdkit entry point accepts
+ENGINES = ("auto", "fast", "pysd")
+CHUNK = 2048  # members per chunk (at most)
+_CONTROL = {"time", "initial_time", "final_time", "time_step", "saveper"}
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """What :func:`run_ensemble` returns.
+
+    Attributes
+    ----------
+    dataset : xarray.Dataset
+        One variable per output, dims ``(member, time, *subscripts)``.
+    engine : str
+        ``"fast"`` (the compiled engine) or ``"pysd"``.
+    fallback : str or None
+        Why PySD ran where the compiled engine was asked for (one line naming
+        the unsupported construct); None otherwise.
+    """
+
+    dataset: xr.Dataset
+    engine: str
+    fallback: str | None = None
+
+
+def check_engine(engine: str) -> str:
+    """Return `engine` if it is one of :data:`ENGINES`, else raise :class:`InvalidValueError`."""
+    if engine not in ENGINES:
+        raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}: {engine!r}")
+    return engine
+
+
+def _element_index(model: Model, dim: str, elem: str, what: str) -> int:
+    elems = model.subscripts[dim]
+    choices = {canonical(e): i for i, e in enumerate(elems)}
+    if canonical(elem) not in choices:
+        raise UnknownVariableError(f"{what}: {elem!r} is not an element of {dim!r} "
+                                   f"(elements: {', '.join(elems)})")
+    return choices[canonical(elem)]
+
+
+def _columns(model: Model, table: pd.DataFrame):
+    """Resolve parameter columns to (python name, element index, label)."""
+    out = []
+    for col in table.columns:
+        base, elems = split_subscripted(str(col))
+        py = model.py_name(base)
+        if py in _CONTROL:
+            raise InvalidValueError(
+                f"column {col!r}: set time settings with start/stop/dt/saveper")
+        dims = model.dims_of(py)
+        if elems and len(elems) != len(dims):
+            raise InvalidValueError(
+                f"column {col!r}: {model.real_name(py)!r} has {len(dims)} subscript(s) {dims}, "
+                f"got {len(elems)}")
+        index = tuple(_element_index(model, d, e, f"column {col!r}") for d, e in zip(dims, elems))
+        out.append((py, index, str(col)))
+    return tuple(out)
+
+
+def _values(table: pd.DataFrame) -> np.ndarray:
+    cols = []
+    for col in table.columns:
+        series = table[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            arr = series.to_numpy(dtype=float)
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise InvalidValueError(
+                    f"column {col!r}, row {table.index[i]!r} must be finite: {arr[i]}")
+        else:
+            arr = np.array([coerce_number(v, what=f"column {col!r}, row {r!r}")
+                            for r, v in series.items()], dtype=float)
+        cols.append(arr)
+    return np.column_stack(cols) if cols else np.empty((len(table), 0))
+
+
+def _outputs(model: Model, outputs) -> tuple[list[str], list[tuple[str, tuple]]]:
+    if isinstance(outputs, str):
+        outputs = [outputs]
+    if not outputs:
+        raise InvalidValueError("'outputs' must name at least one variable")
+    bases, picks = [], []
+    for name in outputs:
+        base, elems = split_subscripted(name)
+        py = model.py_name(base)
+        if py == "time":
+            raise InvalidValueError("'time' is the time coordinate, not an output")
+        if py not in bases:
+            bases.append(py)
+        picks.append((py, elems))
+    return bases, picks
+
+
+def _table(param_table) -> pd.DataFrame:
+    if param_table is None:
+        return pd.DataFrame(index=pd.RangeIndex(1, name="member"))
+    if not isinstance(param_table, pd.DataFrame):
+        raise InvalidValueError(
+            f"'param_table' must be a pandas DataFrame, got {type(param_table).__name__}")
+    if len(param_table) == 0:
+        raise InvalidValueError("'param_table' has no rows")
+    return param_table
+
+
+def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Executor | None):
+    own = executor is None
+    executor = executor or InProcessExecutor()
+    try:
+        # chunks of a few thousand members keep arrays in cache; at least one per worker
+        n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
+        blocks = np.array_split(values, n_chunks)
+        if own:
+            return [run_chunk(spec, b, model) for b in blocks]
+        return executor.map(run_chunk, [(spec, b) for b in blocks])
+    finally:
+        if own:
+            executor.close()
+
+
+def _select(model: Model, data: dict, picks) -> dict:
+    out = {}
+    for py, elems in picks:
+        da = data[py]
+        real = model.real_name(py)
+        if not elems:
+            out[real] = da
+            continue
+        dims = model.dims_of(py)
+        if len(elems) != len(dims):
+            raise InvalidValueError(f"output {real!r} has {len(dims)} subscript(s) {dims}")
+        what = f"output {real}[{','.join(elems)}]"
+        sel = {d: model.subscripts[d][_element_index(model, d, e, what)]
+               for d, e in zip(dims, elems)}
+        out[f"{real}[{','.join(sel.values())}]"] = da.sel(sel, drop=True)
+    return out
+
+
+def run_ensemble(
+    model: Model | str | os.PathLike,
+    table: pd.DataFrame | None,
+    outputs: Sequence[str] | str,
+    *,
+    engine: str = "auto",
+    executor: Executor | None = None,
+    start: float | None = None,
+    stop: float | None = None,
+    dt: float | None = None,
+    saveper: float | None = None,
+    max_output_bytes: int | None = None,
+) -> EnsembleResult:
+    """Run one simulation per row of `table`, all members stepped together.
+
+    Parameters
+    ----------
+    model : Model or path-like
+    table : pandas.DataFrame or None
+        One row per member. Columns are constant names (``"Room Temperature"``)
+        or one element (``"Population[Paris]"``); a plain name of a subscripted
+        constant sets every element. ``None`` runs one member with the model's
+        own values.
+    outputs : sequence of str
+        Variables to keep (``"Name"`` or ``"Name[elem]"``), only at save times.
+    engine : {"auto", "fast", "pysd"}, default "auto"
+        See the module docstring.
+    executor : sdkit.engine.executors.Executor, optional
+        Where chunks of members run (in-process, process pool, Dask); default:
+        in this process, one chunk.
+    start, stop, dt, saveper : float, optional
+        Override the model's time settings.
+    max_output_bytes : int, optional
+        Refuse, before running, an output larger than this (see
+        :func:`sdkit.model.timesettings.check_output_size`).
+
+    Returns
+    -------
+    EnsembleResult
+        ``dataset`` has one variable per output with dims
+        ``(member, time, *subscripts)``; ``member`` takes the table's index.
+
+    Raises
+    ------
+    UnknownVariableError
+        A column or output the model does not define, or an unknown element.
+    InvalidValueError
+        A non-numeric or non-finite value, a bad time setting or engine name.
+    UnsupportedConstructError
+        With ``engine="fast"``, a model the compiled engine cannot run.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"Contact Infectivity": [0.2, 0.3]})
+    >>> res = run_ensemble("tests/models/SIR.mdl", table, ["Infectious"])
+    >>> res.engine, res.dataset["Infectious"].dims
+    ('fast', ('member', 'time'))
+    """
+    check_engine(engine)
+    if not isinstance(model, Model):
+        model = load_model(model)
+    table = _table(table)
+    start = check_time_setting("start", start, positive=False)
+    stop = check_time_setting("stop", stop, positive=False)
+    dt = check_time_setting("dt", dt, positive=True)
+    saveper = check_time_setting("saveper", saveper, positive=True)
+    ts = model.time_settings
+    if (ts.stop if stop is None else stop) < (ts.start if start is None else start):
+        raise InvalidValueError(f"'stop' is before 'start' in {model.path}")
+    columns = _columns(model, table)
+    values = _values(table)
+    bases, picks = _outputs(model, outputs)
+    dims = tuple(tuple(model.dims_of(b)) for b in bases)
+    coords = tuple(tuple(tuple(model.subscripts[d]) for d in ds_) for ds_ in dims)
+    check_run_size(model, start, stop, dt, saveper, members=len(values),  # before allocating
+                   n_values=sum(int(np.prod([len(c) for c in cs])) for cs in coords),
+                   limit=max_output_bytes)
+    spec = ChunkSpec(str(model.path), model.sha256, tuple(bases), dims, coords, columns,
+                     start, stop, dt, saveper, engine, max_output_bytes)
+    results = _run_chunks(spec, values, model, executor)
+    member = table.index.copy()
+    member.name = "member"
+    data = {}
+    for b, d, c in zip(bases, dims, coords):
+        parts = [r.values.pop(b) for r in results]  # freed output by output
+        arr = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        del parts
+        data[b] = xr.DataArray(arr, dims=("member", "time", *d),
+                               coords={"member": member.to_numpy(), "time": results[0].times,
+                                       **{k: list(v) for k, v in zip(d, c)}})
+    ds = xr.Dataset(_select(model, data, picks))
+    used = "fast" if all(r.engine == "fast" for r in results) else "pysd"
+    note = next((r.note for r in results if r.note), None)
+    ds.attrs["sdkit_engine"] = used
+    if note:
+        ds.attrs["sdkit_fallback"] = note
+    ds.attrs["sdkit_model"] = str(model.path)
+    return EnsembleResult(ds, used, note)
+
+
+def member_frame(ds, member=None) -> pd.DataFrame:
+    """One member of an ensemble as :func:`sdkit.engine.simulate` returns a run.
+
+    Columns are ``"Name"`` or ``"Name[elem,elem]"``; the index is time.
+    """
+    member = ds["member"].values[0] if member is None else member
+    cols = {}
+    for name, da in ds.data_vars.items():
+        da = da.sel(member=member)
+        extra = [d for d in da.dims if d != "time"]
+        if not extra:
+            cols[name] = da.to_numpy()
+            continue
+        arr = da.transpose("time", *extra).to_numpy()
+        for idx in np.ndindex(*arr.shape[1:]):
+            elems = [str(da[d].values[i]) for d, i in zip(extra, idx)]
+            cols[f"{name}[{','.join(elems)}]"] = arr[(slice(None),) + idx]
+    frame = pd.DataFrame(cols, index=pd.Index(ds["time"].to_numpy().astype(float), name="time"))
+    return frame
