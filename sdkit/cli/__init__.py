@@ -15,6 +15,7 @@ import importlib
 import sys
 import warnings
 
+from sdkit import __version__
 from sdkit.errors import SdkitError, SdkitWarning
 
 __all__ = ["main", "build_parser"]
@@ -22,7 +23,7 @@ __all__ = ["main", "build_parser"]
 #: command modules, in the order ``sdkit --help`` lists them
 COMMANDS = [
     "run", "info", "conformance", "set", "calibrate", "check", "loops", "diff", "scenarios",
-    "report", "pipeline",
+    "uncertainty", "sensitivity", "report", "pipeline",
 ]
 
 
@@ -34,7 +35,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``sdkit`` argument parser."""
-    from sdkit import __version__
 
     parser = _Parser(prog="sdkit", description="Run, check, calibrate and report SD models.")
     parser.add_argument("--version", action="version", version=f"sdkit {__version__}")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from sdkit.scenarios.runs import run_scenario_files
+from sdkit.scenarios.spec import list_scenarios, read_scenario
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -18,8 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     run.add_argument("--params", metavar="FILE",
                      help="fitted parameters: .cin file or calibration record (.json)")
     run.add_argument("--columns", nargs="+", metavar="NAME",
-                     default=["GDP", "CO2 emissions", "Carbon intensity"],
-                     help="variables to keep (default: GDP, CO2 emissions, Carbon intensity)")
+                     help="variables to keep (default: each file's [outputs] variables)")
     run.add_argument("--out", metavar="DIR", default="reports/runs",
                      help="folder for <scenario>.parquet tables (default: reports/runs)")
     run.add_argument("--overwrite", action="store_true", help="replace existing tables")
@@ -27,22 +30,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from sdkit.scenarios.spec import list_scenarios, read_scenario
-
     if args.scenarios_command == "list":
         for s in list_scenarios(args.folder):
             levers = ", ".join(f"{lv.name}={lv.strength:g} from {lv.start_year:g} "
                                f"(+{lv.ramp_years:g} y)" for lv in s.levers if lv.active)
             print(f"{s.name:<24} {s.title}\n{'':<24} levers: {levers or 'none'}")
         return 0
-    from sdkit.scenarios.runs import run_scenario_files
 
     spec = Path(args.spec)
     scenarios = list_scenarios(spec) if spec.is_dir() else [read_scenario(spec)]
-    for path, peaks in run_scenario_files(scenarios, model=args.model, params=args.params,
-                                          outputs=args.columns, out=args.out,
-                                          overwrite=args.overwrite):
-        print(f"wrote {path}" + (f"  (CO2 peak: {peaks})" if peaks else ""))
+    for path in run_scenario_files(scenarios, model=args.model, params=args.params,
+                                   outputs=args.columns, out=args.out, overwrite=args.overwrite):
+        print(f"wrote {path}")
     return 0

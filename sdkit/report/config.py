@@ -1,17 +1,34 @@
 """What a report shows: read from a TOML file so model specifics stay out of code.
 
-See ``reports/iis.toml`` for a full example. Top-level tables::
+Any outputs and any dimension (or none). See ``reports/iis.toml`` for a full
+example; a minimal one for a model without subscripts::
 
-    [report]          title, model, dimension, projection_start, peak_start (default: the
-                      whole run), summary_years, variables
-                      (gdp, emissions, intensity, coordination), peak_before,
-                      intensity_base_year, colors, data_readme, caveats, assumptions,
-                      method, limitations (lists of sentences)
-    [[indicators]]    variable, label, units, scale (fan charts and comparison plots)
-    [uncertainty]     scenarios, members, seed, sampling (default "gibbs"),
-                      [[uncertainty.parameters]] name/lower/upper
-    [sensitivity]     method, n, seed, scenario, [[sensitivity.factors]], [[sensitivity.outcomes]]
-    [specialization]  data, year, region, indicator, value, [specialization.industries]
+    [report]
+    title = "SIR outbreak"
+    summary_years = [20, 50]              # default: the last saved time
+    [[indicators]]
+    variable = "Infectious"
+    units = "persons"
+
+Keys of ``[report]``: title, model, dimension (a subscript range shown as
+panels and rows; default none), projection_start, summary_years, summary
+(variables of the summary table; default every indicator), growth (a
+variable whose baseline growth rate is noted), colors, data_readme, caveats,
+assumptions, method, limitations (lists of sentences). Tables:
+
+``[[report.peaks]]``   variable, label, start, before: peak time per scenario and, with
+                       `before`, the share of Monte Carlo members peaking before it
+``[[report.changes]]`` variable, label, base, until, backcast_from, decline, note: change
+                       against a base time, back-cast from `backcast_from` if the base
+                       lies before the run (the note says so, under Assumptions)
+``[[report.totals]]``  variable, label, statistic ("value" at the summary years or
+                       "cumulative" from projection_start): totals over `dimension` per
+                       scenario, with the change against ``baseline``
+``[[indicators]]``     variable, label, units, scale (figures and fan charts)
+``[specialization]``   data, year, region/indicator/value/year columns, industries
+
+Other top-level tables (``[uncertainty]``, ``[sensitivity]``) are specs read
+by :mod:`sdkit.workflow.specs`; the report ignores them.
 """
 
 from __future__ import annotations
@@ -21,15 +38,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sdkit.errors import InvalidValueError, SpecError
+from sdkit.errors import SpecError
+from sdkit.io.schema import number, tables, text, unknown_keys
 from sdkit.io.textfile import read_toml_file
-from sdkit.scenarios.sensitivity import Factor, Outcome
 
-__all__ = ["Indicator", "ReportConfig", "read_report_config"]
+__all__ = ["Indicator", "Peak", "Change", "Total", "ReportConfig", "read_report_config"]
 
-#: colours used for elements (cities) when the config names none (matplotlib tab10)
+#: colours used for elements when the config names none (matplotlib tab10)
 DEFAULT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                   "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+_REPORT_KEYS = {"title", "model", "dimension", "projection_start", "summary_years", "summary",
+                "growth", "colors", "data_readme", "caveats", "assumptions", "method",
+                "limitations", "peaks", "changes", "totals"}
 
 
 @dataclass(frozen=True)
@@ -37,8 +58,7 @@ class Indicator:
     """A model variable shown in the report.
 
     ``scale`` multiplies the model's values for tables and figures (``units``
-    are the shown units), e.g. 100 to show Mt per 100 million CNY as t per
-    10,000 CNY; the data files keep the model's units.
+    are the shown units); the data files keep the model's units.
     """
 
     variable: str
@@ -48,50 +68,72 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Peak:
+    """Peak time of `variable` from `start` on; `before` adds the Monte Carlo share."""
+
+    variable: str
+    label: str
+    start: float | None = None
+    before: float | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """Change of `variable` against time `base` at the summary years up to `until`."""
+
+    variable: str
+    label: str
+    base: float
+    until: float | None = None
+    backcast_from: float | None = None
+    decline: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Total:
+    """Total of `variable` over the dimension: at the summary years, or cumulative."""
+
+    variable: str
+    label: str
+    statistic: str = "value"
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """Everything model-specific a report needs (see the module docstring)."""
 
     title: str
     indicators: tuple[Indicator, ...]
-    gdp: str
-    emissions: str
-    intensity: str
-    coordination: str | None = None
     model: str | None = None
-    dimension: str = "City"
-    projection_start: float = 2021
-    peak_start: float | None = None
-    summary_years: tuple[float, ...] = (2035, 2060)
-    peak_before: float = 2030
-    intensity_base_year: float = 2020
-    first_data_year: float = 2010
+    dimension: str | None = None
+    projection_start: float | None = None
+    summary_years: tuple[float, ...] = ()
+    summary: tuple[str, ...] = ()
+    growth: str | None = None
+    peaks: tuple[Peak, ...] = ()
+    changes: tuple[Change, ...] = ()
+    totals: tuple[Total, ...] = ()
     colors: Mapping[str, str] = field(default_factory=dict)
     data_readme: str | None = None
     caveats: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     method: tuple[str, ...] = ()
     limitations: tuple[str, ...] = ()
-    mc_scenarios: tuple[str, ...] = ()
-    members: int = 1000
-    seed: int | None = None
-    sampling: str = "gibbs"
-    uncertain: tuple[tuple[str, float, float], ...] = ()
-    sensitivity_method: str = "sobol"
-    sensitivity_n: int = 16
-    sensitivity_seed: int | None = None
-    sensitivity_scenario: str | None = None
-    factors: tuple[Factor, ...] = ()
-    outcomes: tuple[Outcome, ...] = ()
     specialization: Mapping[str, object] = field(default_factory=dict)
     path: Path | None = None
 
     @property
+    def shown(self) -> list[str]:
+        """The variables of the summary table."""
+        return list(self.summary) or [i.variable for i in self.indicators]
+
+    @property
     def outputs(self) -> list[str]:
         """Every model variable the report needs."""
-        names = [i.variable for i in self.indicators]
-        names += [self.gdp, self.emissions, self.intensity]
-        names += [self.coordination] if self.coordination else []
-        names += [v for o in self.outcomes for v in o.variables]
+        names = [i.variable for i in self.indicators] + self.shown
+        names += [x.variable for x in (*self.peaks, *self.changes, *self.totals)]
+        names += [self.growth] if self.growth else []
         return list(dict.fromkeys(names))
 
     def color(self, element: str, elements: list[str]) -> str:
@@ -110,17 +152,51 @@ class ReportConfig:
         return Path(os.path.normpath(self.path.parent / p))
 
 
-def _req(table: Mapping, key: str, where: str, kind, default=...):
+def _get(table: Mapping, key: str, where: str, kind, default=...):
     if key not in table:
         if default is ...:
             raise SpecError(f"{where}: {key}: missing (expected {kind.__name__})")
         return default
     value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if kind is float:
+        return number(value, where=where, key=key, error=SpecError)
+    if not isinstance(value, kind) or isinstance(value, bool):
         raise SpecError(f"{where}: {key}: expected {kind.__name__}, got {value!r}")
     return value
+
+
+def _items(table: Mapping, key: str, where: str, allowed: set[str]):
+    for k, item in enumerate(tables(table, key, where=where, error=SpecError)):
+        at = f"{where}.{key}[{k}]"
+        unknown_keys(item, allowed, where=at.split(": ")[0], key=at.split(": ", 1)[-1],
+                     error=SpecError)
+        var = text(item.get("variable"), where=at, key="variable", error=SpecError)
+        yield at, item, var, _get(item, "label", at, str, var)
+
+
+def _read_peaks(rep, where):
+    return tuple(Peak(v, label, _get(p, "start", at, float, None),
+                      _get(p, "before", at, float, None))
+                 for at, p, v, label in _items(rep, "peaks", where,
+                                               {"variable", "label", "start", "before"}))
+
+
+def _read_changes(rep, where):
+    keys = {"variable", "label", "base", "until", "backcast_from", "decline", "note"}
+    return tuple(Change(v, label, _get(c, "base", at, float), _get(c, "until", at, float, None),
+                        _get(c, "backcast_from", at, float, None),
+                        _get(c, "decline", at, float, 0.0), _get(c, "note", at, str, ""))
+                 for at, c, v, label in _items(rep, "changes", where, keys))
+
+
+def _read_totals(rep, where):
+    out = []
+    for at, t, v, label in _items(rep, "totals", where, {"variable", "label", "statistic"}):
+        stat = _get(t, "statistic", at, str, "value")
+        if stat not in ("value", "cumulative"):
+            raise SpecError(f"{at}: statistic: expected value or cumulative, got {stat!r}")
+        out.append(Total(v, label, stat))
+    return tuple(out)
 
 
 def read_report_config(path: str | os.PathLike) -> ReportConfig:
@@ -129,79 +205,41 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
     Raises
     ------
     SpecError
-        Missing file, bad TOML, or a missing or mistyped key (named with its table).
+        Missing file, bad TOML, or a missing, unknown or mistyped key (named with its table).
     """
     path = Path(path)
     data = read_toml_file(path, error=SpecError, what="report configuration")
     where = f"{path}: report"
-    rep = _req(data, "report", str(path), dict)
-    var = _req(rep, "variables", where, dict)
-    inds = data.get("indicators", [])
-    indicators = tuple(
-        Indicator(_req(i, "variable", f"{path}: indicators[{n}]", str),
-                  _req(i, "label", f"{path}: indicators[{n}]", str, i.get("variable")),
-                  _req(i, "units", f"{path}: indicators[{n}]", str, ""),
-                  _req(i, "scale", f"{path}: indicators[{n}]", float, 1.0))
-        for n, i in enumerate(inds))
-    unc = data.get("uncertainty", {})
-    sens = data.get("sensitivity", {})
-    try:
-        factors = tuple(Factor(str(f["name"]), float(f["lower"]), float(f["upper"]),
-                               str(f.get("label", ""))) for f in sens.get("factors", []))
-        outcomes = tuple(Outcome(**o) for o in sens.get("outcomes", []))
-        uncertain = tuple((str(p["name"]), float(p["lower"]), float(p["upper"]))
-                          for p in unc.get("parameters", []))
-    except (KeyError, TypeError, ValueError, InvalidValueError) as e:
-        raise SpecError(f"{path}: sensitivity/uncertainty: {e}") from e
-    seed = unc.get("seed")
-    for table, key, name in ((unc, "members", "uncertainty"), (sens, "n", "sensitivity")):
-        value = table.get(key, 0)
-        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-            raise SpecError(f"{path}: {name}: {key} must be >= 0: {value}")
+    rep = _get(data, "report", str(path), dict)
+    unknown_keys(rep, _REPORT_KEYS, where=str(path), key="report", error=SpecError)
+    indicators = []
+    for k, i in enumerate(tables(data, "indicators", where=str(path), error=SpecError)):
+        at = f"{path}: indicators[{k}]"
+        unknown_keys(i, {"variable", "label", "units", "scale"}, where=str(path),
+                     key=f"indicators[{k}]", error=SpecError)
+        var = _get(i, "variable", at, str)
+        indicators.append(Indicator(var, _get(i, "label", at, str, var),
+                                    _get(i, "units", at, str, ""),
+                                    _get(i, "scale", at, float, 1.0)))
+
+    def strings(key):
+        return tuple(str(x) for x in _get(rep, key, where, list, []))
+
     return ReportConfig(
-        title=_req(rep, "title", where, str),
-        indicators=indicators,
-        gdp=_req(var, "gdp", f"{where}.variables", str),
-        emissions=_req(var, "emissions", f"{where}.variables", str),
-        intensity=_req(var, "intensity", f"{where}.variables", str),
-        coordination=_req(var, "coordination", f"{where}.variables", str, None),
-        model=_req(rep, "model", where, str, None),
-        dimension=_req(rep, "dimension", where, str, "City"),
-        projection_start=_req(rep, "projection_start", where, float, 2021.0),
-        peak_start=_req(rep, "peak_start", where, float, None),
-        summary_years=tuple(float(y) for y in _req(rep, "summary_years", where, list,
-                                                   [2035, 2060])),
-        peak_before=_req(rep, "peak_before", where, float, 2030.0),
-        intensity_base_year=_req(rep, "intensity_base_year", where, float, 2020.0),
-        first_data_year=_req(rep, "first_data_year", where, float, 2010.0),
-        colors=dict(_req(rep, "colors", where, dict, {})),
-        data_readme=_req(rep, "data_readme", where, str, None),
-        caveats=tuple(_req(rep, "caveats", where, list, [])),
-        assumptions=tuple(_req(rep, "assumptions", where, list, [])),
-        method=tuple(_req(rep, "method", where, list, [])),
-        limitations=tuple(_req(rep, "limitations", where, list, [])),
-        mc_scenarios=tuple(_req(unc, "scenarios", f"{path}: uncertainty", list, [])),
-        members=_req(unc, "members", f"{path}: uncertainty", int, 1000),
-        seed=seed if isinstance(seed, int) else None,
-        sampling=_sampling(unc, path),
-        uncertain=uncertain,
-        sensitivity_method=_req(sens, "method", f"{path}: sensitivity", str, "sobol"),
-        sensitivity_n=_req(sens, "n", f"{path}: sensitivity", int, 16),
-        sensitivity_seed=sens.get("seed") if isinstance(sens.get("seed"), int) else None,
-        sensitivity_scenario=_req(sens, "scenario", f"{path}: sensitivity", str, None),
-        factors=factors,
-        outcomes=outcomes,
-        specialization=dict(data.get("specialization", {})),
+        title=_get(rep, "title", where, str),
+        indicators=tuple(indicators),
+        model=_get(rep, "model", where, str, None),
+        dimension=_get(rep, "dimension", where, str, None),
+        projection_start=_get(rep, "projection_start", where, float, None),
+        summary_years=tuple(number(y, where=where, key="summary_years", error=SpecError)
+                            for y in _get(rep, "summary_years", where, list, [])),
+        summary=strings("summary"), growth=_get(rep, "growth", where, str, None),
+        peaks=_read_peaks(rep, where), changes=_read_changes(rep, where),
+        totals=_read_totals(rep, where),
+        colors=dict(_get(rep, "colors", where, dict, {})),
+        data_readme=_get(rep, "data_readme", where, str, None),
+        caveats=strings("caveats"), assumptions=strings("assumptions"),
+        method=strings("method"), limitations=strings("limitations"),
+        specialization=dict(_get(data, "specialization", str(path), dict, {})),
         path=path,
     )
-
-
-def _sampling(unc: Mapping, path) -> str:
-    """``[uncertainty] sampling``: a sampling method of `sample_parameters`."""
-    from sdkit.scenarios.uncertainty import SAMPLING
-
-    value = unc.get("sampling", "gibbs")
-    if value not in SAMPLING:
-        raise SpecError(f"{path}: uncertainty.sampling: expected one of {', '.join(SAMPLING)}, "
-                        f"got {value!r}")
-    return value

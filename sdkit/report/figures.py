@@ -1,4 +1,7 @@
-"""Report figures (matplotlib, Agg backend): every function returns a Figure.
+"""Report figures: every function returns a :class:`matplotlib.figure.Figure`.
+
+Figures are drawn on ``Figure`` objects directly: no pyplot state and no
+backend switch, so a user's plotting session is left as it was.
 
 Each element of the report's dimension (each city) keeps one colour in
 every figure (:meth:`ReportConfig.color`); scenarios are told apart by line
@@ -12,6 +15,9 @@ import math
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_figure",
            "sensitivity_figure", "specialization_figure", "fit_figure"]
@@ -19,31 +25,19 @@ __all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_fi
 _STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)))
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def figure_bytes(fig) -> tuple[bytes, str]:
-    """PNG bytes and SVG text of `fig`; closes it."""
-    plt = _plt()
+    """PNG bytes and SVG text of `fig`."""
     png, svg = io.BytesIO(), io.StringIO()
     fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
     fig.savefig(svg, format="svg", bbox_inches="tight")
-    plt.close(fig)
     return png.getvalue(), svg.getvalue()
 
 
 def _grid(n: int, *, width: float = 5.0, height: float = 3.2, sharex: bool = True):
-    plt = _plt()
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
-                             sharex=sharex)
+    fig = Figure(figsize=(width * cols, height * rows))
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=sharex)
     flat = list(axes.ravel())
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -54,23 +48,34 @@ def _scenario_style(names: list[str]) -> dict[str, object]:
     return {s: _STYLES[i % len(_STYLES)] for i, s in enumerate(names)}
 
 
+def _elements(da, config) -> list:
+    """Panels: one per element of the report's dimension, or one (None) without one."""
+    if config.dimension is None:
+        return [None]
+    return [str(e) for e in da[config.dimension].to_numpy()]
+
+
+def _sel(da, config, el):
+    return da if el is None else da.sel({config.dimension: el})
+
+
 def scenario_figure(ds, indicator, config, titles: dict[str, str]):
     """One panel per element (city): the indicator under every scenario."""
     da = ds[indicator.variable]
-    dim = config.dimension
-    elements = [str(e) for e in da[dim].to_numpy()]
+    elements = _elements(da, config)
     scenarios = [str(s) for s in da["scenario"].to_numpy()]
-    plt = _plt()
-    cmap = plt.get_cmap("tab10" if len(scenarios) <= 10 else "tab20")
+    cmap = colormaps["tab10" if len(scenarios) <= 10 else "tab20"]
     fig, axes = _grid(len(elements))
     for ax, el in zip(axes, elements):
         for i, s in enumerate(scenarios):
-            series = da.sel({dim: el, "scenario": s})
+            series = _sel(da, config, el).sel(scenario=s)
             ax.plot(series["time"], series, color=cmap(i % cmap.N),
                     lw=2.2 if i == len(scenarios) - 1 else 1.4,
                     ls="--" if s == "baseline" else "-", label=titles.get(s, s))
-        ax.axvline(config.projection_start, color="0.6", lw=0.8, ls=":")
-        ax.set_title(el, color=config.color(el, elements), fontweight="bold")
+        if config.projection_start is not None:
+            ax.axvline(config.projection_start, color="0.6", lw=0.8, ls=":")
+        if el is not None:
+            ax.set_title(el, color=config.color(el, elements), fontweight="bold")
         ax.set_ylabel(indicator.units or indicator.label)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("year")
@@ -91,15 +96,16 @@ def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str
     deterministic run (calibrated point values) as a thin black line.
     """
     first = next(iter(bands_by_scenario.values()))[indicator.variable]
-    dim = config.dimension
-    elements = [str(e) for e in first[dim].to_numpy()]
+    elements = _elements(first, config)
+    since = (config.projection_start - 1 if config.projection_start is not None
+             else -np.inf)
     style = _scenario_style(list(bands_by_scenario))
     fig, axes = _grid(len(elements))
     for ax, el in zip(axes, elements):
-        color = config.color(el, elements)
+        color = config.color(el, elements) if el is not None else "#1f77b4"
         for k, (name, q) in enumerate(bands_by_scenario.items()):
-            da = q[indicator.variable].sel({dim: el})
-            da = da.sel(time=da["time"] >= config.projection_start - 1)
+            da = _sel(q[indicator.variable], config, el)
+            da = da.sel(time=da["time"] >= since)
             lo, mid, hi = (da.sel(quantile=v, method="nearest") for v in (0.05, 0.5, 0.95))
             ax.fill_between(da["time"], lo, hi, color=color, alpha=0.35 if k == 0 else 0.18,
                             hatch=None if k == 0 else "//", lw=0,
@@ -107,11 +113,12 @@ def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str
             ax.plot(da["time"], mid, color=color, ls=style[name], lw=1.8,
                     label=f"{titles.get(name, name)}: median")
             if runs is not None and indicator.variable in runs and name in runs["scenario"]:
-                det = runs[indicator.variable].sel({dim: el, "scenario": name})
-                det = det.sel(time=det["time"] >= config.projection_start - 1)
+                det = _sel(runs[indicator.variable], config, el).sel(scenario=name)
+                det = det.sel(time=det["time"] >= since)
                 ax.plot(det["time"], det, color="k", ls=style[name], lw=0.9,
                         label=f"{titles.get(name, name)}: calibrated run")
-        ax.set_title(el, color=color, fontweight="bold")
+        if el is not None:
+            ax.set_title(el, color=color, fontweight="bold")
         ax.set_ylabel(indicator.units or indicator.label)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -122,21 +129,22 @@ def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str
     return fig
 
 
-def peak_probability_figure(probs: pd.DataFrame, config, *, before: float):
-    """Grouped bars: probability of an emissions peak before `before`, scenario x element."""
-    plt = _plt()
+def peak_probability_figure(probs: pd.DataFrame, config, *, peak):
+    """Grouped bars: probability of a peak before ``peak.before``, scenario x element."""
     elements = list(map(str, probs.columns))
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
     width = 0.8 / max(len(elements), 1)
     x = np.arange(len(probs.index))
     for i, el in enumerate(elements):
         ax.bar(x + i * width - 0.4 + width / 2, probs[el], width,
-               color=config.color(el, elements), label=el)
+               color=config.color(el, elements), label=el if config.dimension else None)
     ax.set_xticks(x, list(probs.index), rotation=15)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("probability (share of members)")
-    ax.set_title(f"Probability that CO2 emissions peak before {before:g}")
-    ax.legend(fontsize=8, ncol=len(elements))
+    ax.set_title(f"Probability that {peak.label} peaks before {peak.before:g}")
+    if config.dimension:
+        ax.legend(fontsize=8, ncol=len(elements))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -165,9 +173,9 @@ def sensitivity_figure(result):
 
 def specialization_figure(index: pd.Series, config, *, title: str):
     """Bars of the Krugman relative specialization index per element."""
-    plt = _plt()
     elements = list(map(str, index.index))
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.subplots()
     ax.bar(elements, index.to_numpy(), color=[config.color(e, elements) for e in elements])
     for x, v in enumerate(index.to_numpy()):
         ax.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
@@ -197,8 +205,6 @@ def fit_figure(observed_vs_simulated: pd.DataFrame):
             ax.set_xlim(part["time"].min() - 2, part["time"].max() + 2)
             top = float(np.nanmax(part[["observed", "simulated"]].to_numpy()))
             ax.set_ylim(0, 1.15 * top if top > 0 else 1)
-        from matplotlib.ticker import MaxNLocator
-
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax.set_title(str(t), fontsize=9)

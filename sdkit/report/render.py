@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sdkit.analysis.bands import bands as make_bands
 from sdkit.errors import OutputError
 from sdkit.io.files import (
     atomic_path,
@@ -27,7 +28,15 @@ from sdkit.io.files import (
     to_netcdf,
     write_table,
 )
+from sdkit.io.tidy import to_tidy
 from sdkit.report import figures as F
+from sdkit.report.calibration_tables import (
+    CALIBRATION_LEGEND,
+    calibration_notes,
+    fit_overview,
+    parameter_table,
+    statistics_table,
+)
 from sdkit.report.config import ReportConfig
 from sdkit.report.tables import (
     bands_table,
@@ -103,21 +112,24 @@ def _figures(inputs: ReportInputs, bands: Mapping[str, object], probs) -> dict[s
     for ind in cfg.indicators:
         if ind.variable in inputs.scenarios:
             add("scenarios", f"scenarios_{_slug(ind.variable)}", f"{ind.label} by scenario",
-                f"{ind.label} per {cfg.dimension.lower()} under every scenario; dotted line "
-                f"marks the projection start ({cfg.projection_start:g}).",
+                f"{ind.label}{_per(cfg)} under every scenario"
+                + (f"; dotted line marks the projection start ({cfg.projection_start:g})."
+                   if cfg.projection_start is not None else "."),
                 F.scenario_figure(inputs.scenarios, ind, cfg, titles))
     if bands:
         for ind in cfg.indicators:
             if ind.variable in next(iter(bands.values())):
                 add("fans", f"fan_{_slug(ind.variable)}", f"{ind.label}: uncertainty",
-                    "Median and 5-95 % band over the Monte Carlo members, from "
-                    f"{cfg.projection_start - 1:g}; thin black lines: the deterministic run "
-                    "with the calibrated values (the scenario tables).",
+                    "Median and 5-95 % band over the Monte Carlo members"
+                    + (f", from {cfg.projection_start - 1:g}" if cfg.projection_start is not None
+                       else "")
+                    + "; thin black lines: the deterministic run (the scenario tables).",
                     F.fan_figure(bands, ind, cfg, titles, runs=inputs.scenarios))
     if probs is not None:
-        add("uncertainty", "peak_probability", "Probability of an emissions peak",
-            f"Share of Monte Carlo members whose emissions peak before {cfg.peak_before:g}.",
-            F.peak_probability_figure(probs, cfg, before=cfg.peak_before))
+        p = next(p for p in cfg.peaks if p.before is not None)
+        add("uncertainty", "peak_probability", f"Probability of a {p.label} peak",
+            f"Share of Monte Carlo members whose {p.label} peaks before {p.before:g}.",
+            F.peak_probability_figure(probs, cfg, peak=p))
     if inputs.sensitivity is not None:
         add("sensitivity", "sensitivity", "Sensitivity ranking",
             "Factors ranked by influence on each headline outcome.",
@@ -133,6 +145,10 @@ def _figures(inputs: ReportInputs, bands: Mapping[str, object], probs) -> dict[s
             "Observed (dots) vs simulated (lines) for every fitted series and city; the grey "
             "band marks the hold-out years (predicted, not fitted).", F.fit_figure(ovs))
     return out
+
+
+def _per(cfg: ReportConfig) -> str:
+    return f" per {cfg.dimension.lower()}" if cfg.dimension else ""
 
 
 def _slug(text: str) -> str:
@@ -163,8 +179,6 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
         If `out` exists and `overwrite` is False, or is not a report folder
         (checked before any work), or the folder cannot be written.
     """
-    from sdkit.scenarios.uncertainty import bands as make_bands
-
     out = Path(out)
     if os.path.lexists(out) and not overwrite:
         raise OutputError(f"{out}: report folder exists; pass overwrite=True (--overwrite) "
@@ -173,8 +187,7 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
                       what="report")
     cfg = inputs.config
     bands = {k: _shown(make_bands(v), cfg) for k, v in inputs.ensembles.items()}
-    probs = (peak_probability_table(inputs.ensembles, cfg, inputs.titles)
-             if inputs.ensembles else None)
+    probs = peak_probability_table(inputs.ensembles, cfg, inputs.titles)
     shown = _shown(inputs.scenarios, cfg)
     summary = summary_table(shown, cfg, inputs.titles)
     headline = headline_table(shown, cfg, inputs.titles)
@@ -183,16 +196,14 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     caveats = read_caveats(readme) + list(cfg.caveats)
     if readme is not None and not readme.is_file():
         caveats.insert(0, f"The data README ({readme}) was not found: its caveats are missing.")
-    from sdkit.indicators import ASSUMPTION_2005, HUBEI_ANNUAL_DECLINE
-
-    assumptions = list(cfg.assumptions) + ["(*) " + ASSUMPTION_2005.format(d=HUBEI_ANNUAL_DECLINE)]
+    assumptions = list(cfg.assumptions) + [f"(*) {c.note}" for c in cfg.changes if c.note]
     calib = None
     if inputs.calibration is not None:
         stats = getattr(inputs.calibration, "statistics", None)
-        calib = {"fit overview": _fit_overview(stats, getattr(inputs.calibration,
+        calib = {"fit overview": fit_overview(stats, getattr(inputs.calibration,
                                                                "observed_vs_simulated", None)),
-                 "parameters": _parameter_table(inputs.calibration.to_frame()),
-                 "statistics": _statistics_table(stats)}
+                 "parameters": parameter_table(inputs.calibration.to_frame()),
+                 "statistics": statistics_table(stats)}
     if probs is not None:
         probs.index.name, probs.columns.name = "scenario", None
     provenance = {"generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -202,15 +213,15 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
         scenarios=[(n, inputs.titles.get(n, n)) for n in map(str, inputs.scenarios["scenario"]
                                                               .to_numpy())],
         summary_html=_html_table(summary), summary_md=markdown_table(summary),
-        headline_html=_html_table(headline), headline_md=markdown_table(headline),
-        gdp_units=next((i.units for i in cfg.indicators if i.variable == cfg.gdp), ""),
-        co2_units=next((i.units for i in cfg.indicators if i.variable == cfg.emissions), ""),
+        headline_html=None if headline is None else _html_table(headline),
+        headline_md=None if headline is None else markdown_table(headline),
+        totals_units=_totals_units(cfg), peaks=list(cfg.peaks), changes=list(cfg.changes),
         probs_html=None if probs is None else _html_table(probs.round(3), index=True),
         probs_md=None if probs is None else markdown_table(probs.round(3), index=True),
         members={inputs.titles.get(k, k): int(v.sizes["member"])
                  for k, v in inputs.ensembles.items()},
         method=list(cfg.method), limitations=_growth_notes(shown, cfg) + list(cfg.limitations),
-        calib_notes=_paragraphs(_calibration_notes(inputs.calibration)),
+        calib_notes=_paragraphs(calibration_notes(inputs.calibration)),
         sensitivity=inputs.sensitivity,
         sens_html=None if inputs.sensitivity is None else _html_table(_sens_top(inputs)),
         sens_md=None if inputs.sensitivity is None else markdown_table(_sens_top(inputs)),
@@ -220,7 +231,7 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
                                              for k, v in calib.items() if v is not None},
         calib_legend=CALIBRATION_LEGEND,
         figs=figs, caveats=caveats, assumptions=assumptions, provenance=provenance,
-        peak_before=cfg.peak_before,
+        peak=next((p for p in cfg.peaks if p.before is not None), None),
     )
     env = _env()
     html = env.get_template("index.html.j2").render(**context)
@@ -230,87 +241,26 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     return out / "index.html"
 
 
-CALIBRATION_LEGEND = {
-    "fit overview": "Mean absolute percentage error (MAPE) of each fitted series in the fit "
-                    "window and in the hold-out years (predicted, not fitted).",
-    "parameters": "Fitted value, standard error from the Jacobian at the optimum (a standard "
-                  "error larger than the bounds' span means the data do not pin the parameter "
-                  "down), profile-likelihood 95 % interval where computed (n/a: not computed), "
-                  "the bounds of the search and its start value.",
-    "statistics": "Per series and sample: n points, MAPE [%], RMSE (in the series' units), "
-                  "R², Theil's inequality coefficient U (0 = perfect) and the shares of the mean "
-                  "squared error due to bias (U_M), unequal variance (U_S) and unequal "
-                  "covariation (U_C) (Sterman 1984). Rows 'not fitted' compare a second data "
-                  "source with the run.",
-}
-
-
-def _fit_overview(stats, ovs) -> pd.DataFrame | None:
-    """Target x sample MAPE table (fit window and hold-out), with the years of each."""
-    if not isinstance(stats, pd.DataFrame) or not {"target", "sample"} <= set(stats.columns):
-        return None
-    mape = next((c for c in stats.columns if str(c).lower() == "mape"), None)
-    if mape is None:
-        return None
-    years = {}
-    if isinstance(ovs, pd.DataFrame) and {"target", "sample", "time"} <= set(ovs.columns):
-        # the windows of the series that have a hold-out (single always-fitted points aside)
-        held = set(ovs.loc[ovs["sample"] == "holdout", "target"])
-        part = ovs[ovs["target"].isin(held)] if held else ovs
-        for sample, rows in part.groupby("sample"):
-            years[sample] = f" {rows['time'].min():g}-{rows['time'].max():g}"
-    names = {"fit": "fit", "holdout": "hold-out"}
-    rows = stats[stats["sample"].isin(list(names))]
-    if rows.empty:
-        return None
-    table = rows.pivot_table(index="target", columns="sample", values=mape, aggfunc="first",
-                             sort=False)
-    table = table.reindex(columns=[c for c in names if c in table.columns])
-    table.columns = [f"MAPE {names[c]}{years.get(c, '')} [%]" for c in table.columns]
-    return table.reset_index()
-
-
-def _parameter_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The parameter table with planner-readable headers; no column repeating the index."""
-    out = frame.copy()
-    if "variable" in out and (out["variable"].astype(str) == out.index.astype(str)).all():
-        out = out.drop(columns="variable")
-    return out.rename(columns={"value": "fitted value", "stderr": "std. error",
-                               "ci_low": "95 % interval low", "ci_high": "95 % interval high",
-                               "lower": "bound low", "upper": "bound high",
-                               "initial": "start value"})
-
-
-def _statistics_table(stats) -> pd.DataFrame | None:
-    if not isinstance(stats, pd.DataFrame):
-        return None
-    out = stats.rename(columns={"mape": "MAPE [%]", "rmse": "RMSE", "r2": "R²",
-                                "theil_u": "Theil U", "u_m": "U_M", "u_s": "U_S",
-                                "u_c": "U_C"})
-    if "sample" in out:
-        out["sample"] = out["sample"].replace({"holdout": "hold-out", "shown": "not fitted"})
-    return out
-
-
-def _calibration_notes(calibration) -> str:
-    """Free-text notes of a calibration (its spec's ``notes``), or ``""``."""
-    if calibration is None:
-        return ""
-    notes = getattr(calibration, "notes", None)
-    if notes is None:
-        notes = getattr(getattr(calibration, "problem", None), "notes", "")
-    return str(notes or "")
-
-
 def _paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
 
 
+def _totals_units(cfg: ReportConfig) -> str:
+    """"X in units, Y in units" for the totals named in the config."""
+    units = {i.variable: i.units for i in cfg.indicators}
+    return ", ".join(f"{t.label} in {units[t.variable]}" for t in cfg.totals
+                     if t.statistic == "value" and units.get(t.variable))
+
+
 def _growth_notes(ds, cfg: ReportConfig) -> list[str]:
-    """Average yearly growth of total GDP in the baseline from the projection start."""
-    if "baseline" not in ds["scenario"] or cfg.gdp not in ds:
+    """Average yearly growth of the ``growth`` variable's baseline total from the projection
+    start."""
+    if (cfg.growth is None or cfg.projection_start is None or "baseline" not in ds["scenario"]
+            or cfg.growth not in ds):
         return []
-    total = ds[cfg.gdp].sel(scenario="baseline").sum(cfg.dimension)
+    total = ds[cfg.growth].sel(scenario="baseline")
+    if cfg.dimension is not None:
+        total = total.sum(cfg.dimension)
     times = [float(t) for t in ds["time"].to_numpy()]
     years = [cfg.projection_start, *cfg.summary_years]
     if not all(y in times for y in years):
@@ -319,9 +269,8 @@ def _growth_notes(ds, cfg: ReportConfig) -> list[str]:
     for a, b in zip(years, years[1:]):
         ratio = float(total.sel(time=b)) / float(total.sel(time=a))
         rates.append(f"{100 * (ratio ** (1 / (b - a)) - 1):.1f} %/yr in {a:g}-{b:g}")
-    return [f"The calibrated baseline grows total GDP (summed over every {cfg.dimension.lower()}, "
-            f"constant prices) by {' and '.join(rates)}: the growth of the fit window carried "
-            "forward by the model's structure."]
+    over = f" (summed over every {cfg.dimension.lower()})" if cfg.dimension else ""
+    return [f"The baseline grows {cfg.growth}{over} by {' and '.join(rates)}."]
 
 
 def _shown(ds, cfg: ReportConfig):
@@ -360,12 +309,11 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
                 atomic_write_text(tmp / "figures" / f"{f.slug}.svg", f.svg)
         data = tmp / "data"
         prov = dict(inputs.provenance)
-        from sdkit.scenarios.projection import to_tidy
-
         write_table(to_tidy(inputs.scenarios).set_index("variable"),
                     data / "scenarios.parquet", attrs=prov)
         write_table(summary.set_index("scenario"), data / "summary.csv")
-        write_table(headline.set_index("scenario"), data / "headline.csv")
+        if headline is not None:
+            write_table(headline.set_index("scenario"), data / "headline.csv")
         if bands:
             write_table(bands_table(bands).set_index("variable"), data / "bands.parquet",
                         attrs=prov)
@@ -392,7 +340,7 @@ def _write_meta(inputs: ReportInputs, data: Path) -> None:
         "specialization": None if inputs.specialization is None else {
             str(k): float(v) for k, v in inputs.specialization.items()},
         "specialization_note": inputs.specialization_note,
-        "calibration_notes": _calibration_notes(inputs.calibration),
+        "calibration_notes": calibration_notes(inputs.calibration),
     }
     atomic_write_text(data / "inputs.json", json.dumps(meta, indent=2))
     calib = inputs.calibration

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from sdkit.analysis.sensitivity import SensitivityResult
 from sdkit.errors import DataError
 from sdkit.report.config import ReportConfig
 from sdkit.report.render import ReportInputs
-from sdkit.scenarios.sensitivity import SensitivityResult
 
 __all__ = ["load_inputs", "StoredCalibration"]
 

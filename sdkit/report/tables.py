@@ -1,4 +1,8 @@
-"""Report tables: executive summary, bands, peak probabilities, caveats."""
+"""Report tables: executive summary, totals, peak probabilities, bands, caveats.
+
+Every table is built from the report configuration (:mod:`sdkit.report.config`):
+which variables, peaks, changes and totals to show, over which dimension.
+"""
 
 from __future__ import annotations
 
@@ -10,65 +14,112 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sdkit.indicators import intensity_reduction, intensity_reduction_vs_2005, peak
-from sdkit.scenarios.uncertainty import peak_probability
+from sdkit.analysis.bands import peak_probability
+from sdkit.analysis.indicators import change_vs, peak, peak_status
+from sdkit.io.tidy import to_tidy
 
 __all__ = ["summary_table", "headline_table", "peak_probability_table", "bands_table",
-           "read_caveats", "markdown_table"]
+           "read_caveats", "markdown_table", "elements"]
 
 
 def _fmt_year(value: float) -> str:
     return "not by horizon" if not np.isfinite(value) else f"{value:.0f}"
 
 
-def summary_table(ds, config, titles: Mapping[str, str]) -> pd.DataFrame:
-    """Scenario x element: headline values at the summary years, peak year, reductions.
+def elements(ds, config) -> list[str | None]:
+    """The elements of the report's dimension (``[None]`` without one)."""
+    if config.dimension is None:
+        return [None]
+    return [str(e) for e in ds[config.dimension].to_numpy()]
 
-    Columns are labelled with units; the peak year is the year of maximum
-    emissions from ``config.peak_start`` (default: the whole run) on ("not by
-    horizon" when emissions are highest at the end).
+
+def _at(da, config, **where):
+    """One float of `da` at scenario/time and, with a dimension, element ``el``."""
+    el = where.pop("el", None)
+    if config.dimension is not None:
+        where[config.dimension] = el
+    return float(da.sel(where))
+
+
+def _years(ds, config) -> tuple[float, ...]:
+    return config.summary_years or (float(ds["time"][-1]),)
+
+
+def _peak_cell(ds, p, s, el, config) -> str:
+    da = ds[p.variable]
+    if p.start is None:
+        return _fmt_year(_at(peak(da)["year"], config, scenario=s, el=el))
+    st = peak_status(da, last_observed=p.start)
+    here = {"scenario": s, **({config.dimension: el} if config.dimension else {})}
+    row = st.sel(here)
+    if bool(row["already_peaked"]):
+        return f"already peaked ({float(row['historical_peak_year']):.0f})"
+    return _fmt_year(float(row["year"]))
+
+
+def summary_table(ds, config, titles: Mapping[str, str]) -> pd.DataFrame:
+    """Scenario (x element): values at the summary years, peak times, changes.
+
+    Columns are labelled with units; a peak with a ``start`` counts only
+    peaks after it ("already peaked (year)" when the history's maximum is
+    not exceeded later; "not by horizon" when highest at the end).
     """
-    dim = config.dimension
     labels = {i.variable: (i.label, i.units) for i in config.indicators}
-    show = [config.gdp, config.emissions, config.intensity]
-    if config.coordination and config.coordination in ds:
-        show.append(config.coordination)
-    first_year = float(ds["time"][0])
-    pk = peak(ds[config.emissions], start=config.peak_start)
-    base_ok = bool(np.any(np.isclose(ds["time"], config.intensity_base_year)))
-    red = (intensity_reduction(ds[config.intensity], base_year=config.intensity_base_year)
-           if base_ok else None)
-    red05 = (intensity_reduction_vs_2005(ds[config.intensity], first_year=config.first_data_year)
-             if first_year <= config.first_data_year else None)
+    show = [v for v in config.shown if v in ds]
+    years = _years(ds, config)
+    times = ds["time"].to_numpy()
+    changes = []
+    for c in config.changes:
+        anchor = c.base if c.backcast_from is None else c.backcast_from
+        if np.any(np.isclose(times, anchor)):
+            changes.append((c, change_vs(ds[c.variable], base=c.base,
+                                         backcast_from=c.backcast_from, decline=c.decline)))
     rows = []
     for s in ds["scenario"].to_numpy():
-        for el in ds[dim].to_numpy():
-            row: dict[str, object] = {"scenario": titles.get(str(s), str(s)), dim: str(el)}
+        for el in elements(ds, config):
+            row: dict[str, object] = {"scenario": titles.get(str(s), str(s))}
+            if config.dimension is not None:
+                row[config.dimension] = el
             for var in show:
                 label, units = labels.get(var, (var, ""))
-                for y in config.summary_years:
-                    value = float(ds[var].sel({"scenario": s, dim: el, "time": y}))
-                    row[f"{label} {y:g}" + (f" [{units}]" if units else "")] = value
-            row["CO2 peak year"] = _fmt_year(float(pk["year"].sel({"scenario": s, dim: el})))
-            for y in config.summary_years:
-                if red is not None:
-                    row[f"intensity change {y:g} vs {config.intensity_base_year:g} [%]"] = (
-                        -100 * float(red.sel({"scenario": s, dim: el, "time": y})))
-                if red05 is not None and y <= 2035:
-                    row[f"intensity change {y:g} vs 2005* [%]"] = (
-                        -100 * float(red05.sel({"scenario": s, dim: el, "time": y})))
+                for y in years:
+                    row[f"{label} {y:g}" + (f" [{units}]" if units else "")] = _at(
+                        ds[var], config, scenario=s, el=el, time=y)
+            for p in config.peaks:
+                row[f"{p.label} peak year"] = _peak_cell(ds, p, s, el, config)
+            for y in years:
+                for c, ch in changes:
+                    if c.until is None or y <= c.until:
+                        star = "*" if c.backcast_from is not None else ""
+                        row[f"{c.label} change {y:g} vs {c.base:g}{star} [%]"] = 100 * _at(
+                            ch, config, scenario=s, el=el, time=y)
             rows.append(row)
     return pd.DataFrame(rows)
 
 
 def peak_probability_table(ensembles: Mapping[str, object], config,
-                           titles: Mapping[str, str]) -> pd.DataFrame:
-    """Scenario x element probability that emissions peak before ``config.peak_before``."""
+                           titles: Mapping[str, str]) -> pd.DataFrame | None:
+    """Scenario (x element): share of members peaking before the first peak's ``before``.
+
+    With a ``start``, only peaks after it count (members already peaked do
+    not). None when no ``[[report.peaks]]`` entry has ``before``.
+    """
+    p = next((p for p in config.peaks if p.before is not None), None)
+    if p is None or not ensembles:
+        return None
     rows = {}
     for name, ds in ensembles.items():
-        p = peak_probability(ds[config.emissions], before=config.peak_before,
-                             start=config.peak_start)
-        rows[titles.get(name, name)] = p.to_series()
+        if p.variable not in ds:
+            continue
+        if p.start is None:
+            prob = peak_probability(ds[p.variable], before=p.before)
+        else:
+            st = peak_status(ds[p.variable], last_observed=p.start)
+            prob = ((~st["already_peaked"]) & (st["year"] < p.before)).mean("member")
+        rows[titles.get(name, name)] = (prob.to_series() if config.dimension is not None
+                                        else pd.Series({p.label: float(prob)}))
+    if not rows:
+        return None
     out = pd.DataFrame(rows).T
     out.columns.name = config.dimension
     return out
@@ -76,8 +127,6 @@ def peak_probability_table(ensembles: Mapping[str, object], config,
 
 def bands_table(bands_by_scenario: Mapping[str, object]) -> pd.DataFrame:
     """Tidy 5-50-95 % table: variable, scenario, element, time, quantile, value."""
-    from sdkit.scenarios.projection import to_tidy
-
     frames = []
     for name, q in bands_by_scenario.items():
         f = to_tidy(q, member_dim="quantile")
@@ -124,26 +173,34 @@ def markdown_table(frame: pd.DataFrame, *, index: bool = False) -> str:
     return "\n".join([head, sep, *body])
 
 
-def headline_table(ds, config, titles: Mapping[str, str]) -> pd.DataFrame:
-    """One row per scenario: agglomeration totals and the change against ``baseline``.
+def _total(ds, var: str, config):
+    da = ds[var]
+    extra = [d for d in da.dims if d not in ("scenario", "time")]
+    return da.sum(extra) if extra else da
 
-    Totals sum over the report's dimension (all cities); intensity is total
-    emissions over total GDP.
+
+def headline_table(ds, config, titles: Mapping[str, str]) -> pd.DataFrame | None:
+    """One row per scenario: totals over the dimension and the change against ``baseline``.
+
+    ``[[report.totals]]`` with statistic "value" give a column per summary
+    year; "cumulative" sums the saved values from ``projection_start`` (the
+    first time without one) to the end. None when the config names no totals.
     """
-    dim = config.dimension
-    gdp = ds[config.gdp].sum(dim)
-    co2 = ds[config.emissions].sum(dim)
+    if not config.totals:
+        return None
     t = ds["time"]
-    window = (t >= config.projection_start)
+    first = config.projection_start if config.projection_start is not None else float(t[0])
     rows = []
     for s in ds["scenario"].to_numpy():
         row: dict[str, object] = {"scenario": titles.get(str(s), str(s))}
-        for y in config.summary_years:
-            row[f"GDP {y:g}"] = float(gdp.sel(scenario=s, time=y))
-        for y in config.summary_years:
-            row[f"CO2 {y:g}"] = float(co2.sel(scenario=s, time=y))
-        row[f"cumulative CO2 {config.projection_start:g}-{float(t[-1]):g}"] = float(
-            co2.sel(scenario=s).sel(time=window).sum("time"))
+        for tot in config.totals:
+            total = _total(ds, tot.variable, config).sel(scenario=s)
+            if tot.statistic == "cumulative":
+                row[f"{tot.label} {first:g}-{float(t[-1]):g}"] = float(
+                    total.sel(time=t >= first).sum("time"))
+            else:
+                for y in _years(ds, config):
+                    row[f"{tot.label} {y:g}"] = float(total.sel(time=y))
         rows.append(row)
     out = pd.DataFrame(rows)
     names = [str(s) for s in ds["scenario"].to_numpy()]

@@ -18,7 +18,10 @@ so adding a scenario means writing one file::
     # ramp_variable  = "Lever green transition ramp years"   (default: variable + " ramp years")
 
     [constants]                          # optional extra constant changes
-    "Some constant[Yichang]" = 1.2
+    "Some constant[Region A]" = 1.2
+
+    [outputs]                            # optional: what `sdkit scenarios run` keeps
+    variables = ["Infected", "Recovered"]   # (or --columns on the command line)
 
 :func:`scenario_params` turns a :class:`Scenario` into ``{model name: value}``
 for :func:`sdkit.engine.simulate`; :func:`run_scenarios` (in :mod:`sdkit.scenarios.projection`)
@@ -107,6 +110,9 @@ class Scenario:
         The file it was read from.
     model : Path or None
         The model the scenario is written for (resolved against the file's folder).
+    outputs : tuple of str
+        Variables to keep when the scenario runs on its own (``[outputs]
+        variables``); empty if the file names none.
     """
 
     name: str
@@ -116,6 +122,7 @@ class Scenario:
     constants: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     path: Path | None = None
     model: Path | None = None
+    outputs: tuple[str, ...] = ()
 
     def params(self) -> dict[str, float]:
         """``{model name: value}`` for :func:`sdkit.engine.simulate` (:func:`scenario_params`)."""
@@ -267,7 +274,8 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
     path = Path(path)
     where = str(path)
     data = read_toml_file(path, error=SpecError, what="scenario file")
-    _unknown(data, {"scenario", "levers", "constants"}, where=where, key="(top level)")
+    _unknown(data, {"scenario", "levers", "constants", "outputs"}, where=where,
+             key="(top level)")
     head = data.get("scenario")
     if not isinstance(head, Mapping):
         raise SpecError(f"{where}: scenario: missing [scenario] table (expected name/title)")
@@ -293,9 +301,26 @@ def read_scenario(path: str | os.PathLike) -> Scenario:
         model = path.parent / _text(head["model"], where=where, key="scenario.model")
     scenario = Scenario(name=name, title=title, description=description.strip(),
                         levers=levers, constants=MappingProxyType(constants), path=path,
-                        model=model)
+                        model=model, outputs=_read_outputs(data.get("outputs"), where=where))
     scenario_params(scenario)  # duplicate names fail here, naming the file
     return scenario
+
+
+def _read_outputs(table: object, *, where: str) -> tuple[str, ...]:
+    """``[outputs] variables = [...]``: a list of non-empty, distinct names."""
+    if table is None:
+        return ()
+    if not isinstance(table, Mapping):
+        raise SpecError(f"{where}: outputs: expected a table with variables = [names]")
+    _unknown(table, {"variables"}, where=where, key="outputs")
+    names = table.get("variables")
+    if not isinstance(names, list) or not names:
+        raise SpecError(f"{where}: outputs.variables: expected a non-empty list of variable "
+                        f"names, got {names!r}")
+    out = tuple(_text(v, where=where, key="outputs.variables") for v in names)
+    if len(set(out)) != len(out):
+        raise SpecError(f"{where}: outputs.variables: a name is listed twice in {list(out)}")
+    return out
 
 
 def list_scenarios(folder: str | os.PathLike) -> list[Scenario]:

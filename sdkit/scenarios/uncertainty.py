@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sdkit.errors import InvalidValueError, SpecError
 from sdkit.edit.cin import read_cin
+from sdkit.errors import InvalidValueError, SpecError
 from sdkit.model.load import Model, load_model
 from sdkit.scenarios.projection import provenance, run_members
 
