@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -95,38 +94,9 @@ def model_info(model: Model | str | os.PathLike) -> ModelInfo:
     """
     if not isinstance(model, Model):
         model = load_model(model)
-    pysd_model = model._pysd
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        doc = pysd_model.doc
-    deps = getattr(pysd_model, "dependencies", {}) or {}
-    flows: set[str] = set()
-    for key, val in deps.items():
-        if key.startswith("_integ_") and isinstance(val, dict):
-            flows.update(k for k in (val.get("step") or {}) if not k.startswith("_"))
-    control = {"time", "initial_time", "final_time", "time_step", "saveper"}
-    variables = []
-    for _, row in doc.iterrows():
-        py = row["Py Name"]
-        if py in control:
-            continue
-        typ, sub = _text(row.get("Type")), _text(row.get("Subtype"))
-        if typ == "Stateful":
-            kind = "stock" if sub == "Integ" else "stateful"
-        elif typ == "Constant":
-            kind = "constant"
-        elif typ == "Lookup":
-            kind = "lookup"
-        elif typ == "Data":
-            kind = "data"
-        else:
-            kind = "flow" if py in flows else "auxiliary"
-        subs = row.get("Subscripts")
-        subs = tuple(subs) if isinstance(subs, list | tuple) else ()
-        variables.append(VariableInfo(
-            name=str(row["Real Name"]), py_name=py, kind=kind, units=_text(row.get("Units")),
-            subscripts=subs, documentation=_text(row.get("Comment")),
-        ))
+    variables = [VariableInfo(name=v.name, py_name=v.py_name, kind=v.kind, units=v.units,
+                              subscripts=v.dims, documentation=v.documentation)
+                 for v in model.variables]
     return ModelInfo(
         path=str(model.path), format=model.format, time=model.time_settings,
         subscripts=model.subscripts, variables=tuple(variables),
