@@ -59,7 +59,7 @@ def test_byte_order_mark_does_not_split_the_parsers(cache, tmp_path):
 
 def test_byte_order_mark_without_the_text_filter(cache, tmp_path, monkeypatch):
     """With the text filter off, PySD's parser evaluates nothing but literals."""
-    monkeypatch.setattr("sdkit.model.safety.check_model_text", lambda *a, **k: None)
+    monkeypatch.setattr("sdkit.model.translate.check_model_text", lambda *a, **k: None)
     marker = tmp_path / "PWNED_BOM"
     path = tmp_path / "bom.mdl"
     path.write_bytes(_bom_attack(marker))
@@ -71,7 +71,7 @@ def test_byte_order_mark_without_the_text_filter(cache, tmp_path, monkeypatch):
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if "lookup-range" in a.id],
                          ids=lambda a: a.id)
 def test_parser_evaluates_only_literals(attack, cache, tmp_path, monkeypatch):
-    monkeypatch.setattr("sdkit.model.safety.check_model_text", lambda *a, **k: None)
+    monkeypatch.setattr("sdkit.model.translate.check_model_text", lambda *a, **k: None)
     marker = tmp_path / "pwned"
     path = tmp_path / "m.mdl"
     path.write_text(attack.build(payload(marker)))
@@ -94,8 +94,8 @@ def test_attacks_fail_without_the_filters(attack: Attack, cache, tmp_path, monke
     What stops each attack then is structural: PySD's parser evaluates only
     literals, and the generated module must pass the allow-list.
     """
-    monkeypatch.setattr("sdkit.model.safety.check_model_text", lambda *a, **k: None)
-    monkeypatch.setattr("sdkit.model.safety.check_abstract_model", lambda *a, **k: None)
+    monkeypatch.setattr("sdkit.model.translate.check_model_text", lambda *a, **k: None)
+    monkeypatch.setattr("sdkit.model.translate.check_abstract_model", lambda *a, **k: None)
     marker = tmp_path / "pwned"
     folder = tmp_path / "model"
     folder.mkdir()

@@ -110,7 +110,7 @@ def test_loops_cli(sir_path, tmp_path, capsys):
 
 
 def test_loop_score_teacup_single_balancing_loop(teacup_path):
-    from sdkit.structure.loop_score import loop_dominance
+    from sdkit.workflow.loops import loop_dominance
 
     scores = loop_dominance(teacup_path).scores["B1"].dropna()
     assert len(scores) > 200
@@ -120,7 +120,7 @@ def test_loop_score_teacup_single_balancing_loop(teacup_path):
 def test_loop_score_sir_matches_hand_formulas(sir_path):
     """Link scores of the SIR loops written out by hand (Schoenberg et al. 2020)."""
     import sdkit
-    from sdkit.structure.loop_score import loop_dominance
+    from sdkit.workflow.loops import loop_dominance
 
     model = sdkit.load_model(sir_path)
     result = loop_dominance(model, stop=40)
@@ -149,7 +149,7 @@ def test_loop_score_sir_matches_hand_formulas(sir_path):
 
 def test_loop_score_refuses_subscripted(models_dir):
     from sdkit.errors import UnsupportedConstructError
-    from sdkit.structure.loop_score import loop_dominance
+    from sdkit.workflow.loops import loop_dominance
 
     with pytest.raises(UnsupportedConstructError, match="subscripted"):
         loop_dominance(models_dir.parents[1] / "models" / "iis.mdl")

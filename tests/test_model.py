@@ -9,7 +9,7 @@ import pytest
 
 import sdkit
 from sdkit import ModelFileError, TranslationError, UnknownVariableError
-from sdkit.model.translate import cache_dir
+from sdkit.model.cache import cache_dir
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.structure.units import CheckReport, check_model
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -19,8 +21,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from sdkit.structure.units import CheckReport, check_model
-
     report = check_model(args.model, docs=not args.no_docs)
     if args.errors_only:
         report = CheckReport(report.model, report.errors)

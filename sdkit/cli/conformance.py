@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+
+from sdkit.conformance.suite import ENGINES, run_conformance
+from sdkit.errors import InvalidValueError
+from sdkit.io.files import atomic_write_text
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from sdkit.conformance.suite import ENGINES
-
     p = sub.add_parser("conformance", help="run a suite of test models",
                        description="Run every model under SUITE/tests/*/ and SUITE/samples/*/ "
                                    "against its canonical output.")
@@ -22,12 +25,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    import math
-
-    from sdkit.conformance.suite import run_conformance
-    from sdkit.errors import InvalidValueError
-    from sdkit.io.files import atomic_write_text
-
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise InvalidValueError(f"--timeout must be > 0: {args.timeout:g}")
     if args.jobs is not None and args.jobs < 1:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.structure.diff import diff_models
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -18,8 +20,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from sdkit.structure.diff import diff_models
-
     result = diff_models(args.a, args.b, loops=not args.no_loops)
     print(result.summary())
     return 1 if result else 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.structure.info import model_info
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="describe a model",
@@ -14,7 +16,5 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from sdkit.structure.info import model_info
-
     print(model_info(args.model).summary())
     return 0

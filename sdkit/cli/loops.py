@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.errors import InvalidValueError
+from sdkit.io.files import write_table
+from sdkit.structure.loops import find_loops
+from sdkit.workflow.loops import loop_dominance
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
@@ -23,10 +28,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from sdkit.errors import InvalidValueError
-    from sdkit.io.files import write_table
-    from sdkit.structure.loops import find_loops
-
     if args.max_loops < 1:
         raise InvalidValueError(f"--max-loops must be >= 1: {args.max_loops}")
 
@@ -35,7 +36,6 @@ def run(args) -> int:
     if args.out:
         write_table(report.to_frame().set_index("id"), args.out, overwrite=args.overwrite)
     if args.dominance:
-        from sdkit.structure.loop_score import loop_dominance
 
         print(loop_dominance(args.model, loops=report).summary())
     return 0

@@ -7,8 +7,14 @@ changes nothing.
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from sdkit.cli._common import parse_assignments
+from sdkit.edit.cin import merge_changes
+from sdkit.edit.writeback import backup_path, edit_model, model_diff_text, save_model
+from sdkit.errors import InvalidValueError
+from sdkit.model.translate import MODEL_FORMATS
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -30,12 +36,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    import os
-
-    from sdkit.edit.cin import merge_changes
-    from sdkit.edit.writeback import backup_path, edit_model, model_diff_text, save_model
-    from sdkit.errors import InvalidValueError
-
     changes = merge_changes(args.cin, parse_assignments(args.assignments, option="NAME=VALUE"))
     if not changes:
         raise InvalidValueError("sdkit set: nothing to change; give NAME=VALUE or --cin FILE")
@@ -56,10 +56,7 @@ def run(args) -> int:
 
 def _check_out_suffix(model: str, out: str) -> None:
     """--out must be a model file of the input's format (.mdl for .mdl, XMILE for XMILE)."""
-    from pathlib import Path
 
-    from sdkit.errors import InvalidValueError
-    from sdkit.model.translate import MODEL_FORMATS
 
     fmt = MODEL_FORMATS.get(Path(model).suffix.lower())
     allowed = sorted(k for k, v in MODEL_FORMATS.items() if v == fmt) or [Path(model).suffix]

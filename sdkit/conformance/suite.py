@@ -22,8 +22,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pysd.py_backend.utils import detect_encoding, load_outputs
 
-from sdkit.errors import ModelFileError
+from sdkit.engine.ensemble import simulate_all
+from sdkit.engine.simulate import simulate
+from sdkit.errors import (
+    InvalidValueError,
+    ModelFileError,
+    SdkitError,
+    SimulationError,
+    UnsupportedConstructError,
+)
+from sdkit.model.load import load_model
 from sdkit.model.translate import MODEL_FORMATS
 
 __all__ = [
@@ -166,7 +176,6 @@ def _norm(name: str) -> str:
 
 def load_canonical(path: Path) -> pd.DataFrame:
     """Read a canonical output file (either orientation) indexed by time."""
-    from pysd.py_backend.utils import detect_encoding, load_outputs
 
     encoding = detect_encoding(path)
     sep = "\t" if path.suffix.lower() == ".tab" else ","
@@ -241,9 +250,6 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
     Returns a dict with ``status``, ``detail``, ``worst_column``,
     ``worst_error``, ``n_columns`` and ``engine_used``.
     """
-    from sdkit.engine.simulate import simulate
-    from sdkit.errors import SdkitError, SimulationError, UnsupportedConstructError
-    from sdkit.model.load import load_model
 
     try:
         m = load_model(model)
@@ -252,7 +258,6 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
         return {"status": status, "detail": _one_line(e)}
     try:
         if engine == "fast":
-            from sdkit.engine.ensemble import simulate_all
 
             actual, engine_used = simulate_all(m)
         else:
@@ -326,7 +331,6 @@ def run_conformance(
     -------
     ConformanceReport
     """
-    from sdkit.errors import InvalidValueError
 
     if engine not in ENGINES:
         raise InvalidValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
+from sdkit.conformance.suite import run_case
+
 
 def main(argv: list[str]) -> int:
     model, canonical, engine = argv
-    from sdkit.conformance.suite import run_case
 
     result = run_case(model, canonical, engine)
     print(json.dumps(result, default=float))

@@ -22,12 +22,15 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sdkit.errors import SpecError, UnknownVariableError
 from sdkit.io.files import atomic_path
+from sdkit.model.load import load_model
+from sdkit.structure.graph import model_graph
 
 __all__ = ["png_description", "CausalLoopDiagram", "causal_loop_diagram", "aggregate_links"]
 
@@ -164,8 +167,6 @@ def causal_loop_diagram(model_path: str | os.PathLike, out_png: str | os.PathLik
     >>> ("Investment", "Productive capital", "+") in d.links
     True
     """
-    from sdkit.model.load import load_model
-    from sdkit.structure.graph import model_graph
 
     model_path = Path(model_path)
     model = load_model(model_path)
@@ -201,8 +202,8 @@ def _wrap(name: str, width: int = 14) -> str:
 
 
 def _draw(names, stocks, links, title, path: Path) -> None:
-    from matplotlib.figure import Figure
-    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.figure import Figure  # heavy: imported only when needed
+    from matplotlib.patches import FancyArrowPatch  # heavy: imported only when needed
 
     n = len(names)
     pos = {name: (math.cos(math.pi / 2 - 2 * math.pi * i / n),
@@ -245,7 +246,6 @@ def _draw(names, stocks, links, title, path: Path) -> None:
 
 def png_description(path: str | os.PathLike) -> str:
     """The structure a diagram PNG was drawn from (its ``Description`` text chunk)."""
-    import zlib
 
     data = Path(path).read_bytes()
     pos = 8

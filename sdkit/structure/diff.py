@@ -13,8 +13,13 @@ import os
 from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
+import pandas as pd
+from pysd.translators.structures import abstract_expressions as ae
 
-from sdkit.structure.graph import name_key
+from sdkit.model.load import load_model
+from sdkit.structure.graph import main_section, name_key
+from sdkit.structure.loops import find_loops
+from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
 
 __all__ = ["Change", "ModelDiff", "diff_models", "render_expression"]
 
@@ -60,7 +65,6 @@ class ModelDiff:
 
     def to_frame(self):
         """One row per change: kind, name, old, new."""
-        import pandas as pd
 
         return pd.DataFrame([vars(c) for c in self.changes], columns=["kind", "name", "old", "new"])
 
@@ -89,7 +93,6 @@ def _normal(node, own: tuple[str, ...] = ()):
     equation's own dimensions (``x[City]`` in an equation for ``y[City]``)
     equals the bare reference, as XMILE writes it.
     """
-    from pysd.translators.structures import abstract_expressions as ae
 
     if isinstance(node, bool) or node is None:
         return node
@@ -120,7 +123,6 @@ def _normal(node, own: tuple[str, ...] = ()):
 
 def render_expression(node) -> str:
     """Short infix text of an abstract-syntax tree (for reports)."""
-    from pysd.translators.structures import abstract_expressions as ae
 
     if isinstance(node, int | float | np.number) and not isinstance(node, bool):
         value = float(node)
@@ -200,8 +202,6 @@ def _definition(el, ranges) -> tuple[object, str]:
 
 
 def _loops(model) -> dict[tuple, tuple[str, str]]:
-    from sdkit.structure.loops import find_loops
-
     out = {}
     for loop in find_loops(model):
         keys = [name_key(v) for v in loop.variables]
@@ -231,15 +231,12 @@ def diff_models(a, b, *, loops: bool = True) -> ModelDiff:
     >>> bool(diff_models("tests/models/teacup.mdl", "tests/models/teacup.mdl"))
     False
     """
-    from sdkit.model.load import load_model
-    from sdkit.structure.graph import _main_section
-    from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
 
     if isinstance(a, str | os.PathLike):
         a = load_model(a)
     if isinstance(b, str | os.PathLike):
         b = load_model(b)
-    sec_a, sec_b = _main_section(a.abstract), _main_section(b.abstract)
+    sec_a, sec_b = main_section(a.abstract), main_section(b.abstract)
     els_a = {name_key(el.name): el for el in sec_a.elements}
     els_b = {name_key(el.name): el for el in sec_b.elements}
     ranges_a, ranges_b = _ranges(sec_a), _ranges(sec_b)

@@ -22,6 +22,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 
+from pysd.translators.structures import abstract_expressions as ae
+
+from sdkit.model.load import load_model
+
 __all__ = ["Link", "ModelGraph", "model_graph", "name_key", "signed_references"]
 
 CONTROL = ("initial time", "final time", "time step", "saveper")
@@ -106,7 +110,6 @@ def signed_references(ast, sign: int = 1, *, lookups: frozenset[str] = frozenset
     Names in `lookups` (keys from :func:`name_key`) called as functions count
     as references with ambiguous sign on their argument.
     """
-    from pysd.translators.structures import abstract_expressions as ae
 
     def walk(node, s, delayed=False, kind="info"):
         if node is None or isinstance(node, str | int | float | bool):
@@ -195,7 +198,7 @@ def signed_references(ast, sign: int = 1, *, lookups: frozenset[str] = frozenset
     yield from walk(ast, sign)
 
 
-def _main_section(abstract):
+def main_section(abstract):
     for section in abstract.sections:
         if section.type == "main":
             return section
@@ -214,13 +217,11 @@ def model_graph(model) -> ModelGraph:
     -------
     ModelGraph
     """
-    from pysd.translators.structures import abstract_expressions as ae
 
-    from sdkit.model.load import load_model
 
     if isinstance(model, str | os.PathLike):
         model = load_model(model)
-    section = _main_section(model.abstract)
+    section = main_section(model.abstract)
     real = {name_key(el.name): el.name for el in section.elements}
     lookups = frozenset(
         name_key(el.name) for el in section.elements

@@ -22,18 +22,19 @@ through subscripted variables, delays or smooths raise
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.errors import UnsupportedConstructError
-from sdkit.structure.graph import model_graph, name_key
-from sdkit.structure.loops import LoopReport, find_loops
+from sdkit.model.load import Model
+from sdkit.structure.graph import main_section, model_graph, name_key
+from sdkit.structure.loops import LoopReport
 
-__all__ = ["LoopDominance", "loop_dominance"]
+__all__ = ["LoopDominance", "score_inputs", "score_loops"]
 
 _FUNCTIONS = {
     "min": min, "max": max, "abs": abs, "exp": math.exp, "ln": math.log, "sqrt": math.sqrt,
@@ -97,8 +98,6 @@ class _Evaluator:
         self.lookups = lookups
 
     def __call__(self, node, values: Mapping[str, float], time: float) -> float:
-        from pysd.translators.structures import abstract_expressions as ae
-
         if isinstance(node, bool):
             return float(node)
         if isinstance(node, int | float | np.number):
@@ -134,49 +133,18 @@ class _Evaluator:
         raise UnsupportedConstructError(f"loop scores: cannot evaluate {type(node).__name__}")
 
 
-def loop_dominance(model, params: Mapping[str, object] | None = None, *,
-                   start: float | None = None, stop: float | None = None,
-                   dt: float | None = None, loops: LoopReport | None = None) -> LoopDominance:
-    """Relative loop scores of every feedback loop over one run.
-
-    Parameters
-    ----------
-    model : sdkit.Model or path-like
-        A model whose loops run through scalar variables only.
-    params : mapping, optional
-        Constants to set for the run (as :func:`sdkit.engine.simulate`).
-    start, stop, dt : float, optional
-        Time settings of the run; results are saved every `dt`.
-    loops : LoopReport, optional
-        Loops to score (default: all of :func:`sdkit.find_loops`).
-
-    Returns
-    -------
-    LoopDominance
+def score_inputs(model: Model, loops: LoopReport) -> list[str]:
+    """The variables a run must save (every TIME STEP) for :func:`score_loops`.
 
     Raises
     ------
     UnsupportedConstructError
-        A loop passes through a subscripted variable, a delay or a smooth, or
-        an equation uses a function the evaluator does not know.
+        A loop passes through a subscripted variable, a delay or a smooth.
     """
-    from pysd.translators.structures import abstract_expressions as ae
-
-    from sdkit.engine.simulate import simulate
-    from sdkit.model.load import load_model
-    from sdkit.structure.graph import _main_section
-
-    if isinstance(model, str | os.PathLike):
-        model = load_model(model)
-    report = loops if loops is not None else find_loops(model)
     graph = model_graph(model)
-    section = _main_section(model.abstract)
+    section = main_section(model.abstract)
     elements = {el.name: el for el in section.elements}
-    real = {name_key(el.name): el.name for el in section.elements}
-    lookups = {name_key(el.name): el.components[0].ast for el in section.elements
-               if el.components and isinstance(el.components[0].ast, ae.LookupsStructure)}
-    signs = {(lk.source, lk.target): lk.polarity for lk in graph.links if lk.kind != "init"}
-    in_loops = {v for lp in report for v in lp.variables}
+    in_loops = {v for lp in loops for v in lp.variables}
     for name in in_loops:
         comps = elements[name].components
         if len(comps) != 1 or comps[0].subscripts[0]:
@@ -186,32 +154,64 @@ def loop_dominance(model, params: Mapping[str, object] | None = None, *,
                 lk.delayed for lk in graph.links if lk.target == name):
             raise UnsupportedConstructError(f"{model.path}: loop scores: {name!r} is a delay "
                                             "or smooth")
-    step = dt if dt is not None else model.time_settings.dt
-    inputs = sorted(({lk.source for lk in graph.links if lk.target in in_loops} | in_loops)
-                    - set(graph.lookups))
-    run = simulate(model, params, start=start, stop=stop, dt=step, saveper=step,
-                   outputs=[n for n in inputs if n in real.values()])
+    inputs = ({lk.source for lk in graph.links if lk.target in in_loops} | in_loops) \
+        - set(graph.lookups)
+    return sorted(n for n in inputs if n in elements)
+
+
+def score_loops(model: Model, run: pd.DataFrame, loops: LoopReport) -> LoopDominance:
+    """Relative loop scores of `loops` over one run (Loops That Matter, scalar models).
+
+    Parameters
+    ----------
+    model : sdkit.Model
+        A model whose loops run through scalar variables only.
+    run : pandas.DataFrame
+        A run saved every TIME STEP (index time) holding at least the columns
+        :func:`score_inputs` names.
+    loops : LoopReport
+        Loops to score (from :func:`sdkit.find_loops`).
+
+    Returns
+    -------
+    LoopDominance
+
+    Raises
+    ------
+    UnsupportedConstructError
+        As :func:`score_inputs`, or an equation uses a function the
+        evaluator does not know.
+    """
+    score_inputs(model, loops)
+    graph = model_graph(model)
+    section = main_section(model.abstract)
+    elements = {el.name: el for el in section.elements}
+    real = {name_key(el.name): el.name for el in section.elements}
+    lookups = {name_key(el.name): el.components[0].ast for el in section.elements
+               if el.components and isinstance(el.components[0].ast, ae.LookupsStructure)}
+    signs = {(lk.source, lk.target): lk.polarity for lk in graph.links if lk.kind != "init"}
     evaluate = _Evaluator(real, lookups)
     times = run.index.to_numpy()
+    step = float(times[1] - times[0]) if len(times) > 1 else 1.0
     rows = run.to_dict("records")
     link_scores: dict[tuple[str, str], np.ndarray] = {}
-    for lp in report:
+    for lp in loops:
         for a, b in zip(lp.variables, lp.variables[1:] + lp.variables[:1]):
             if (a, b) not in link_scores:
                 link_scores[(a, b)] = _link_score(a, b, elements[b], rows, times, run, step,
-                                                  signs, evaluate, ae)
+                                                  signs, evaluate)
     scores = {}
-    for lp in report:
+    for lp in loops:
         total = np.ones(len(times))
         for a, b in zip(lp.variables, lp.variables[1:] + lp.variables[:1]):
             total = total * link_scores[(a, b)]
         scores[lp.id] = total
     frame = pd.DataFrame(scores, index=run.index)
     denom = frame.abs().sum(axis=1).replace(0.0, np.nan)
-    return LoopDominance(report, frame.div(denom, axis=0))
+    return LoopDominance(loops, frame.div(denom, axis=0))
 
 
-def _link_score(a, b, element, rows, times, run, step, signs, evaluate, ae) -> np.ndarray:
+def _link_score(a, b, element, rows, times, run, step, signs, evaluate) -> np.ndarray:
     n = len(times)
     out = np.full(n, np.nan)
     ast = element.components[0].ast

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
+from sdkit.errors import InvalidValueError
 from sdkit.structure.graph import ModelGraph, model_graph
 
 __all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles"]
@@ -72,7 +75,6 @@ class LoopReport:
 
     def to_frame(self):
         """One row per loop: id, polarity, length, variables."""
-        import pandas as pd
 
         return pd.DataFrame(
             [{"id": lp.id, "polarity": lp.polarity, "length": len(lp),
@@ -230,7 +232,6 @@ def find_loops(model, *, max_loops: int = 100_000) -> LoopReport:
     >>> [(lp.id, lp.variables) for lp in report]
     [('B1', ('Teacup Temperature', 'Heat Loss to Room'))]
     """
-    from sdkit.errors import InvalidValueError
 
     graph = model if isinstance(model, ModelGraph) else model_graph(model)
     name = getattr(model, "path", model) if not isinstance(model, ModelGraph) else "model"

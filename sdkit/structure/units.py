@@ -24,8 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from pysd.translators.structures import abstract_expressions as ae
 
-from sdkit.structure.graph import CONTROL, ModelGraph, model_graph, name_key
+from sdkit.errors import TranslationError
+from sdkit.model.load import load_model
+from sdkit.model.translate import read_abstract_model
+from sdkit.structure.graph import CONTROL, ModelGraph, main_section, model_graph, name_key
+from sdkit.structure.loops import _sccs
 from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
 
 __all__ = ["Finding", "CheckReport", "check_model"]
@@ -89,7 +95,6 @@ class CheckReport:
 
     def to_frame(self):
         """One row per finding: severity, code, variable, message."""
-        import pandas as pd
 
         return pd.DataFrame([{"severity": f.severity, "code": f.code, "variable": f.variable,
                               "message": f.message} for f in self.findings],
@@ -154,8 +159,6 @@ class _Inferrer:
 
     @staticmethod
     def literal(node) -> float | None:
-        from pysd.translators.structures import abstract_expressions as ae
-
         if isinstance(node, int | float | np.number) and not isinstance(node, bool):
             return float(node)
         if (isinstance(node, ae.ArithmeticStructure) and len(node.arguments) == 1
@@ -166,8 +169,6 @@ class _Inferrer:
 
     # -- inference -------------------------------------------------------------
     def infer(self, node):
-        from pysd.translators.structures import abstract_expressions as ae
-
         if isinstance(node, bool):
             return self.space.dimensionless
         if isinstance(node, int | float | np.number | np.ndarray):
@@ -225,8 +226,6 @@ class _Inferrer:
         return acc
 
     def _call(self, node):
-        from pysd.translators.structures import abstract_expressions as ae
-
         fn = node.function.reference if isinstance(node.function, ae.ReferenceStructure) else ""
         args = list(node.arguments)
         key = name_key(fn)
@@ -296,14 +295,11 @@ def check_model(model, *, docs: bool = True) -> CheckReport:
     >>> check_model("tests/models/teacup.mdl").ok
     True
     """
-    from pysd.translators.structures import abstract_expressions as ae
 
-    from sdkit.model.load import load_model
-    from sdkit.structure.graph import _main_section
 
     if isinstance(model, str | os.PathLike):
         model = _load_for_check(model, load_model)
-    section = _main_section(model.abstract)
+    section = main_section(model.abstract)
     space = UnitSpace()
     findings: list[Finding] = []
     declared: dict[str, object] = {}
@@ -352,9 +348,6 @@ class _ParsedOnly:
 
 
 def _load_for_check(path, load_model):
-    from sdkit.errors import TranslationError
-    from sdkit.model.translate import read_abstract_model
-
     try:
         return load_model(path)
     except TranslationError as build_error:
@@ -397,8 +390,6 @@ def _check_element(el, unit, inferrer: _Inferrer, time_unit, ae) -> list[Finding
 
 
 def _structure_findings(graph: ModelGraph) -> list[Finding]:
-    from sdkit.structure.loops import _sccs
-
     out = [Finding("error", var, f"uses undefined variable {ref.replace('_', ' ')!r}",
                    "undefined") for var, ref in graph.undefined]
     used = {lk.source for lk in graph.links}
