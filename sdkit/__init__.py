@@ -46,9 +46,9 @@ from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo
 from sdkit.structure.diagram import causal_loop_diagram
 from sdkit.structure.diff import diff_models
 from sdkit.structure.info import model_info
-from sdkit.structure.loop_score import loop_dominance
 from sdkit.structure.loops import find_loops
 from sdkit.structure.units import check_model
+from sdkit.workflow.loops import loop_dominance
 from sdkit.workflow.pipeline import run_pipeline
 
 __version__ = "0.1.0"
