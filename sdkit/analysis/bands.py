@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sdkit.indicators import peak_year
+from sdkit.analysis.indicators import peak_year
 
 __all__ = ["QUANTILES", "bands", "peak_probability", "peak_years", "at_times"]
 

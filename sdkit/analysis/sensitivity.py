@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sdkit.analysis.indicators import peak_year
 from sdkit.errors import InvalidValueError
-from sdkit.indicators import peak_year
 from sdkit.model.load import Model
 from sdkit.scenarios.sensitivity import Factor, problem, run_factor_samples
 

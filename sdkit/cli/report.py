@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
+
+from sdkit.errors import OutputError
+from sdkit.io.files import check_replaceable
+from sdkit.report import read_report_config, write_report
+from sdkit.report.render import is_report_folder
+from sdkit.report.results import load_inputs
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -19,15 +27,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    import os
-    from pathlib import Path
-
-    from sdkit.errors import OutputError
-    from sdkit.io.files import check_replaceable
-    from sdkit.report import read_report_config, write_report
-    from sdkit.report.render import is_report_folder
-    from sdkit.report.results import load_inputs
-
     out = Path(args.root) / args.name
     results = Path(args.results)
     if os.path.lexists(out) and not args.overwrite:

@@ -186,6 +186,27 @@ def _check_out(study: Study, overwrite: bool) -> None:
                       what="report")  # a file, link or foreign folder: refused before work
 
 
+def _provenance(study, m, cfg, unc_spec, unc, result, scen, ensembles, sens, projections,
+                n_members, started) -> dict[str, str]:
+    """What the report says it was made from."""
+    return {
+        "study": str(study.path or ""), **model_provenance(m),
+        "parameters": str(study.params) if study.params else (
+            str(study.calibration) if result is not None else "model defaults"),
+        "scenario_files": ", ".join(str(s.path) for s in scen),
+        "report_config": str(cfg.path), "monte_carlo_members": str(n_members),
+        "monte_carlo_seed": str(unc_spec.seed if study.seed is None or unc_spec is None
+                                else study.seed),
+        "uncertainty_source": unc.source if unc else "none",
+        "monte_carlo_sampling": ", ".join(sorted({str(d.attrs.get("sampling", ""))
+                                                  for d in ensembles.values()})) or "none",
+        "sensitivity": (f"{sens.method} N={sens.n} runs={sens.runs} seed={sens.seed}"
+                        if sens else "none"),
+        "engine": str(projections.attrs.get("sdkit_engine", study.engine)),
+        "compute_seconds": f"{time.perf_counter() - started:.0f}",
+    }
+
+
 def run_pipeline(study: Study | str | os.PathLike = "study.toml", *, overwrite: bool = False,
                  progress: bool = False,
                  log: Callable[[str], None] | None = _stderr, **changes) -> Path:
@@ -246,22 +267,8 @@ def run_pipeline(study: Study | str | os.PathLike = "study.toml", *, overwrite: 
     spec_index, spec_note = specialization_from_data(cfg)
     if spec_index is None:
         notes.append(f"Specialization index not computed: {spec_note}.")
-    provenance = {
-        "study": str(study.path or ""), **model_provenance(m),
-        "parameters": str(study.params) if study.params else (
-            str(study.calibration) if result is not None else "model defaults"),
-        "scenario_files": ", ".join(str(s.path) for s in scen),
-        "report_config": str(cfg.path), "monte_carlo_members": str(n_members),
-        "monte_carlo_seed": str(unc_spec.seed if study.seed is None or unc_spec is None
-                                else study.seed),
-        "uncertainty_source": unc.source if unc else "none",
-        "monte_carlo_sampling": ", ".join(sorted({str(d.attrs.get("sampling", ""))
-                                                  for d in ensembles.values()})) or "none",
-        "sensitivity": (f"{sens.method} N={sens.n} runs={sens.runs} seed={sens.seed}"
-                        if sens else "none"),
-        "engine": str(projections.attrs.get("sdkit_engine", study.engine)),
-        "compute_seconds": f"{time.perf_counter() - started:.0f}",
-    }
+    provenance = _provenance(study, m, cfg, unc_spec, unc, result, scen, ensembles, sens,
+                             projections, n_members, started)
     log("writing report ...")
     index = write_report(ReportInputs(config=cfg, scenarios=projections,
                                       titles={s.name: s.title for s in scen},
