@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sdkit.errors import InvalidValueError
+from sdkit.model.names import canonical_key
 
 __all__ = ["parse_assignments", "add_time_options"]
 
@@ -21,7 +22,7 @@ def parse_assignments(items: list[str] | None, *, option: str = "--set") -> dict
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise InvalidValueError(f"{option} {item!r}: expected NAME=VALUE")
-        key = " ".join(name.replace("_", " ").split()).lower()  # as models match names
+        key = canonical_key(name)  # as models match names
         if key in seen:
             raise InvalidValueError(f"{option} {name.strip()!r}: {seen[key]!r} is already set; "
                                     "expected each name once")

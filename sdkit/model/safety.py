@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from sdkit.errors import UnsafeModelError
+from sdkit.model.names import canonical
 
 __all__ = ["check_model_text", "check_abstract_model", "clean_doc", "pysd_parser_without_eval",
            "LiteralGuard"]
@@ -170,7 +171,7 @@ def check_abstract_model(abstract, path: Path) -> None:
     """
     from pysd.translators.structures import abstract_expressions as ae
 
-    elements = {_norm(el.name) for s in abstract.sections for el in s.elements}
+    elements = {canonical(el.name) for s in abstract.sections for el in s.elements}
     sub_elements = {str(e) for s in abstract.sections for rng in s.subscripts
                     if isinstance(rng.subscripts, list) for e in rng.subscripts}
 
@@ -219,8 +220,6 @@ def check_abstract_model(abstract, path: Path) -> None:
                 _check_syntax(comp.ast, path, where, elements, sub_elements, ae)
 
 
-def _norm(name: str) -> str:
-    return " ".join(str(name).replace("_", " ").split()).lower()
 
 
 def _strings(obj) -> Iterator[str]:
@@ -257,7 +256,7 @@ def _check_syntax(node, path: Path, where: str, elements: set[str], sub_elements
     if isinstance(node, ae.CallStructure):
         ref = node.function.reference if isinstance(node.function, ae.ReferenceStructure) \
             else node.function
-        if isinstance(ref, str) and _norm(ref) not in elements and _is_unsafe(ref):
+        if isinstance(ref, str) and canonical(ref) not in elements and _is_unsafe(ref):
             raise _unsafe(path, where, "function name", ref, "a known function")
         if isinstance(node.function, ae.ReferenceStructure):  # a lookup's subscripts
             _check_syntax(node.function, path, where, elements, sub_elements, ae)

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from sdkit.errors import InvalidValueError, SdkitError, SdkitWarning, TranslationError
+from sdkit.model.names import canonical
 
 __all__ = [
     "RPREC",
@@ -76,7 +77,7 @@ def time_setting_name(key: str) -> str | None:
     Names compare as models match them: case, underscores and runs of
     spaces do not matter (``"time_step"`` is ``"TIME STEP"``).
     """
-    norm = " ".join(str(key).replace("_", " ").split()).upper()
+    norm = canonical(key).upper()
     return norm if norm in MODEL_NAMES else None
 
 

@@ -40,6 +40,7 @@ from sdkit.errors import (
 from sdkit.io.textfile import read_text_file
 from sdkit.model.codecheck import check_generated_file
 from sdkit.model.inputs import walk_syntax
+from sdkit.model.names import canonical
 from sdkit.model.safety import check_abstract_model, check_model_text, pysd_parser_without_eval
 from sdkit.model.xmile import read_xmile_abstract
 
@@ -244,8 +245,7 @@ def _unimplemented_functions(abstract, caught: list[warnings.WarningMessage],
 
 def _check_control(abstract, shown: Path) -> None:
     """A Vensim model must define its four time settings (PySD fails later without)."""
-    defined = {" ".join(el.name.replace("_", " ").split()).lower()
-               for el in abstract.sections[0].elements}
+    defined = {canonical(el.name) for el in abstract.sections[0].elements}
     missing = [n.upper() for n in ("initial time", "final time", "time step", "saveper")
                if n not in defined]
     if missing:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.model.load import load_model
+from sdkit.model.names import canonical
 
 __all__ = ["Link", "ModelGraph", "model_graph", "name_key", "signed_references"]
 
@@ -46,8 +47,8 @@ _POSITIONAL = {
 
 
 def name_key(name: str) -> str:
-    """Compare model names without case, underscores or extra spaces."""
-    return " ".join(str(name).replace("_", " ").split()).lower()
+    """Compare model names as :func:`sdkit.model.names.canonical` does."""
+    return canonical(name)
 
 
 @dataclass(frozen=True)
