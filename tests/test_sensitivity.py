@@ -7,7 +7,8 @@ import pytest
 import xarray as xr
 
 from sdkit import InvalidValueError, load_model
-from sdkit.scenarios.sensitivity import Factor, Outcome, outcome_values, sensitivity_analysis
+from sdkit.analysis.sensitivity import Outcome, outcome_values, sensitivity_analysis
+from sdkit.scenarios.sensitivity import Factor
 
 FACTORS = [Factor("Lever green transition", 0, 1, "green"),
            Factor("Lever innovation", 0, 1, "innovation"),

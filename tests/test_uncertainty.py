@@ -10,13 +10,8 @@ import pytest
 import xarray as xr
 
 from sdkit import InvalidValueError, SpecError, load_model
-from sdkit.scenarios.uncertainty import (
-    ParameterUncertainty,
-    bands,
-    monte_carlo,
-    peak_probability,
-    sample_parameters,
-)
+from sdkit.analysis.bands import bands, peak_probability
+from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo, sample_parameters
 
 
 def test_truncated_normal_sampling_respects_bounds_and_seed():
@@ -186,7 +181,6 @@ def test_record_keeps_the_fitted_correlations(models_dir, tmp_path):
     import sdkit
     from sdkit import CalibrationProblem, Parameter, calibrate
     from sdkit.calibration import Target
-    from sdkit.calibration.report import to_record
 
     teacup = models_dir / "teacup.mdl"
     run = sdkit.simulate(teacup, {}, outputs=["Teacup Temperature"], stop=2, saveper=0.25)
@@ -198,7 +192,7 @@ def test_record_keeps_the_fitted_correlations(models_dir, tmp_path):
         Parameter("tau", "Characteristic Time", 1.0, 30.0, 5.0)), (target,))
     result = calibrate(problem, progress=False, profile=False)
     path = tmp_path / "calibration.json"
-    path.write_text(json.dumps(to_record(result)))
+    path.write_text(json.dumps(result.to_record()))
     direct = ParameterUncertainty.from_result(result)
     stored = ParameterUncertainty.from_record(path)
     assert abs(direct.cov[0, 1]) / np.prod(direct.stderr) > 0.9

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from sdkit.workflow.pipeline import run_pipeline
+from sdkit.workflow.study import Study
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT.parent / "shared" / "data" / "README.md"
 
@@ -19,11 +22,41 @@ data_readme = "{readme}"
 colors = {{ Yichang = "#1f77b4", Jingzhou = "#ff7f0e" }}
 assumptions = ["Mini model: numbers are illustrative only."]
 
-[report.variables]
-gdp = "GDP"
-emissions = "CO2 emissions"
-intensity = "Carbon intensity"
-coordination = "Coordination degree"
+summary = ["GDP", "CO2 emissions", "Carbon intensity", "Coordination degree"]
+growth = "GDP"
+dimension = "City"
+
+[[report.peaks]]
+variable = "CO2 emissions"
+label = "CO2"
+before = 2030
+
+[[report.changes]]
+variable = "Carbon intensity"
+label = "intensity"
+base = 2020
+
+[[report.changes]]
+variable = "Carbon intensity"
+label = "intensity"
+base = 2005
+until = 2035
+backcast_from = 2010
+decline = 0.055
+note = "ASSUMPTION: 2005 intensity back-cast from 2010 at 5.5 %/yr (test)."
+
+[[report.totals]]
+variable = "GDP"
+label = "GDP"
+
+[[report.totals]]
+variable = "CO2 emissions"
+label = "CO2"
+
+[[report.totals]]
+variable = "CO2 emissions"
+label = "cumulative CO2"
+statistic = "cumulative"
 
 [[indicators]]
 variable = "GDP"
@@ -44,11 +77,13 @@ seed = 5
 name = "Intensity decline rate"
 lower = 0.01
 upper = 0.03
+source = "test range (synthetic)"
 
 [[uncertainty.parameters]]
 name = "Growth rate"
 lower = 0.04
 upper = 0.07
+source = "test range (synthetic)"
 
 [sensitivity]
 method = "sobol"
@@ -61,12 +96,14 @@ name = "Lever green transition"
 lower = 0
 upper = 1
 label = "green lever"
+source = "lever strength 0-1"
 
 [[sensitivity.factors]]
 name = "Lever innovation"
 lower = 0
 upper = 1
 label = "innovation lever"
+source = "lever strength 0-1"
 
 [[sensitivity.outcomes]]
 name = "GDP 2035"
@@ -121,11 +158,11 @@ def mini_setup(tmp_path_factory, models_dir):
 @pytest.fixture(scope="session")
 def mini_report(mini_setup):
     """(report folder, config path, scenario folder) of a pipeline run on the mini model."""
-    from sdkit.workflow.pipeline import run_pipeline
 
     base, scen, config = mini_setup
     out = base / "reports" / "mini"
-    index = run_pipeline(spec=None, scenarios=scen, out=out, config=config, calibrate=False,
-                         log=None)
+    study = Study(report=config, scenarios=scen, out=out, uncertainty=config,
+                  sensitivity=config, calibrate=False)
+    index = run_pipeline(study, log=None)
     assert index == out / "index.html"
     return out, config, scen

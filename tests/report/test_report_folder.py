@@ -12,6 +12,7 @@ import pytest
 from sdkit import OutputError
 from sdkit.cli import main
 from sdkit.workflow.pipeline import run_pipeline
+from sdkit.workflow.study import Study
 
 
 def test_report_folder_contents(mini_report):
@@ -71,7 +72,7 @@ def test_never_overwrites_without_permission(mini_report, mini_setup):
     out, config, scen = mini_report
     before = (out / "index.html").stat().st_mtime_ns
     with pytest.raises(OutputError, match="exists"):
-        run_pipeline(spec=None, scenarios=scen, out=out, config=config, calibrate=False,
+        run_pipeline(Study(report=config, scenarios=scen, out=out, calibrate=False),
                      log=None, members=0, sensitivity_n=0)
     assert (out / "index.html").stat().st_mtime_ns == before
 

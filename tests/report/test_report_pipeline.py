@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 from types import SimpleNamespace
 
@@ -13,6 +15,12 @@ from sdkit import SpecError
 from sdkit.report import read_report_config
 from sdkit.scenarios.uncertainty import ParameterUncertainty
 from sdkit.workflow.pipeline import _calibration, specialization_from_data
+from sdkit.workflow.study import Study
+
+
+def _study(spec, params):
+    return Study(report=Path("r.toml"), scenarios=Path("s"), out=Path("o"), calibration=spec,
+                 params=params)
 
 
 def test_parameters_from_record_and_cin(tmp_path):
@@ -20,7 +28,7 @@ def test_parameters_from_record_and_cin(tmp_path):
     rec.write_text(json.dumps({"parameters": {"g": {
         "variable": "Growth rate[Yichang]", "value": 0.061, "stderr": 0.004,
         "lower": 0.0, "upper": 0.2}}}))
-    params, unc, result, note = _calibration(None, rec, True, False, print)
+    params, unc, result, note = _calibration(_study(None, rec), False, print)
     assert params == {"Growth rate[Yichang]": 0.061}
     assert unc.stderr == pytest.approx([0.004])
     assert result.to_frame().loc["g", "variable"] == "Growth rate[Yichang]"
@@ -28,14 +36,14 @@ def test_parameters_from_record_and_cin(tmp_path):
     assert str(rec) in note
     cin = tmp_path / "fitted.cin"
     cin.write_text("Growth rate[Yichang] = 0.07\n")
-    params, unc, _, _ = _calibration(None, cin, True, False, print)
+    params, unc, _, _ = _calibration(_study(None, cin), False, print)
     assert params == {"Growth rate[Yichang]": 0.07} and unc is None
-    params, unc, _, note = _calibration(None, None, True, False, print)
+    params, unc, _, note = _calibration(_study(None, None), False, print)
     assert params == {} and unc is None and "model's own parameter values" in note
     with pytest.raises(SpecError, match="no such calibration spec"):
-        _calibration(tmp_path / "none.toml", None, True, False, print)
+        _calibration(_study(tmp_path / "none.toml", None), False, print)
     with pytest.raises(SpecError, match="expected a .cin file"):
-        _calibration(None, tmp_path / "x.txt", True, False, print)
+        _calibration(_study(None, tmp_path / "x.txt"), False, print)
 
 
 def test_uncertainty_from_calibration_result():
