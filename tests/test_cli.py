@@ -55,7 +55,7 @@ def test_info(teacup_path, capsys):
     assert "stock     Teacup Temperature" in out
     assert "flow      Heat Loss to Room" in out
     assert "time: 0 to 30 Minute, dt 0.125" in out
-    assert "1 stocks" in out
+    assert "1 stock, 1 flow, 2 constants" in out
 
 
 @pytest.mark.parametrize(
