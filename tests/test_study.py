@@ -1,0 +1,83 @@
+"""Studies described by files, on SIR (no subscripts): scenarios, uncertainty, sensitivity."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sdkit.cli import main
+
+UNC = """[uncertainty]
+model = "{model}"
+members = 8
+seed = 1
+outputs = ["Infectious"]
+times = [{time}]
+peaks = ["Infectious"]
+[[uncertainty.parameters]]
+name = "{name}"
+lower = 0.2
+upper = 0.4
+source = "synthetic test range"
+"""
+
+SENS = """[sensitivity]
+model = "{model}"
+n = 4
+seed = 3
+[[sensitivity.factors]]
+name = "Contact Infectivity"
+lower = 0.2
+upper = 0.4
+source = "synthetic test range"
+[[sensitivity.factors]]
+name = "Duration"
+lower = 4
+upper = 6
+source = "synthetic test range"
+[[sensitivity.outcomes]]
+name = "peak"
+variable = "Infectious"
+statistic = "max"
+"""
+
+
+def test_sir_scenarios_run_with_outputs_in_the_file(tmp_path, models_dir, capsys):
+    (tmp_path / "base.toml").write_text(
+        f'[scenario]\nmodel = "{models_dir / "SIR.mdl"}"\n[outputs]\nvariables = ["Infectious"]\n')
+    assert main(["scenarios", "run", str(tmp_path / "base.toml"), "--out",
+                 str(tmp_path / "o")]) == 0
+    table = pd.read_parquet(tmp_path / "o" / "base.parquet")
+    assert set(table.index) == {"Infectious"} and table["value"].max() > 0
+
+
+def test_uncertainty_bands_are_ordered(tmp_path, models_dir):
+    spec = tmp_path / "u.toml"
+    spec.write_text(UNC.format(model=models_dir / "SIR.mdl", time=20, name="Contact Infectivity"))
+    assert main(["uncertainty", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    bands = pd.read_csv(tmp_path / "o" / "bands.csv").set_index("quantile")["value"]
+    lo, mid, hi = (float(bands.loc[q]) for q in (0.05, 0.5, 0.95))
+    assert lo < mid < hi
+    assert len(pd.read_csv(tmp_path / "o" / "samples.csv")) == 8
+
+
+def test_sensitivity_ranks_factors(tmp_path, models_dir):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SENS.format(model=models_dir / "SIR.mdl"))
+    assert main(["sensitivity", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    table = pd.read_csv(tmp_path / "o" / "indices.csv")
+    assert sorted(table["rank"]) in ([1, 2], [1, 1])
+
+
+@pytest.mark.parametrize("time, name, message", [
+    (500, "Contact Infectivity", "uncertainty.times: time 500 is outside the run"),
+    (20, "No such constant", "uncertainty.parameters:"),
+])
+def test_bad_uncertainty_spec_is_one_line_exit_2(tmp_path, models_dir, capsys, time, name,
+                                                 message):
+    spec = tmp_path / "u.toml"
+    spec.write_text(UNC.format(model=models_dir / "SIR.mdl", time=time, name=name))
+    assert main(["uncertainty", str(spec), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and str(spec) in err
+    assert not (tmp_path / "o").exists()
