@@ -22,6 +22,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["auto", "fast", "pysd"], default="auto",
                    help="auto: sdkit's compiled engine, PySD where it cannot compile the "
                         "model (default); fast: refuse instead; pysd: always PySD")
+    p.add_argument("--method", metavar="METHOD",
+                   help="integration method: euler, rk2 (midpoint) or rk4 (default: the "
+                        "model's own: an XMILE file's sim_specs method, else euler)")
     return p
 
 
@@ -33,7 +36,7 @@ def run(args) -> int:
     text = run_and_summarize(
         args.model, params, start=args.start, stop=args.stop,
         dt=args.dt, saveper=args.saveper, outputs=args.columns, out=args.out,
-        overwrite=args.overwrite, engine=args.engine,
+        overwrite=args.overwrite, engine=args.engine, method=args.method,
     )
     print(text)
     return 0

@@ -60,6 +60,7 @@ class ChunkSpec:
     saveper: float | None = None
     engine: str = "auto"  # "auto", "fast" or "pysd" (see sdkit.engine.runner)
     max_output_bytes: int | None = None
+    method: str = "euler"  # see sdkit.engine.methods; PySD runs Euler only
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,18 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None) -> ChunkResult:
         overrides.setdefault(node, []).append((index, values[:, j]))
     overrides.update(control_overrides(n, stop=spec.stop, dt=spec.dt, saveper=spec.saveper))
     try:
-        compiled = compiled_for(model, spec.outputs, frozenset(overrides))
+        compiled = compiled_for(model, spec.outputs, frozenset(overrides), spec.method)
         times, out = run_compiled(compiled, n, overrides, start=spec.start, stop=spec.stop,
                                   dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
                                   where=str(model.path))
         return ChunkResult(times, out, "fast")
     except Unsupported as e:  # a construct the engine does not compile; nothing else
         construct = " ".join(str(e).split())[:200]
-        if spec.engine == "fast":
+        if spec.engine == "fast" or spec.method != "euler":  # PySD integrates with Euler only
+            hint = "(use engine 'auto' or 'pysd')" if spec.method == "euler" else \
+                "(PySD integrates with Euler only; use method 'euler')"
             err = UnsupportedConstructError(
-                f"{model.path}: the fast engine does not support: {construct} "
-                "(use engine 'auto' or 'pysd')")
+                f"{model.path}: the fast engine does not support: {construct} {hint}")
             err.construct = construct
             raise err from None
         note = str(FallbackNote(model.path.name, construct))

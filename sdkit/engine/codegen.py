@@ -5,6 +5,17 @@ values, ACTIVE INITIAL its initial argument) and returns the states and the
 values that never change; ``step(t, dt, S, K, N, save, update)`` computes
 every node still changing from the states at `t`, returns the requested
 outputs when `save`, and the Euler-updated states when `update`.
+
+With a Runge-Kutta method (``"rk2"``, ``"rk4"``) a third function,
+``rates(t, t_in, dt, S, K, N, save, update)``, computes the same nodes from
+stage states at stage time `t` and returns the rates of change of the
+continuous states (stocks, SMOOTH and SMOOTH N, DELAY1 and DELAY3, TREND,
+FORECAST); :mod:`.run` combines them. As Vensim documents for its
+Runge-Kutta methods, STEP, RAMP and PULSE read the time at the start of the
+step (`t_in`) and DELAY FIXED neither changes within a step nor takes in
+more than the value at its start. Constructs whose meaning under Runge-Kutta
+is not documented (SAMPLE IF TRUE, DELAY N with a varying delay time,
+non-negative stocks) are refused.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ class Compiled:
     shapes: dict  # output -> (labels, coords)
     source: str
     reads_initial_time: bool = False  # an equation (not a time setting) reads INITIAL TIME
+    method: str = "euler"
+    rates: object = None  # Runge-Kutta methods only: see the module docstring
 
 
 def _full(x, sizes):
@@ -122,6 +135,66 @@ _UPDATE = {
 }
 
 
+#: rates of change of the continuous states (Runge-Kutta methods)
+_RATE = {
+    "integ": "D[{k}] = {flow}",
+    "smooth": "_x = S[{k}]\n"
+              "D[{k}] = (_chain({input}, _x) - _x) * _x.shape[0] / {time}",
+    "delay": "_x = S[{k}]\n_out = _x / {time}\n"
+             "D[{k}] = (_chain({input}, _out) - _out) * _x.shape[0]",
+    "trend": "D[{k}] = ({input} - S[{k}]) / {time}",
+    "forecast": "D[{k}] = ({input} - S[{k}]) / {time}",
+}
+#: discrete states updated once per step from the values at its start (no in-place change:
+#: the later stages still read the state at the start of the step)
+_DISCRETE = {
+    "delayfixed": "_p = S[{k}]\n_b = _p[0].copy()\n_b[_p[1]] = {input}\n"
+                  "S2[{k}] = [_b, (_p[1] + 1) % len(_b)]",
+}
+_REFUSED = {
+    "sample": "SAMPLE IF TRUE (its value jumps within a step)",
+    "delayn": "DELAY N (its delay times shift once per TIME STEP)",
+}
+_TIME_INPUT = re.compile(r"\brt\.(step|ramp|pulse|pulse_train|pulse_train_magnitude)\(t,")
+
+
+def _user(program: Program, sid: str) -> str:
+    """The model variable whose equation holds the hidden node `sid`."""
+    for n, node in sorted(program.nodes.items()):
+        if n in program.real and sid in (node.run_deps | node.init_deps):
+            return program.real[n]
+    return sid
+
+
+def _rk_source(program: Program, method: str, states: list[str], body: list[str],
+               outputs: list[str]) -> list[str]:
+    """The ``rates`` function: `body` (the step's statements), then the rates of change."""
+    nodes = program.nodes
+    src = ["", "def rates(t, t_in, dt, S, K, N, save, update):"]
+    src += [_TIME_INPUT.sub(r"rt.\1(t_in,", ln) for ln in body]
+    src.append("    out = (" + "".join(f"n_{o}, " for o in outputs) + ") if save else None")
+    src.append("    D = {}")
+    discrete = []
+    for n in states:
+        st = nodes[n].stateful
+        why = _REFUSED.get(st.kind)
+        if st.non_negative:
+            why = "a non-negative stock (its clamping is defined for Euler steps)"
+        if why is not None:
+            raise Unsupported(f"{method.upper()} on a model with discrete functions the method "
+                              f"cannot honour: {_user(program, n)!r} uses {why}")
+        args = {k: f"n_{v}" for k, v in st.args.items()}
+        if st.kind in _DISCRETE:
+            discrete.append(_DISCRETE[st.kind].format(k=f"k_{n}", **args))
+            continue
+        src += ["    " + ln for ln in _RATE[st.kind].format(k=f"k_{n}", **args).split("\n")]
+    src += ["    if not update:", "        return out, D, None", "    S2 = {}"]
+    for block in discrete:
+        src += ["    " + ln for ln in block.split("\n")]
+    src.append("    return out, D, S2")
+    return src
+
+
 def _topo(names: set[str], deps_of) -> list[str]:
     order, state = [], {}
 
@@ -161,8 +234,9 @@ def _closure(start, deps_of) -> set[str]:
     return seen
 
 
-def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compiled:
-    """Write and compile the init and step functions for `outputs`."""
+def generate(program: Program, outputs: list[str], overrides: set[str],
+             method: str = "euler") -> Compiled:
+    """Write and compile the init and step functions (and ``rates``) for `outputs`."""
     nodes = program.nodes
     for name in [*outputs, *overrides]:
         if name not in nodes:
@@ -238,9 +312,10 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
         used_static |= run_deps(n) & static
     used_static |= set(outputs) & static
     src += ["", "def step(t, dt, S, K, N, save, update):"]
-    src += [f"    n_{n} = K[{key[n]}]" for n in sorted(used_static)]
+    body = [f"    n_{n} = K[{key[n]}]" for n in sorted(used_static)]
     for n in dynamic:
-        src += ["    " + ln for ln in nodes[n].run_code]
+        body += ["    " + ln for ln in nodes[n].run_code]
+    src += body
     src.append("    out = (" + "".join(f"n_{o}, " for o in outputs) + ") if save else None")
     src.append("    if not update:")
     src.append("        return out, S")
@@ -253,6 +328,8 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
         if st.non_negative:
             src.append(f"    S2[{key[n]}] = np.maximum(S2[{key[n]}], 0)")
     src.append("    return out, S2")
+    if method != "euler":
+        src += _rk_source(program, method, states, body, outputs)
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     namespace = {"np": np, "rt": rt, "_full": _full, "_mat": _mat, "_override": _override,
@@ -272,4 +349,5 @@ def generate(program: Program, outputs: list[str], overrides: set[str]) -> Compi
         return init(t, dt, N, {key[k]: v for k, v in OV.items()})
 
     return Compiled(control_by_name, init_by_name, namespace["step"],
-                    tuple(outputs), shapes, source, reads_t0 or "initial_time" in outputs)
+                    tuple(outputs), shapes, source, reads_t0 or "initial_time" in outputs,
+                    method, namespace.get("rates"))

@@ -57,11 +57,12 @@ def program_for(model) -> Program:
                      lambda: _build_program(model), (Exception,))
 
 
-def compiled_for(model, outputs: tuple[str, ...], overrides: frozenset[str]) -> Compiled:
-    """The compiled init/step functions for these outputs and set names."""
-    key = (str(model.path), model.sha256, outputs, overrides)
+def compiled_for(model, outputs: tuple[str, ...], overrides: frozenset[str],
+                 method: str = "euler") -> Compiled:
+    """The compiled functions for these outputs, set names and integration method."""
+    key = (str(model.path), model.sha256, outputs, overrides, method)
     return _memoised(
         _COMPILED, key,
-        lambda: generate(program_for(model), list(outputs), set(overrides)),
+        lambda: generate(program_for(model), list(outputs), set(overrides), method),
         (SyntaxError, NameError, KeyError, ValueError, TypeError),
     )

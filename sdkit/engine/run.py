@@ -1,4 +1,10 @@
-"""Run a compiled model on one chunk of ensemble members (Euler, PySD's clock)."""
+"""Run a compiled model on one chunk of ensemble members (PySD's clock).
+
+Euler steps as PySD does. The Runge-Kutta methods (see
+:mod:`sdkit.engine.methods`) take the same steps and save at the same times;
+within a step they evaluate the model's rates at stage states and combine
+them (:func:`rk_step`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
 from sdkit.model.timesettings import RPREC, check_output_size, check_time_settings, warn_run_end
 
-__all__ = ["save_times", "control_overrides", "run_compiled", "RPREC"]
+__all__ = ["save_times", "control_overrides", "run_compiled", "rk_step", "RPREC"]
 
 
 def save_times(start: float, stop: float, dt: float, saveper: float) -> tuple[list, list]:
@@ -49,6 +55,37 @@ def control_overrides(n: int, *, stop=None, dt=None, saveper=None) -> dict:
     return {k: [((), np.full(n, float(v)))] for k, v in given.items() if v is not None}
 
 
+def _stage(S: dict, D: dict, h: float) -> dict:
+    """States `S` moved by ``h * D`` (continuous states only; the rest as they are)."""
+    out = dict(S)
+    for k, rate in D.items():
+        out[k] = S[k] + h * rate
+    return out
+
+
+def rk_step(compiled: Compiled, t: float, dt: float, S: dict, K: dict, n: int, save: bool,
+            update: bool):
+    """One explicit Runge-Kutta step: ``(outputs at t, states at t + dt)``.
+
+    ``"rk2"`` is the midpoint rule (Vensim's RK2); ``"rk4"`` the classic
+    fourth-order method. Discrete states take their once-per-step update.
+    """
+    rates = compiled.rates
+    out, k1, S2 = rates(t, t, dt, S, K, n, save, update)
+    if not update:
+        return out, S
+    half = t + dt / 2
+    k2 = rates(half, t, dt, _stage(S, k1, dt / 2), K, n, False, False)[1]
+    if compiled.method == "rk2":
+        combined = {k: S[k] + dt * k2[k] for k in k1}
+    else:
+        k3 = rates(half, t, dt, _stage(S, k2, dt / 2), K, n, False, False)[1]
+        k4 = rates(t + dt, t, dt, _stage(S, k3, dt), K, n, False, False)[1]
+        combined = {k: S[k] + dt / 6 * (k1[k] + 2 * k2[k] + 2 * k3[k] + k4[k]) for k in k1}
+    S2.update(combined)
+    return out, S2
+
+
 def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, stop=None,
                  dt=None, saveper=None, limit=None,
                  where: str = "") -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -80,6 +117,9 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
                for o in compiled.outputs}
         S, K = compiled.init(t0, step_dt, n, ov)
         step = compiled.step
+        if compiled.method != "euler":
+            def step(t, dt, S, K, n, save, update):
+                return rk_step(compiled, t, dt, S, K, n, save, update)
         k = 0
         last = len(steps) - 1
         for i, t in enumerate(steps):

@@ -30,6 +30,7 @@ import xarray as xr
 from sdkit.engine.checks import check_run_size, check_time_setting, coerce_number
 from sdkit.engine.chunks import ChunkSpec, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
+from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.errors import InvalidValueError, UnknownVariableError
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical, split_subscripted
@@ -190,6 +191,7 @@ def run_ensemble(
     dt: float | None = None,
     saveper: float | None = None,
     max_output_bytes: int | None = None,
+    method: str | None = None,
 ) -> EnsembleResult:
     """Run one simulation per row of `table`, all members stepped together.
 
@@ -213,6 +215,10 @@ def run_ensemble(
     max_output_bytes : int, optional
         Refuse, before running, an output larger than this (see
         :func:`sdkit.model.timesettings.check_output_size`).
+    method : {"euler", "rk2", "rk4"}, optional
+        Integration method (see :mod:`sdkit.engine.methods`); default: the
+        model's own (an XMILE file's ``<sim_specs method>``, else Euler).
+        PySD integrates with Euler only: it is never used for another method.
 
     Returns
     -------
@@ -225,9 +231,11 @@ def run_ensemble(
     UnknownVariableError
         A column or output the model does not define, or an unknown element.
     InvalidValueError
-        A non-numeric or non-finite value, a bad time setting or engine name.
+        A non-numeric or non-finite value, a bad time setting, engine or method name.
     UnsupportedConstructError
-        With ``engine="fast"``, a model the compiled engine cannot run.
+        With ``engine="fast"`` or a method other than Euler, a model the
+        compiled engine cannot run; with ``engine="pysd"``, a method other
+        than Euler.
 
     Examples
     --------
@@ -239,6 +247,9 @@ def run_ensemble(
     check_engine(engine)
     if not isinstance(model, Model):
         model = load_model(model)
+    method = resolve_method(model, method)
+    if engine == "pysd":
+        refuse_pysd(model, method)
     table = _table(table)
     start = check_time_setting("start", start, positive=False)
     stop = check_time_setting("stop", stop, positive=False)
@@ -256,7 +267,7 @@ def run_ensemble(
                    n_values=sum(int(np.prod([len(c) for c in cs])) for cs in coords),
                    limit=max_output_bytes)
     spec = ChunkSpec(str(model.path), model.sha256, tuple(bases), dims, coords, columns,
-                     start, stop, dt, saveper, engine, max_output_bytes)
+                     start, stop, dt, saveper, engine, max_output_bytes, method)
     results = _run_chunks(spec, values, model, executor)
     member = table.index.copy()
     member.name = "member"
@@ -272,6 +283,7 @@ def run_ensemble(
     used = "fast" if all(r.engine == "fast" for r in results) else "pysd"
     note = next((r.note for r in results if r.note), None)
     ds.attrs["sdkit_engine"] = used
+    ds.attrs["sdkit_method"] = method
     if note:
         ds.attrs["sdkit_fallback"] = note
     ds.attrs["sdkit_model"] = str(model.path)

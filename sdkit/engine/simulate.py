@@ -24,6 +24,7 @@ from sdkit.engine.checks import (
 )
 from sdkit.engine.chunks import FallbackNote
 from sdkit.engine.compiled_cache import Unsupported, program_for
+from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
 from sdkit.engine.runner import check_engine, member_frame, run_ensemble
 from sdkit.errors import InvalidValueError, UnsupportedConstructError
@@ -87,7 +88,8 @@ def _fast_obstacle(model: Model, params: Mapping[str, object] | None) -> str | N
     return None
 
 
-def _run_fast(model: Model, params, columns, check_finite: bool, times: dict) -> pd.DataFrame:
+def _run_fast(model: Model, params, columns, check_finite: bool, times: dict,
+              method: str) -> pd.DataFrame:
     """One member of the compiled engine, as PySD's frame (may raise :class:`Unsupported`)."""
     outputs = list(columns) if columns is not None else _all_outputs(model)
     extra = unrequested_stocks(model, columns) if check_finite and columns is not None else []
@@ -95,7 +97,7 @@ def _run_fast(model: Model, params, columns, check_finite: bool, times: dict) ->
                          index=pd.RangeIndex(1, name="member"))
     # the caller checked the size of what it returns; the stocks added here are dropped
     result = run_ensemble(model, table, outputs + extra, engine="fast",
-                          max_output_bytes=2**62, **times)
+                          max_output_bytes=2**62, method=method, **times)
     frame = member_frame(result.dataset)
     if check_finite:
         raise_if_not_finite(frame, model, params,
@@ -117,6 +119,7 @@ def simulate(
     check_finite: bool = True,
     max_output_bytes: int | None = None,
     engine: str = "auto",
+    method: str | None = None,
 ) -> pd.DataFrame:
     """Run a model once from a fresh state and return its results.
 
@@ -151,6 +154,11 @@ def simulate(
         parameter); the reason is logged on the ``sdkit.engine`` logger and
         kept in ``frame.attrs["sdkit_fallback"]``. ``"fast"`` refuses such a
         run; ``"pysd"`` always runs PySD. Both engines agree to 1e-9.
+    method : {"euler", "rk2", "rk4"}, optional
+        Integration method (see :mod:`sdkit.engine.methods`); default: the
+        model's own (an XMILE file's ``<sim_specs method>``, else Euler).
+        Only the compiled engine integrates with RK2 or RK4: such a run
+        never falls back to PySD, which has Euler only.
 
     Returns
     -------
@@ -170,7 +178,9 @@ def simulate(
         long (more than :data:`sdkit.model.timesettings.MAX_STEPS` steps) or too
         large (see `max_output_bytes`).
     UnsupportedConstructError
-        With ``engine="fast"``, a run the compiled engine cannot do.
+        With ``engine="fast"`` or a method other than Euler, a run the
+        compiled engine cannot do; with ``engine="pysd"``, a method other
+        than Euler.
     SimulationError
         PySD failed during the run, or (with `check_finite`) produced NaN/inf.
 
@@ -194,6 +204,9 @@ def simulate(
     check_engine(engine)
     if not isinstance(model, Model):
         model = load_model(model)
+    method = resolve_method(model, method)
+    if engine == "pysd":
+        refuse_pysd(model, method)
     start = check_time_setting("start", start, positive=False)
     stop = check_time_setting("stop", stop, positive=False)
     dt = check_time_setting("dt", dt, positive=True)
@@ -214,11 +227,15 @@ def simulate(
         if why is None:
             try:
                 with np.errstate(all="ignore"):
-                    frame = _run_fast(model, params, columns, check_finite, times)
+                    frame = _run_fast(model, params, columns, check_finite, times, method)
             except (Unsupported, UnsupportedConstructError) as e:
                 why = getattr(e, "construct", None) or " ".join(str(e).split())[:200]
         if why is not None:
             note = str(FallbackNote(model.path.name, why))
+            if method != "euler":
+                raise UnsupportedConstructError(
+                    f"{model.path}: {method.upper()} runs only on the fast engine, which does "
+                    f"not support: {why} (PySD integrates with Euler only; use method 'euler')")
             if engine == "fast":
                 raise UnsupportedConstructError(
                     f"{model.path}: the fast engine does not support: {why} "
@@ -232,6 +249,7 @@ def simulate(
     }
     frame.attrs["sdkit_model"] = str(model.path)
     frame.attrs["sdkit_engine"] = "pysd" if engine == "pysd" or why else "fast"
+    frame.attrs["sdkit_method"] = method
     if why:
         frame.attrs["sdkit_fallback"] = str(FallbackNote(model.path.name, why))
     return frame

@@ -149,11 +149,13 @@ def run_and_summarize(
     out: str | os.PathLike | None = None,
     overwrite: bool = False,
     engine: str = "auto",
+    method: str | None = None,
 ) -> str:
     """Run once; write `out` if given; return the text ``sdkit run`` prints.
 
     `engine` is ``"auto"`` (sdkit's compiled engine, PySD where it cannot
-    compile the model, logged in one line), ``"fast"`` or ``"pysd"``.
+    compile the model, logged in one line), ``"fast"`` or ``"pysd"``;
+    `method` the integration method (see :mod:`sdkit.engine.methods`).
     """
     if not isinstance(model, Model):
         model = load_model(model)
@@ -177,7 +179,7 @@ def run_and_summarize(
 
             raise OutputError(f"{out}: exists; pass --overwrite to replace it")
     frame = simulate(model, params, start=start, stop=stop, dt=dt, saveper=saveper,
-                     outputs=outputs, engine=engine)
+                     outputs=outputs, engine=engine, method=method)
     if out is not None:
         write_table(frame, out, overwrite=overwrite,
                     attrs={"model": str(model.path), "model_sha256": model.sha256})

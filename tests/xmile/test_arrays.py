@@ -144,9 +144,10 @@ def test_arrayed_flow_into_scalar_stock_is_refused(tmp_path, xmile_dir):
         load_model(path)
 
 
-def test_rk4_with_stocks_is_refused(tmp_path, xmile_dir):
-    path = _variant(tmp_path, xmile_dir, 'method="Euler"', 'method="RK4"')
-    with pytest.raises(UnsupportedConstructError, match=r"line 7: integration method 'RK4'"):
+def test_rk45_with_stocks_is_refused(tmp_path, xmile_dir):
+    # RK2 and RK4 are integrated by sdkit.engine (tests/engine/test_integration_methods.py)
+    path = _variant(tmp_path, xmile_dir, 'method="Euler"', 'method="RK45"')
+    with pytest.raises(UnsupportedConstructError, match=r"line 7: integration method 'RK45'"):
         load_model(path)
 
 

@@ -49,7 +49,7 @@ def read_xmile_abstract(path: str | Path, *, source_path: Path | None = None):
         to unknown names, or a result's shape does not fit its variable.
     UnsupportedConstructError
         A construct sdkit refuses (``???`` placeholder equations, undefined
-        macros, RK4 with stocks, conveyors, ...), naming it and the line.
+        macros, RK45 or Gear with stocks, conveyors, ...), naming it and the line.
     """
     from sdkit.model.xmile.reader import build_abstract_model
 

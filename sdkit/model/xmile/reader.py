@@ -32,9 +32,11 @@ from sdkit.model.xmile.lower import Context, DimInfo, Lowered, Symbol, lower
 from sdkit.model.xmile.modules import FlatVariable, flatten
 from sdkit.model.xmile.names import canonical, pysd_key
 
-__all__ = ["build_abstract_model"]
+__all__ = ["build_abstract_model", "sim_method", "SIMULATED_METHODS"]
 
 _CONTROL = {"initial time", "final time", "time step", "saveper"}
+#: ``<sim_specs method=...>`` values sdkit.engine integrates (case ignored)
+SIMULATED_METHODS = ("euler", "rk2", "rk4")
 _STATEFUL = re.compile(r"(?i)\b(delay[13n]?|smth[13n]|trend|forcst)\s*\(")
 _SPACED_CALL = re.compile(r"\b([A-Za-z]\w*(?: +[A-Za-z]\w*)+)\s*\(")
 _NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
@@ -277,14 +279,14 @@ class _Builder:
 
     def check_method(self) -> None:
         specs = self.doc.specs
-        if specs.method.lower() == "euler":
+        if specs.method.strip().lower() in SIMULATED_METHODS:  # sdkit.engine integrates them
             return
         dynamic = [fv.name for fv in self.flat if fv.variable.kind == "stock"
                    or any(_STATEFUL.search(eq.text or "") for eq in fv.variable.equations)]
         if dynamic:
             raise UnsupportedConstructError(
                 f"{self.shown}: line {specs.line}: integration method {specs.method!r} "
-                f"(only Euler is simulated; the model integrates {dynamic[0]!r})")
+                f"(only Euler, RK2 and RK4 are simulated; the model integrates {dynamic[0]!r})")
 
     def build(self) -> AbstractModel:
         self.check_method()
@@ -330,3 +332,8 @@ def build_abstract_model(path: Path, *, source_path: Path | None = None) -> Abst
     shown = source_path or path
     doc = read_document(path, shown=shown)
     return _Builder(doc, shown).build()
+
+
+def sim_method(path: Path) -> str:
+    """The ``method`` of an XMILE file's ``<sim_specs>`` as written (default ``"Euler"``)."""
+    return read_document(Path(path)).specs.method
