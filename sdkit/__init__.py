@@ -14,7 +14,7 @@ from sdkit.calibration import (
     CalibrationResult,
     Parameter,
     calibrate,
-    load_city_data,
+    load_data,
     read_problem,
 )
 from sdkit.conformance.suite import run_conformance
@@ -76,7 +76,7 @@ __all__ = [
     "diff_models",
     "calibrate",
     "read_problem",
-    "load_city_data",
+    "load_data",
     "CalibrationProblem",
     "CalibrationResult",
     "Parameter",

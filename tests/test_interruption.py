@@ -123,7 +123,8 @@ def test_cli_interrupted_calibration_writes_nothing(spec, tmp_path, monkeypatch,
 
 def test_results_interrupted_while_plotting_leave_folder_unchanged(spec, tmp_path,
                                                                    monkeypatch):
-    from sdkit.calibration import report, write_outputs
+    from sdkit.workflow import calibration as report
+    from sdkit.workflow.calibration import write_outputs
 
     result = sdkit.calibrate(spec, seed=3, n_starts=2, progress=False, profile=False)
     out = tmp_path / "results"
@@ -132,14 +133,13 @@ def test_results_interrupted_while_plotting_leave_folder_unchanged(spec, tmp_pat
     earlier = snapshot(out)
     drawn = []
 
-    def plot_then_stop(result, target, path):
-        drawn.append(path)
+    def plot_then_stop(fig, **_):
+        drawn.append(fig)
         if len(drawn) == 2:
             raise KeyboardInterrupt
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"\x89PNG partial")
+        return b"\x89PNG partial"
 
-    monkeypatch.setattr(report, "_plot", plot_then_stop)
+    monkeypatch.setattr(report, "figure_png", plot_then_stop)
     with pytest.raises(KeyboardInterrupt):
         write_outputs(result, out, overwrite=True)
     drawn.clear()
@@ -292,7 +292,7 @@ def test_same_seed_same_results_in_process_and_process_pool(sir_path):
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_calibration_folder_is_all_old_or_all_new(spec, tmp_path, monkeypatch, when):
     """Ctrl-C as the results move into --out: never a mix of new and old files."""
-    from sdkit.calibration import write_outputs
+    from sdkit.workflow.calibration import write_outputs
 
     old = sdkit.calibrate(spec, seed=3, n_starts=2, progress=False, profile=False)
     new = sdkit.calibrate(spec, seed=4, n_starts=2, progress=False, profile=False)

@@ -1,373 +1,422 @@
-"""Observed city data: :func:`load_city_data` reads, checks and converts it.
+"""Observed data for a calibration, in one of three layouts, for any model.
 
-The input is a long CSV with one observed number a row
-(``city,year,indicator,value,unit,source``). The loader returns a tidy table
-with money in 亿元 (1e8 CNY), CO2 in Mt, people in 万人 (1e4 persons), and
-an ``observed`` column that is False for every number sdkit derived (the
-constant-price series; see :func:`deflate_gdp`). Nothing missing is filled in
-the observed rows; nothing derived is presented as observed.
+The spec names the file and, if needed, its layout::
+
+    data = "observed.csv"                       # layout told from the header
+
+    [data]                                      # or, in full
+    file = "observed.csv"
+    format = "long"                             # "wide" | "long" | "vensim" | "auto"
+    source = "synthetic: SIR run, see make_data.py"   # for files without a source column
+    check_units = true                          # compare a unit column with the model's units
+    columns = { time = "year", element = "city", series = "indicator" }
+    variables = { gdp_real = "GDP" }            # data series -> model variable
+
+Layouts
+-------
+wide
+    A time column and one column per ``Variable`` or ``Variable[elem]``::
+
+        time,Infectious,Recovered
+        0,5,0
+        1,6.4,1.1
+
+long
+    One number a row: ``time, variable, value`` plus optional ``element``,
+    ``unit`` and ``source`` columns. Other column names are mapped with
+    ``columns`` (roles ``time``, ``series``, ``element``, ``value``,
+    ``unit``, ``source``)::
+
+        time,variable,value,unit,source
+        0,Infectious,5,Persons,synthetic
+
+vensim
+    Vensim's tab- or comma-separated data export: time across the first
+    row, one variable a row::
+
+        Time	0	1	2
+        Infectious	5	6.4	8.1
+
+``format = "auto"`` (the default) reads the header and refuses a file whose
+layout is ambiguous. Empty cells in wide and Vensim files are missing
+points. Every number keeps its source: the file's ``source`` column, else the
+spec's ``source`` text, else the file name. Derived series (a ``derived``
+column that is true) are labelled derived in reports.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import os
-import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from sdkit.errors import DataError
+from sdkit.errors import DataError, SpecError
 from sdkit.io.textfile import read_text_file
 
-__all__ = [
-    "load_city_data",
-    "deflate_gdp",
-    "series",
-    "CITIES",
-    "INDICATORS",
-    "TEXT_INDICATORS",
-    "BASE_YEAR",
-]
+__all__ = ["DataSpec", "Series", "ObservedData", "read_data_spec", "load_data", "FORMATS",
+           "split_name", "did_you_mean"]
 
-#: cities the loader accepts (the four IIS cities and the province for context)
-CITIES = ("Yichang", "Jingzhou", "Jingmen", "Enshi", "Hubei (province)")
-#: constant-price base year of the derived real series
-BASE_YEAR = 2010
-COLUMNS = ["city", "year", "indicator", "value", "unit", "source"]
+#: layouts :func:`load_data` reads
+FORMATS = ("auto", "wide", "long", "vensim")
+#: column roles of a long file and their default column names
+ROLES = {"time": ("time", "year", "t"), "series": ("variable", "series"),
+         "element": ("element",), "value": ("value",), "unit": ("unit",),
+         "source": ("source",)}
+_EXTENSIONS = (".csv", ".tsv", ".tab", ".txt")
+_SPEC_KEYS = {"file", "format", "columns", "variables", "source", "check_units"}
+_TRUE = {"1", "true", "yes", "y", "derived"}
 
 
 @dataclass(frozen=True)
-class _UnitRule:
-    pattern: str  # regular expression searched in the unit text
-    family: str
-    factor: float  # multiply the value by this to get `unit`
-    unit: str
+class DataSpec:
+    """Where the observed data are and how to read them (the spec's ``[data]``)."""
+
+    file: str
+    format: str = "auto"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    check_units: bool = True
 
 
-# first match wins: 万元 before 亿元, "items per 10,000" before "10,000 persons"
-_UNIT_RULES = (
-    _UnitRule(r"万元|10,000 CNY", "money", 1e-4, "亿元"),
-    _UnitRule(r"亿元|100 million CNY", "money", 1.0, "亿元"),
-    _UnitRule(r"million tonnes CO2|Mt CO2|\(Mt\)", "co2", 1.0, "Mt CO2"),
-    _UnitRule(r"^tonnes CO2", "co2", 1e-6, "Mt CO2"),
-    _UnitRule(r"^items per", "other", 1.0, ""),
-    _UnitRule(r"万人|10,000 persons", "persons", 1.0, "万人"),
-    _UnitRule(r"^persons", "persons", 1e-4, "万人"),
-    _UnitRule(r"^%", "percent", 1.0, "%"),
-    _UnitRule(r"^items", "count", 1.0, "items"),
-    _UnitRule(r"^CNY$", "cny", 1.0, "CNY"),
-)
+@dataclass(frozen=True)
+class Series:
+    """One observed series: a data series name, maybe one element, its points.
 
-#: known indicators (the name before any " (" note) and the unit family each must have
-INDICATORS: dict[str, str] = {
-    "gdp": "money",
-    "gdp_primary_industry": "money",
-    "gdp_secondary_industry": "money",
-    "gdp_tertiary_industry": "money",
-    "gdp_real_growth_yoy": "percent",
-    "gdp_per_capita": "cny",
-    "share_primary_in_gdp": "percent",
-    "share_secondary_in_gdp": "percent",
-    "share_tertiary_in_gdp": "percent",
-    "loans_outstanding_financial_institutions_yearend": "money",
-    "deposits_financial_institutions_yearend": "money",
-    "co2_emissions_EDGARv8_city": "co2",
-    "co2_emissions_CEADs_city": "co2",
-    "co2_emissions_CEADs_process": "co2",
-    "co2_emissions_CEADs_scope1_total": "co2",
-    "resident_population_yearend": "persons",
-    "resident_population_census": "persons",
-    "urban_resident_population_census": "persons",
-    "total_population_yearend_CSMAR_Eect01": "persons",
-    "patents_obtained": "count",
-    "patent_applications": "count",
-    "patent_grants": "count",
-    "invention_patent_grants": "count",
-    "rd_expenditure_total_society": "money",
-    "rd_expenditure_to_gdp": "percent",
-    "rd_expenditure_to_gdp_AS_REPORTED_NOV2021_reference_year_not_stated": "percent",
-    "high_tech_industry_value_added": "money",
-    "high_tech_industry_gross_output": "money",
-    "high_tech_industry_value_added_share_of_gdp": "percent",
-    "above_scale_high_tech_enterprises_value_added": "money",
-    "agriculture_forestry_husbandry_fishery_value_added": "money",
-    "coal_share_of_energy_consumption": "percent",
-    "non_fossil_share_of_energy_consumption": "percent",
-    "urban_registered_unemployment_rate": "percent",
-    "carbon_intensity_cumulative_decline_since_2012": "percent",
-    "energy_intensity_cumulative_decline_since_2012": "percent",
-    "invention_patents_per_10k_population_stock": "other",
-    "market_entities_yearend": "other",
-    "new_energy_generation_capacity": "other",
-    "high_tech_enterprises_total": "other",
-    "high_tech_enterprises_total_EXPECTED": "other",
-    "high_tech_enterprises_total_Wuhan": "other",
-    "above_scale_high_tech_enterprises_and_registered_high_tech_product_enterprises": "other",
-    "national_high_tech_enterprises_total": "other",
-    "new_high_tech_enterprises": "other",
-    "tech_based_SMEs_registered": "other",
-}
-
-#: indicators whose values are text, not observed numbers; left out of the table
-#: (ratio strings such as "13.1:41.4:45.5", and policy targets such as ">=20", "~51")
-TEXT_INDICATORS: dict[str, str] = {
-    "industry_structure_primary:secondary:tertiary": "ratio text a:b:c",
-    "TARGET_coal_share_of_energy_consumption": "policy target, not an observation",
-    "TARGET_natural_gas_share_of_energy_consumption": "policy target, not an observation",
-    "TARGET_non_fossil_share_of_energy_consumption": "policy target, not an observation",
-    "TARGET_pv_plus_wind_installed_capacity": "policy target, not an observation",
-}
-
-_NOT_NEGATIVE = {"money", "co2", "persons", "count", "cny"}
-_SECTORS = ("gdp", "gdp_primary_industry", "gdp_secondary_industry", "gdp_tertiary_industry")
-
-
-def _indicator_key(raw: str) -> str:
-    return raw.split(" (", 1)[0].strip()
-
-
-def _unit_rule(unit: str) -> _UnitRule | None:
-    for rule in _UNIT_RULES:
-        if re.search(rule.pattern, unit):
-            return rule
-    return None
-
-
-def _check_row(path: Path, line: int, row: pd.Series) -> dict | None:
-    """Validate and convert one CSV row; None for a known text indicator."""
-    where = f"{path}: line {line}"
-    city = str(row["city"]).strip() if isinstance(row["city"], str) else ""
-    if not city:
-        raise DataError(f"{where}: missing city")
-    if city not in CITIES:
-        raise DataError(f"{where}: unknown city {city!r} (expected one of {', '.join(CITIES)})")
-    try:
-        year = int(str(row["year"]).strip())
-    except ValueError:
-        raise DataError(f"{where}: year must be an integer: {row['year']!r}") from None
-    raw_ind = str(row["indicator"]).strip() if isinstance(row["indicator"], str) else ""
-    key = _indicator_key(raw_ind)
-    if key in TEXT_INDICATORS:
-        return None
-    if key not in INDICATORS:
-        raise DataError(f"{where}: unknown indicator {raw_ind!r}")
-    text = str(row["value"]).strip() if isinstance(row["value"], str) else ""
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{where}: {key} value must be a number: {row['value']!r}") from None
-    if not math.isfinite(value):
-        raise DataError(f"{where}: {key} value must be finite: {text!r}")
-    unit_text = str(row["unit"]).strip() if isinstance(row["unit"], str) else ""
-    family = INDICATORS[key]
-    rule = _unit_rule(unit_text)
-    if family == "other":
-        factor, unit = 1.0, unit_text
-    elif rule is None or rule.family != family:
-        raise DataError(f"{where}: {key} needs a {family} unit, got {unit_text!r}")
-    else:
-        factor, unit = rule.factor, rule.unit
-    if family in _NOT_NEGATIVE and value < 0:
-        raise DataError(f"{where}: {key} must not be negative: {text}")
-    source = str(row["source"]).strip() if isinstance(row["source"], str) else ""
-    if not source:
-        raise DataError(f"{where}: missing source")
-    return {"city": city, "year": year, "indicator": key, "value": value * factor,
-            "unit": unit, "source": source, "observed": True, "line": line}
-
-
-def _check_field_counts(path: Path, text: str, expected: int) -> None:
-    """Every non-blank row has as many fields as the header (a cut line does not)."""
-    reader = csv.reader(io.StringIO(text))
-    for fields in reader:
-        if fields and len(fields) != expected:
-            raise DataError(f"{path}: line {reader.line_num}: expected {expected} fields "
-                            f"({', '.join(COLUMNS)}), got {len(fields)}")
-
-
-def _merge_duplicates(path: Path, rows: list[dict]) -> list[dict]:
-    """Keep one row per city-year-indicator.
-
-    The same number from two different sources (e.g. the CSMAR extract and
-    the city's own bulletin) is kept once with both sources named; any other
-    repeat is an error.
+    ``at`` gives, per point, where it is in the file (``"line 5"``,
+    ``"line 1, column 4"``), for messages; ``where`` names the series itself.
     """
-    kept: dict[tuple, dict] = {}
-    for row in rows:
-        k = (row["city"], row["year"], row["indicator"])
-        first = kept.get(k)
-        if first is None:
-            kept[k] = row
-            continue
-        same_value = math.isclose(first["value"], row["value"], rel_tol=1e-9, abs_tol=1e-12)
-        if first["source"] == row["source"] or not same_value:
-            raise DataError(
-                f"{path}: line {row['line']}: duplicated {row['indicator']} for {row['city']} "
-                f"{row['year']} (first on line {first['line']}: {first['value']:g} vs "
-                f"{row['value']:g})"
-            )
-        first["source"] = f"{first['source']}; confirmed by {row['source']}"
-    return list(kept.values())
+
+    name: str
+    element: str
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+    at: tuple[str, ...]
+    unit: str
+    source: str
+    where: str
+    derived: bool = False
 
 
-def load_city_data(path: str | os.PathLike = "calibration/data/city_stats.csv", *,
-                   deflate: bool = True) -> pd.DataFrame:
-    """Read a city statistics table, check every row and convert units.
+@dataclass(frozen=True)
+class ObservedData:
+    """All series of a data file; `element_label` is the element column's name."""
 
-    Parameters
-    ----------
-    path : path-like
-        CSV with columns ``city, year, indicator, value, unit, source``.
-    deflate : bool, default True
-        Append the constant-price series of :func:`deflate_gdp`
-        (``observed`` False).
+    path: str
+    format: str
+    series: tuple[Series, ...]
+    variables: Mapping[str, str] = field(default_factory=dict)
+    element_label: str = "element"
+
+    @property
+    def names(self) -> list[str]:
+        """Distinct series names, in file order."""
+        return list(dict.fromkeys(s.name for s in self.series))
+
+    def variable_of(self, name: str) -> str:
+        """The model variable a data series is compared with."""
+        return self.variables.get(name, name)
+
+    def find(self, name: str) -> list[Series]:
+        return [s for s in self.series if s.name == name]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"Var[a,b]"`` -> ``("Var", "a,b")``; ``"Var"`` -> ``("Var", "")``."""
+    base, _, rest = name.partition("[")
+    return base.strip(), rest.rstrip().rstrip("]").strip()
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=3)
+    return f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+
+
+def _text(table: Mapping, key: str, where: str) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _text_map(value: object, key: str, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+            isinstance(v, str) and v.strip() for v in value.values()):
+        raise SpecError(f"{where}: {key!r} must be a table of names, got {value!r}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def read_data_spec(value: object, *, where: str, base: Path) -> DataSpec:
+    """The spec's ``data`` key (a file name or a table) as a :class:`DataSpec`.
+
+    Relative file names are relative to `base` (the spec's folder).
+
+    Raises
+    ------
+    SpecError
+        Naming `where` and the key: unknown keys, an unknown format or
+        column role, values of the wrong type.
+    """
+    where = f"{where}: data"
+    if isinstance(value, str):
+        value = {"file": value}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where}: expected a file name or a table with 'file', got {value!r}")
+    bad = [k for k in value if k not in _SPEC_KEYS]
+    if bad:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(map(repr, bad))}; expected "
+                        f"{', '.join(sorted(_SPEC_KEYS))}")
+    if "file" not in value:
+        raise SpecError(f"{where}: missing key 'file'")
+    fmt = value.get("format", "auto")
+    if fmt not in FORMATS:
+        raise SpecError(f"{where}: format {fmt!r} unknown; expected one of {', '.join(FORMATS)}")
+    columns = _text_map(value.get("columns", {}), "columns", where)
+    unknown = [k for k in columns if k not in ROLES]
+    if unknown:
+        raise SpecError(f"{where}: columns: unknown role(s) {', '.join(map(repr, unknown))}; "
+                        f"expected {', '.join(ROLES)}")
+    if columns and fmt not in ("auto", "long"):
+        raise SpecError(f"{where}: columns maps a long table; format is {fmt!r}")
+    check = value.get("check_units", True)
+    if not isinstance(check, bool):
+        raise SpecError(f"{where}: 'check_units' must be true or false, got {check!r}")
+    source = _text(value, "source", where) if "source" in value else ""
+    return DataSpec(file=os.path.normpath(base / _text(value, "file", where)),
+                    format="long" if columns else fmt, columns=columns,
+                    variables=_text_map(value.get("variables", {}), "variables", where),
+                    source=source, check_units=check)
+
+
+def _number(raw: str, what: str, where: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise DataError(f"{where}: {what} must be a number: {raw!r}") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {what} must be finite: {raw.strip()!r}")
+    return value
+
+
+def _rows(path: Path, text: str) -> list[tuple[int, list[str]]]:
+    """(line, fields) of every non-blank row; one delimiter (tab or comma) per file."""
+    first = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first else ",")
+    out = []
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                out.append((reader.line_num, [f.strip() for f in fields]))
+    except csv.Error as e:
+        raise DataError(f"{path}: line {reader.line_num}: cannot read as CSV: {e}") from None
+    if not out:
+        raise DataError(f"{path}: no header row")
+    width = len(out[0][1])
+    for line, fields in out[1:]:
+        if len(fields) != width:
+            raise DataError(f"{path}: line {line}: expected {width} fields "
+                            f"({', '.join(out[0][1])}), got {len(fields)}")
+    if len(out) < 2:
+        raise DataError(f"{path}: no data rows below the header")
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _guess(path: Path, header: list[str]) -> str:
+    low = [h.lower() for h in header]
+    if "value" in low and ("variable" in low or "series" in low):
+        return "long"
+    if len(header) > 1 and all(_is_number(h) for h in header[1:]):
+        return "vensim"
+    if low[0] in ROLES["time"] and "value" not in low:
+        return "wide"
+    raise DataError(
+        f"{path}: line 1: cannot tell the layout from the columns ({', '.join(header[:6])}"
+        f"{', ...' if len(header) > 6 else ''}); expected a wide table (time, Var1, Var2, ...), "
+        "a long table (time, variable, value[, unit, source]) or a Vensim export (Time, t0, "
+        "t1, ...); or name the layout and columns in the spec ([data] format, columns)")
+
+
+class _Collector:
+    """Points by (series, element), refusing a point given twice."""
+
+    def __init__(self, path: Path, element_label: str):
+        self.path, self.label = path, element_label
+        self.points: dict[tuple[str, str], dict] = {}
+
+    def add(self, name: str, element: str, time: float, value: float, at: str, *,
+            unit: str = "", source: str = "", derived: bool = False) -> None:
+        s = self.points.setdefault((name, element), {
+            "times": {}, "unit": unit, "unit_at": at, "sources": {}, "derived": derived,
+            "where": at})
+        if unit != s["unit"]:
+            raise DataError(f"{self.path}: {at}: {name} unit {unit!r} differs from "
+                            f"{s['unit']!r} ({s['unit_at']}); expected one unit per series")
+        first = s["times"].get(time)
+        if first is not None:
+            same = math.isclose(first[0], value, rel_tol=1e-9, abs_tol=1e-12)
+            if not same or source in first[2]:
+                who = f"for {element} " if element else "at time "
+                raise DataError(f"{self.path}: {at}: duplicated {name} {who}{time:g} (first on "
+                                f"{first[1]}: {first[0]:g} vs {value:g})")
+            first[2].append(source)  # the same number from a second source confirms it
+            return
+        s["times"][time] = (value, at, [source])
+        if source:
+            s["sources"][source] = None
+
+    def series(self, default_source: str, where) -> tuple[Series, ...]:
+        out = []
+        for (name, element), s in self.points.items():
+            items = sorted(s["times"].items())
+            sources = "; ".join(dict.fromkeys(
+                src for _, (_, _, srcs) in items for src in srcs if src)) or default_source
+            out.append(Series(name, element, tuple(t for t, _ in items),
+                              tuple(v for _, (v, _, _) in items),
+                              tuple(a for _, (_, a, _) in items), s["unit"], sources,
+                              where(name, element, s["where"]), bool(s["derived"])))
+        return tuple(out)
+
+
+def _long_columns(path: Path, header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
+    low = [h.lower() for h in header]
+    found, missing = {}, []
+    for role, defaults in ROLES.items():
+        names = [mapping[role]] if role in mapping else list(defaults)
+        idx = next((low.index(n.lower()) for n in names if n.lower() in low), None)
+        if idx is not None:
+            found[role] = idx
+        elif role in mapping or role in ("time", "series", "value"):
+            missing.append(names[0])
+    if missing:
+        want = [mapping.get(r, ROLES[r][0]) for r in ("time", "series", "value")]
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)} in line 1; expected "
+                        f"{', '.join(want)} (optional: element, unit, source); found "
+                        f"{', '.join(header)}")
+    return found
+
+
+def _read_long(path: Path, rows, spec: DataSpec) -> tuple[_Collector, str]:
+    header = rows[0][1]
+    col = _long_columns(path, header, spec.columns)
+    derived = header.index("derived") if "derived" in header else None
+    label = header[col["element"]] if "element" in col else "element"
+    got = _Collector(path, label)
+    for line, f in rows[1:]:
+        at = f"line {line}"
+        name = f[col["series"]]
+        if not name:
+            raise DataError(f"{path}: {at}: missing {header[col['series']]}")
+        element = f[col["element"]] if "element" in col else ""
+        if not element:
+            name, element = split_name(name)
+        time = _number(f[col["time"]], header[col["time"]], f"{path}: {at}")
+        value = _number(f[col["value"]], f"{name} value", f"{path}: {at}")
+        got.add(name, element, time, value, at,
+                unit=f[col["unit"]] if "unit" in col else "",
+                source=f[col["source"]] if "source" in col else "",
+                derived=derived is not None and f[derived].lower() in _TRUE)
+    return got, label
+
+
+def _read_wide(path: Path, rows, spec: DataSpec) -> _Collector:
+    header = rows[0][1]
+    seen: dict[str, int] = {}
+    for j, h in enumerate(header[1:], start=2):
+        if not h:
+            raise DataError(f"{path}: line 1, column {j}: empty column name; expected a "
+                            "variable name (Variable or Variable[element])")
+        if h in seen:
+            raise DataError(f"{path}: line 1, column {j}: column {h!r} given twice (first "
+                            f"in column {seen[h]})")
+        seen[h] = j
+    got = _Collector(path, "element")
+    for line, f in rows[1:]:
+        time = _number(f[0], header[0] or "time", f"{path}: line {line}")
+        for j, (h, raw) in enumerate(zip(header[1:], f[1:]), start=2):
+            if raw:
+                name, element = split_name(h)
+                got.add(name, element, time, _number(raw, f"{h} value",
+                                                     f"{path}: line {line}, column {j}"),
+                        f"line {line}, column {j}")
+    return got
+
+
+def _read_vensim(path: Path, rows) -> _Collector:
+    header_line, header = rows[0]
+    times = [_number(t, "time", f"{path}: line {header_line}, column {j}")
+             for j, t in enumerate(header[1:], start=2)]
+    got = _Collector(path, "element")
+    for line, f in rows[1:]:
+        if not f[0]:
+            raise DataError(f"{path}: line {line}, column 1: missing variable name")
+        name, element = split_name(f[0].strip('"'))
+        for j, (t, raw) in enumerate(zip(times, f[1:]), start=2):
+            if raw:
+                got.add(name, element, t, _number(raw, f"{f[0]} value",
+                                                  f"{path}: line {line}, column {j}"),
+                        f"line {line}, column {j}")
+    return got
+
+
+def load_data(spec: DataSpec | str | os.PathLike) -> ObservedData:
+    """Read a data file in the layout `spec` names (or tells from its header).
 
     Returns
     -------
-    pandas.DataFrame
-        Columns ``city, year, indicator, value, unit, source, observed``,
-        sorted. Money is in 亿元, CO2 in Mt CO2, population in 万人. The
-        indicator is the name before any ``" ("`` note in the file. Rows of
-        :data:`TEXT_INDICATORS` are left out (they hold no number).
+    ObservedData
+        One :class:`Series` per series name and element, points sorted by
+        time. A point given twice with the same value by two sources is
+        kept once, both sources named.
 
     Raises
     ------
     DataError
-        Naming the line: missing/unknown city, unknown indicator,
-        non-numeric value, unit of the wrong kind, negative money, CO2,
-        population or counts, a missing source, or a city-year-indicator
-        given twice with different values (or twice by the same source);
-        a missing, empty, binary or non-UTF-8 file, a name not ending in
-        ``.csv``, a row with the wrong number of fields, no rows.
+        Naming the file and line (and column): a missing, empty, binary or
+        non-UTF-8 file, an unknown extension, a layout that cannot be told,
+        missing columns, a row with the wrong number of fields, a time or
+        value that is not a finite number, a series with two units, a point
+        given twice.
 
     Examples
     --------
-    >>> data = load_city_data("calibration/data/city_stats.csv")
-    >>> data.query("city == 'Enshi' and year == 2019 and indicator == 'gdp'").value.item()
-    1159.37
+    >>> data = load_data("tests/models/SIR_synthetic_wide.csv")  # doctest: +SKIP
+    >>> data.names
+    ['Infectious', 'Recovered']
     """
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
+    if not isinstance(spec, DataSpec):
+        spec = DataSpec(file=str(spec))
+    path = Path(spec.file)
+    if path.suffix.lower() not in _EXTENSIONS:
         raise DataError(f"{path}: unknown data format {path.suffix or '(no extension)'!r}; "
-                        "expected .csv")
+                        f"expected {', '.join(_EXTENSIONS)}")
     text = read_text_file(path, error=DataError, what="data table (CSV)", missing="no such file")
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as e:
-        raise DataError(f"{path}: cannot read as CSV: {e}") from e
-    missing = [c for c in COLUMNS if c not in raw.columns]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; expected {COLUMNS}")
-    _check_field_counts(path, text, len(raw.columns))
-    if raw.empty:
-        raise DataError(f"{path}: no data rows below the header")
-    rows = []
-    for i, row in raw.iterrows():
-        checked = _check_row(path, int(i) + 2, row)  # header is line 1
-        if checked is not None:
-            rows.append(checked)
-    rows = _merge_duplicates(path, rows)
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "observed", "line"]).drop(columns="line")
-    if deflate:
-        frame = pd.concat([frame, deflate_gdp(frame)], ignore_index=True)
-    frame = frame.sort_values(["city", "indicator", "year"], kind="stable")
-    frame.attrs["path"] = str(path)
-    return frame.reset_index(drop=True)
+    rows = _rows(path, text.lstrip("\ufeff"))
+    fmt = spec.format if spec.format != "auto" else _guess(path, rows[0][1])
+    label = "element"
+    if fmt == "long":
+        got, label = _read_long(path, rows, spec)
+    elif fmt == "wide":
+        got = _read_wide(path, rows, spec)
+    else:
+        got = _read_vensim(path, rows)
 
+    def where(name: str, element: str, at: str) -> str:
+        if fmt == "wide":
+            return f"{path}: column {name + (f'[{element}]' if element else '')!r}"
+        return f"{path}: {at}"
 
-def series(data: pd.DataFrame, indicator: str, city: str) -> pd.Series:
-    """One city's series of one indicator, indexed by year (empty if missing)."""
-    sel = data[(data["indicator"] == indicator) & (data["city"] == city)]
-    return pd.Series(sel["value"].to_numpy(float), index=sel["year"].to_numpy(int),
-                     name=f"{indicator}[{city}]")
-
-
-def _own_neighbours(growth: dict[str, pd.Series], city: str, year: int) -> float:
-    own = [growth[city].get(y, np.nan) for y in (year - 1, year + 1)]
-    return float(np.mean(own)) if not np.isnan(own).any() else np.nan
-
-
-def _growth(growth: dict[str, pd.Series], city: str, year: int,
-            cities: list[str]) -> tuple[float, str]:
-    """Real growth of `city` in `year` and a note saying how it was imputed ("" if observed)."""
-    g = growth[city].get(year, np.nan)
-    if not np.isnan(g):
-        return float(g), ""
-    others = [growth[o][year] for o in cities if o != city and year in growth[o]]
-    if others:
-        g = float(np.mean(others))
-        return g, f"{year}: mean growth of other cities ({g:.2f}%)"
-    g = _own_neighbours(growth, city, year)
-    if not np.isnan(g):
-        return g, f"{year}: mean of own {year - 1}/{year + 1} growth ({g:.2f}%)"
-    filled = [_own_neighbours(growth, o, year) for o in cities if o != city]
-    filled = [f for f in filled if not np.isnan(f)]
-    if filled:
-        g = float(np.mean(filled))
-        return g, f"{year}: mean of other cities' {year - 1}/{year + 1} growth ({g:.2f}%)"
-    return np.nan, ""
-
-
-def deflate_gdp(data: pd.DataFrame, *, base_year: int = BASE_YEAR) -> pd.DataFrame:
-    """Constant-price GDP and sector value added, derived from the data.
-
-    One method, for every city:
-
-    1. Real GDP at `base_year` prices chains the observed real growth rates
-       (``gdp_real_growth_yoy``) from the nominal level in `base_year`:
-       ``real[t] = real[t-1] * (1 + g[t] / 100)``.
-    2. A missing growth rate ``g[c, t]`` is replaced by the mean observed
-       growth of the other cities in year ``t``; if no city has one (2017 in
-       the shipped data), by the mean of the city's own rates in ``t-1`` and
-       ``t+1``, or failing that the mean of the other cities' such means.
-       Each such year is named in the ``source`` of the rows it affects.
-    3. Sector value added is deflated with the city's implicit GDP deflator
-       (nominal / real GDP), so sectors add up to real GDP.
-
-    Because growth rates are chained, the real series stay on the
-    pre-revision level through the 2018/2019 economic-census revision; the
-    level break shows only in the implicit deflator.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Rows ``gdp_real``, ``gdp_primary_industry_real``, ... in 亿元 at
-        `base_year` prices, with ``observed`` False.
-    """
-    out = []
-    cities = [c for c in CITIES if not c.startswith("Hubei")]
-    growth = {c: series(data, "gdp_real_growth_yoy", c) for c in cities}
-    for city in cities:
-        nominal = {k: series(data, k, city) for k in _SECTORS}
-        gdp = nominal["gdp"]
-        if base_year not in gdp.index:
-            continue
-        years = [y for y in sorted(gdp.index) if y >= base_year]
-        real = {base_year: gdp[base_year]}
-        notes = []
-        for year in years[1:]:
-            if year - 1 not in real:
-                break
-            g, note = _growth(growth, city, year, cities)
-            if np.isnan(g):
-                break  # the chain stops: nothing honest to fill with
-            if note:
-                notes.append(note)
-            real[year] = real[year - 1] * (1 + g / 100)
-        note = "; ".join(notes) if notes else "no gaps"
-        source = (f"derived by sdkit: nominal GDP {base_year} chained with real growth rates; "
-                  f"imputed growth: {note}")
-        for key, values in nominal.items():
-            for year, r in real.items():
-                if year not in values.index or year not in gdp.index:
-                    continue
-                value = r if key == "gdp" else values[year] * r / gdp[year]
-                out.append({"city": city, "year": int(year), "indicator": f"{key}_real",
-                            "value": float(value), "unit": f"亿元 ({base_year} prices)",
-                            "source": source, "observed": False})
-    return pd.DataFrame(out, columns=[*COLUMNS, "observed"])
+    series = got.series(spec.source or f"file {path.name}", where)
+    return ObservedData(str(path), fmt, series, dict(spec.variables), label)

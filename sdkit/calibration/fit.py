@@ -25,8 +25,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from sdkit.calibration.objective import Objective
-from sdkit.calibration.problem import METHODS, CalibrationProblem
-from sdkit.errors import InvalidValueError, SpecError, UnknownVariableError
+from sdkit.calibration.problem import METHODS, CalibrationProblem, Target
+from sdkit.calibration.result import build_result
+from sdkit.calibration.spec import read_problem
+from sdkit.errors import DataError, InvalidValueError, SpecError, UnknownVariableError
+from sdkit.model.load import Model, load_model
+from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
 
 __all__ = ["calibrate", "check_names", "fit_least_squares", "fit_differential_evolution",
            "fit_multistart"]
@@ -56,7 +60,7 @@ def _ls_options(options: Mapping) -> dict:
 def fit_least_squares(objective: Objective, x0: np.ndarray | None = None,
                       **options) -> np.ndarray:
     """Bounded trust-region least squares from `x0` (default: initial guesses)."""
-    from scipy.optimize import least_squares
+    from scipy.optimize import least_squares  # heavy: scipy.optimize only when fitting
 
     problem = objective.problem
     x0 = problem.initial if x0 is None else np.asarray(x0, float)
@@ -69,7 +73,7 @@ def fit_least_squares(objective: Objective, x0: np.ndarray | None = None,
 def fit_multistart(objective: Objective, *, seed=None, n_starts: int = 8,
                    **options) -> np.ndarray:
     """Least squares from the initial guess and `n_starts` - 1 Latin-hypercube starts."""
-    from scipy.stats import qmc
+    from scipy.stats import qmc  # heavy: scipy.stats only for multistart
 
     problem = objective.problem
     d = len(problem.parameters)
@@ -96,7 +100,7 @@ def fit_differential_evolution(objective: Objective, *, seed=None, workers: int 
     used; otherwise ``workers > 1`` evaluates the population in that many
     processes (each loads the model once).
     """
-    from scipy.optimize import differential_evolution
+    from scipy.optimize import differential_evolution  # heavy: only for this method
 
     problem = objective.problem
     bounds = list(zip(problem.lower, problem.upper))
@@ -158,32 +162,81 @@ def _stateful_kind(model, name: str) -> str | None:
     return "a stock (INTEG)" if "Integ" in subtype else f"a stateful variable ({subtype})"
 
 
+def _model_units(model: Model, name: str) -> str:
+    """The units a model variable declares ("" when it declares none)."""
+    doc = getattr(model._pysd, "doc", None)
+    if doc is None or "Units" not in doc:
+        return ""
+    row = doc[doc["Py Name"] == model.py_name(name)]
+    units = row["Units"].iloc[0] if len(row) else ""
+    return units.strip() if isinstance(units, str) else ""
+
+
+def _check_target_data(model: Model, problem: CalibrationProblem, t: Target,
+                       space: UnitSpace) -> None:
+    """Observed times inside the run; the data unit equal to the model's (or its total)."""
+    ts = model.time_settings
+    file = problem.data_path or (t.origin or problem.spec_path).split(": ")[0]
+    for when, at in zip(t.times, t.at or ("",) * len(t.times)):
+        if not ts.start - 1e-9 <= when <= ts.stop + 1e-9:
+            raise DataError(
+                f"{file}: {at + ': ' if at else ''}{t.variable} at time {when:g} is outside "
+                f"the run of {model.path} ({ts.start:g} to {ts.stop:g}); expected times "
+                f"within INITIAL TIME..FINAL TIME")
+    if not (problem.check_units and t.unit and t.scale == 1.0):
+        return
+    base = t.variable.partition("[")[0].strip()
+    declared = _model_units(model, base)
+    try:
+        data_unit, model_unit = space.parse(t.unit), space.parse(declared)
+    except UnitsSyntaxError as e:
+        raise DataError(f"{file}: {t.at[0] if t.at else 'unit'}: {e}") from None
+    if model_unit is None:
+        return
+    try:  # the total of a flow over one time unit (annual data of a per-year flow)
+        total = model_unit * space.parse(ts.units) if ts.units else None
+    except UnitsSyntaxError:
+        total = None
+    if data_unit != model_unit and data_unit != total:
+        raise DataError(
+            f"{file}: {t.at[0] if t.at else 'unit'}: unit {t.unit!r} of {t.variable} does not "
+            f"match the model's units {declared!r} ({model.path}); expected {declared!r}, or "
+            "a 'scale' on the target converting the model to the data (or "
+            "[data] check_units = false)")
+
+
 def check_names(problem: CalibrationProblem) -> None:
     """Check a problem against its model, before any run.
 
     Every name it sets or fits is in the model; no parameter or fixed value
     sets a stock (setting an INTEG replaces it by a constant: the stock no
-    longer integrates); the fit window lies within the model's INITIAL TIME
-    and FINAL TIME (a fit stop after the FINAL TIME would be cut silently).
+    longer integrates); the fit window and every observed time lie within
+    the model's INITIAL TIME and FINAL TIME (a fit stop after the FINAL TIME
+    would be cut silently); a target's data unit (a ``unit`` column) is the
+    model variable's units, or those units times the time unit (the total
+    of a flow over one time unit), unless the target has a ``scale`` or the
+    spec says ``check_units = false``. Units are compared with pint as
+    ``sdkit check`` does (:mod:`sdkit.structure.unitexpr`).
 
     Raises
     ------
     UnknownVariableError
-        Naming the spec (or model) file, the parameter, target or fixed
-        value, and the unknown name or subscript element.
+        Naming the spec (or data) file, the parameter, target or fixed
+        value, and the unknown name or subscript element (with close names).
     SpecError
         A parameter or fixed value that sets a stock, or a fit start/stop
         outside the model's run, naming the spec file, the key and the
         model's time.
+    DataError
+        An observed time outside the run, or a unit that differs from the
+        model's, naming the data file and line.
     """
-    from sdkit.model.load import load_model
-
     model = load_model(problem.model)
     where = problem.spec_path or problem.model
     for p in problem.parameters:
         _known(model, p.key, f"{where}: parameter {p.name!r}")
     for t in problem.targets:
-        _known(model, t.variable, f"{where}: target {t.name!r}")
+        _known(model, t.variable, t.origin or f"{where}: target {t.name!r}")
     for name in problem.fixed:
         _known(model, str(name), f"{where}: fixed")
     for label, key in [*((f"parameter {p.name!r}", p.key) for p in problem.parameters),
@@ -202,10 +255,18 @@ def check_names(problem: CalibrationProblem) -> None:
     if problem.start is not None and problem.start < ts.start:
         raise SpecError(f"{where}: fit.start {problem.start:g} is before the model's INITIAL "
                         f"TIME {ts.start:g} ({model.path}); expected a start >= {ts.start:g}")
+    known = {e for elements in model.subscripts.values() for e in elements}
+    for at, label, element, expected in problem.excluded:
+        if element not in known:
+            raise DataError(f"{at}: unknown {label} {element!r} (expected one of "
+                            f"{', '.join(expected)})")
+    space = UnitSpace()
+    for t in problem.targets:
+        _check_target_data(model, problem, t, space)
 
 
 def _progress_bar(progress: bool | None):
-    from tqdm import tqdm
+    from tqdm import tqdm  # optional display: only when a fit starts
 
     show = sys.stderr.isatty() if progress is None else bool(progress)
     return tqdm(total=None, desc="calibrate", unit="run", disable=not show, leave=False)
@@ -258,9 +319,6 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     >>> result = calibrate("calibration/iis.toml", method="least_squares")  # doctest: +SKIP
     >>> print(result.summary())  # doctest: +SKIP
     """
-    from sdkit.calibration.problem import read_problem
-    from sdkit.calibration.result import build_result
-
     if not isinstance(problem, CalibrationProblem):
         problem = read_problem(problem)
     method = method or problem.method

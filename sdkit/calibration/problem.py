@@ -1,51 +1,26 @@
-"""Calibration problems as data: :class:`Parameter`, :class:`Target`, :func:`read_problem`.
+"""Calibration problems as data: :class:`Parameter`, :class:`Target`, :class:`CalibrationProblem`.
 
 A problem names the model, the free parameters (each one scalar value with
 bounds), the observed series each model output is fitted to, the fit window
-and the method. It can be built in Python or read from a TOML spec::
-
-    model = "../models/iis.mdl"        # relative to the spec file
-    data = "data/city_stats.csv"
-    elements = ["Yichang", "Jingzhou", "Jingmen", "Enshi"]
-
-    [fit]
-    start = 2010
-    stop = 2018                        # last year in the payoff
-    method = "least_squares"
-
-    [[parameters]]
-    name = "capital share"
-    variable = "Capital share"
-    per_element = true                 # one free value per element
-    lower = 0.2
-    upper = 0.6
-    initial = 0.4
-
-    [[targets]]
-    variable = "GDP"                   # fitted per element (city)
-    indicator = "gdp_real"
-    scale = 1.0                        # data = scale * model
+and the method. Build it in Python, or read it from a TOML spec with
+:func:`sdkit.calibration.spec.read_problem`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from sdkit.errors import SpecError
-from sdkit.io.textfile import read_toml_file
 from sdkit.model.timesettings import check_time_value
 
-__all__ = ["Parameter", "Target", "CalibrationProblem", "read_problem", "METHODS",
-           "check_bounds", "MAX_BOUND"]
+__all__ = ["Parameter", "Target", "CalibrationProblem", "METHODS", "check_bounds", "MAX_BOUND"]
 
 #: fitting methods :func:`sdkit.calibrate` knows
-METHODS = ("least_squares", "differential_evolution", "multistart")
+METHODS = ("least_squares", "differential_evolution", "multistart", "map", "mcmc")
 
 #: bounds beyond this magnitude are refused: the optimisers scale steps by
 #: the span, so a bound such as 1.7e308 leaves the parameter where it started
@@ -158,6 +133,13 @@ class Target:
     always_fit : bool, default False
         Fit every point, even outside the fit window (a series with a
         single observation cannot be held out).
+    origin : str
+        Where the target comes from, for messages (``"data.csv: column
+        'Infectious'"``, ``"spec.toml: targets[0]"``).
+    at : tuple of str
+        Where each point is in the data file (``"line 5"``), for messages.
+    derived : bool
+        The data are derived, not observed (labelled so in reports).
     """
 
     name: str
@@ -170,6 +152,9 @@ class Target:
     unit: str = ""
     source: str = ""
     always_fit: bool = False
+    origin: str = ""
+    at: tuple[str, ...] = ()
+    derived: bool = False
 
     def __post_init__(self):
         if len(self.times) != len(self.values):
@@ -211,6 +196,17 @@ class CalibrationProblem:
         Provenance, recorded in results.
     notes : str
         Free text for the report (how breaks in the data are handled, ...).
+    observations : tuple of Observation
+        Observation-model terms (level shifts), see
+        :mod:`sdkit.calibration.observation`.
+    check_units : bool, default True
+        Compare each target's data unit with the model variable's units
+        before fitting (:func:`sdkit.calibration.fit.check_names`).
+    excluded : tuple
+        Data elements left out because the spec's ``elements`` do not list
+        them: ``(where, label, element, expected elements)``;
+        :func:`~sdkit.calibration.fit.check_names` refuses one the model
+        does not know either (a misspelt city).
     """
 
     model: str
@@ -226,6 +222,8 @@ class CalibrationProblem:
     spec_path: str = ""
     notes: str = ""
     observations: tuple = ()  # sdkit.calibration.observation.Observation (level shifts)
+    check_units: bool = True
+    excluded: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -285,158 +283,3 @@ class CalibrationProblem:
     @property
     def initial(self) -> np.ndarray:
         return np.array([p.initial for p in self.parameters], float)
-
-
-# -- TOML spec --------------------------------------------------------------------------
-
-def _get(table: Mapping, key: str, where: str, kind, default=..., ) -> object:
-    if key not in table:
-        if default is ...:
-            raise SpecError(f"{where}: missing key {key!r}")
-        return default
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        name = getattr(kind, "__name__", str(kind))
-        raise SpecError(f"{where}: {key!r} must be {name}, got {value!r}")
-    if kind is float and not math.isfinite(value):
-        raise SpecError(f"{where}: {key!r} must be finite, got {value!r}")
-    return value
-
-
-_TOP_KEYS = {"model", "data", "elements", "fit", "fixed", "parameters", "targets", "notes",
-             "observations"}
-_FIT_KEYS = {"start", "stop", "method", "dt", "options"}
-_TARGET_KEYS = {"variable", "indicator", "scale", "weight", "elements", "always_fit"}
-_PARAMETER_KEYS = {"variable", "name", "lower", "upper", "initial", "profile", "per_element",
-                   "elements"}
-
-
-def _read_parameters(path: Path, spec: Mapping, elements: Sequence[str]) -> list[Parameter]:
-    out = []
-    for i, item in enumerate(spec.get("parameters", [])):
-        where = f"{path}: parameters[{i}]"
-        variable = _get(item, "variable", where, str)
-        name = _get(item, "name", where, str, variable)
-        lower = _get(item, "lower", where, float)
-        upper = _get(item, "upper", where, float)
-        initial = _get(item, "initial", where, float, None)
-        if lower >= upper:
-            raise SpecError(f"{where}: lower ({lower}) must be < upper ({upper}); "
-                            "bounds are never swapped")
-        check_bounds(name, lower, upper, where)
-        initial = (lower + upper) / 2 if initial is None else initial
-        if not lower <= initial <= upper:
-            raise SpecError(f"{where}: initial {initial} is outside [{lower}, {upper}]")
-        profile = _get(item, "profile", where, bool, False)
-        per = _get(item, "per_element", where, bool, False)
-        these = _get(item, "elements", where, list, list(elements) if per else [])
-        if (per or "elements" in item) and not these:
-            raise SpecError(f"{where}: per_element needs a top-level 'elements' list")
-        _no_unknown_keys(item, _PARAMETER_KEYS, where)
-        if these:
-            out += [Parameter(f"{name}[{e}]", variable, lower, upper, initial, str(e), profile)
-                    for e in these]
-        else:
-            out.append(Parameter(name, variable, lower, upper, initial, None, profile))
-    return out
-
-
-def _no_unknown_keys(table: Mapping, allowed: set[str], where: str) -> None:
-    bad = [k for k in table if k not in allowed]
-    if bad:
-        raise SpecError(f"{where}: unknown key(s) {', '.join(map(repr, bad))}")
-
-
-def _read_targets(path: Path, spec: Mapping, elements: Sequence[str], data) -> list[Target]:
-    from sdkit.calibration.data import series
-
-    out = []
-    for i, item in enumerate(spec.get("targets", [])):
-        where = f"{path}: targets[{i}]"
-        _no_unknown_keys(item, _TARGET_KEYS, where)
-        variable = _get(item, "variable", where, str)
-        indicator = _get(item, "indicator", where, str)
-        scale = _get(item, "scale", where, float, 1.0)
-        weight = _get(item, "weight", where, float, 1.0)
-        always = _get(item, "always_fit", where, bool, False)
-        these = _get(item, "elements", where, list, list(elements))
-        if data is None:
-            raise SpecError(f"{where}: targets need a top-level 'data' file")
-        if indicator not in set(data["indicator"]):
-            raise SpecError(f"{where}: indicator {indicator!r} is not in {data.attrs['path']}")
-        for element in these:
-            s = series(data, indicator, str(element)).dropna()
-            if s.empty:
-                continue  # missing series stay missing: nothing to fit
-            sel = data[(data["indicator"] == indicator) & (data["city"] == element)]
-            name = f"{variable}[{element}]"
-            if weight == 0:
-                name = f"{name} vs {indicator} (not fitted)"
-            out.append(Target(
-                name=name, variable=f"{variable}[{element}]",
-                times=tuple(float(t) for t in s.index), values=tuple(float(v) for v in s),
-                scale=scale, weight=weight, indicator=indicator,
-                unit=str(sel["unit"].iloc[0]), source=str(sel["source"].iloc[0]),
-                always_fit=always,
-            ))
-    return out
-
-
-def read_problem(path: str | os.PathLike) -> CalibrationProblem:
-    """Read a calibration spec (TOML) into a :class:`CalibrationProblem`.
-
-    Paths in the spec (``model``, ``data``) are relative to the spec file.
-
-    Raises
-    ------
-    SpecError
-        Naming the file and the key: unreadable TOML, missing or mistyped
-        keys, ``lower >= upper`` (never swapped), an initial value outside
-        its bounds, an unknown method or indicator.
-    sdkit.DataError
-        The data file is invalid (naming its line).
-    """
-    from sdkit.calibration.data import load_city_data
-
-    path = Path(path)
-    spec = read_toml_file(path, error=SpecError, what="calibration spec", missing="no such file")
-    where = str(path)
-    _no_unknown_keys(spec, _TOP_KEYS, where)
-    model = os.path.normpath(path.parent / _get(spec, "model", where, str))
-    elements = [str(e) for e in _get(spec, "elements", where, list, [])]
-    data = None
-    data_path = ""
-    if "data" in spec:
-        data_path = os.path.normpath(path.parent / _get(spec, "data", where, str))
-        data = load_city_data(data_path)
-    fit = _get(spec, "fit", where, dict, {})
-    fwhere = f"{path}: fit"
-    _no_unknown_keys(fit, _FIT_KEYS, fwhere)
-    start = _get(fit, "start", fwhere, float, None)
-    stop = _get(fit, "stop", fwhere, float, None)
-    method = _get(fit, "method", fwhere, str, "least_squares")
-    dt = _get(fit, "dt", fwhere, float, None)
-    check_time_value("dt", dt, positive=True, where=fwhere, error=SpecError)
-    options = _get(fit, "options", fwhere, dict, {})
-    fixed = _get(spec, "fixed", where, dict, {})
-    for key, value in fixed.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SpecError(f"{path}: fixed.{key} must be a number: {value!r}")
-    params = _read_parameters(path, spec, elements)
-    targets = _read_targets(path, spec, elements, data)
-    from sdkit.calibration.observation import read_observations
-
-    observations = read_observations(spec.get("observations", []), where=where,
-                                     elements=elements)
-    try:
-        return CalibrationProblem(
-            model=str(model), parameters=tuple(params), targets=tuple(targets),
-            start=start, stop=stop, method=method, fixed=dict(fixed), dt=dt,
-            options=dict(options), data_path=data_path, spec_path=str(path),
-            notes=_get(spec, "notes", where, str, ""), observations=observations,
-        )
-    except SpecError as e:
-        msg = str(e)
-        raise SpecError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None

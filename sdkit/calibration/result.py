@@ -1,16 +1,33 @@
-"""What a calibration returns: the frozen :class:`CalibrationResult`."""
+"""What a calibration returns: the frozen :class:`CalibrationResult`.
+
+Calibration only returns results. :meth:`CalibrationResult.to_record` gives
+them as plain data (JSON types only: numbers, text, lists, dicts; NaN as
+None), which is what everything downstream reads: the report renders the
+record (:func:`sdkit.report.calibration.fit_report`, which may not import
+calibration), the workflow layer writes it as ``calibration.json``
+(:func:`sdkit.workflow.calibration.write_outputs`), and a stored record is
+read back by the one reader :func:`sdkit.io.calibration_record.read_calibration_record`.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import pandas as pd
+import scipy
 
-from sdkit.calibration.objective import Objective
+from sdkit.calibration.objective import Objective, _column
 from sdkit.calibration.problem import CalibrationProblem
 from sdkit.calibration.stats import covariance, fit_statistics, profile_interval
+from sdkit.engine import simulate_ensemble
+from sdkit.engine.ensemble import member_frame
+from sdkit.engine.simulate import simulate
+from sdkit.errors import SdkitError
+from sdkit.io.calibration_record import RECORD_VERSION, json_safe
+from sdkit.model.translate import file_hash
 
 __all__ = ["CalibrationResult", "build_result"]
 
@@ -111,6 +128,69 @@ class CalibrationResult:
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
+    def _target_records(self, max_points: int = 600) -> tuple[list, list[float]]:
+        """Targets with the best run (every k-th saved time, at most ~`max_points`)."""
+        traj = self.trajectories
+        if len(traj) > max_points:
+            step = math.ceil(len(traj) / max_points)
+            keep = sorted({*range(0, len(traj), step), len(traj) - 1})
+            traj = traj.iloc[keep]
+        time = [float(t) for t in traj.index] if not traj.empty else []
+        out = []
+        for t in self.problem.targets:
+            try:
+                line = list(t.scale * traj[_column(traj, t.variable)].to_numpy(float))
+            except (SdkitError, KeyError):
+                line = []
+            out.append({"name": t.name, "variable": t.variable, "indicator": t.indicator,
+                        "unit": t.unit, "source": t.source, "scale": t.scale,
+                        "weight": t.weight, "derived": t.derived, "origin": t.origin,
+                        "trajectory": line if len(line) == len(time) else []})
+        return out, time
+
+    def to_record(self) -> dict:
+        """The result as plain data: values, uncertainty, fit, series, provenance.
+
+        JSON types only (NaN and inf become None). Keys: ``model``,
+        ``data``, ``spec`` and their ``*_sha256``; ``method``, ``seed``,
+        ``fit_window``, versions; ``payoff``, ``n_residuals``,
+        ``n_evaluations``, ``elapsed_s``, ``interrupted``; ``parameters``
+        (name -> variable, value, stderr, lower, upper, initial,
+        interval_95); ``correlation``; ``statistics`` (rows); ``targets``
+        (name, variable, unit, source, scale, weight, derived, the best
+        run's ``trajectory`` at ``trajectory_time``);
+        ``observed_vs_simulated`` (rows); ``notes``; ``warnings``.
+        """
+        problem = self.problem
+        try:
+            sdkit_version = version("sdkit")
+        except PackageNotFoundError:
+            sdkit_version = ""
+        targets, time = self._target_records()
+        return json_safe({
+            "record_version": RECORD_VERSION,
+            "model": problem.model, "model_sha256": self.model_sha256,
+            "data": problem.data_path, "data_sha256": self.data_sha256,
+            "spec": problem.spec_path, "method": self.method, "seed": self.seed,
+            "fit_window": [problem.start, problem.stop],
+            "scipy_version": self.scipy_version, "sdkit_version": sdkit_version,
+            "payoff": self.payoff, "n_residuals": self.n_residuals,
+            "n_evaluations": self.n_evaluations, "elapsed_s": self.elapsed,
+            "interrupted": self.interrupted,
+            "parameters": {
+                p.name: {"variable": p.key, "value": self.values[p.name],
+                         "stderr": self.stderr[p.name], "lower": p.lower, "upper": p.upper,
+                         "initial": p.initial,
+                         "interval_95": list(self.intervals.get(p.name, (None, None)))}
+                for p in problem.parameters
+            },
+            "correlation": self.correlation.to_dict(orient="index"),
+            "statistics": self.statistics.to_dict(orient="records"),
+            "targets": targets, "trajectory_time": time,
+            "observed_vs_simulated": self.observed_vs_simulated.to_dict(orient="records"),
+            "notes": problem.notes, "warnings": list(self.warnings),
+        })
+
 
 def _statistics(objective: Objective, sim: dict[str, np.ndarray]):
     problem = objective.problem
@@ -143,15 +223,10 @@ def _trajectories(objective: Objective, x: np.ndarray) -> pd.DataFrame:
     problem = objective.problem
     try:
         if objective.engine == "auto":
-            from sdkit.engine import simulate_ensemble
-            from sdkit.engine.ensemble import member_frame
-
             table = pd.DataFrame({k: [v] for k, v in objective.params(x).items()})
             ds = simulate_ensemble(objective.model, table, outputs=objective.variables,
                                    stop=objective.stop, dt=problem.dt)
             return member_frame(ds)
-        from sdkit.engine.simulate import simulate
-
         return simulate(objective.model, objective.params(x), stop=objective.stop,
                         dt=problem.dt, outputs=objective.variables, check_finite=False)
     except Exception:  # noqa: BLE001 - plots only; the statistics already ran
@@ -159,8 +234,6 @@ def _trajectories(objective: Objective, x: np.ndarray) -> pd.DataFrame:
 
 
 def _file_sha(path: str) -> str:
-    from sdkit.model.translate import file_hash
-
     try:
         return file_hash(path) if path else ""
     except OSError:
@@ -170,8 +243,6 @@ def _file_sha(path: str) -> str:
 def build_result(objective: Objective, x: np.ndarray | None, *, method: str, seed,
                  elapsed: float, interrupted: bool, profile: bool) -> CalibrationResult:
     """Statistics, uncertainty and warnings at the best point `x`."""
-    import scipy
-
     problem = objective.problem
     names = problem.names
     if x is None:  # interrupted before the first evaluation finished

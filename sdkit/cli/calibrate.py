@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from sdkit.calibration.fit import calibrate
+from sdkit.calibration.problem import METHODS
+from sdkit.workflow.calibration import check_out, write_outputs
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    from sdkit.calibration.problem import METHODS
-
     p = sub.add_parser(
         "calibrate", help="fit free parameters to observed data",
         description="Fit the free parameters of a calibration spec (TOML) and write "
-                    "fitted.cin, calibration.json, report.md and plots to --out. Ctrl-C "
-                    "stops the fit, prints the best point so far, writes nothing and "
-                    "exits with code 130.")
+                    "fitted.cin, calibration.json, report.md and plots to --out. The data "
+                    "file may be a wide CSV (time, Var1, Var2[elem], ...), a long CSV (time, "
+                    "variable, value[, unit, source]) or a Vensim data export (time across "
+                    "the first row); see the spec's [data] table. Ctrl-C stops the fit, "
+                    "prints the best point so far, writes nothing and exits with code 130.")
     p.add_argument("spec", help="calibration spec (.toml), e.g. calibration/iis.toml")
     p.add_argument("--method", choices=METHODS, help="fitting method (default: the spec's)")
     p.add_argument("--seed", type=int, help="random seed (same seed, same parameters)")
@@ -28,17 +33,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from sdkit.calibration.fit import calibrate
-    from sdkit.calibration.report import write_outputs
-
     if args.out:  # a wrong --out is refused before the fit, not after it
-        _check_out(args.out, overwrite=args.overwrite)
+        check_out(args.out, overwrite=args.overwrite)
     result = calibrate(args.spec, method=args.method, seed=args.seed, workers=args.workers,
                        profile=not args.no_profile)
     print(result.summary())
     if result.interrupted:  # the best point so far is printed above; earlier results stay
-        import sys
-
         where = f"; nothing written to {args.out}" if args.out else ""
         print(f"sdkit: interrupted: best point so far shown above{where}", file=sys.stderr)
         return 130
@@ -47,14 +47,3 @@ def run(args) -> int:
                               plots=not args.no_plots)
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
-
-
-def _check_out(out: str, *, overwrite: bool) -> None:
-    """--out must be a folder (or new); its result files are replaced only with --overwrite."""
-    from pathlib import Path
-
-    from sdkit.io.files import check_replaceable
-
-    check_replaceable(out, overwrite=True, folder=True)
-    for name in ("fitted.cin", "calibration.json", "report.md"):
-        check_replaceable(Path(out) / name, overwrite=overwrite)

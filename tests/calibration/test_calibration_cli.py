@@ -7,8 +7,11 @@ import json
 import pytest
 from test_calibration_problem import SPEC, spec_file
 
-from sdkit import OutputError, read_cin
+from sdkit import OutputError, calibrate, read_cin
 from sdkit.cli import main
+from sdkit.io.calibration_record import read_calibration_record
+from sdkit.report.calibration import fit_figures, fit_report
+from sdkit.workflow.calibration import write_outputs
 
 
 @pytest.fixture()
@@ -62,10 +65,32 @@ def test_cli_bad_spec_is_one_line(tmp_path, capsys):
 
 
 def test_write_outputs_refuses_existing(spec, tmp_path):
-    from sdkit import calibrate
-    from sdkit.calibration import write_outputs
-
     result = calibrate(spec, method="least_squares", progress=False, profile=False)
     write_outputs(result, tmp_path / "o", plots=False)
     with pytest.raises(OutputError):
         write_outputs(result, tmp_path / "o", plots=False)
+
+
+def test_report_renders_from_the_stored_record_alone(spec, tmp_path):
+    """The report is a function of the record: re-rendered from calibration.json it is the same."""
+    import matplotlib
+
+    backend = matplotlib.get_backend()
+    result = calibrate(spec, method="least_squares", progress=False, profile=False)
+    record = result.to_record()
+    json.dumps(record, allow_nan=False)  # plain JSON data, no NaN
+    paths = write_outputs(result, tmp_path / "o")
+    stored = read_calibration_record(paths["json"])
+    links = {t.name: f"plots/{t.name.lower().replace('[', '_').rstrip(']')}.png"
+             for t in result.problem.targets}
+    assert fit_report(stored, links) == paths["report"].read_text(encoding="utf-8")
+    assert fit_report(record) == fit_report(stored)
+    target = record["targets"][0]
+    assert target["source"] == "synthetic test data" and target["unit"] == "Widgets"
+    assert len(target["trajectory"]) == len(record["trajectory_time"]) > 10
+    figures = fit_figures(stored)
+    assert set(figures) == {t.name for t in result.problem.targets}
+    axes = figures["Output[Yichang]"].axes[0]
+    assert [line.get_label() for line in axes.lines][:3] == [
+        "simulated", "observed (fit)", "observed (holdout)"]
+    assert matplotlib.get_backend() == backend  # no global backend switch

@@ -42,7 +42,8 @@ def test_census_revision_is_an_observation_term_not_a_model_change():
     objective = Objective(problem)
     x = problem.initial
     shifted = objective.simulate(x)
-    raw = objective._run_ensemble(x[None, :])  # model output before the observation model
+    # model output before the observation model
+    raw = objective._at_targets(objective._run(objective._table(x[None, :]), "auto").dataset)
     for city in CITIES:
         name = f"Value added secondary[{city}]"
         target = next(t for t in problem.targets if t.name == name)

@@ -14,12 +14,12 @@ CITIES = ("Yichang", "Jingzhou", "Jingmen", "Enshi")
 
 
 def write_data(folder: Path) -> Path:
-    """A small synthetic table in the city_stats format (not observed data)."""
+    """A small synthetic long table with city/year/indicator columns (not observed data)."""
     rows = ["city,year,indicator,value,unit,source"]
     for i, city in enumerate(CITIES):
         for year in range(2010, 2022):
             rows.append(f"{city},{year},gdp,{100 * (i + 1) * 1.05 ** (year - 2010):.6f},"
-                        "亿元,synthetic test data")
+                        "Widgets,synthetic test data")
     path = folder / "data.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
@@ -27,7 +27,7 @@ def write_data(folder: Path) -> Path:
 
 SPEC = f"""
 model = "{MODELS / 'decay_city.mdl'}"
-data = "data.csv"
+data = {{ file = "data.csv", columns = {{ time = "year", element = "city", series = "indicator" }} }}
 notes = "Synthetic data grow 5 %/yr."
 elements = ["Yichang", "Jingzhou", "Jingmen", "Enshi"]
 
@@ -59,7 +59,7 @@ upper = 1000.0
 variable = "Output"
 indicator = "gdp"
 scale = 1.0
-"""
+"""  # noqa: E501 - the data table is one TOML inline table
 
 
 def spec_file(tmp_path: Path, text: str = SPEC) -> Path:

@@ -1,17 +1,24 @@
-"""The city-data loader: real file, unit conversion, deflation, bad rows."""
+"""IIS study data (calibration/iis_data.py, outside sdkit): units, deflation, bad rows,
+and the committed calibration table it writes."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import pytest
 
-from sdkit import DataError, load_city_data
-from sdkit.calibration.data import series
+from sdkit import DataError, read_problem
+from sdkit.calibration.data import load_data, read_data_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "calibration" / "data" / "city_stats.csv"
+_spec = importlib.util.spec_from_file_location("iis_data", ROOT / "calibration" / "iis_data.py")
+iis_data = sys.modules.setdefault("iis_data", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(iis_data)
+load_city_data, series = iis_data.load_city_data, iis_data.series
 HEADER = "city,year,indicator,value,unit,source\n"
 GOOD = 'Yichang,2010,gdp,1547.32,"100 million CNY (亿元), current prices",S1\n'
 
@@ -123,3 +130,33 @@ def test_deflate_flag_off_gives_only_observed(data):
     assert raw["observed"].all()
     assert len(raw) == int(data["observed"].sum())
     assert not any(math.isnan(v) for v in raw["value"])
+
+
+def test_committed_calibration_table_is_what_the_script_writes():
+    """calibration/data/city_stats_calibration.csv cannot drift from its source."""
+    table = ROOT / "calibration" / "data" / "city_stats_calibration.csv"
+    assert table.read_text(encoding="utf-8") == iis_data.calibration_table(DATA)
+
+
+def test_calibration_table_reads_through_the_column_mapping(data):
+    spec = read_data_spec({"file": "city_stats_calibration.csv", "columns": {
+        "time": "year", "element": "city", "series": "indicator"}},
+        where="iis.toml", base=ROOT / "calibration" / "data")
+    table = load_data(spec)
+    real = {s.element: s for s in table.find("gdp_real")}
+    assert set(real) == {"Yichang", "Jingzhou", "Jingmen", "Enshi"}
+    assert real["Yichang"].derived and "derived (calibration/iis_data.py)" in real[
+        "Yichang"].source
+    assert real["Yichang"].values[2] == value(data, "Yichang", 2012, "gdp_real")
+    observed = {s.element: s for s in table.find("gdp")}
+    assert not observed["Jingmen"].derived and "CSMAR" in observed["Jingmen"].source
+    assert table.element_label == "city"
+
+
+def test_iis_spec_targets_the_derived_and_observed_series():
+    problem = read_problem(ROOT / "calibration" / "iis.toml")
+    by_name = {t.name: t for t in problem.targets}
+    assert by_name["GDP[Yichang]"].derived and by_name["GDP[Yichang]"].unit.startswith("亿元")
+    co2 = by_name["CO2 emissions[Jingzhou]"]
+    assert not co2.derived and co2.indicator == "co2_emissions_EDGARv8_city"
+    assert "CO2 emissions[Enshi]" not in by_name  # no EDGAR series for Enshi
