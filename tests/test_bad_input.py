@@ -766,6 +766,23 @@ DATA_LAYOUT_CASES = [
 ]
 CASES += DATA_LAYOUT_CASES
 
+# integration methods (issue 16 item 2): unknown name, PySD asked for RK4, a construct RK4
+# cannot honour
+sampled = _file("sampled.mdl", TEACUP.replace(
+    b"Heat Loss to Room=",
+    b"Sampled= SAMPLE IF TRUE(Time > 3, Teacup Temperature, 0)\n\t~\t\n\t~\t\t|\n\n"
+    b"Heat Loss to Room=", 1))
+METHOD_CASES = [
+    Case("run-unknown-method", _run(teacup, "--method", "rk3"),
+         r"method must be one of euler, rk2, rk4: 'rk3'"),
+    Case("run-rk4-with-pysd", _run(teacup, "--method", "rk4", "--engine", "pysd"),
+         r"teacup\.mdl: PySD integrates with Euler only, not RK4"),
+    Case("run-rk4-discrete-function", _run(sampled, "--method", "RK4"),
+         r"sampled\.mdl: .*RK4 on a model with discrete functions the method cannot honour: "
+         r"'Sampled' uses SAMPLE IF TRUE"),
+]
+CASES += METHOD_CASES
+
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
