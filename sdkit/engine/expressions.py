@@ -13,6 +13,7 @@ them into hidden nodes.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -146,8 +147,6 @@ def compile_expr(node, comp: Component) -> Val:
         return compile_expr(node.expression, comp)
     if kind is ae.InlineLookupsStructure:
         arg = compile_expr(node.argument, comp)
-        from sdkit.engine.program import as_pysd_writes
-
         name = comp.program.add_table(as_pysd_writes(node.lookups.x),
                                       as_pysd_writes(node.lookups.y))
         return Val(f"np.interp({arg.code}, {name}_x, {name}_y)", arg.labels, arg.coords,
@@ -161,8 +160,6 @@ def _array(node: np.ndarray, comp: Component) -> Val:
     shape = tuple(len(c) for c in coords)
     if node.size != int(np.prod(shape)):
         raise Unsupported(f"array constant of shape {node.shape} for subscripts {shape}")
-    from sdkit.engine.program import as_pysd_writes
-
     # as PySD: reshaped row-major, then printed into the generated code
     value = as_pysd_writes(np.asarray(node, float).ravel()).reshape(shape)
     name = comp.program.add_constant(value[None])
@@ -234,3 +231,10 @@ def _call(node, comp: Component) -> Val:
                          "Xpulse", "pulse_train", "Xpulse_train"):
         code = f"float({code})"
     return Val(code, labels, coords, num)
+
+
+def as_pysd_writes(values) -> np.ndarray:
+    """Lookup points as PySD's generated code holds them (printed by array2string)."""
+    arr = np.asarray(values, dtype=float)
+    text = np.array2string(arr, separator=",", threshold=len(arr))
+    return np.asarray(ast.literal_eval(text.replace("\n", "")), dtype=float)
