@@ -9,6 +9,7 @@ Front door::
 
 from __future__ import annotations
 
+from sdkit.analysis.sensitivity import sensitivity_analysis
 from sdkit.calibration import (
     CalibrationProblem,
     CalibrationResult,
@@ -40,7 +41,6 @@ from sdkit.errors import (
 )
 from sdkit.model.load import Model, TimeSettings, load_model
 from sdkit.scenarios.projection import run_scenarios
-from sdkit.scenarios.sensitivity import sensitivity_analysis
 from sdkit.scenarios.spec import Lever, Scenario, list_scenarios, read_scenario
 from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo
 from sdkit.structure.diagram import causal_loop_diagram
@@ -48,10 +48,9 @@ from sdkit.structure.diff import diff_models
 from sdkit.structure.info import model_info
 from sdkit.structure.loops import find_loops
 from sdkit.structure.units import check_model
+from sdkit.version import __version__
 from sdkit.workflow.loops import loop_dominance
 from sdkit.workflow.pipeline import run_pipeline
-
-__version__ = "0.1.0"
 
 __all__ = [
     "simulate_ensemble",

@@ -15,8 +15,8 @@ import importlib
 import sys
 import warnings
 
-from sdkit import __version__
 from sdkit.errors import SdkitError, SdkitWarning
+from sdkit.version import __version__
 
 __all__ = ["main", "build_parser"]
 

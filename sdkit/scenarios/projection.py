@@ -8,6 +8,7 @@ with dimensions ``(member, time, ...)``.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -21,7 +22,9 @@ from sdkit.engine.runner import run_ensemble
 from sdkit.errors import InvalidValueError, SpecError
 from sdkit.io.tidy import to_tidy
 from sdkit.model.load import Model, load_model
+from sdkit.model.names import split_subscripted
 from sdkit.scenarios.spec import Scenario
+from sdkit.version import __version__
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -86,10 +89,6 @@ def merge_base(model: Model, table: pd.DataFrame, base: Mapping[str, object]) ->
     element columns in the table is expanded to the remaining elements, so
     the result never sets one value twice.
     """
-    import itertools
-
-    from sdkit.engine.simulate import split_subscripted
-
     def key(name: str) -> tuple[str, tuple[str, ...]]:
         base_name, elems = split_subscripted(name)
         return model.py_name(base_name), tuple(e.lower() for e in elems)
@@ -227,8 +226,6 @@ def _fill_defaults(model: Model, table: pd.DataFrame, params: Mapping[str, objec
 
 def provenance(model: Model, **extra: object) -> dict[str, str]:
     """Provenance attributes: model file and hash, sdkit version, plus `extra`."""
-    from sdkit import __version__
-
     out = {"model": str(model.path), "model_sha256": model.sha256, "sdkit_version": __version__}
     out.update({k: "" if v is None else str(v) for k, v in extra.items()})
     return out
