@@ -111,10 +111,11 @@ def _copy_with_data(path: Path, text: str, folder: Path, monkeypatch) -> Path:
                          else str(v))
 def test_edit_conformance_constant(tmp_path, monkeypatch, path, name):
     old = path.read_bytes().decode("utf-8")
-    probe = edit_model(path, {name: NEW})
+    # arbitrary values: the declared [min, max] is not what this test is about
+    probe = edit_model(path, {name: NEW}, force=True)
     old_value = float(_changed_middle(old, probe)[0])
     value = abs(old_value) * 2 + 1  # same sign and scale as the original, so the model runs
-    new = edit_model(path, {name: value})
+    new = edit_model(path, {name: value}, force=True)
     old_mid, new_mid, _ = _changed_middle(old, new)
     # exactly one number token differs; everything before and after is untouched
     assert re.fullmatch(NUMBER, old_mid)
@@ -327,7 +328,7 @@ def test_there_are_list_cases():
 def test_edit_conformance_list_element(tmp_path, monkeypatch, path, name, elems):
     key = f"{name}[{','.join(elems)}]"
     old = path.read_bytes().decode("utf-8")
-    new = edit_model(path, {key: -7.25})
+    new = edit_model(path, {key: -7.25}, force=True)
     old_mid, new_mid, _ = _changed_middle(old, new)
     assert re.fullmatch(NUMBER, old_mid) and new_mid == "-7.25"
     copy = _copy_with_data(path, new, tmp_path, monkeypatch)
@@ -345,3 +346,67 @@ def test_edit_conformance_list_element(tmp_path, monkeypatch, path, name, elems)
     assert float(values.loc[loc]) == -7.25
     others = values.values.ravel()
     assert (others == -7.25).sum() == 1  # only that element changed
+
+
+RANGED_XMILE = """<?xml version="1.0" encoding="utf-8"?>
+<xmile version="1.0" xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0">
+    <header><name>r</name></header>
+    <sim_specs><start>0</start><stop>2</stop><dt>1</dt></sim_specs>
+    <model><variables>
+        <aux name="Share"><eqn>0.5</eqn><range min="0" max="1"/></aux>
+        <aux name="Free"><eqn>3</eqn></aux>
+    </variables></model>
+</xmile>
+"""
+
+
+@pytest.mark.parametrize(("change", "bounds"), [
+    ({"Room Temperature": -500}, "[-459.67, ?]"),
+    ({"Characteristic Time": -1}, "[0, ?]"),
+])
+def test_set_refuses_values_outside_the_declared_range(teacup_path, change, bounds):
+    with pytest.raises(InvalidValueError) as info:
+        edit_model(teacup_path, change)
+    (name, value), = change.items()
+    message = str(info.value)
+    assert f"{name} = {value} is outside the declared range {bounds} of {name!r}" in message
+    assert "--force" in message and "\n" not in message
+    forced = edit_model(teacup_path, change, force=True)
+    assert f"{name}=\n\t{value}\n" in forced
+
+
+def test_set_range_bounds_are_inclusive(teacup_path):
+    assert "Characteristic Time=\n\t0\n" in edit_model(teacup_path, {"Characteristic Time": 0})
+
+
+def test_set_refuses_out_of_range_in_xmile(tmp_path):
+    path = tmp_path / "r.xmile"
+    path.write_text(RANGED_XMILE)
+    with pytest.raises(InvalidValueError, match=r"Share = 1.5 is outside the declared range "
+                                                r"\[0, 1\] of 'Share'"):
+        edit_model(path, {"Share": 1.5})
+    assert "<eqn>0.25</eqn>" in edit_model(path, {"Share": 0.25})
+    assert "<eqn>-1e+06</eqn>" in edit_model(path, {"Free": -1e6}) or \
+        "<eqn>-1000000</eqn>" in edit_model(path, {"Free": -1e6})
+
+
+def test_set_suggests_close_names(teacup_path, tmp_path, capsys):
+    with pytest.raises(UnknownVariableError, match=r"no variable named 'Room Temprature'; "
+                                                   r"did you mean 'Room Temperature'"):
+        edit_model(teacup_path, {"Room Temprature": 3})
+    path = tmp_path / "r.xmile"
+    path.write_text(RANGED_XMILE)
+    with pytest.raises(UnknownVariableError, match="did you mean 'Share'"):
+        edit_model(path, {"Shares": 0.1})
+
+
+def test_set_cli_force(tmp_path, teacup_path, capsys):
+    path = tmp_path / "teacup.mdl"
+    shutil.copy(teacup_path, path)
+    before = path.read_bytes()
+    assert main(["set", str(path), "Room Temperature=-500", "--in-place"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "outside the declared range [-459.67, ?]" in err
+    assert path.read_bytes() == before
+    assert main(["set", str(path), "Room Temperature=-500", "--in-place", "--force"]) == 0
+    assert "Room Temperature=\n\t-500\n" in path.read_text()

@@ -49,12 +49,13 @@ def test_seeded_units_errors(seeded):
 
 def test_seeded_warnings(seeded):
     warnings = {(f.code, f.variable) for f in seeded.warnings}
-    assert warnings == {("no-units", "Undocumented constant"), ("no-doc", "Undocumented constant"),
-                        ("unused", "Used elsewhere")}
+    assert warnings == {("no-units", "Undocumented constant"), ("no-doc", "Undocumented constant")}
+    # computed and never read: a reporting output, a note rather than a warning
+    assert {(f.code, f.variable) for f in seeded.notes} == {("output", "Used elsewhere")}
     frame = seeded.to_frame()
     assert list(frame.columns) == ["severity", "code", "variable", "message"]
     assert len(frame) == len(seeded) == 11
-    assert seeded.summary().splitlines()[0].endswith("8 error(s), 3 warning(s)")
+    assert seeded.summary().splitlines()[0].endswith("8 error(s), 2 warning(s), 1 note(s)")
     assert isinstance(seeded.findings[0], Finding)
 
 
@@ -65,7 +66,8 @@ def test_undefined_variable_found_without_building(models_dir):
     report = check_model(path)
     assert [(f.variable, f.message) for f in report.errors] == [
         ("Output", "uses undefined variable 'missing input'")]
-    assert ("unused", "Spare") in {(f.code, f.variable) for f in report.warnings}
+    assert ("unused-input", "Spare") in {(f.code, f.variable) for f in report.warnings}
+    assert ("output", "Output") in {(f.code, f.variable) for f in report.notes}
 
 
 @pytest.mark.parametrize("name", ["teacup.mdl", "SIR.mdl", "teacup.xmile"])
@@ -103,3 +105,31 @@ def test_check_cli_exit_codes(models_dir, teacup_path, capsys):
     assert main(["check", str(models_dir / "check" / "seeded_errors.mdl"), "--errors-only"]) == 1
     out = capsys.readouterr().out
     assert "Density" in out and "warning" not in out.split("\n", 1)[1]
+
+
+SPELLING = """{UTF-8}
+Population = INTEG(Births, 100) ~ persons ~ People. |
+Births = Population * Rate ~ persons/(Year*Area unit) ~ Declared per area by mistake. |
+Rate = 0.03 ~ 1/Year ~ A rate. |
+Share = Population / Population + Rate ~ dmnl ~ Adds a rate to a ratio. |
+Unread = 7 ~ dmnl ~ Nothing reads it. |
+Report = Population * 2 ~ persons ~ Only shown in graphs. |
+INITIAL TIME = 0 ~ Year ~~|
+FINAL TIME = 1 ~ Year ~~|
+TIME STEP = 1 ~ Year ~~|
+SAVEPER = TIME STEP ~ Year ~~|
+"""
+
+
+def test_units_spelled_as_the_model_declares(tmp_path):
+    path = tmp_path / "spelling.mdl"
+    path.write_text(SPELLING)
+    report = check_model(path)
+    messages = {f.variable: f.message for f in report.errors}
+    assert messages["Births"] == ("units: declared 'persons/(Year*Area unit)', "
+                                  "equation gives 'persons/Year'")
+    assert messages["Share"] == "units: '+' of 'dmnl' and '1/Year'"
+    assert {(f.code, f.variable, f.severity) for f in report.findings
+            if f.code in ("unused-input", "output")} == {
+        ("unused-input", "Unread", "warning"), ("output", "Report", "note"),
+        ("output", "Share", "note")}

@@ -11,8 +11,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "check", help="check units and structure",
         description="Check a model's units (each equation against its declared units), "
-                    "undefined and unused variables, algebraic loops, constants without "
-                    "units and variables without documentation. Exit code 1 if any error.")
+                    "undefined variables, unused inputs (constants nothing reads), algebraic "
+                    "loops, constants without units and variables without documentation; "
+                    "notes list variables computed but never used inside the model "
+                    "(reporting outputs, fine). Exit code 1 if any error.")
     p.add_argument("model", help="model file (.mdl, .xmile)")
     p.add_argument("--no-docs", action="store_true",
                    help="do not warn about variables without documentation")

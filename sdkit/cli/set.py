@@ -32,6 +32,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     where.add_argument("--in-place", action="store_true",
                        help="replace MODEL, keeping a backup MODEL.bak (numbered if one exists)")
     p.add_argument("--overwrite", action="store_true", help="let --out replace an existing FILE")
+    p.add_argument("--force", action="store_true",
+                   help="allow values outside a variable's declared [min, max]")
     return p
 
 
@@ -41,7 +43,7 @@ def run(args) -> int:
         raise InvalidValueError("sdkit set: nothing to change; give NAME=VALUE or --cin FILE")
     if args.out:
         _check_out_suffix(args.model, args.out)
-    text = edit_model(args.model, changes)
+    text = edit_model(args.model, changes, force=args.force)
     if not args.out and not args.in_place:
         print(model_diff_text(args.model, text), end="")
         return 0
@@ -53,11 +55,8 @@ def run(args) -> int:
     return 0
 
 
-
 def _check_out_suffix(model: str, out: str) -> None:
     """--out must be a model file of the input's format (.mdl for .mdl, XMILE for XMILE)."""
-
-
     fmt = MODEL_FORMATS.get(Path(model).suffix.lower())
     allowed = sorted(k for k, v in MODEL_FORMATS.items() if v == fmt) or [Path(model).suffix]
     got = Path(out).suffix.lower()

@@ -16,22 +16,27 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sdkit.edit.mdl_text import edit_mdl, scan_mdl
 from sdkit.edit.numbers import format_number
-from sdkit.edit.xmile_text import edit_xmile
-from sdkit.errors import InvalidValueError, ModelFileError
+from sdkit.edit.xmile_text import edit_xmile, scan_xmile
+from sdkit.errors import InvalidValueError, ModelFileError, UnknownVariableError
 from sdkit.io.files import atomic_write_bytes
 from sdkit.io.textfile import read_checked_bytes
-from sdkit.model.names import canonical
+from sdkit.model.names import canonical, split_subscripted
 from sdkit.model.timesettings import MODEL_NAMES, check_time_settings, check_time_value, warn_uneven
 
 __all__ = ["edit_model", "save_model", "backup_path", "model_diff_text", "read_model_text",
-           "format_number"]
+           "format_number", "declared_ranges"]
 
 Change = float | Sequence[tuple[float, float]]
+_LIMIT = r"\s*([^,\]\s]*)\s*"
+_MDL_RANGE = re.compile(rf"\[{_LIMIT},{_LIMIT}(?:,[^\]]*)?\]")
+_XMILE_RANGE = re.compile(r"<range\b([^>]*)>")
+_XMILE_ATTR = re.compile(r"\b(min|max)\s*=\s*([\"'])(.*?)\2")
 
 
 def read_model_text(path: str | os.PathLike) -> tuple[str, str]:
@@ -80,7 +85,73 @@ def _check_change(path: Path, name: str, value: object) -> float | list[tuple[fl
     return points
 
 
-def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
+def _limit(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:  # '?' or empty: no limit
+        return None
+    return value if math.isfinite(value) else None
+
+
+Range = tuple[str, float | None, float | None]
+
+
+def declared_ranges(text: str, suffix: str, *, path: Path = Path("model")) -> dict[str, Range]:
+    """``canonical name -> (name, min, max)`` for every variable of a model text.
+
+    Vensim gives the range after the units (``~ Minutes [0,?] ~``; ``?`` is
+    no limit, a third number is the slider step); XMILE in
+    ``<range min=".." max=".."/>``. Variables without a range have
+    ``(name, None, None)``.
+    """
+    out: dict[str, Range] = {}
+    if suffix == ".mdl":
+        for eq in scan_mdl(text):
+            if eq.in_macro or eq.kind not in ("eq", "lookup"):
+                continue
+            units = re.split(r"[~|]", text[eq.expr_end + 1:], maxsplit=1)[0]
+            m = _MDL_RANGE.search(units)
+            lo, hi = (_limit(m.group(1)), _limit(m.group(2))) if m else (None, None)
+            old = out.get(canonical(eq.name), (eq.name, None, None))
+            out[canonical(eq.name)] = (eq.name, lo if lo is not None else old[1],
+                                       hi if hi is not None else old[2])
+        return out
+    for var in scan_xmile(text, path=path):
+        m = _XMILE_RANGE.search(text, var.start, var.end)
+        attrs = dict((k, v) for k, _, v in _XMILE_ATTR.findall(m.group(1))) if m else {}
+        out[canonical(var.name)] = (var.name, _limit(attrs.get("min", "")),
+                                    _limit(attrs.get("max", "")))
+    return out
+
+
+def _check_names(path: Path, ranges: dict, checked: Mapping[str, object]) -> None:
+    """Refuse unknown names, suggesting close ones as ``sdkit run`` does."""
+    names = {r[0].lower(): r[0] for r in ranges.values()}
+    for key in checked:
+        base = split_subscripted(key)[0]
+        if canonical(base) not in ranges:
+            close = difflib.get_close_matches(base.lower(), list(names), n=3)
+            hint = (f"; did you mean {', '.join(repr(names[c]) for c in close)}?"
+                    if close else "")
+            raise UnknownVariableError(f"{path}: no variable named {base!r}{hint}")
+
+
+def _check_ranges(path: Path, ranges: dict, checked: Mapping[str, object]) -> None:
+    """Refuse a number outside its variable's declared ``[min, max]``."""
+    for key, value in checked.items():
+        name, lo, hi = ranges[canonical(split_subscripted(key)[0])]
+        if not isinstance(value, float):
+            continue
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise InvalidValueError(
+                f"{path}: {key} = {format_number(value)} is outside the declared range "
+                f"[{'?' if lo is None else format_number(lo)}, "
+                f"{'?' if hi is None else format_number(hi)}] of {name!r}; "
+                "use --force (force=True) to set it anyway")
+
+
+def edit_model(path: str | os.PathLike, changes: Mapping[str, Change], *,
+               force: bool = False) -> str:
     """Return the text of a model file with constants and lookups changed.
 
     Parameters
@@ -93,6 +164,8 @@ def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
         ``Name[e1,e2]``) replaces one element of a subscripted constant
         defined by a list (``a, b, c``) or by one equation per element. A
         list of ``(x, y)`` points replaces a lookup table.
+    force : bool, default False
+        Allow a value outside the variable's declared ``[min, max]``.
 
     Returns
     -------
@@ -103,9 +176,10 @@ def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
     ------
     UnknownVariableError
         A name (or element) the file does not define; the message names the
-        file.
+        file and suggests close names.
     InvalidValueError
-        A target that is not a plain constant (e.g. an equation with
+        A value outside the variable's declared range (unless `force`). A
+        target that is not a plain constant (e.g. an equation with
         references), a number given for a lookup or points for a constant,
         a non-finite value, or one element of a variable defined by a
         single apply-to-all value. A change that leaves the time settings
@@ -124,14 +198,19 @@ def edit_model(path: str | os.PathLike, changes: Mapping[str, Change]) -> str:
     text, _ = read_model_text(path)
     checked = {str(k): _check_change(path, str(k), v) for k, v in changes.items()}
     suffix = path.suffix.lower()
+    if suffix not in {".mdl", ".xmile", ".xml", ".stmx"}:
+        raise ModelFileError(f"{path}: unknown model format {suffix!r}; "
+                             "expected .mdl, .xmile, .xml or .stmx")
+    ranges = declared_ranges(text, suffix, path=path)
+    _check_names(path, ranges, checked)
     if suffix == ".mdl":
         new = edit_mdl(text, checked, path=path)
         _check_mdl_time_settings(new, checked, path)
-        return new
-    if suffix in {".xmile", ".xml", ".stmx"}:
-        return edit_xmile(text, checked, path=path)
-    raise ModelFileError(f"{path}: unknown model format {suffix!r}; "
-                         "expected .mdl, .xmile, .xml or .stmx")
+    else:
+        new = edit_xmile(text, checked, path=path)
+    if not force:
+        _check_ranges(path, ranges, checked)
+    return new
 
 
 def _check_mdl_time_settings(text: str, changes: Mapping[str, object], path: Path) -> None:

@@ -8,7 +8,12 @@
   stock units per time unit, references to undefined variables, algebraic
   loops (variables that depend on themselves without a stock or delay);
 * **warnings**: constants without units, variables without documentation,
-  variables nothing uses (stocks excepted), units strings that cannot be read.
+  unused inputs (constants nothing reads), units strings that cannot be read;
+* **notes**: variables computed but never used inside the model (stocks
+  excepted): reporting outputs, which is fine, listed so a typo shows.
+
+Units in messages are spelled as the model declares them (the first
+declared spelling of each unit), not in a canonical form.
 
 Units inference: numbers adapt to the other operand (``x + 1`` is fine,
 ``2 * x`` keeps ``x``'s units); variables without declared units are
@@ -51,14 +56,15 @@ class Finding:
     Attributes
     ----------
     severity : str
-        ``"error"`` or ``"warning"``.
+        ``"error"``, ``"warning"`` or ``"note"`` (fine, for information).
     variable : str
         The variable concerned (as the model writes it).
     message : str
         What is wrong, with the unit expressions involved.
     code : str
         Short kind: ``units``, ``undefined``, ``algebraic-loop``,
-        ``no-units``, ``no-doc``, ``unused``, ``bad-units``.
+        ``no-units``, ``no-doc``, ``unused-input`` (a constant nothing reads),
+        ``output`` (computed, never used inside the model), ``bad-units``.
     """
 
     severity: str
@@ -83,6 +89,10 @@ class CheckReport:
         return tuple(f for f in self.findings if f.severity == "warning")
 
     @property
+    def notes(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "note")
+
+    @property
     def ok(self) -> bool:
         """True when there are no errors (warnings allowed)."""
         return not self.errors
@@ -101,9 +111,10 @@ class CheckReport:
                             columns=["severity", "code", "variable", "message"])
 
     def summary(self) -> str:
-        """Errors first, then warnings, one line each, and a count."""
-        lines = [f"{self.model}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"]
-        for f in self.errors + self.warnings:
+        """Errors first, then warnings, then notes, one line each, and a count."""
+        lines = [f"{self.model}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+                 + (f", {len(self.notes)} note(s)" if self.notes else "")]
+        for f in self.errors + self.warnings + self.notes:
             lines.append(f"  {f.severity:<7} [{f.code}] {f.variable}: {f.message}")
         return "\n".join(lines)
 
@@ -118,9 +129,12 @@ class _Inferrer:
         self.time = time_unit
         self.real = real
         self.problems: list[str] = []
+        self.spelled: dict[str, str] = {}  # str(unit) -> the model's first spelling of it
 
     def fmt(self, u) -> str:
-        return "number" if u is WILD else self.space.format(u)
+        if u is WILD:
+            return "number"
+        return self.spelled.get(str(u)) or self.space.format(u)
 
     # -- helpers ---------------------------------------------------------------
     def same(self, a, b, what: str):
@@ -322,20 +336,27 @@ def check_model(model, *, docs: bool = True) -> CheckReport:
     lookups = {name_key(n) for n in graph.lookups}
     inferrer = _Inferrer(space, declared, lookups, time_unit, real)
     for el in section.elements:
+        if declared[name_key(el.name)] is not None:
+            inferrer.spelled.setdefault(str(declared[name_key(el.name)]), str(el.units).strip())
+    constants: set[str] = set()
+    for el in section.elements:
         key = name_key(el.name)
         if key in CONTROL:
             continue
         findings += _check_element(el, declared[key], inferrer, time_unit, ae)
         is_constant = all(isinstance(c.ast, int | float | np.number | np.ndarray)
                           for c in el.components)
+        if is_constant:
+            constants.add(el.name)
         if is_constant and not str(el.units or "").strip():
             findings.append(Finding("warning", el.name, "constant has no units", "no-units"))
         if docs and not _documented(el):
             findings.append(Finding("warning", el.name, "no documentation", "no-doc"))
-    findings += _structure_findings(graph)
+    findings += _structure_findings(graph, constants)
     order = {name: i for i, name in enumerate(real.values())}
     findings = list(dict.fromkeys(findings))
-    findings.sort(key=lambda f: (f.severity != "error", order.get(f.variable, len(order))))
+    rank = {"error": 0, "warning": 1, "note": 2}
+    findings.sort(key=lambda f: (rank[f.severity], order.get(f.variable, len(order))))
     return CheckReport(str(model.path), tuple(findings))
 
 
@@ -389,13 +410,19 @@ def _check_element(el, unit, inferrer: _Inferrer, time_unit, ae) -> list[Finding
     return out
 
 
-def _structure_findings(graph: ModelGraph) -> list[Finding]:
+def _structure_findings(graph: ModelGraph, constants: set[str]) -> list[Finding]:
     out = [Finding("error", var, f"uses undefined variable {ref.replace('_', ' ')!r}",
                    "undefined") for var, ref in graph.undefined]
     used = {lk.source for lk in graph.links}
     for var in graph.variables:
-        if var not in used and var not in graph.stocks:
-            out.append(Finding("warning", var, "not used by any other variable", "unused"))
+        if var in used or var in graph.stocks:
+            continue
+        if var in constants:
+            out.append(Finding("warning", var, "unused input: a constant nothing reads",
+                               "unused-input"))
+        else:
+            out.append(Finding("note", var, "computed but never used inside the model "
+                                            "(a reporting output)", "output"))
     succ: dict[str, list[str]] = {}
     for lk in graph.links:
         if not lk.delayed and lk.kind == "info":
