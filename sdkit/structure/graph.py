@@ -111,92 +111,94 @@ def signed_references(ast, sign: int = 1, *, lookups: frozenset[str] = frozenset
     Names in `lookups` (keys from :func:`name_key`) called as functions count
     as references with ambiguous sign on their argument.
     """
+    yield from _SignedWalker(lookups).walk(ast, sign)
 
-    def walk(node, s, delayed=False, kind="info"):
+
+_DELAYS = (ae.SmoothStructure, ae.SmoothNStructure, ae.DelayStructure, ae.DelayNStructure,
+           ae.DelayFixedStructure)
+
+
+class _SignedWalker:
+    """The walk behind :func:`signed_references`: one method per kind of node."""
+
+    def __init__(self, lookups: frozenset[str]):
+        self.lookups = lookups
+
+    def walk(self, node, s, delayed=False, kind="info"):
         if node is None or isinstance(node, str | int | float | bool):
             return
         if isinstance(node, ae.ReferenceStructure):
             yield node.reference, s, delayed, kind
+        elif isinstance(node, ae.SubscriptsReferenceStructure):
             return
-        if isinstance(node, ae.SubscriptsReferenceStructure):
-            return
-        if isinstance(node, ae.ArithmeticStructure):
-            yield from _arithmetic(node, s, delayed, kind)
-            return
-        if isinstance(node, ae.LogicStructure):
+        elif isinstance(node, ae.ArithmeticStructure):
+            yield from self.arithmetic(node, s, delayed, kind)
+        elif isinstance(node, ae.LogicStructure):
             for arg in node.arguments:
-                yield from walk(arg, 0, delayed, kind)
-            return
-        if isinstance(node, ae.CallStructure):
-            yield from _call(node, s, delayed, kind)
-            return
+                yield from self.walk(arg, 0, delayed, kind)
+        elif isinstance(node, ae.CallStructure):
+            yield from self.call(node, s, delayed, kind)
+        else:
+            yield from self.stateful(node, s, delayed, kind)
+
+    def stateful(self, node, s, delayed, kind):
         if isinstance(node, ae.IntegStructure):
-            yield from walk(node.flow, s, True, "flow")
-            yield from walk(node.initial, s, delayed, "init")
-            return
-        if isinstance(node, ae.InitialStructure):
-            yield from walk(node.initial, s, delayed, "init")
-            return
-        if isinstance(node, ae.SmoothStructure | ae.SmoothNStructure | ae.DelayStructure
-                      | ae.DelayNStructure | ae.DelayFixedStructure):
-            yield from walk(node.input, s, True, kind)
+            yield from self.walk(node.flow, s, True, "flow")
+            yield from self.walk(node.initial, s, delayed, "init")
+        elif isinstance(node, ae.InitialStructure):
+            yield from self.walk(node.initial, s, delayed, "init")
+        elif isinstance(node, _DELAYS):
+            yield from self.walk(node.input, s, True, kind)
             for name in ("delay_time", "smooth_time", "order"):
                 if hasattr(node, name):
-                    yield from walk(getattr(node, name), 0, True, kind)
-            yield from walk(node.initial, s, delayed, "init")
-            return
-        if isinstance(node, ae.SampleIfTrueStructure):
-            yield from walk(node.condition, 0, delayed, kind)
-            yield from walk(node.input, s, True, kind)
-            yield from walk(node.initial, s, delayed, "init")
-            return
-        if isinstance(node, ae.TrendStructure | ae.ForecastStructure):
+                    yield from self.walk(getattr(node, name), 0, True, kind)
+            yield from self.walk(node.initial, s, delayed, "init")
+        elif isinstance(node, ae.SampleIfTrueStructure):
+            yield from self.walk(node.condition, 0, delayed, kind)
+            yield from self.walk(node.input, s, True, kind)
+            yield from self.walk(node.initial, s, delayed, "init")
+        elif isinstance(node, ae.TrendStructure | ae.ForecastStructure):
             for f in fields(node):
-                yield from walk(getattr(node, f.name), 0, True,
-                                "init" if f.name == "initial_trend" else kind)
-            return
-        if isinstance(node, list | tuple):
+                yield from self.walk(getattr(node, f.name), 0, True,
+                                     "init" if f.name == "initial_trend" else kind)
+        elif isinstance(node, list | tuple):
             for item in node:
-                yield from walk(item, 0, delayed, kind)
-            return
-        if is_dataclass(node):
+                yield from self.walk(item, 0, delayed, kind)
+        elif is_dataclass(node):
             for f in fields(node):
-                yield from walk(getattr(node, f.name), 0, delayed, kind)
+                yield from self.walk(getattr(node, f.name), 0, delayed, kind)
 
-    def _arithmetic(node, s, delayed, kind):
+    def arithmetic(self, node, s, delayed, kind):
         ops, args = list(node.operators), list(node.arguments)
         if len(args) == 1:
             op = ops[0] if ops else "positive"
-            yield from walk(args[0], -s if op == "negative" else s, delayed, kind)
+            yield from self.walk(args[0], -s if op == "negative" else s, delayed, kind)
             return
-        yield from walk(args[0], s, delayed, kind)
+        yield from self.walk(args[0], s, delayed, kind)
         exponent = False
         for op, arg in zip(ops, args[1:]):
             if op in {"+", "*"}:
-                yield from walk(arg, 0 if exponent else s, delayed, kind)
+                yield from self.walk(arg, 0 if exponent else s, delayed, kind)
             elif op in {"-", "/"}:
-                yield from walk(arg, 0 if exponent else -s, delayed, kind)
+                yield from self.walk(arg, 0 if exponent else -s, delayed, kind)
             else:  # '^' and anything unknown
                 exponent = True
-                yield from walk(arg, 0, delayed, kind)
+                yield from self.walk(arg, 0, delayed, kind)
 
-    def _call(node, s, delayed, kind):
+    def call(self, node, s, delayed, kind):
         fn = node.function.reference if isinstance(node.function, ae.ReferenceStructure) else ""
-        key = name_key(fn)
-        if key in lookups:
+        if name_key(fn) in self.lookups:
             yield fn, s, delayed, kind  # the table is a (constant) input
             for arg in node.arguments:
-                yield from walk(arg, 0, delayed, kind)
+                yield from self.walk(arg, 0, delayed, kind)
             return
         if fn in _INCREASING:
             for arg in node.arguments:
-                yield from walk(arg, s, delayed, kind)
+                yield from self.walk(arg, s, delayed, kind)
             return
         signs = _POSITIONAL.get(fn, ())
         for i, arg in enumerate(node.arguments):
-            yield from walk(arg, s * signs[i] if i < len(signs) else 0, delayed, kind)
-
-    yield from walk(ast, sign)
+            yield from self.walk(arg, s * signs[i] if i < len(signs) else 0, delayed, kind)
 
 
 def main_section(abstract):

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sdkit.model.xmile.reader import build_abstract_model
+
 __all__ = ["read_xmile_abstract"]
 
 
@@ -51,6 +53,4 @@ def read_xmile_abstract(path: str | Path, *, source_path: Path | None = None):
         A construct sdkit refuses (``???`` placeholder equations, undefined
         macros, RK45 or Gear with stocks, conveyors, ...), naming it and the line.
     """
-    from sdkit.model.xmile.reader import build_abstract_model
-
     return build_abstract_model(Path(path), source_path=source_path)

@@ -24,7 +24,18 @@ from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.errors import TranslationError, UnsupportedConstructError
 from sdkit.model.xmile.builtins import ARRAY_FUNCTIONS, SCALAR_FUNCTIONS, SPECIAL_NAMES, UNSUPPORTED
-from sdkit.model.xmile.expr import WILDCARD, Binary, Call, If, Node, Num, Ref, Unary
+from sdkit.model.xmile.expr import (
+    WILDCARD,
+    Binary,
+    Call,
+    ExpressionSyntaxError,
+    If,
+    Node,
+    Num,
+    Ref,
+    Unary,
+    parse_expression,
+)
 from sdkit.model.xmile.names import canonical
 
 __all__ = ["Symbol", "DimInfo", "Context", "Lowered", "lower"]
@@ -249,8 +260,6 @@ def _lower_call(node: Call, ctx: Context) -> Lowered:
 
 
 def _lower_macro(node: Call, ctx: Context) -> Lowered:
-    from sdkit.model.xmile.expr import ExpressionSyntaxError, parse_expression
-
     macro = ctx.macros[node.name]
     if len(node.args) != len(macro.params):
         _fail(ctx, f"macro {node.name.upper()}() takes {len(macro.params)} argument(s), "
