@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import sdkit
-from sdkit.calibration import write_outputs
+from sdkit.workflow.calibration import write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "calibration" / "iis.toml"

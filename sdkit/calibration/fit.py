@@ -272,6 +272,27 @@ def _progress_bar(progress: bool | None):
     return tqdm(total=None, desc="calibrate", unit="run", disable=not show, leave=False)
 
 
+def _check_arguments(method: str, workers, seed) -> None:
+    """Refuse a bad method, worker count or seed before any run."""
+    if method not in METHODS:
+        raise SpecError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidValueError(f"workers must be an integer >= 1: {workers!r}")
+    if seed is not None:
+        _rng(seed)
+
+
+def _run_method(objective: Objective, method: str, seed, workers: int, opts: dict) -> None:
+    if method == "least_squares":
+        fit_least_squares(objective, **opts)
+    elif method == "multistart":
+        n_starts = int(opts.pop("n_starts", 8))
+        fit_multistart(objective, seed=seed, n_starts=n_starts, **opts)
+    else:
+        de = {k: opts.pop(k) for k in ("maxiter", "popsize") if k in opts}
+        fit_differential_evolution(objective, seed=seed, workers=workers, **de, **opts)
+
+
 def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | None = None,
               seed: int | np.random.Generator | None = None, workers: int = 1,
               progress: bool | None = None, profile: bool = True, engine: str = "auto",
@@ -313,6 +334,9 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     UnknownVariableError
         A parameter, target or fixed name (or subscript element) the model
         does not define (checked before the first run).
+    DataError
+        An observed time outside the run or a data unit that is not the
+        model's (see :func:`check_names`).
 
     Examples
     --------
@@ -322,12 +346,7 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     if not isinstance(problem, CalibrationProblem):
         problem = read_problem(problem)
     method = method or problem.method
-    if method not in METHODS:
-        raise SpecError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidValueError(f"workers must be an integer >= 1: {workers!r}")
-    if seed is not None:
-        _rng(seed)  # a bad seed fails here, before any run
+    _check_arguments(method, workers, seed)
     seed_value = seed if seed is None or isinstance(seed, int | np.integer) else None
     opts = {**problem.options, **options}
     bar = _progress_bar(progress)
@@ -342,14 +361,7 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     started = time.perf_counter()
     interrupted = False
     try:
-        if method == "least_squares":
-            fit_least_squares(objective, **opts)
-        elif method == "multistart":
-            n_starts = int(opts.pop("n_starts", 8))
-            fit_multistart(objective, seed=seed, n_starts=n_starts, **opts)
-        else:
-            de = {k: opts.pop(k) for k in ("maxiter", "popsize") if k in opts}
-            fit_differential_evolution(objective, seed=seed, workers=workers, **de, **opts)
+        _run_method(objective, method, seed, workers, opts)
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -40,17 +40,75 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sdkit.calibration.data import ObservedData, did_you_mean, load_data, read_data_spec
+from sdkit.calibration.data import FORMATS, ROLES, DataSpec, ObservedData, did_you_mean, load_data
 from sdkit.calibration.observation import read_observations
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target, check_bounds
 from sdkit.errors import SpecError
 from sdkit.io.textfile import read_toml_file
 from sdkit.model.timesettings import check_time_value
 
-__all__ = ["read_problem"]
+__all__ = ["read_problem", "read_data_spec"]
+
+_DATA_KEYS = {"file", "format", "columns", "variables", "source", "check_units"}
 
 
 # -- TOML spec --------------------------------------------------------------------------
+
+def _text(table: Mapping, key: str, where: str) -> str:
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _text_map(value: object, key: str, where: str) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+            isinstance(v, str) and v.strip() for v in value.values()):
+        raise SpecError(f"{where}: {key!r} must be a table of names, got {value!r}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def read_data_spec(value: object, *, where: str, base: Path) -> DataSpec:
+    """The spec's ``data`` key (a file name or a table) as a :class:`DataSpec`.
+
+    Relative file names are relative to `base` (the spec's folder).
+
+    Raises
+    ------
+    SpecError
+        Naming `where` and the key: unknown keys, an unknown format or
+        column role, values of the wrong type.
+    """
+    where = f"{where}: data"
+    if isinstance(value, str):
+        value = {"file": value}
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where}: expected a file name or a table with 'file', got {value!r}")
+    bad = [k for k in value if k not in _DATA_KEYS]
+    if bad:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(map(repr, bad))}; expected "
+                        f"{', '.join(sorted(_DATA_KEYS))}")
+    if "file" not in value:
+        raise SpecError(f"{where}: missing key 'file'")
+    fmt = value.get("format", "auto")
+    if fmt not in FORMATS:
+        raise SpecError(f"{where}: format {fmt!r} unknown; expected one of {', '.join(FORMATS)}")
+    columns = _text_map(value.get("columns", {}), "columns", where)
+    unknown = [k for k in columns if k not in ROLES]
+    if unknown:
+        raise SpecError(f"{where}: columns: unknown role(s) {', '.join(map(repr, unknown))}; "
+                        f"expected {', '.join(ROLES)}")
+    if columns and fmt not in ("auto", "long"):
+        raise SpecError(f"{where}: columns maps a long table; format is {fmt!r}")
+    check = value.get("check_units", True)
+    if not isinstance(check, bool):
+        raise SpecError(f"{where}: 'check_units' must be true or false, got {check!r}")
+    source = _text(value, "source", where) if "source" in value else ""
+    return DataSpec(file=os.path.normpath(base / _text(value, "file", where)),
+                    format="long" if columns else fmt, columns=columns,
+                    variables=_text_map(value.get("variables", {}), "variables", where),
+                    source=source, check_units=check)
+
 
 def _get(table: Mapping, key: str, where: str, kind, default=..., ) -> object:
     if key not in table:

@@ -111,6 +111,25 @@ def covariance(jac: np.ndarray, ssr: float) -> tuple[np.ndarray, np.ndarray]:
     return stderr, corr
 
 
+def _end(excess, start: float, bound: float, direction: int, step: float, xtol: float,
+         max_steps: int) -> float:
+    """Where `excess` crosses 0 walking from `start` towards `bound` (doubling steps)."""
+    from scipy.optimize import brentq  # heavy: only for profile intervals
+
+    inside = start
+    for _ in range(max_steps):
+        trial = start + direction * step
+        if (trial - bound) * direction >= 0:
+            if excess(bound) > 0:
+                return float(brentq(excess, *sorted((inside, bound)), xtol=xtol))
+            return bound
+        if excess(trial) > 0:
+            return float(brentq(excess, *sorted((inside, trial)), xtol=xtol))
+        inside = trial
+        step *= 2
+    return bound
+
+
 def profile_interval(objective, x_best: np.ndarray, k: int, *, n_obs: int,
                      level: float = 0.95, stderr: float = math.nan,
                      max_steps: int = 12) -> tuple[float, float]:
@@ -141,8 +160,8 @@ def profile_interval(objective, x_best: np.ndarray, k: int, *, n_obs: int,
         Found to 1 % of ``2 * stderr``; inner fits start from the previous
         inner optimum.
     """
-    from scipy.optimize import brentq, least_squares
-    from scipy.stats import chi2
+    from scipy.optimize import least_squares  # heavy: only for profile intervals
+    from scipy.stats import chi2  # heavy: only for profile intervals
 
     problem = objective.problem
     lower, upper = problem.lower, problem.upper
@@ -182,19 +201,6 @@ def profile_interval(objective, x_best: np.ndarray, k: int, *, n_obs: int,
     ends = []
     for direction, bound in ((-1, lower[k]), (1, upper[k])):
         warm["z"] = x_best[others]
-        step = min(first, width)
-        inside = x_best[k]
-        end = bound
-        for _ in range(max_steps):
-            trial = x_best[k] + direction * step
-            if (trial - bound) * direction >= 0:
-                if excess(bound) > 0:
-                    end = brentq(excess, *sorted((inside, bound)), xtol=xtol)
-                break
-            if excess(trial) > 0:
-                end = brentq(excess, *sorted((inside, trial)), xtol=xtol)
-                break
-            inside = trial
-            step *= 2
-        ends.append(float(end))
+        ends.append(_end(excess, float(x_best[k]), float(bound), direction,
+                         min(first, width), xtol, max_steps))
     return ends[0], ends[1]

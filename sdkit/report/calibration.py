@@ -62,6 +62,20 @@ def _holdout(stats: list[Mapping], fitted: set[str]) -> list[dict]:
              "holdout": _fmt(m.get("holdout"), ".2f")} for t, m in mape.items() if t in fitted]
 
 
+def _data_rows(targets: list[Mapping]) -> list[dict]:
+    """One row per data series and source: the model variable and the elements fitted."""
+    rows: dict[tuple, dict] = {}
+    for t in targets:
+        base, _, rest = str(t["variable"]).partition("[")
+        key = (t.get("indicator") or base, base, t.get("unit") or "", t.get("source") or "",
+               bool(t.get("derived")))
+        row = rows.setdefault(key, {"series": key[0], "variable": base, "unit": key[2] or "–",
+                                    "source": key[3], "derived": key[4], "elements": []})
+        if rest:
+            row["elements"].append(rest.rstrip("]"))
+    return [{**r, "elements": ", ".join(r["elements"]) or "–"} for r in rows.values()]
+
+
 def _parameters(rec: CalibrationRecord) -> list[dict]:
     out = []
     for p in rec.parameters:
@@ -109,7 +123,7 @@ def fit_report(record: Mapping | CalibrationRecord, plots: Mapping[str, str] | N
         interrupted=bool(rec.get("interrupted")),
         model_sha=str(rec.get("model_sha256") or "")[:16],
         data_sha=str(rec.get("data_sha256") or "")[:16], parameters=_parameters(rec),
-        targets=targets, statistics=stats, holdout=_holdout(raw, fitted),
+        data_rows=_data_rows(targets), statistics=stats, holdout=_holdout(raw, fitted),
         notes=str(rec.get("notes") or "").strip(), warnings=list(rec.get("warnings") or []),
         plots=list((plots or {}).items()))
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sdkit.analysis.sensitivity import SensitivityResult
 from sdkit.errors import DataError
+from sdkit.io.calibration_record import read_calibration_record
 from sdkit.report.config import ReportConfig
 from sdkit.report.render import ReportInputs
 
@@ -31,25 +32,19 @@ class StoredCalibration:
 
     @classmethod
     def from_record(cls, path: str | os.PathLike) -> StoredCalibration:
-        """From the JSON record :func:`sdkit.calibration.write_outputs` writes.
+        """From ``calibration.json`` (:func:`sdkit.workflow.calibration.write_outputs`).
 
         Raises
         ------
         DataError
             If the file is not such a record.
         """
-        path = Path(path)
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-            rows = [{"parameter": name, **{k: v for k, v in p.items()
-                                           if k in ("variable", "value", "stderr", "lower",
-                                                    "upper")}}
-                    for name, p in rec["parameters"].items()]
-        except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
-            raise DataError(f"{path}: not a calibration record: {e}") from e
-        params = pd.DataFrame(rows).set_index("parameter")
-        stats = rec.get("statistics")
-        return cls(params, pd.DataFrame(stats) if stats else None)
+        rec = read_calibration_record(path)  # the one reader of calibration.json
+        params = pd.DataFrame([{"parameter": p["name"], **{k: p[k] for k in (
+            "variable", "value", "stderr", "lower", "upper")}} for p in rec.parameters])
+        stats, points = rec.get("statistics"), rec.get("observed_vs_simulated")
+        return cls(params.set_index("parameter"), pd.DataFrame(stats) if stats else None,
+                   pd.DataFrame(points) if points else None, notes=rec.get("notes") or "")
 
 
 def _read_nc(path: Path):

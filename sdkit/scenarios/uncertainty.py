@@ -21,7 +21,6 @@ calibration, so members stay as close to the data as the fit says.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import pandas as pd
 
 from sdkit.edit.cin import read_cin
 from sdkit.errors import InvalidValueError, SpecError
+from sdkit.io.calibration_record import read_calibration_record
 from sdkit.model.load import Model, load_model
 from sdkit.scenarios.projection import provenance, run_members
 from sdkit.scenarios.sampling import SAMPLING, sample_parameters
@@ -164,7 +164,8 @@ class ParameterUncertainty:
     def from_record(cls, path: str | os.PathLike) -> ParameterUncertainty:
         """Read a calibration record (JSON).
 
-        The record :func:`sdkit.calibration.write_outputs` writes:
+        The record :func:`sdkit.workflow.calibration.write_outputs` writes, read by
+        :func:`sdkit.io.calibration_record.read_calibration_record`:
         ``parameters`` maps each parameter name to ``{"variable", "value",
         "stderr", "lower", "upper"}`` (a list of such tables with a ``name``
         works too); an optional ``covariance`` (square list of lists, same
@@ -178,46 +179,22 @@ class ParameterUncertainty:
         SpecError
             Unreadable file or missing keys, naming the file and key.
         """
-        path = Path(path)
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SpecError(f"{path}: cannot read calibration record: {e}") from e
-        params = rec.get("parameters") if isinstance(rec, Mapping) else None
-        if isinstance(params, Mapping):
-            params = [{"name": k, **v} for k, v in params.items() if isinstance(v, Mapping)]
-        if not isinstance(params, list) or not params:
-            raise SpecError(f"{path}: parameters: expected a non-empty table of "
-                            "{variable, value, stderr, lower, upper}")
-
-        def num(value, default):
-            return default if value is None else float(value)
-
-        try:
-            keys = [str(p["name"]) for p in params]
-            names = [str(p.get("variable") or p["name"]) for p in params]
-            mean = [float(p["value"]) for p in params]
-            lower = [num(p.get("lower"), -np.inf) for p in params]
-            upper = [num(p.get("upper"), np.inf) for p in params]
-            stderr = np.array([num(p.get("stderr"), np.nan) for p in params])
-        except (KeyError, TypeError, ValueError) as e:
-            raise SpecError(f"{path}: parameters: each needs a name and a numeric value: "
-                            f"{e}") from e
+        rec = read_calibration_record(path, error=SpecError)  # the one reader
+        keys = [p["name"] for p in rec.parameters]
+        names = [p["variable"] for p in rec.parameters]
+        mean = [p["value"] for p in rec.parameters]
+        lower = [p["lower"] for p in rec.parameters]
+        upper = [p["upper"] for p in rec.parameters]
+        stderr = np.array([p["stderr"] for p in rec.parameters])
         fixed = [k for k, sd in zip(keys, stderr) if not np.isfinite(sd)]
         note = str(path) + (f"; held fixed (no stderr): {', '.join(fixed)}" if fixed else "")
         try:
             if rec.get("covariance") is not None:
-                cov = np.asarray(rec["covariance"], dtype=float)
+                cov = np.asarray(rec.get("covariance"), dtype=float)
             else:
+                corr = rec.correlation()
+                corr = np.eye(len(keys)) if corr is None else corr
                 sd = np.where(np.isfinite(stderr), stderr, 0.0)
-                corr = np.eye(len(keys))
-                table = rec.get("correlation")
-                if isinstance(table, Mapping):
-                    for i, a in enumerate(keys):
-                        for j, b in enumerate(keys):
-                            r = (table.get(a) or {}).get(b)
-                            if i != j and r is not None and np.isfinite(r):
-                                corr[i, j] = float(r)
                 cov = corr * np.outer(sd, sd)
             return cls.from_covariance(names, mean, cov, lower=lower, upper=upper, source=note)
         except (InvalidValueError, TypeError, ValueError) as e:

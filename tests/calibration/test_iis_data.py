@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sdkit import DataError, read_problem
-from sdkit.calibration.data import load_data, read_data_spec
+from sdkit.calibration.data import load_data
+from sdkit.calibration.spec import read_data_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "calibration" / "data" / "city_stats.csv"
