@@ -282,3 +282,41 @@ def test_xml_declarations_load_as_plain_text_or_are_refused(data, plain_shape, t
         except SdkitError:
             return  # refused, with sdkit's one-line error
     assert shape == plain_shape  # never a different parse (e.g. Room Temperature 80)
+
+
+# -- Vensim encoding headers, byte-order marks and newlines ---------------------------
+def _vensim_attack(marker: Path, bom: bytes, header: str, quote: str, newline: str) -> bytes:
+    """The byte-order-mark attack of issue 12 in many spellings, payload creating `marker`."""
+    payload = ("__import__(" + "+".join(f"chr({ord(c)})" for c in "os") + ").system("
+               + "+".join(f"chr({ord(c)})" for c in f"touch {marker}") + ")")
+    lines = [header, f'A = WITH LOOKUP(Time, ([{payload} or (0,0),(1,1)],(0,0),(1,1))) '
+             f"~ u{quote} ~ d |", "X = A ~~|", "S = INTEG(X, 0) ~~|",
+             "FINAL TIME = 1 ~ t ~ |", "INITIAL TIME = 0 ~ t ~ |", "SAVEPER = 1 ~ t ~ |",
+             "TIME STEP = 1 ~ t ~ |"]
+    return bom + newline.join(lines).encode("utf-8")
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@example(bom=b"\xef\xbb\xbf", header='{UTF-8 "}\nG" ~ x |', quote='"', newline="\n")  # issue 12
+@given(bom=st.sampled_from([b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\xef\xbb\xbf"]),
+       header=st.sampled_from(["{UTF-8}", '{UTF-8 "}\nG" ~ x |', "{ANSI}", "{utf-8 '}", "",
+                               '{UTF-8}\n"', "{UTF-8 {}"]),
+       quote=st.sampled_from(["", '"', "'"]),
+       newline=st.sampled_from(["\n", "\r\n", "\r"]))
+def test_vensim_headers_and_boms_never_run_code(bom, header, quote, newline, tmp_path,
+                                                monkeypatch):
+    """Whatever the header, BOM or newline, the lookup payload never runs."""
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "cache"))
+    marker = tmp_path / "PWNED"
+    folder = tmp_path / "m"
+    folder.mkdir(exist_ok=True)
+    path = folder / "attack.mdl"
+    path.write_bytes(_vensim_attack(marker, bom, header, quote, newline))
+    with time_limit(SECONDS_PER_EXAMPLE):
+        try:
+            sdkit.simulate(sdkit.load_model(path), check_finite=False)
+        except SdkitError:
+            pass
+    assert not marker.exists()
+    assert [p.name for p in folder.iterdir()] == ["attack.mdl"]
