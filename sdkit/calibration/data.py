@@ -300,6 +300,8 @@ def _read_wide(path: Path, rows, spec: DataSpec) -> _Collector:
 
 def _read_vensim(path: Path, rows) -> _Collector:
     header_line, header = rows[0]
+    while len(header) > 2 and not header[-1]:  # a trailing tab or comma on every row
+        header = header[:-1]
     times = [_number(t, "time", f"{path}: line {header_line}, column {j}")
              for j, t in enumerate(header[1:], start=2)]
     got = _Collector(path, "element")

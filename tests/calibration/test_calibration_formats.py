@@ -167,3 +167,35 @@ def test_bad_data_table_in_spec(tmp_path):
     bad.write_text(path.replace('format = "wide"', 'format = "xlsx"'), encoding="utf-8")
     with pytest.raises(SpecError, match=r"bad\.toml: data: format 'xlsx' unknown"):
         read_problem(bad)
+
+
+def test_vensim_export_with_trailing_tabs(synthetic, tmp_path):
+    path = write_vensim(tmp_path, synthetic)
+    path.write_text("".join(line + "\t\n" for line in path.read_text().splitlines()))
+    table = load_data(DataSpec(str(path), format="vensim"))
+    assert table.find("Recovered")[0].times == tuple(TIMES)
+
+
+@pytest.mark.parametrize("unit, ok", [
+    ("Persons/Day", True),   # the flow's own units
+    ("Persons", True),       # its total over one time unit (a daily count)
+    ("Days", False),
+])
+def test_unit_of_a_flow_against_the_model(unit, ok, tmp_path):
+    """Data of SYNTHETIC values for the flow Succumbing (Persons/Day) in three units."""
+    from sdkit.calibration.fit import check_names
+
+    path = tmp_path / "flow.csv"
+    path.write_text("time,variable,value,unit,source\n" + "".join(
+        f"{t},Succumbing,{v},{unit},synthetic\n" for t, v in ((0, 1.5), (5, 4.0), (10, 9.0))),
+        encoding="utf-8")
+    spec = tmp_path / "flow.toml"
+    spec.write_text(f'model = "{SIR}"\ndata = "flow.csv"\n\n[[parameters]]\n'
+                    'variable = "Duration"\nlower = 1.0\nupper = 10.0\n', encoding="utf-8")
+    problem = read_problem(spec)
+    if ok:
+        check_names(problem)
+    else:
+        with pytest.raises(DataError, match=r"flow\.csv: line 2: unit 'Days' of Succumbing does "
+                                            r"not match the model's units 'Persons/Day'"):
+            check_names(problem)
