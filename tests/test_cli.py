@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -160,3 +161,21 @@ def test_unwrapped_os_error_is_one_line(teacup_path, monkeypatch, capsys):
     assert main(["run", str(teacup_path)]) == 2
     err = capsys.readouterr().err
     assert err == "sdkit: error: /somewhere/out.csv: Permission denied\n"
+
+
+def test_run_out_dash_writes_csv_to_stdout(teacup_path, capsys):
+    assert main(["run", str(teacup_path), "--columns", "Teacup Temperature",
+                 "--out", "-"]) == 0
+    out = capsys.readouterr().out
+    frame = pd.read_csv(io.StringIO(out), index_col=0)
+    assert list(frame.columns) == ["Teacup Temperature"]
+    assert frame.index.name == "time" and frame.iloc[0, 0] == 180
+
+
+def test_run_out_tab(teacup_path, tmp_path):
+    target = tmp_path / "out.tab"
+    assert main(["run", str(teacup_path), "--columns", "Teacup Temperature",
+                 "--out", str(target)]) == 0
+    first, second = target.read_text().splitlines()
+    assert first.startswith("Time\t0\t0.125\t")
+    assert second.startswith("Teacup Temperature\t180\t")

@@ -269,3 +269,80 @@ def test_staged_folder_merge_keeps_other_files(tmp_path):
     assert _tree(out) == {"a.txt": "new", "notes.txt": "the user's", "plots": None,
                           "plots/new.png": "new plot", "plots/old.png": "old plot"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+# -- results keep their structure and units (issue 16) -------------------------------
+
+MINI_IIS = Path(__file__).resolve().parent / "models" / "mini_iis.mdl"
+
+
+@pytest.fixture(scope="module")
+def mini_run():
+    import sdkit
+
+    return sdkit.simulate(MINI_IIS, outputs=["GDP", "CO2 emissions", "Green effect"])
+
+
+def test_dataset_has_dimensions_units_and_descriptions(mini_run):
+    import sdkit
+
+    ds = sdkit.to_dataset(mini_run)
+    assert ds["GDP"].dims == ("time", "City")
+    assert list(ds["City"].values) == ["Yichang", "Jingzhou"]  # the model's order
+    assert ds["GDP"].attrs["units"] == "100 million CNY"
+    assert ds["CO2 emissions"].attrs["description"] == "Units are illustrative only."
+    assert all({"units", "description"} <= set(ds[v].attrs) for v in ds.data_vars)
+    assert float(ds["GDP"].sel(City="Jingzhou").isel(time=-1)) == mini_run["GDP[Jingzhou]"].iloc[-1]
+
+
+def test_netcdf_keeps_subscripts_as_dimensions(mini_run, tmp_path):
+    import xarray as xr
+
+    with xr.open_dataset(write_table(mini_run, tmp_path / "run.nc")) as ds:
+        assert "GDP" in ds.data_vars and not any("Yichang" in v for v in ds.data_vars)
+        assert ds["GDP"].dims == ("time", "City")
+        assert ds["GDP"].attrs["units"] == "100 million CNY"
+        assert ds["CO2_emissions"].attrs["long_name"] == "CO2 emissions"
+        assert (ds["GDP"].sel(City="Yichang").to_numpy()
+                == mini_run["GDP[Yichang]"].to_numpy()).all()
+
+
+def test_tab_is_vensims_layout_and_pysd_reads_it(mini_run, tmp_path):
+    from pysd.py_backend.utils import load_outputs
+
+    path = write_table(mini_run, tmp_path / "run.tab")
+    lines = path.read_text().splitlines()
+    assert lines[0].split("\t")[:3] == ["Time", "2010", "2011"]
+    assert [line.split("\t")[0] for line in lines[1:]] == list(mini_run.columns)
+    assert len(lines[1].split("\t")) == len(mini_run) + 1
+    back = load_outputs(str(path), transpose=True)
+    assert list(back.columns) == list(mini_run.columns)
+    assert (back.to_numpy() - mini_run.to_numpy()).max() < 1e-9
+
+
+def test_tidy_and_wide_convert_both_ways(mini_run):
+    from sdkit.io.tidy import to_tidy, to_wide
+
+    tidy = to_tidy(mini_run)
+    assert list(tidy.columns) == ["variable", "City", "time", "value"]
+    assert len(tidy) == len(mini_run) * len(mini_run.columns)
+    assert tidy["City"].isna().sum() == len(mini_run)  # the scalar has no City
+    wide = to_wide(tidy)
+    assert list(wide.columns) == list(mini_run.columns)
+    assert (wide.to_numpy() == mini_run.to_numpy()).all()
+
+
+def test_ensemble_dataset_units_and_wide_shape():
+    from sdkit.engine.runner import run_ensemble
+    from sdkit.io.tidy import to_tidy, to_wide
+
+    table = pd.DataFrame({"Green decline": [0.05, 0.1]})
+    ds = run_ensemble(MINI_IIS, table, ["GDP", "Green effect"]).dataset
+    assert ds["GDP"].attrs["units"] == "100 million CNY"
+    wide = to_wide(ds)
+    assert wide.index.names == ["member", "time"]
+    assert list(wide.columns) == ["GDP[Yichang]", "GDP[Jingzhou]", "Green effect"]
+    tidy = to_tidy(ds)
+    assert list(tidy.columns) == ["variable", "member", "City", "time", "value"]
+    back = to_wide(tidy)
+    assert (back.to_numpy() == wide.to_numpy()).all()

@@ -17,7 +17,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="apply a Vensim changes file (repeatable; later files and --set win)")
     add_time_options(p)
     p.add_argument("--columns", nargs="+", metavar="NAME", help="variables to return")
-    p.add_argument("--out", metavar="FILE", help="write results to FILE (.csv, .nc, .parquet)")
+    p.add_argument("--out", metavar="FILE", help="write results to FILE (.csv, .nc, .parquet, "
+                                                 ".tab); '-' prints CSV on standard output")
     p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     p.add_argument("--engine", choices=["auto", "fast", "pysd"], default="auto",
                    help="auto: sdkit's compiled engine, PySD where it cannot compile the "

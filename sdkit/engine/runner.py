@@ -32,6 +32,7 @@ from sdkit.engine.chunks import ChunkSpec, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.errors import InvalidValueError, UnknownVariableError
+from sdkit.io.tidy import describe
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical, split_subscripted
 
@@ -280,6 +281,7 @@ def run_ensemble(
                                coords={"member": member.to_numpy(), "time": results[0].times,
                                        **{k: list(v) for k, v in zip(d, c)}})
     ds = xr.Dataset(_select(model, data, picks))
+    describe(ds, {v.name: (v.units, v.documentation) for v in model.variables})  # units, text
     used = "fast" if all(r.engine == "fast" for r in results) else "pysd"
     note = next((r.note for r in results if r.note), None)
     ds.attrs["sdkit_engine"] = used

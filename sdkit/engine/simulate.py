@@ -28,6 +28,7 @@ from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
 from sdkit.engine.runner import check_engine, member_frame, run_ensemble
 from sdkit.errors import InvalidValueError, UnsupportedConstructError
+from sdkit.io.tidy import to_dataset_from_wide
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import split_subscripted
 
@@ -247,6 +248,7 @@ def simulate(
         name: model.dims_of(name)
         for name in {split_subscripted(c)[0] for c in frame.columns if "[" in str(c)}
     }
+    frame.attrs["sdkit_meta"] = variable_meta(model, frame.columns)
     frame.attrs["sdkit_model"] = str(model.path)
     frame.attrs["sdkit_engine"] = "pysd" if engine == "pysd" or why else "fast"
     frame.attrs["sdkit_method"] = method
@@ -255,29 +257,28 @@ def simulate(
     return frame
 
 
-def to_dataset(frame: pd.DataFrame):
+def variable_meta(model: Model, columns) -> dict[str, tuple[str, str]]:
+    """``{name: (units, documentation)}`` of the variables behind `columns`."""
+    wanted = {split_subscripted(str(c))[0] for c in columns}
+    return {v.name: (v.units, v.documentation) for v in model.variables if v.name in wanted}
+
+
+def to_dataset(frame: pd.DataFrame, model: Model | None = None) -> xr.Dataset:
     """Return an ``xarray.Dataset`` view of a :func:`simulate` result.
 
     Scalars become ``(time,)`` variables and subscripted variables
     ``(time, dim, ...)`` variables, with dimension names from the model.
+    Every variable carries ``units`` and ``description`` attributes (from
+    ``frame.attrs["sdkit_meta"]``, which :func:`simulate` sets, or from
+    `model`). See :mod:`sdkit.io.tidy` for the shapes and conversions.
     """
-    dims_of = frame.attrs.get("sdkit_dims", {})
-    data_vars: dict[str, xr.DataArray] = {}
-    grouped: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-    for col in frame.columns:
-        base, elems = split_subscripted(col)
-        if elems:
-            grouped.setdefault(base, []).append((elems, col))
-        else:
-            data_vars[base] = xr.DataArray(frame[col].to_numpy(), dims=("time",))
-    for base, items in grouped.items():
-        dims = list(dims_of.get(base) or [f"{base}_dim{i}" for i in range(len(items[0][0]))])
-        coords = [list(dict.fromkeys(e[i] for e, _ in items)) for i in range(len(dims))]
-        arr = np.full((len(frame),) + tuple(len(c) for c in coords), np.nan)
-        for elems, col in items:
-            idx = tuple(coords[i].index(e) for i, e in enumerate(elems))
-            arr[(slice(None),) + idx] = frame[col].to_numpy()
-        data_vars[base] = xr.DataArray(
-            arr, dims=["time", *dims], coords=dict(zip(dims, coords))
-        )
-    return xr.Dataset(data_vars, coords={"time": frame.index.to_numpy()})
+    if model is not None and not frame.attrs.get("sdkit_meta"):
+        frame = frame.copy()
+        frame.attrs["sdkit_meta"] = variable_meta(model, frame.columns)
+        frame.attrs.setdefault("sdkit_dims", {
+            name: model.dims_of(name)
+            for name in {split_subscripted(c)[0] for c in frame.columns if "[" in str(c)}})
+    ds = to_dataset_from_wide(frame)
+    if "time" in ds.coords:
+        ds = ds.assign_coords(time=ds["time"].to_numpy().astype(float))
+    return ds

@@ -41,12 +41,13 @@ from typing import IO
 import pandas as pd
 
 from sdkit.errors import InvalidValueError, OutputError, SdkitError
+from sdkit.io.tidy import tab_text, to_dataset_from_wide
 
 __all__ = ["atomic_path", "atomic_paths", "atomic_write_text", "atomic_write_bytes", "write_table",
            "staged_folder", "clean_stale", "check_replaceable", "to_netcdf", "TABLE_FORMATS",
            "STAGE_PREFIX", "STALE_AFTER"]
 
-TABLE_FORMATS = (".csv", ".nc", ".parquet")
+TABLE_FORMATS = (".csv", ".nc", ".parquet", ".tab")
 
 #: every temporary name sdkit makes starts with this
 STAGE_PREFIX = ".sdkit-stage-"
@@ -407,14 +408,17 @@ def atomic_write_bytes(target: str | os.PathLike, data: bytes, *, overwrite: boo
 
 def write_table(frame: pd.DataFrame, target: str | os.PathLike, *, overwrite: bool = True,
                 attrs: dict | None = None) -> Path:
-    """Write a results table as CSV, netCDF or Parquet, chosen by suffix.
+    """Write a results table as CSV, netCDF, Parquet or Vensim ``.tab``, chosen by suffix.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        The table (index is written too).
+        The table (index is written too). A run result in the wide shape of
+        :mod:`sdkit.io.tidy` (``frame.attrs["sdkit_dims"]`` set, as
+        :func:`sdkit.simulate` does) is written to ``.nc`` with its
+        subscripts as dimensions and ``units``/``description`` attributes.
     target : path-like
-        ``.csv``, ``.nc`` or ``.parquet``.
+        ``.csv``, ``.nc``, ``.parquet`` or ``.tab`` (see :func:`sdkit.io.tidy.tab_text`).
     overwrite : bool, default True
         Refuse to replace an existing file when False.
     attrs : dict, optional
@@ -435,19 +439,24 @@ def write_table(frame: pd.DataFrame, target: str | os.PathLike, *, overwrite: bo
     with atomic_path(target, overwrite=overwrite) as tmp:
         if suffix == ".csv":
             frame.to_csv(tmp)
+        elif suffix == ".tab":
+            tmp.write_text(tab_text(frame), encoding="utf-8")
         elif suffix == ".parquet":
             out = frame.copy()
             out.columns = [str(c) for c in out.columns]
             out.attrs = {k: str(v) for k, v in (attrs or {}).items()}
             out.to_parquet(tmp)
         else:
-            ds = frame.to_xarray()
+            ds = to_dataset_from_wide(frame) if "sdkit_dims" in frame.attrs \
+                else frame.to_xarray()
             # netCDF variable names cannot hold '/' etc.; keep the real name as attribute
             rename = {c: _nc_name(c) for c in ds.data_vars}
-            ds = ds.rename(rename)
+            rename.update({d: _nc_name(d) for d in ds.dims if d not in ds.data_vars})
+            ds = ds.rename({k: v for k, v in rename.items() if k != v})
             for orig, new in rename.items():
-                ds[new].attrs["long_name"] = str(orig)
-            ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()})
+                if new in ds.data_vars:
+                    ds[new].attrs["long_name"] = str(orig)
+            ds.attrs = {k: str(v) for k, v in (attrs or {}).items()}
             to_netcdf(ds, tmp, target=target)
     return target
 

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from sdkit.engine.simulate import simulate, split_subscripted
-from sdkit.errors import SpecError
-from sdkit.io.files import write_table
+from sdkit.errors import InvalidValueError, OutputError, SpecError
+from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.model.load import Model, load_model
 
 __all__ = ["SummarySpec", "read_summary_spec", "summarize", "run_and_summarize"]
@@ -153,6 +153,11 @@ def run_and_summarize(
 ) -> str:
     """Run once; write `out` if given; return the text ``sdkit run`` prints.
 
+    `out` is a file (``.csv``, ``.nc``, ``.parquet``, ``.tab``; see
+    :func:`sdkit.io.files.write_table`) or ``"-"``: the result as CSV (the
+    wide shape of :mod:`sdkit.io.tidy`), returned to be printed on standard
+    output.
+
     `engine` is ``"auto"`` (sdkit's compiled engine, PySD where it cannot
     compile the model, logged in one line), ``"fast"`` or ``"pysd"``;
     `method` the integration method (see :mod:`sdkit.engine.methods`).
@@ -165,28 +170,23 @@ def run_and_summarize(
         outputs = list(spec.variables)
         if saveper is None:
             saveper = spec.saveper
-    if out is not None:
+    to_stdout = out is not None and str(out) == "-"
+    if out is not None and not to_stdout:
         out_path = Path(out)
-        from sdkit.io.files import TABLE_FORMATS
-
         if out_path.suffix.lower() not in TABLE_FORMATS:
-            from sdkit.errors import InvalidValueError
-
             raise InvalidValueError(f"--out {out}: expected a file ending in "
                                     f"{', '.join(TABLE_FORMATS)}")
         if out_path.exists() and not overwrite:
-            from sdkit.errors import OutputError
-
             raise OutputError(f"{out}: exists; pass --overwrite to replace it")
     frame = simulate(model, params, start=start, stop=stop, dt=dt, saveper=saveper,
-                     outputs=outputs, engine=engine, method=method)
+                     outputs=outputs, engine=engine)
+    if to_stdout:
+        return frame.to_csv().rstrip("\n")
     if out is not None:
         write_table(frame, out, overwrite=overwrite,
                     attrs={"model": str(model.path), "model_sha256": model.sha256})
         return f"wrote {len(frame)} rows x {len(frame.columns)} columns to {out}"
     if not use_spec:
         return summarize(frame)
-    from sdkit.structure.info import model_info
-
-    units = {v.name: v.units for v in model_info(model).variables}
+    units = {v.name: v.units for v in model.variables}
     return summarize(frame, spec, units)
