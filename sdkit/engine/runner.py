@@ -32,7 +32,6 @@ from sdkit.engine.chunks import ChunkSpec, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.errors import InvalidValueError, UnknownVariableError
-from sdkit.io.tidy import describe
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical, split_subscripted
 
@@ -252,28 +251,60 @@ def run_ensemble(
     if engine == "pysd":
         refuse_pysd(model, method)
     table = _table(table)
-    start = check_time_setting("start", start, positive=False)
-    stop = check_time_setting("stop", stop, positive=False)
-    dt = check_time_setting("dt", dt, positive=True)
-    saveper = check_time_setting("saveper", saveper, positive=True)
-    ts = model.time_settings
-    if (ts.stop if stop is None else stop) < (ts.start if start is None else start):
-        raise InvalidValueError(f"'stop' is before 'start' in {model.path}")
-    columns = _columns(model, table)
+    times = _RunTimes.checked(model, start, stop, dt, saveper)
     values = _values(table)
+    spec, picks = _spec(model, table, outputs, times, engine, max_output_bytes, method,
+                        members=len(values))
+    results = _run_chunks(spec, values, model, executor)
+    return _assemble(model, spec, picks, results, table.index, method)
+
+
+@dataclass(frozen=True)
+class _RunTimes:
+    """The caller's time settings, checked (None keeps the model's own)."""
+
+    start: float | None
+    stop: float | None
+    dt: float | None
+    saveper: float | None
+
+    @classmethod
+    def checked(cls, model: Model, start, stop, dt, saveper) -> _RunTimes:
+        out = cls(check_time_setting("start", start, positive=False),
+                  check_time_setting("stop", stop, positive=False),
+                  check_time_setting("dt", dt, positive=True),
+                  check_time_setting("saveper", saveper, positive=True))
+        ts = model.time_settings
+        if (ts.stop if out.stop is None else out.stop) < (ts.start if out.start is None
+                                                          else out.start):
+            raise InvalidValueError(f"'stop' is before 'start' in {model.path}")
+        return out
+
+
+def _spec(model: Model, table: pd.DataFrame, outputs, times: _RunTimes, engine: str,
+          max_output_bytes: int | None, method: str, *, members: int):
+    """The picklable description of the run every chunk gets, and the output picks."""
+    columns = _columns(model, table)
     bases, picks = _outputs(model, outputs)
     dims = tuple(tuple(model.dims_of(b)) for b in bases)
     coords = tuple(tuple(tuple(model.subscripts[d]) for d in ds_) for ds_ in dims)
-    check_run_size(model, start, stop, dt, saveper, members=len(values),  # before allocating
+    check_run_size(model, times.start, times.stop, times.dt, times.saveper,  # before allocating
+                   members=members,
                    n_values=sum(int(np.prod([len(c) for c in cs])) for cs in coords),
                    limit=max_output_bytes)
     spec = ChunkSpec(str(model.path), model.sha256, tuple(bases), dims, coords, columns,
-                     start, stop, dt, saveper, engine, max_output_bytes, method)
-    results = _run_chunks(spec, values, model, executor)
-    member = table.index.copy()
+                     times.start, times.stop, times.dt, times.saveper, engine,
+                     max_output_bytes, method)
+    return spec, picks
+
+
+def _assemble(model: Model, spec: ChunkSpec, picks, results, index: pd.Index,
+              method: str) -> EnsembleResult:
+    """Join the chunks into one dataset (member, time, *subscripts)."""
+    member = index.copy()
     member.name = "member"
     data = {}
-    for b, d, c in zip(bases, dims, coords):
+    for b, d, c in zip(spec.outputs, spec.out_dims, spec.out_coords):
         parts = [r.values.pop(b) for r in results]  # freed output by output
         arr = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
         del parts
@@ -281,7 +312,6 @@ def run_ensemble(
                                coords={"member": member.to_numpy(), "time": results[0].times,
                                        **{k: list(v) for k, v in zip(d, c)}})
     ds = xr.Dataset(_select(model, data, picks))
-    describe(ds, {v.name: (v.units, v.documentation) for v in model.variables})  # units, text
     used = "fast" if all(r.engine == "fast" for r in results) else "pysd"
     note = next((r.note for r in results if r.note), None)
     ds.attrs["sdkit_engine"] = used
