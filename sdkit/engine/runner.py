@@ -32,6 +32,8 @@ from sdkit.engine.chunks import ChunkSpec, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.errors import InvalidValueError, UnknownVariableError
+from sdkit.io.progress import track
+from sdkit.io.tidy import describe
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical, split_subscripted
 
@@ -153,8 +155,8 @@ def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Exe
         # chunks of a few thousand members keep arrays in cache; at least one per worker
         n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
         blocks = np.array_split(values, n_chunks)
-        if own:
-            return [run_chunk(spec, b, model) for b in blocks]
+        if own:  # a line on stderr every few seconds if the ensemble runs that long
+            return [run_chunk(spec, b, model) for b in track(blocks, desc="ensemble", lines=True)]
         return executor.map(run_chunk, [(spec, b) for b in blocks])
     finally:
         if own:
@@ -312,6 +314,7 @@ def _assemble(model: Model, spec: ChunkSpec, picks, results, index: pd.Index,
                                coords={"member": member.to_numpy(), "time": results[0].times,
                                        **{k: list(v) for k, v in zip(d, c)}})
     ds = xr.Dataset(_select(model, data, picks))
+    describe(ds, {v.name: (v.units, v.documentation) for v in model.variables})  # units, text
     used = "fast" if all(r.engine == "fast" for r in results) else "pysd"
     note = next((r.note for r in results if r.note), None)
     ds.attrs["sdkit_engine"] = used
