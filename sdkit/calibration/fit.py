@@ -17,7 +17,6 @@ interrupted.
 from __future__ import annotations
 
 import os
-import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from sdkit.calibration.problem import METHODS, CalibrationProblem, Target
 from sdkit.calibration.result import build_result
 from sdkit.calibration.spec import read_problem
 from sdkit.errors import DataError, InvalidValueError, SpecError, UnknownVariableError
+from sdkit.io.progress import Progress
 from sdkit.model.load import Model, load_model
 from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
 
@@ -265,17 +265,17 @@ def check_names(problem: CalibrationProblem) -> None:
         _check_target_data(model, problem, t, space)
 
 
-def _progress_bar(progress: bool | None):
-    from tqdm import tqdm  # optional display: only when a fit starts
-
-    show = sys.stderr.isatty() if progress is None else bool(progress)
-    return tqdm(total=None, desc="calibrate", unit="run", disable=not show, leave=False)
+def _progress_bar(progress: bool | None) -> Progress:
+    return Progress(None, desc="calibrate", unit="run", show=progress)  # bar, or log lines
 
 
 def _check_arguments(method: str, workers, seed) -> None:
     """Refuse a bad method, worker count or seed before any run."""
     if method not in METHODS:
         raise SpecError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
+    if method in ("map", "mcmc"):  # never fall through to another optimiser
+        raise SpecError(f"method {method!r} is Bayesian: run it with "
+                        "sdkit.calibration.bayes_fit.calibrate_bayes (or sdkit calibrate)")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InvalidValueError(f"workers must be an integer >= 1: {workers!r}")
     if seed is not None:
@@ -311,7 +311,8 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
     workers : int, default 1
         Processes for differential evolution.
     progress : bool, optional
-        Show a progress bar (default: when stderr is a terminal).
+        False hides progress; by default a bar on a terminal, else a line on
+        stderr every few seconds (:class:`sdkit.io.progress.Progress`).
     profile : bool, default True
         Compute profile-likelihood intervals for parameters marked ``profile``.
     engine : {"auto", "pysd"}, default "auto"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sdkit.calibration.bayes_fit import BAYES_METHODS, calibrate_bayes
 from sdkit.calibration.fit import calibrate
+from sdkit.calibration.posterior import write_bayes_outputs
 from sdkit.calibration.problem import METHODS
+from sdkit.calibration.spec import read_problem
 from sdkit.workflow.calibration import check_out, write_outputs
 
 
@@ -35,7 +38,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     if args.out:  # a wrong --out is refused before the fit, not after it
         check_out(args.out, overwrite=args.overwrite)
-    result = calibrate(args.spec, method=args.method, seed=args.seed, workers=args.workers,
+    problem = read_problem(args.spec)
+    if (args.method or problem.method) in BAYES_METHODS:
+        return _run_bayes(args, problem)
+    result = calibrate(problem, method=args.method, seed=args.seed, workers=args.workers,
                        profile=not args.no_profile)
     print(result.summary())
     if result.interrupted:  # the best point so far is printed above; earlier results stay
@@ -46,4 +52,18 @@ def run(args) -> int:
         paths = write_outputs(result, args.out, overwrite=args.overwrite,
                               plots=not args.no_plots)
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _run_bayes(args, problem) -> int:
+    """MAP or MCMC; an interrupted chain is written too (marked not converged)."""
+    result = calibrate_bayes(problem, method=args.method, seed=args.seed)
+    print(result.summary())
+    if args.out:
+        paths = write_bayes_outputs(result, args.out, overwrite=args.overwrite)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if result.interrupted:
+        print("sdkit: interrupted: the chain so far is kept, marked not converged",
+              file=sys.stderr)
+        return 130
     return 0

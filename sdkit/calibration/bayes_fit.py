@@ -1,0 +1,168 @@
+"""The front door of Bayesian calibration: :func:`calibrate_bayes`.
+
+``method = "map"`` finds the maximum of the posterior density;
+``method = "mcmc"`` samples it with emcee (see :mod:`sdkit.calibration.mcmc`),
+starting from a small ball around the MAP point (``init = "map"``, default)
+or from prior draws (``init = "prior"``), and checks convergence with ArviZ
+(:mod:`sdkit.calibration.diagnostics`). Options (spec ``[fit] options`` or
+keywords): ``walkers`` (default ``max(32, 4 * ndim)``), ``steps`` (2000),
+``burn`` (half the steps), ``init``, ``moves`` (``"stretch"`` or ``"de"``),
+``maxiter`` (MAP).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Mapping
+from time import perf_counter
+
+import numpy as np
+
+from sdkit.calibration.bayes import BayesProblem
+from sdkit.calibration.bayes_spec import read_bayes
+from sdkit.calibration.diagnostics import diagnose
+from sdkit.calibration.fit import check_names
+from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
+from sdkit.calibration.objective import Objective
+from sdkit.calibration.posterior import BayesResult, data_hashes
+from sdkit.calibration.problem import CalibrationProblem
+from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
+
+__all__ = ["calibrate_bayes", "model_simulator", "BAYES_METHODS"]
+
+BAYES_METHODS = ("map", "mcmc")
+_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter"}
+
+
+def model_simulator(objective: Objective):
+    """``simulate(x)`` for :meth:`BayesProblem.log_prob`: one ensemble run of the rows."""
+    def simulate(x: np.ndarray) -> dict[str, np.ndarray]:
+        return objective.simulate_many(x) if len(x) else {}
+    return simulate
+
+
+def _int_option(opts: Mapping, key: str, default: int, minimum: int) -> int:
+    value = opts.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InvalidValueError(f"option {key!r} must be an integer >= {minimum}: {value!r}")
+    return int(value)
+
+
+def _options(bp: BayesProblem, opts: Mapping) -> dict:
+    bad = [k for k in opts if k not in _OPTIONS]
+    if bad:
+        raise SpecError(f"{bp.problem.spec_path or 'problem'}: fit.options: unknown key(s) "
+                        f"{', '.join(map(repr, bad))} for MAP/MCMC; expected "
+                        f"{', '.join(sorted(_OPTIONS))}")
+    ndim = len(bp.names)
+    walkers = _int_option(opts, "walkers", max(32, 4 * ndim), 2 * ndim + 2)
+    steps = _int_option(opts, "steps", 2000, 1)
+    out = {"walkers": walkers + walkers % 2, "steps": steps,
+           "burn": _int_option(opts, "burn", steps // 2, 0),
+           "maxiter": _int_option(opts, "maxiter", 200, 1),
+           "init": opts.get("init", "map"), "moves": opts.get("moves", "stretch")}
+    if out["burn"] >= steps:
+        raise InvalidValueError(f"option 'burn' ({out['burn']}) must be < steps ({steps})")
+    if out["init"] not in ("map", "prior"):
+        raise InvalidValueError(f"option 'init' must be 'map' or 'prior': {out['init']!r}")
+    if out["moves"] not in MOVES:
+        raise InvalidValueError(f"option 'moves' must be one of {MOVES}: {out['moves']!r}")
+    return out
+
+
+def _start_theta(bp: BayesProblem, objective: Objective) -> np.ndarray:
+    """Initial guesses; noise scales from the residuals at the initial guesses."""
+    x0 = bp.problem.initial
+    theta = bp.sample_prior(np.random.default_rng(0), 1)[0]
+    theta[:bp.n_model] = x0
+    sims = objective.simulate_many(x0[None, :])
+    for pool in bp.pools:
+        vals = [x0[bp.index(m)] for m in pool.members]
+        theta[bp.index(f"{pool.name}::mu")] = float(np.clip(np.mean(vals), *pool.mu_prior.support))
+        theta[bp.index(f"{pool.name}::tau")] = max(float(np.std(vals)), 0.1 * pool.tau_scale)
+    for g in bp.groups:
+        if g.likelihood.sigma is None:
+            r = np.concatenate([bp.residuals(n, sims[n])[0] for n in g.targets])
+            rms = float(np.sqrt(np.nanmean(r * r))) if np.isfinite(r).any() else 0.0
+            theta[bp.index(f"sigma::{g.name}")] = max(rms, 0.05 * g.likelihood.sigma_prior)
+        if g.likelihood.ar1:
+            theta[bp.index(f"phi::{g.name}")] = 0.0
+    return theta
+
+
+def _progress(total: int, progress: bool | None):
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    return tqdm(total=total, desc="mcmc", unit="step", disable=not show, leave=False)
+
+
+def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str | None = None,
+                    seed: int | None = None, progress: bool | None = None,
+                    **options) -> BayesResult:
+    """MAP fit or MCMC posterior of a calibration problem.
+
+    Parameters
+    ----------
+    problem : CalibrationProblem or BayesProblem
+        A problem read from a spec gets its priors and likelihoods from the
+        spec (:func:`~sdkit.calibration.bayes_spec.read_bayes`).
+    method : {"map", "mcmc"}, optional
+        Default: the problem's method.
+    seed : int, optional
+        Same seed, same draws.
+    progress : bool, optional
+        Progress bar (default: when stderr is a terminal).
+    **options
+        Over the spec's ``[fit] options``; see the module docstring.
+
+    Returns
+    -------
+    BayesResult
+        Ctrl-C during sampling returns the chain so far, ``interrupted``
+        and not converged; the record warns naming the failed checks.
+    """
+    bp = problem if isinstance(problem, BayesProblem) else read_bayes(problem)
+    method = method or bp.problem.method
+    if method not in BAYES_METHODS:
+        raise SpecError(f"method {method!r} is not Bayesian; expected one of {BAYES_METHODS}")
+    opts = _options(bp, {k: v for k, v in {**bp.problem.options, **options}.items()})
+    check_names(bp.problem)
+    objective = Objective(bp.problem)
+    simulate = model_simulator(objective)
+    theta0 = _start_theta(bp, objective)
+    model_sha, data_sha = data_hashes(bp)
+    rng = np.random.default_rng(seed)
+    theta_map, map_runs, map_time = None, 0, 0.0
+    if method == "map" or opts["init"] == "map":
+        t0 = perf_counter()
+        theta_map, _, map_runs = run_map(bp, simulate, theta0, maxiter=opts["maxiter"])
+        map_time = perf_counter() - t0
+    common = {"bayes": bp, "seed": seed, "model_sha256": model_sha, "data_sha256": data_sha}
+    if method == "map":
+        return BayesResult(method="map", theta_map=theta_map, samples=None, log_prob=None,
+                           diagnostics=None, elapsed=map_time, n_runs=map_runs,
+                           sampler="L-BFGS-B on the log posterior", **common)
+    start = initial_walkers(bp, opts["walkers"], rng, center=theta_map)
+    bar = _progress(opts["steps"], progress)
+    try:
+        chain = run_mcmc(bp, simulate, start, steps=opts["steps"], seed=seed,
+                         moves=opts["moves"], on_step=lambda i: bar.update(1))
+    finally:
+        bar.close()
+    burn = opts["burn"] if not chain.interrupted else min(opts["burn"], len(chain.samples) // 2)
+    kept, lp = chain.samples[burn:], chain.log_prob[burn:]
+    diag = diagnose(kept, bp.names, chain.acceptance, interrupted=chain.interrupted)
+    notes = []
+    if not diag.converged:
+        notes.append("MCMC not converged: " + "; ".join(diag.problems))
+        warnings.warn(notes[-1], SdkitWarning, stacklevel=2)
+    if objective.engine_note:
+        notes.append(objective.engine_note)
+    sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
+               f"steps (burn-in {burn}), vectorized ensemble runs")
+    return BayesResult(method="mcmc", theta_map=theta_map, samples=kept, log_prob=lp,
+                       diagnostics=diag, burn=burn, elapsed=chain.elapsed + map_time,
+                       n_runs=chain.n_runs + map_runs, interrupted=chain.interrupted,
+                       sampler=sampler, warnings=tuple(notes), **common)

@@ -1,0 +1,169 @@
+"""Convergence checks of an MCMC chain: :func:`diagnose` and :class:`Diagnostics`.
+
+Each parameter must pass, with ArviZ (each emcee walker counted as a chain,
+as :func:`arviz.from_emcee` does):
+
+* rank-normalised split R-hat below :data:`RHAT_MAX` (Vehtari et al. 2021);
+* bulk and tail effective sample size at least :data:`ESS_MIN`;
+* the kept steps at least :data:`TAU_FACTOR` integrated autocorrelation
+  times (emcee's advice; Goodman & Weare 2010);
+
+and the mean acceptance fraction must lie within :data:`ACCEPTANCE`. A chain
+is "converged" only when every check passes and the run was not
+interrupted; otherwise :attr:`Diagnostics.problems` names the failures and the
+parameters.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Diagnostics", "diagnose", "to_inference_data", "import_arviz",
+           "RHAT_MAX", "ESS_MIN", "TAU_FACTOR", "ACCEPTANCE"]
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+TAU_FACTOR = 50
+ACCEPTANCE = (0.15, 0.75)
+
+
+def import_arviz():
+    """ArviZ, imported without its FutureWarning about the coming refactor."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz as az  # heavy: only for posteriors
+
+    return az
+
+
+def to_inference_data(samples: np.ndarray, names, log_prob: np.ndarray | None = None,
+                      attrs: dict | None = None, prior: np.ndarray | None = None):
+    """ArviZ InferenceData of `samples` (steps, walkers, ndim) as one variable ``theta``.
+
+    Parameters
+    ----------
+    samples : ndarray (steps, walkers, ndim)
+    names : sequence of str
+        Parameter names (the ``parameter`` coordinate).
+    log_prob : ndarray (steps, walkers), optional
+        Stored as ``sample_stats.lp``.
+    attrs : dict, optional
+        Attributes of every group (strings and numbers).
+    prior : ndarray (draws, ndim), optional
+        Prior draws, stored as the ``prior`` group (one chain).
+    """
+    az = import_arviz()
+    coords = {"parameter": list(names)}
+    dims = {"theta": ["parameter"]}
+    kwargs = {"posterior": {"theta": np.swapaxes(samples, 0, 1)}}
+    if log_prob is not None:
+        kwargs["sample_stats"] = {"lp": np.swapaxes(log_prob, 0, 1)}
+    if prior is not None:
+        kwargs["prior"] = {"theta": prior[None, :, :]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return az.from_dict(**kwargs, coords=coords, dims=dims, attrs=attrs or {})
+
+
+@dataclass(frozen=True, eq=False)
+class Diagnostics:
+    """Convergence statistics, one entry per parameter.
+
+    Attributes
+    ----------
+    names : tuple of str
+    rhat, ess_bulk, ess_tail, tau : ndarray
+    acceptance : float
+        Mean acceptance fraction over walkers.
+    n_steps, n_walkers : int
+        Kept steps (after burn-in) and walkers.
+    problems : tuple of str
+        One line per failed check, naming the parameters.
+    """
+
+    names: tuple[str, ...]
+    rhat: np.ndarray
+    ess_bulk: np.ndarray
+    ess_tail: np.ndarray
+    tau: np.ndarray
+    acceptance: float
+    n_steps: int
+    n_walkers: int
+    problems: tuple[str, ...]
+
+    @property
+    def converged(self) -> bool:
+        """Every check passed."""
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        """Plain values for the JSON record."""
+        return {"converged": self.converged, "problems": list(self.problems),
+                "acceptance_fraction": self.acceptance, "n_steps": self.n_steps,
+                "n_walkers": self.n_walkers, "rhat_max": RHAT_MAX, "ess_min": ESS_MIN,
+                "parameters": {n: {"rhat": float(r), "ess_bulk": float(b), "ess_tail": float(t),
+                                   "autocorr_time": float(a)}
+                               for n, r, b, t, a in zip(self.names, self.rhat, self.ess_bulk,
+                                                        self.ess_tail, self.tau)}}
+
+
+def _autocorr_time(samples: np.ndarray) -> np.ndarray:
+    import emcee  # heavy: only for MCMC
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return np.asarray(emcee.autocorr.integrated_time(samples, tol=0), float)
+        except (ValueError, FloatingPointError):
+            return np.full(samples.shape[2], np.nan)
+
+
+def _failing(names, bad: np.ndarray) -> str:
+    shown = [n for n, b in zip(names, bad) if b]
+    return ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8 else "")
+
+
+def diagnose(samples: np.ndarray, names, acceptance: np.ndarray, *,
+             interrupted: bool = False) -> Diagnostics:
+    """Check the kept part of a chain (burn-in already removed).
+
+    Parameters
+    ----------
+    samples : ndarray (steps, walkers, ndim)
+    names : sequence of str
+    acceptance : ndarray (walkers,)
+    interrupted : bool
+        The run was stopped early: never converged.
+    """
+    az = import_arviz()
+    names = tuple(names)
+    steps, walkers, ndim = samples.shape
+    nan = np.full(ndim, np.nan)
+    if steps >= 4:
+        idata = to_inference_data(samples, names)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            rhat = az.rhat(idata, method="rank")["theta"].to_numpy()
+            bulk = az.ess(idata, method="bulk")["theta"].to_numpy()
+            tail = az.ess(idata, method="tail")["theta"].to_numpy()
+        tau = _autocorr_time(samples)
+    else:
+        rhat, bulk, tail, tau = nan, nan, nan, nan
+    acc = float(np.mean(acceptance)) if len(acceptance) else float("nan")
+    problems = []
+    if interrupted:
+        problems.append(f"interrupted after {steps} kept steps")
+    checks = ((~(rhat < RHAT_MAX), f"R-hat >= {RHAT_MAX}"),
+              (~(bulk >= ESS_MIN), f"bulk ESS < {ESS_MIN}"),
+              (~(tail >= ESS_MIN), f"tail ESS < {ESS_MIN}"),
+              (~(steps >= TAU_FACTOR * tau), f"fewer than {TAU_FACTOR} autocorrelation "
+                                             "times kept"))
+    for bad, what in checks:
+        if bad.any():
+            problems.append(f"{what}: {_failing(names, bad)}")
+    if not ACCEPTANCE[0] <= acc <= ACCEPTANCE[1]:
+        problems.append(f"acceptance fraction {acc:.3f} outside {ACCEPTANCE}")
+    return Diagnostics(names, rhat, bulk, tail, tau, acc, steps, walkers, tuple(problems))

@@ -1,0 +1,155 @@
+"""The likelihood of an observed series: :class:`Likelihood` and :func:`log_likelihood`.
+
+Written per ``[[targets]]`` entry of the calibration spec (all elements of the
+entry share it)::
+
+    [[targets]]
+    variable = "GDP"
+    indicator = "gdp_real"
+    likelihood = { family = "student_t", nu = 4, log = true, ar1 = true,
+                   sigma_prior = 0.1 }
+
+Residuals are *relative*, so one noise scale fits series of any size:
+
+* ``log = false``: ``r = (simulated - observed) / mean|observed in the fit window|``;
+* ``log = true`` (positive quantities): ``r = log(observed) - log(simulated)``.
+
+The noise scale ``sigma`` is either given (``sigma = 0.05``) or sampled with
+a half-normal prior of scale ``sigma_prior`` (default 0.2). With ``ar1 = true``
+the residuals follow ``r_t = phi r_{t-1} + e_t`` with ``phi`` sampled uniform
+on (-0.95, 0.95); the first point has the stationary variance
+``sigma^2 / (1 - phi^2)``. Points are taken in time order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from sdkit.errors import SpecError
+
+__all__ = ["Likelihood", "read_likelihood", "log_likelihood", "FAMILIES", "PHI_LIMIT"]
+
+FAMILIES = ("normal", "student_t")
+#: the AR(1) coefficient is sampled on (-PHI_LIMIT, PHI_LIMIT)
+PHI_LIMIT = 0.95
+_KEYS = {"family", "log", "sigma", "sigma_prior", "nu", "ar1"}
+
+
+@dataclass(frozen=True)
+class Likelihood:
+    """How observed points scatter around the simulated series.
+
+    Parameters
+    ----------
+    family : {"normal", "student_t"}
+    log : bool
+        Compare logarithms (positive quantities only).
+    sigma : float or None
+        Fixed relative noise scale; None samples it.
+    sigma_prior : float
+        Scale of the half-normal prior of a sampled `sigma`.
+    nu : float
+        Degrees of freedom of the Student-t family (> 0).
+    ar1 : bool
+        AR(1) residuals with a sampled coefficient.
+    """
+
+    family: str = "normal"
+    log: bool = False
+    sigma: float | None = None
+    sigma_prior: float = 0.2
+    nu: float = 4.0
+    ar1: bool = False
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise SpecError(f"likelihood family {self.family!r} unknown; expected one of "
+                            f"{', '.join(FAMILIES)}")
+        for key in ("sigma", "sigma_prior", "nu"):
+            value = getattr(self, key)
+            if value is None and key == "sigma":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not (math.isfinite(value) and value > 0):
+                raise SpecError(f"likelihood: scale {key} must be a number > 0: {value!r}")
+
+    @property
+    def sampled(self) -> tuple[str, ...]:
+        """Names of the sampled noise parameters (``"sigma"``, ``"phi"``)."""
+        return (("sigma",) if self.sigma is None else ()) + (("phi",) if self.ar1 else ())
+
+
+def read_likelihood(table: object, *, where: str) -> Likelihood:
+    """Parse a ``likelihood = { ... }`` table (see the module docstring).
+
+    Raises
+    ------
+    SpecError
+        Not a table, unknown keys, an unknown family, a non-positive scale;
+        the message starts with `where`.
+    """
+    if not isinstance(table, Mapping):
+        raise SpecError(f"{where}: likelihood must be a table {{ family = ..., ... }}")
+    bad = [k for k in table if k not in _KEYS]
+    if bad:
+        raise SpecError(f"{where}: likelihood: unknown key(s) {', '.join(map(repr, bad))}; "
+                        f"expected {', '.join(sorted(_KEYS))}")
+    for key in ("log", "ar1"):
+        if key in table and not isinstance(table[key], bool):
+            raise SpecError(f"{where}: likelihood: {key} must be true or false")
+    try:
+        return Likelihood(**dict(table))
+    except SpecError as e:
+        raise SpecError(f"{where}: {e}") from None
+    except TypeError as e:  # a wrong value type scipy/dataclass cannot take
+        raise SpecError(f"{where}: likelihood: {e}") from None
+
+
+def _density(e: np.ndarray, scale: np.ndarray, lik: Likelihood) -> np.ndarray:
+    """Sum over points of the log density of `e` (members x points) with `scale`."""
+    z = e / scale
+    if lik.family == "normal":
+        dens = -0.5 * z * z - np.log(scale) - 0.5 * math.log(2 * math.pi)
+    else:
+        nu = lik.nu
+        const = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) \
+            - 0.5 * math.log(nu * math.pi)
+        dens = const - np.log(scale) - (nu + 1) / 2 * np.log1p(z * z / nu)
+    return dens.sum(axis=1)
+
+
+def log_likelihood(residuals: np.ndarray, sigma: np.ndarray, lik: Likelihood,
+                   phi: np.ndarray | None = None) -> np.ndarray:
+    """Log likelihood of residual rows.
+
+    Parameters
+    ----------
+    residuals : ndarray (members, points)
+        Relative residuals in time order (NaN for a failed run).
+    sigma : ndarray (members,)
+        Noise scale per member.
+    lik : Likelihood
+    phi : ndarray (members,), optional
+        AR(1) coefficient per member (required when ``lik.ar1``).
+
+    Returns
+    -------
+    ndarray (members,)
+        ``-inf`` for rows with a non-finite residual.
+    """
+    r = np.atleast_2d(np.asarray(residuals, float))
+    sigma = np.asarray(sigma, float)[:, None]
+    if lik.ar1:
+        phi = np.asarray(phi, float)[:, None]
+        innov = r[:, 1:] - phi * r[:, :-1]
+        first = r[:, :1]
+        out = _density(first, sigma / np.sqrt(1 - phi * phi), lik) \
+            + _density(innov, np.broadcast_to(sigma, innov.shape), lik)
+    else:
+        out = _density(r, np.broadcast_to(sigma, r.shape), lik)
+    return np.where(np.isfinite(out), out, -np.inf)

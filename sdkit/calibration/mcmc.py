@@ -1,0 +1,273 @@
+"""Samplers of a :class:`~sdkit.calibration.bayes.BayesProblem`: MCMC and MAP.
+
+* :func:`run_mcmc`: emcee's affine-invariant ensemble sampler with
+  ``vectorize=True``. emcee moves the walkers in two halves (each half's
+  proposals depend on the other half), so every step makes two calls of the
+  log density, each with half of the walkers as the rows of ONE ensemble run;
+  there is no Python loop over walkers. Ctrl-C stops the run and keeps the
+  chain so far.
+* :func:`run_map`: the maximum of the posterior density with bounded
+  L-BFGS-B; each gradient is a forward difference whose ``n + 1`` runs go in
+  one ensemble.
+* :func:`run_lockstep`: several independent posteriors (same model, other
+  data, e.g. the replications of a simulation-based calibration check)
+  sampled side by side; each round of their log-density calls is one
+  ensemble run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sdkit.calibration.bayes import BayesProblem
+from sdkit.errors import InvalidValueError
+
+__all__ = ["Chain", "run_mcmc", "run_map", "run_lockstep", "initial_walkers", "MOVES"]
+
+Simulate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
+#: proposal moves: emcee's stretch move, or differential evolution (+ snooker)
+MOVES = ("stretch", "de")
+
+
+@dataclass(frozen=True, eq=False)
+class Chain:
+    """What a sampler run produced (all steps, burn-in included).
+
+    Attributes
+    ----------
+    samples : ndarray (steps, walkers, ndim)
+    log_prob : ndarray (steps, walkers)
+    acceptance : ndarray (walkers,)
+        Acceptance fraction of each walker.
+    n_runs : int
+        Model runs made.
+    elapsed : float
+        Seconds spent sampling.
+    interrupted : bool
+        Stopped by Ctrl-C before the last step.
+    moves : str
+    """
+
+    samples: np.ndarray
+    log_prob: np.ndarray
+    acceptance: np.ndarray
+    n_runs: int
+    elapsed: float
+    interrupted: bool
+    moves: str
+
+
+class _LogProb:
+    """emcee's vectorized log density; counts runs and turns Ctrl-C into a flag."""
+
+    def __init__(self, bp: BayesProblem, simulate: Simulate):
+        self.bp = bp
+        self.simulate = simulate
+        self.n_runs = 0
+        self.interrupted = False
+
+    def _sim(self, x: np.ndarray) -> Mapping[str, np.ndarray]:
+        self.n_runs += len(x)
+        return self.simulate(x)
+
+    def __call__(self, theta: np.ndarray) -> np.ndarray:
+        if self.interrupted:
+            return np.full(len(theta), -np.inf)
+        try:
+            return self.bp.log_prob(theta, self._sim)
+        except KeyboardInterrupt:  # the step is rejected; the loop stops after it
+            self.interrupted = True
+            return np.full(len(theta), -np.inf)
+
+
+def initial_walkers(bp: BayesProblem, n: int, rng: np.random.Generator, *,
+                    center: np.ndarray | None = None, spread: float = 1e-2) -> np.ndarray:
+    """Starting points: prior draws, or a small ball around `center` inside the bounds.
+
+    The ball's radius is `spread` times the parameter's prior 90 % width (the
+    bounds' span for a bounded parameter without a finite prior width).
+    """
+    if center is None:
+        return bp.sample_prior(rng, n)
+    draws = bp.sample_prior(rng, 400)
+    width = np.quantile(draws, 0.95, axis=0) - np.quantile(draws, 0.05, axis=0)
+    width = np.where(width > 0, width, np.maximum(np.abs(center), 1e-3))
+    ball = center + spread * width * rng.standard_normal((n, len(center)))
+    eps = 1e-9 * np.maximum(np.abs(bp.lower), 1.0)
+    return np.clip(ball, bp.lower + eps, bp.upper - eps)
+
+
+def _moves(moves: str):
+    import emcee  # heavy: only for MCMC
+
+    if moves == "stretch":
+        return emcee.moves.StretchMove()
+    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+
+
+def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: int,
+             seed: int | None = None, moves: str = "stretch",
+             on_step: Callable[[int], None] | None = None) -> Chain:
+    """Sample the posterior with emcee, all walkers of a half-step in one ensemble run.
+
+    Parameters
+    ----------
+    bp : BayesProblem
+    simulate : callable
+        ``simulate(x)``: model parameter rows -> ``{target: (rows, n_times)}``.
+    start : ndarray (walkers, ndim)
+        Initial walker positions (see :func:`initial_walkers`).
+    steps : int
+        Steps to take (burn-in included).
+    seed : int, optional
+    moves : {"stretch", "de"}
+    on_step : callable, optional
+        Called with the step number after every step (progress bars).
+
+    Returns
+    -------
+    Chain
+        On Ctrl-C, the steps completed so far with ``interrupted=True``.
+    """
+    import emcee  # heavy: only for MCMC
+
+    if moves not in MOVES:
+        raise InvalidValueError(f"moves {moves!r} unknown; expected one of {', '.join(MOVES)}")
+    walkers, ndim = start.shape
+    logp = _LogProb(bp, simulate)
+    sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True, moves=_moves(moves))
+    state = emcee.State(start, random_state=np.random.RandomState(seed).get_state())
+    started = time.perf_counter()
+    interrupted = False
+    try:
+        for i, _ in enumerate(sampler.sample(state, iterations=steps,
+                                             skip_initial_state_check=True)):
+            if logp.interrupted:
+                break
+            if on_step is not None:
+                on_step(i + 1)
+    except KeyboardInterrupt:
+        interrupted = True
+    interrupted = interrupted or logp.interrupted
+    n = sampler.iteration - (1 if logp.interrupted and sampler.iteration else 0)
+    samples = sampler.get_chain()[:n] if n else np.empty((0, walkers, ndim))
+    lp = sampler.get_log_prob()[:n] if n else np.empty((0, walkers))
+    with np.errstate(invalid="ignore"):
+        acc = sampler.acceptance_fraction if sampler.iteration else np.zeros(walkers)
+    return Chain(samples, lp, np.asarray(acc, float), logp.n_runs,
+                 time.perf_counter() - started, interrupted, moves)
+
+
+def run_map(bp: BayesProblem, simulate: Simulate, x0: np.ndarray, *,
+            maxiter: int = 200) -> tuple[np.ndarray, float, int]:
+    """Maximum a posteriori: least squares with the prior as a penalty, bounded.
+
+    Returns
+    -------
+    theta, log_post, n_runs
+        The best point, its log posterior density (up to a constant) and
+        the model runs made.
+    """
+    from scipy.optimize import minimize
+
+    counter = _LogProb(bp, simulate)
+    eps = 1e-9 * np.maximum(np.abs(bp.lower), 1.0)
+    low = np.where(np.isfinite(bp.lower), bp.lower + eps, None)
+    high = np.where(np.isfinite(bp.upper), bp.upper - eps, None)
+    scale = np.where(np.isfinite(bp.upper - bp.lower), bp.upper - bp.lower,
+                     np.maximum(np.abs(x0), 1e-3))
+
+    def fun(x):
+        h = 1e-6 * scale
+        h = np.where(x + h > bp.upper - eps, -h, h)
+        lp = counter(np.vstack([x, x + np.diag(h)]))
+        if not np.isfinite(lp[0]):
+            return 1e300, np.zeros_like(x)
+        grad = np.where(np.isfinite(lp[1:]), (lp[1:] - lp[0]) / h, 0.0)
+        return -lp[0], -grad
+
+    best = minimize(fun, np.asarray(x0, float), jac=True, method="L-BFGS-B",
+                    bounds=list(zip(low, high)), options={"maxiter": maxiter})
+    return best.x, float(-best.fun), counter.n_runs
+
+
+class _Batcher:
+    """Gathers one call from each active client and runs them as one batch."""
+
+    def __init__(self, simulate: Simulate, n_clients: int):
+        self.simulate = simulate
+        self.active = n_clients
+        self.cond = threading.Condition()
+        self.pending: dict[int, np.ndarray] = {}
+        self.results: dict[int, object] = {}
+
+    def _flush(self) -> None:
+        keys = [k for k, x in self.pending.items()]
+        sizes = [len(self.pending[k]) for k in keys]
+        rows = [self.pending[k] for k in keys if len(self.pending[k])]
+        try:
+            sims = self.simulate(np.vstack(rows)) if rows else {}
+            bounds = np.cumsum([0, *sizes])
+            for k, a, b in zip(keys, bounds[:-1], bounds[1:]):
+                self.results[k] = {name: v[a:b] for name, v in sims.items()}
+        except BaseException as e:  # every waiting client re-raises it
+            for k in keys:
+                self.results[k] = e
+        self.pending.clear()
+        self.cond.notify_all()
+
+    def call(self, client: int, x: np.ndarray):
+        with self.cond:
+            self.pending[client] = x
+            if len(self.pending) >= self.active:
+                self._flush()
+            while client not in self.results:
+                self.cond.wait()
+            out = self.results.pop(client)
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    def done(self) -> None:
+        with self.cond:
+            self.active -= 1
+            if self.pending and len(self.pending) >= self.active:
+                self._flush()
+
+
+def run_lockstep(problems: Sequence[BayesProblem], simulate: Simulate,
+                 starts: Sequence[np.ndarray], *, steps: int,
+                 seeds: Sequence[int | None], moves: str = "stretch") -> list[Chain]:
+    """Sample several posteriors of one model side by side, sharing ensemble runs.
+
+    Each posterior runs :func:`run_mcmc` in its own thread; their log-density
+    calls meet at a barrier and run as one ensemble through `simulate`. The
+    problems must share the model and the targets' times (their data differ).
+    """
+    batcher = _Batcher(simulate, len(problems))
+    chains: list[Chain | BaseException | None] = [None] * len(problems)
+
+    def work(i: int) -> None:
+        try:
+            chains[i] = run_mcmc(problems[i], lambda x: batcher.call(i, x), starts[i],
+                                 steps=steps, seed=seeds[i], moves=moves)
+        except BaseException as e:  # re-raised in the caller's thread below
+            chains[i] = e
+        finally:
+            batcher.done()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True)
+               for i in range(len(problems))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in chains:
+        if isinstance(c, BaseException):
+            raise c
+    return chains  # type: ignore[return-value]
