@@ -23,7 +23,7 @@ __all__ = ["main", "build_parser"]
 #: command modules, in the order ``sdkit --help`` lists them
 COMMANDS = [
     "run", "info", "conformance", "set", "calibrate", "check", "loops", "diff", "scenarios",
-    "uncertainty", "sensitivity", "report", "pipeline",
+    "uncertainty", "sensitivity", "report", "pipeline", "explore",
 ]
 
 

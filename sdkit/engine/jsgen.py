@@ -228,13 +228,12 @@ def jsgen(program: Program, outputs: list[str], params: list[str],
              for n in init_order
              if nodes[n].stateful is not None]
     body += _init_lines(w, ctl_order, params)
-    body += ["const t0 = R.uniform(" + w.js("initial_time") + ", 'INITIAL TIME');",
-             "const tf = R.uniform(" + w.js("final_time") + ", 'FINAL TIME');",
-             "dt = R.uniform(" + w.js("time_step") + ", 'TIME STEP');",
-             "const sp = R.uniform(" + w.js("saveper") + ", 'SAVEPER');",
-             "if (!(dt > 0) || !(sp > 0) || !isFinite(t0) || !isFinite(tf) || tf < t0)",
-             "  throw new Error('bad time settings');",
-             "if ((tf - t0) / dt > 5e6) throw new Error('too many time steps');",
+    body += ["const t0 = R.uniform(" + w.js("initial_time") + ", 0);",
+             "const tf = R.uniform(" + w.js("final_time") + ", 1);",
+             "dt = R.uniform(" + w.js("time_step") + ", 2);",
+             "const sp = R.uniform(" + w.js("saveper") + ", 3);",
+             "if (!(dt > 0) || !(sp > 0) || !isFinite(t0) || !isFinite(tf) || tf < t0) R.fail(4);",
+             "if ((tf - t0) / dt > 5e6) R.fail(5);",
              "t = t0;"]
     body += _init_lines(w, init_order, params)
     body += ["const times = [], out = [" + ", ".join("[]" for _ in outputs) + "];",
@@ -256,7 +255,7 @@ def jsgen(program: Program, outputs: list[str], params: list[str],
         step += update_state(w, n, nodes[n].stateful)
     step.append("t = t + dt;")
     body += ["  " + ln for ln in step] + ["}", "return {times: times, out: out};"]
-    source = "\n".join(["(function (R) {", "\"use strict\";", *w.constant_lines(),
+    source = "\n".join(["(function (R) {", *w.constant_lines(),
                         "return function (P) {", *["  " + ln for ln in body], "};", "})"])
     return JsModel(source + "\n", tuple(outputs), tuple(params),
                    {n: w.size(n) for n in [*outputs, *params]})

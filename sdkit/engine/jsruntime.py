@@ -83,10 +83,16 @@ var R = (function () {
     return out;
   }
   function lookup(x, xs, ys, mode) { return lookupCol(x, xs, ys, 0, 1, mode); }
-  function uniform(v, what) {
+  // the generated code names its errors by number (it holds no text)
+  var MESSAGES = ["INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER",
+                  "time settings: TIME STEP and SAVEPER must be > 0, FINAL TIME >= INITIAL TIME",
+                  "too many time steps (more than 5e6)", "a SMOOTH N / DELAY N order",
+                  "a delay whose delay time is below TIME STEP"];
+  function fail(code) { throw new Error(MESSAGES[code]); }
+  function uniform(v, code) {
     if (typeof v === "number") { return v; }
     for (var i = 1; i < v.length; i++) {
-      if (v[i] !== v[0]) { throw new Error(what + " differs between elements"); }
+      if (v[i] !== v[0]) { throw new Error(MESSAGES[code] + " differs between elements"); }
     }
     return v[0];
   }
@@ -121,6 +127,6 @@ var R = (function () {
   return {xidz: xidz, zidz: zidz, modulo: modulo, step: step, ramp: ramp, pulse: pulse,
           pulse_train: pulse_train, pulse_train_magnitude: pulse_train_magnitude,
           pymod: pymod, max: max, min: min, lookup: lookup, lookupCol: lookupCol, interp: interp,
-          uniform: uniform, delayOrder: delayOrder, fixedOrder: fixedOrder};
+          uniform: uniform, fail: fail, delayOrder: delayOrder, fixedOrder: fixedOrder};
 })();
 """

@@ -32,7 +32,7 @@ def _order_code(w, st) -> str:
         return "1"
     if st.order.startswith("_order("):
         arg = w.js(st.args["order"])
-        return f"R.uniform({arg}, 'a SMOOTH N / DELAY N order')"
+        return f"R.uniform({arg}, 6)"
     return st.order
 
 
@@ -50,7 +50,7 @@ def init_state(w, n: str, st) -> list[str]:
                 f"{S} = new Float64Array({O} * {m});", *_loop(m, [fill + f"{a['init']};"])]
     if st.kind in ("delay", "delayn"):
         lines = [f"{O} = R.delayOrder({_order_code(w, st)}, dt, {w.js(st.args['time'])});",
-                 f"if (!({O} >= 1)) throw new Error('a delay of order below 1');",
+                 f"if (!({O} >= 1)) R.fail(7);",
                  f"{S} = new Float64Array({O} * {m});",
                  *_loop(m, [fill + f"{a['init']} * {a['time']};"])]
         if st.kind == "delayn":
