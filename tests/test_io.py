@@ -346,3 +346,73 @@ def test_ensemble_dataset_units_and_wide_shape():
     assert list(tidy.columns) == ["variable", "member", "City", "time", "value"]
     back = to_wide(tidy)
     assert (back.to_numpy() == wide.to_numpy()).all()
+
+
+# -- progress of long jobs -------------------------------------------------------------
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_lines_when_not_a_terminal():
+    import io
+
+    from sdkit.io.progress import Progress
+
+    clock, stream = _Clock(), io.StringIO()
+    with Progress(1000, desc="Monte Carlo", unit="run", every=5, stream=stream,
+                  clock=clock) as bar:
+        bar.update(100)
+        clock.now += 2  # not yet 5 s: nothing written
+        bar.update(100)
+        assert stream.getvalue() == ""
+        clock.now += 3
+        bar.update(300)  # 500 runs in 5 s
+        clock.now += 1
+        bar.update(1)  # 1 s after the last line: nothing
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "sdkit: Monte Carlo: 500/1,000 runs (50%), 100 runs/s, ETA 5s"
+    assert lines[1] == "sdkit: Monte Carlo: 501/1,000 runs (50%), 83.5 runs/s, done in 6s"
+    assert len(lines) == 2
+
+
+def test_progress_unknown_total_postfix_and_quiet():
+    import io
+
+    from sdkit.io.progress import Progress
+
+    clock, stream = _Clock(), io.StringIO()
+    bar = Progress(None, desc="calibrate", every=5, stream=stream, clock=clock)
+    bar.set_postfix(best="0.123")
+    clock.now += 10
+    bar.update(20)
+    assert stream.getvalue() == "sdkit: calibrate: 20 runs, 2 runs/s, best 0.123\n"
+    silent = io.StringIO()
+    off = Progress(5, desc="x", show=False, every=0, stream=silent, clock=clock)
+    clock.now += 10
+    off.update(5)
+    off.close()
+    assert silent.getvalue() == ""
+
+
+def test_short_jobs_write_nothing(capsys):
+    from sdkit.io.progress import track
+
+    assert list(track(range(3), desc="fast", lines=True)) == [0, 1, 2]
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_lines_from_a_real_ensemble(monkeypatch, capsys):
+    from sdkit.engine.runner import run_ensemble
+
+    monkeypatch.setenv("SDKIT_PROGRESS_SECONDS", "0")  # a line at every chunk
+    table = pd.DataFrame({"Green decline": [0.05] * 5000})
+    run_ensemble(MINI_IIS, table, ["GDP"])
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("sdkit: ensemble: ") and "/5,000 runs (" in err[0]
+    assert "ETA" in err[0]
+    assert err[-1].startswith("sdkit: ensemble: 5,000/5,000 runs (100%)") and "done in" in err[-1]

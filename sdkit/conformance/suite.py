@@ -33,6 +33,7 @@ from sdkit.errors import (
     SimulationError,
     UnsupportedConstructError,
 )
+from sdkit.io.progress import Progress
 from sdkit.model.load import load_model
 from sdkit.model.translate import MODEL_FORMATS
 
@@ -337,9 +338,11 @@ def run_conformance(
     cases = find_cases(suite_dir)
     jobs = jobs or os.cpu_count() or 1
     results = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool, \
+            Progress(len(cases), desc="conformance", unit="model", lines=True) as bar:
         for res in pool.map(lambda c: _run_in_subprocess(c, engine, timeout), cases):
             results.append(res)
+            bar.update(1)
             if progress is not None:
                 progress(res)
     return ConformanceReport(str(suite_dir), engine, tuple(results))

@@ -156,7 +156,8 @@ def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Exe
         n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
         blocks = np.array_split(values, n_chunks)
         if own:  # a line on stderr every few seconds if the ensemble runs that long
-            return [run_chunk(spec, b, model) for b in track(blocks, desc="ensemble", lines=True)]
+            return [run_chunk(spec, b, model)
+                    for b in track(blocks, desc="ensemble", weight=len, lines=True)]
         return executor.map(run_chunk, [(spec, b) for b in blocks])
     finally:
         if own:
