@@ -12,7 +12,6 @@ keywords): ``walkers`` (default ``max(32, 4 * ndim)``), ``steps`` (2000),
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Mapping
 from time import perf_counter
@@ -28,6 +27,7 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import BayesResult, data_hashes
 from sdkit.calibration.problem import CalibrationProblem
 from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
+from sdkit.io.progress import Progress
 
 __all__ = ["calibrate_bayes", "model_simulator", "BAYES_METHODS"]
 
@@ -91,11 +91,8 @@ def _start_theta(bp: BayesProblem, objective: Objective) -> np.ndarray:
     return theta
 
 
-def _progress(total: int, progress: bool | None):
-    from tqdm import tqdm
-
-    show = sys.stderr.isatty() if progress is None else bool(progress)
-    return tqdm(total=total, desc="mcmc", unit="step", disable=not show, leave=False)
+def _progress(total: int, progress: bool | None) -> Progress:
+    return Progress(total, desc="mcmc", unit="step", show=progress)  # bar, or log lines
 
 
 def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str | None = None,
