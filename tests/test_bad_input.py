@@ -783,6 +783,23 @@ METHOD_CASES = [
 ]
 CASES += METHOD_CASES
 
+# outputs, sdkit set and sdkit info (issue 16 items 3-5): out-of-range values without
+# --force, a close name suggested, an unknown --out suffix (the message lists .tab too)
+OUTPUT_SET_CASES = [
+    Case("set-out-of-range", _command("set", "Room Temperature=-500"),
+         r"teacup\.mdl: Room Temperature = -500 is outside the declared range "
+         r"\[-459\.67, \?\] of 'Room Temperature'; use --force"),
+    Case("set-out-of-range-in-place", _command("set", "Characteristic Time=-1", "--in-place"),
+         r"teacup\.mdl: Characteristic Time = -1 is outside the declared range \[0, \?\]"),
+    Case("set-unknown-name-did-you-mean", _command("set", "Room Temprature=20"),
+         r"no variable named 'Room Temprature'; did you mean 'Room Temperature'"),
+    Case("run-out-no-suffix", lambda f: ["run", str(_teacup(f)), "--out", str(f / "results")],
+         r"--out .*results: expected a file ending in \.csv, \.nc, \.parquet, \.tab"),
+    Case("run-out-unknown-suffix", lambda f: ["run", str(_teacup(f)), "--out", str(f / "r.json")],
+         r"--out .*r\.json: expected a file ending in \.csv"),
+]
+CASES += OUTPUT_SET_CASES
+
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
