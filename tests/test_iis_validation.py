@@ -293,6 +293,6 @@ def test_full_window_spec_differs_only_in_the_fit_window():
 def test_projections_are_robust_to_the_fit_window(model):
     ds = run(model, [fitted(RECORD), fitted(FULL_RECORD)], ("GDP", "CO2 emissions"),
              saveper=1.0).sel(time=2035)
-    for name, limit in (("GDP", 0.10), ("CO2 emissions", 0.16)):
+    for name, limit in (("GDP", 0.10), ("CO2 emissions", 0.15)):
         rel = np.abs(ds[name].isel(member=1) / ds[name].isel(member=0) - 1)
         assert (rel <= limit).all(), (name, rel.values)
