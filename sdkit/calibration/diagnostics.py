@@ -65,7 +65,10 @@ def to_inference_data(samples: np.ndarray, names, log_prob: np.ndarray | None = 
         kwargs["prior"] = {"theta": prior[None, :, :]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return az.from_dict(**kwargs, coords=coords, dims=dims, attrs=attrs or {})
+        idata = az.from_dict(**kwargs, coords=coords, dims=dims)
+    for group in idata.groups():
+        idata[group].attrs.update(attrs or {})
+    return idata
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,0 +1,149 @@
+"""MAP and MCMC on the vectorized engine (decay model, SYNTHETIC data)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sdkit.calibration.bayes import BayesProblem, Pool, TargetGroup
+from sdkit.calibration.bayes_fit import calibrate_bayes, model_simulator
+from sdkit.calibration.diagnostics import diagnose
+from sdkit.calibration.likelihood import Likelihood
+from sdkit.calibration.mcmc import initial_walkers, run_mcmc
+from sdkit.calibration.objective import Objective
+from sdkit.calibration.posterior import read_posterior, write_bayes_outputs
+from sdkit.calibration.priors import Prior
+from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
+from sdkit.errors import SdkitWarning, SpecError
+
+MODEL = "tests/models/decay.mdl"
+TRUE_K, TRUE_S0, TRUE_SIGMA = 0.25, 120.0, 0.04
+TIMES = tuple(np.arange(0.0, 21.0, 2.0))
+
+
+def _synthetic(seed: int = 1) -> tuple[float, ...]:
+    """SYNTHETIC observations: the exact decay with log-normal noise."""
+    t = np.asarray(TIMES)
+    rng = np.random.default_rng(seed)
+    clean = TRUE_S0 * np.exp(-TRUE_K * t)
+    return tuple(clean * np.exp(TRUE_SIGMA * rng.standard_normal(t.size)))
+
+
+def _bayes(k_prior: Prior | None = None, values=None) -> BayesProblem:
+    problem = CalibrationProblem(
+        MODEL,
+        (Parameter("k", "Decay Rate", 0.01, 1.0, 0.2),
+         Parameter("s0", "Initial Stock", 10.0, 300.0, 100.0)),
+        (Target("Stock", "Stock", TIMES, values or _synthetic(),
+                source="SYNTHETIC: decay with log-normal noise (test)"),), dt=0.125)
+    priors = {"k": k_prior} if k_prior else {}
+    return BayesProblem(problem, priors, (TargetGroup("Stock", ("Stock",),
+                                                      Likelihood(log=True)),))
+
+
+def test_map_recovers_the_truth_and_a_tight_prior_pulls_it():
+    loose = calibrate_bayes(_bayes(), method="map")
+    k, s0, sigma = loose.point
+    assert k == pytest.approx(TRUE_K, rel=0.05) and s0 == pytest.approx(TRUE_S0, rel=0.05)
+    assert 0.01 < sigma < 0.1
+    tight = Prior("normal", {"mu": 0.2, "sigma": 0.002}, 0.01, 1.0, "test: tight prior")
+    pulled = calibrate_bayes(_bayes(tight), method="map")
+    assert abs(pulled.point[0] - 0.2) < abs(k - 0.2) / 5
+    assert pulled.samples is None and not pulled.converged
+
+
+def test_each_half_step_is_one_ensemble_call_without_a_loop_over_walkers():
+    bp = _bayes()
+    sim = model_simulator(Objective(bp.problem))
+    calls = []
+
+    def counting(x):
+        calls.append(len(x))
+        return sim(x)
+
+    walkers, steps = 16, 20
+    start = initial_walkers(bp, walkers, np.random.default_rng(0),
+                            center=np.array([0.25, 120.0, 0.05]))
+    chain = run_mcmc(bp, counting, start, steps=steps, seed=0)
+    assert len(calls) == 1 + 2 * steps  # the initial state, then two halves per step
+    assert max(calls[1:]) == walkers // 2 and calls[0] == walkers
+    assert chain.samples.shape == (steps, walkers, 3)
+    assert chain.n_runs == sum(calls)
+
+
+def test_mcmc_posterior_covers_the_truth_and_writes_a_posterior_file(tmp_path):
+    bp = _bayes()
+    with pytest.warns(SdkitWarning, match="not converged"):
+        result = calibrate_bayes(bp, method="mcmc", seed=3, walkers=16, steps=300, burn=100)
+    lo, hi = result.interval(0.99).T
+    assert lo[0] < TRUE_K < hi[0] and lo[1] < TRUE_S0 < hi[1]
+    assert result.samples.shape == (200, 16, 3)
+    assert 0.15 < result.diagnostics.acceptance < 0.75
+    paths = write_bayes_outputs(result, tmp_path / "out")
+    record = json.loads(paths["json"].read_text())
+    assert record["converged"] is False and record["method"] == "mcmc"
+    assert record["diagnostics"]["problems"]
+    assert record["priors"]["k"]["prior"].startswith("uniform")
+    cin = paths["cin"].read_text()
+    assert "Decay Rate" in cin and "posterior median" in cin
+    back = read_posterior(paths["posterior"], model_sha256=result.model_sha256)
+    np.testing.assert_allclose(back.samples, np.swapaxes(result.samples, 0, 1))
+    assert back.keys == ("Decay Rate", "Initial Stock")
+    draws = back.draws(50, np.random.default_rng(0))
+    assert list(draws.columns) == ["Decay Rate", "Initial Stock"] and len(draws) == 50
+    with pytest.raises(SpecError, match="posterior is from another model"):
+        read_posterior(paths["posterior"], model_sha256="0" * 64)
+
+
+def test_ctrl_c_keeps_the_chain_so_far_marked_not_converged(tmp_path):
+    bp = _bayes()
+    sim = model_simulator(Objective(bp.problem))
+    n = {"calls": 0}
+
+    def interrupted_after_25(x):
+        n["calls"] += 1
+        if n["calls"] > 25:
+            raise KeyboardInterrupt
+        return sim(x)
+
+    start = initial_walkers(bp, 16, np.random.default_rng(0),
+                            center=np.array([0.25, 120.0, 0.05]))
+    chain = run_mcmc(bp, interrupted_after_25, start, steps=500, seed=0)
+    assert chain.interrupted and len(chain.samples) == 12  # 1 + 2 * 12 calls completed
+    assert np.all(np.isfinite(chain.log_prob))
+    diag = diagnose(chain.samples, bp.names, chain.acceptance, interrupted=True)
+    assert not diag.converged and "interrupted" in diag.problems[0]
+
+
+def test_diagnostics_pass_for_independent_draws_and_name_a_stuck_parameter():
+    rng = np.random.default_rng(5)
+    good = rng.standard_normal((2000, 8, 2))
+    ok = diagnose(good, ("a", "b"), np.full(8, 0.4))
+    assert ok.converged, ok.problems
+    assert np.all(ok.rhat < 1.01) and np.all(ok.ess_bulk > 400)
+    bad = good.copy()
+    bad[:, :4, 1] += 3.0  # half the walkers sit elsewhere in b
+    stuck = diagnose(bad, ("a", "b"), np.full(8, 0.4))
+    assert not stuck.converged
+    assert any(p.startswith("R-hat") and p.endswith(": b") for p in stuck.problems)
+    low = diagnose(good, ("a", "b"), np.full(8, 0.01))
+    assert any("acceptance fraction" in p for p in low.problems)
+
+
+def test_pooled_elements_share_a_sampled_location_and_scale():
+    problem = CalibrationProblem(
+        MODEL, (Parameter("k[a]", "Decay Rate", 0.01, 1.0, 0.2, "a"),
+                Parameter("k[b]", "Initial Stock", 0.01, 1.0, 0.2, "b")),
+        (Target("Stock", "Stock", TIMES, _synthetic()),))
+    prior = Prior("normal", {"mu": 0.3, "sigma": 0.1}, 0.01, 1.0, "test")
+    bp = BayesProblem(problem, {}, (), (Pool("k", ("k[a]", "k[b]"), prior, 0.05),))
+    assert bp.names[:4] == ("k[a]", "k[b]", "k::mu", "k::tau")
+    theta = np.array([[0.3, 0.3, 0.3, 0.05, 0.05], [0.3, 0.3, 0.3, -0.05, 0.05]])
+    lp = bp.log_prior(theta)
+    assert np.isfinite(lp[0]) and lp[1] == -np.inf  # tau must be > 0
+    near, far = bp.log_prior(np.array([[0.3, 0.31, 0.3, 0.02, 0.05],
+                                       [0.3, 0.6, 0.3, 0.02, 0.05]]))
+    assert near > far + 10 * math.log(10)  # a small tau pulls the elements together
