@@ -158,6 +158,7 @@ class BayesResult:
                            "source": self.bayes.priors[q.name].source}
                   for q in p.parameters}
         return _clean({
+            **self._parameters_block(),
             "model": p.model, "model_sha256": self.model_sha256, "data": p.data_path,
             "data_sha256": self.data_sha256, "spec": p.spec_path, "method": self.method,
             "sampler": self.sampler, "seed": self.seed, "fit_window": [p.start, p.stop],
@@ -171,6 +172,27 @@ class BayesResult:
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
             "warnings": list(self.warnings),
         })
+
+    def _parameters_block(self) -> dict:
+        """``parameters`` and ``correlation`` as the least-squares record has them
+        (read by :func:`sdkit.io.calibration_record.read_calibration_record`)."""
+        p = self.bayes.problem
+        n = self.bayes.n_model
+        draws = self.draws[:, :n]
+        has = len(draws) > 1
+        sd = draws.std(axis=0, ddof=1) if has else np.full(n, np.nan)
+        band = np.quantile(draws, [0.025, 0.975], axis=0).T if has else np.full((n, 2), np.nan)
+        params = {q.name: {"variable": q.key, "value": float(self.point[j]),
+                           "stderr": float(sd[j]), "lower": q.lower, "upper": q.upper,
+                           "initial": q.initial, "interval_95": [float(v) for v in band[j]]}
+                  for j, q in enumerate(p.parameters)}
+        out = {"parameters": params, "posterior_file": POSTERIOR_FILE if has else None}
+        if has:
+            with np.errstate(all="ignore"):
+                corr = np.corrcoef(draws, rowvar=False).reshape(n, n)
+            out["correlation"] = {a: {b: float(corr[i, j]) for j, b in enumerate(p.names)}
+                                  for i, a in enumerate(p.names)}
+        return out
 
     def inference_data(self, *, n_prior: int = 2000):
         """ArviZ InferenceData: kept draws, log density and prior draws."""
