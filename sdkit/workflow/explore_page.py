@@ -38,11 +38,14 @@ _APP = r"""
   "use strict";
   var SPEC = JSON.parse(document.getElementById("sdkit-spec").textContent);
   var NS = "http://www.w3.org/2000/svg";
-  var P = SPEC.params, nOut = SPEC.outputs.length;
+  var P = SPEC.params;
   var defaults = P.map(function (p) { return p.value; });
   var start = defaults.slice();
-  if (SPEC.start >= 0) { SPEC.scenarios[SPEC.start].values.forEach(function (iv) { start[iv[0]] = iv[1]; }); }
-  var values = start.slice(), inputs = [], shows = [], charts = [], baseline = null, current = null;
+  if (SPEC.start >= 0) {
+    SPEC.scenarios[SPEC.start].values.forEach(function (iv) { start[iv[0]] = iv[1]; });
+  }
+  var values = start.slice(), inputs = [], shows = [], charts = [];
+  var baseline = null, current = null;
   var status = document.getElementById("sdkit-status");
   document.title = SPEC.title;
   document.getElementById("sdkit-title").textContent = SPEC.title;
@@ -57,85 +60,159 @@ _APP = r"""
     return out;
   }
   function simulate(vals) { return MODEL(slots(vals)); }
-  function el(tag, text) { var e = document.createElement(tag); if (text !== undefined) { e.textContent = text; } return e; }
+  function el(tag, text) {
+    var e = document.createElement(tag);
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
   function svg(tag, attrs) {
     var e = document.createElementNS(NS, tag);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
     return e;
   }
-  function fmt(v) { return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toPrecision(4)); }
+  function fmt(v) {
+    var a = Math.abs(v);
+    return a >= 1e5 || (a < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toPrecision(5));
+  }
+  function applyScenario(k) {
+    values = defaults.slice();
+    if (k >= 0) { SPEC.scenarios[k].values.forEach(function (iv) { values[iv[0]] = iv[1]; }); }
+  }
 
   function buildControls() {
     var box = document.getElementById("sdkit-controls");
     if (SPEC.scenarios.length) {
-      var sel = el("select"); sel.id = "sdkit-scenario";
-      var base = el("option", "Model values (baseline)"); base.value = "-1"; sel.appendChild(base);
-      SPEC.scenarios.forEach(function (s, i) { var o = el("option", s.title || s.name); o.value = String(i); o.title = s.description; sel.appendChild(o); });
+      var sel = el("select");
+      sel.id = "sdkit-scenario";
+      var base = el("option", "Model values (baseline)");
+      base.value = "-1";
+      sel.appendChild(base);
+      SPEC.scenarios.forEach(function (s, i) {
+        var o = el("option", s.title || s.name);
+        o.value = String(i);
+        o.title = s.description;
+        sel.appendChild(o);
+      });
       sel.value = String(SPEC.start);
       sel.addEventListener("change", function () {
-        values = defaults.slice();
-        var k = +sel.value;
-        if (k >= 0) { SPEC.scenarios[k].values.forEach(function (iv) { values[iv[0]] = iv[1]; }); }
-        sync(); schedule();
+        applyScenario(+sel.value);
+        sync();
+        schedule();
       });
-      var lab = el("label", "Scenario "); lab.appendChild(sel); box.appendChild(lab);
+      var lab = el("label", "Scenario ");
+      lab.appendChild(sel);
+      box.appendChild(lab);
     }
-    var reset = el("button", "Reset"); reset.id = "sdkit-reset";
-    reset.addEventListener("click", function () { values = start.slice(); var s = document.getElementById("sdkit-scenario"); if (s) { s.value = String(SPEC.start); } sync(); schedule(); });
+    var reset = el("button", "Reset");
+    reset.id = "sdkit-reset";
+    reset.addEventListener("click", function () {
+      values = start.slice();
+      var s = document.getElementById("sdkit-scenario");
+      if (s) { s.value = String(SPEC.start); }
+      sync();
+      schedule();
+    });
     box.appendChild(reset);
     P.forEach(function (p, i) {
-      var lab = el("label"), name = el("span", p.name), show = el("span");
+      var lab = el("label"), show = el("span"), inp = el("input");
       show.className = "sdkit-value";
       lab.title = (p.units ? "[" + p.units + "] " : "") + p.doc;
-      var inp = el("input"); inp.type = "range"; inp.min = p.min; inp.max = p.max; inp.step = p.step;
-      inp.addEventListener("input", function () { values[i] = +inp.value; show.textContent = fmt(values[i]); schedule(); });
-      lab.appendChild(name); lab.appendChild(show); lab.appendChild(inp); box.appendChild(lab);
-      inputs.push(inp); shows.push(show);
+      inp.type = "range";
+      inp.min = p.min;
+      inp.max = p.max;
+      inp.step = p.step;
+      inp.addEventListener("input", function () {
+        values[i] = +inp.value;
+        show.textContent = fmt(values[i]);
+        schedule();
+      });
+      lab.appendChild(el("span", p.name));
+      lab.appendChild(show);
+      lab.appendChild(inp);
+      box.appendChild(lab);
+      inputs.push(inp);
+      shows.push(show);
     });
   }
-  function sync() { inputs.forEach(function (inp, i) { inp.value = values[i]; shows[i].textContent = fmt(values[i]); }); }
+  function sync() {
+    inputs.forEach(function (inp, i) {
+      inp.value = values[i];
+      shows[i].textContent = fmt(values[i]);
+    });
+  }
 
+  function buildChart(box, o, oi, e, ei) {
+    var W = 300, H = 190, s = svg("svg", {width: W, height: H, "class": "sdkit-chart"});
+    var title = svg("text", {x: 6, y: 14}), tip = svg("title");
+    title.textContent = o.name + (e ? "[" + e + "]" : "") + (o.units ? " (" + o.units + ")" : "");
+    tip.textContent = o.doc;
+    title.appendChild(tip);
+    var c = {o: oi, e: ei, size: o.elements.length, W: W, H: H,
+             hi: svg("text", {x: 4, y: 30}), lo: svg("text", {x: 4, y: H - 22}),
+             t0: svg("text", {x: 40, y: H - 6}),
+             t1: svg("text", {x: W - 4, y: H - 6, "text-anchor": "end"}),
+             lb: svg("polyline", {fill: "none", stroke: "#999", "stroke-dasharray": "4 3",
+                                  "stroke-width": 1.5}),
+             lc: svg("polyline", {fill: "none", stroke: "#1f5fbf", "stroke-width": 2}),
+             dots: svg("g", {fill: "#e07b00"}),
+             data: SPEC.data.filter(function (d) { return d.output === oi && d.elem === ei; })};
+    s.appendChild(svg("rect", {x: 40, y: 22, width: W - 48, height: H - 50, fill: "none",
+                               stroke: "#ccd"}));
+    [title, c.hi, c.lo, c.t0, c.t1, c.lb, c.lc, c.dots].forEach(function (x) { s.appendChild(x); });
+    c.data.forEach(function (d) {
+      d.times.forEach(function () { c.dots.appendChild(svg("circle", {r: 2.5})); });
+    });
+    box.appendChild(s);
+    charts.push(c);
+  }
   function buildCharts() {
     var box = document.getElementById("sdkit-charts");
     SPEC.outputs.forEach(function (o, oi) {
-      o.elements.forEach(function (e, ei) {
-        var W = 300, H = 190, s = svg("svg", {width: W, height: H, "class": "sdkit-chart"});
-        var title = svg("text", {x: 6, y: 14}); title.textContent = o.name + (e ? "[" + e + "]" : "") + (o.units ? " (" + o.units + ")" : "");
-        var tip = svg("title"); tip.textContent = o.doc; title.appendChild(tip);
-        var hi = svg("text", {x: 4, y: 30}), lo = svg("text", {x: 4, y: H - 22});
-        var t0 = svg("text", {x: 40, y: H - 6}), t1 = svg("text", {x: W - 4, y: H - 6, "text-anchor": "end"});
-        s.appendChild(svg("rect", {x: 40, y: 22, width: W - 48, height: H - 50, fill: "none", stroke: "#ccd"}));
-        var lb = svg("polyline", {fill: "none", stroke: "#999", "stroke-dasharray": "4 3", "stroke-width": 1.5});
-        var lc = svg("polyline", {fill: "none", stroke: "#1f5fbf", "stroke-width": 2});
-        var dots = svg("g", {fill: "#e07b00"});
-        [title, hi, lo, t0, t1, lb, lc, dots].forEach(function (x) { s.appendChild(x); });
-        box.appendChild(s);
-        charts.push({o: oi, e: ei, size: o.elements.length, lb: lb, lc: lc, dots: dots, hi: hi, lo: lo, t0: t0, t1: t1, W: W, H: H,
-                     data: SPEC.data.filter(function (d) { return d.output === oi && d.elem === ei; })});
-      });
+      o.elements.forEach(function (e, ei) { buildChart(box, o, oi, e, ei); });
     });
+    var sources = {};
+    SPEC.data.forEach(function (d) { sources[d.source] = true; });
+    var names = Object.keys(sources);
+    if (names.length) {
+      document.getElementById("sdkit-sources").textContent = "Observed data: " + names.join("; ");
+    }
   }
-  function series(run, c) { var a = run.out[c.o], v = []; for (var k = c.e; k < a.length; k += c.size) { v.push(a[k]); } return v; }
-  function draw() {
-    var times = current.times, ta = times[0], tb = times[times.length - 1];
-    charts.forEach(function (c) {
-      var yc = series(current, c), yb = series(baseline, c), lo = Infinity, hi = -Infinity;
-      function span(v) { if (isFinite(v)) { if (v < lo) { lo = v; } if (v > hi) { hi = v; } } }
-      yc.forEach(span); yb.forEach(span); c.data.forEach(function (d) { d.values.forEach(span); });
-      if (!(hi > lo)) { hi = (isFinite(hi) ? hi : 0) + 1; lo = hi - 2; }
-      var x0 = 40, w = c.W - 48, y0 = 22, h = c.H - 50, tspan = (tb - ta) || 1;
-      function X(t) { return (x0 + (t - ta) / tspan * w).toFixed(1); }
-      function Y(v) { return (y0 + (hi - v) / (hi - lo) * h).toFixed(1); }
-      function pts(ys) { var s = []; for (var k = 0; k < ys.length; k++) { if (isFinite(ys[k])) { s.push(X(times[k]) + "," + Y(ys[k])); } } return s.join(" "); }
-      c.lc.setAttribute("points", pts(yc)); c.lb.setAttribute("points", pts(yb));
-      c.hi.textContent = fmt(hi); c.lo.textContent = fmt(lo); c.t0.textContent = fmt(ta); c.t1.textContent = fmt(tb);
-      if (!c.drawn) {
-        c.data.forEach(function (d) { d.times.forEach(function (t, k) { c.dots.appendChild(svg("circle", {r: 2.5, cx: X(t), cy: Y(d.values[k])})); }); });
-      } else {
-        var k = 0;
-        c.data.forEach(function (d) { d.times.forEach(function (t, j) { var dot = c.dots.childNodes[k++]; dot.setAttribute("cx", X(t)); dot.setAttribute("cy", Y(d.values[j])); }); });
+  function series(run, c) {
+    var a = run.out[c.o], v = [];
+    for (var k = c.e; k < a.length; k += c.size) { v.push(a[k]); }
+    return v;
+  }
+  function drawChart(c, times) {
+    var yc = series(current, c), yb = series(baseline, c), lo = Infinity, hi = -Infinity;
+    function span(v) { if (isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }
+    yc.forEach(span);
+    yb.forEach(span);
+    c.data.forEach(function (d) { d.values.forEach(span); });
+    if (!(hi > lo)) { hi = (isFinite(hi) ? hi : 0) + 1; lo = hi - 2; }
+    var ta = times[0], tspan = (times[times.length - 1] - ta) || 1;
+    var x0 = 40, w = c.W - 48, y0 = 22, h = c.H - 50;
+    function X(t) { return (x0 + (t - ta) / tspan * w).toFixed(1); }
+    function Y(v) { return (y0 + (hi - v) / (hi - lo) * h).toFixed(1); }
+    function pts(ys) {
+      var s = [];
+      for (var k = 0; k < ys.length; k++) {
+        if (isFinite(ys[k])) { s.push(X(times[k]) + "," + Y(ys[k])); }
       }
-      c.drawn = true;
+      return s.join(" ");
+    }
+    c.lc.setAttribute("points", pts(yc));
+    c.lb.setAttribute("points", pts(yb));
+    c.hi.textContent = fmt(hi);
+    c.lo.textContent = fmt(lo);
+    c.t0.textContent = fmt(ta);
+    c.t1.textContent = fmt(times[times.length - 1]);
+    var k = 0;
+    c.data.forEach(function (d) {
+      d.times.forEach(function (t, j) {
+        var dot = c.dots.childNodes[k++];
+        dot.setAttribute("cx", X(t));
+        dot.setAttribute("cy", Y(d.values[j]));
+      });
     });
   }
   function fragment() {
@@ -144,40 +221,70 @@ _APP = r"""
     return "v=" + parts.join(",");
   }
   function update() {
-    try { current = simulate(values); status.textContent = ""; } catch (err) { status.textContent = String(err.message); return; }
-    draw();
-    try { history.replaceState(null, "", "#" + fragment()); } catch (err) { /* file: URLs may refuse */ }
+    try {
+      current = simulate(values);
+      status.textContent = "";
+    } catch (err) {
+      status.textContent = String(err.message);
+      return;
+    }
+    charts.forEach(function (c) { drawChart(c, current.times); });
+    try { history.replaceState(null, "", "#" + fragment()); } catch (err) { /* file: URL */ }
   }
   var pending = false;
-  function schedule() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; update(); }); } }
+  function schedule() {
+    if (pending) { return; }
+    pending = true;
+    requestAnimationFrame(function () { pending = false; update(); });
+  }
   function readHash() {
     var q = new URLSearchParams(location.hash.slice(1)), v = q.get("v");
-    if (v) {
+    if (v !== null) {
       values = defaults.slice();
-      v.split(",").forEach(function (kv) { var p = kv.split(":"), i = +p[0], x = +p[1]; if (p.length === 2 && i >= 0 && i < P.length && isFinite(x)) { values[i] = x; } });
+      v.split(",").forEach(function (kv) {
+        var p = kv.split(":"), i = +p[0], x = +p[1];
+        if (p.length === 2 && i >= 0 && i < P.length && isFinite(x)) { values[i] = x; }
+      });
     }
     return q;
   }
-  function plain(a) { return Array.prototype.map.call(a, function (v) { return isFinite(v) ? v : String(v); }); }
-
-  buildControls(); buildCharts();
-  var q = readHash();
-  sync();
-  try { baseline = simulate(null); } catch (err) { status.textContent = String(err.message); return; }
-  update();
-  if (q.get("bench")) {
-    var n = +q.get("bench"), ms = [];
+  function plain(a) {
+    return Array.prototype.map.call(a, function (v) { return isFinite(v) ? v : String(v); });
+  }
+  function bench(n) {
+    var ms = [];
     for (var k = 0; k < n; k++) {
       var p = P[k % P.length];
       values[k % P.length] = p.min + (p.max - p.min) * ((k * 7919) % 101) / 100;
-      var a = performance.now(); update(); document.body.getBoundingClientRect(); ms.push(performance.now() - a);
+      var a = performance.now();
+      update();
+      document.body.getBoundingClientRect();
+      ms.push(performance.now() - a);
     }
     ms.sort(function (x, y) { return x - y; });
-    document.body.appendChild(el("pre", JSON.stringify({n: n, median_ms: ms[n >> 1], max_ms: ms[n - 1]}))).id = "sdkit-bench";
+    var out = el("pre", JSON.stringify({n: n, median_ms: ms[n >> 1], max_ms: ms[n - 1]}));
+    out.id = "sdkit-bench";
+    document.body.appendChild(out);
   }
+
+  buildControls();
+  buildCharts();
+  var q = readHash();
+  sync();
+  try {
+    baseline = simulate(null);
+  } catch (err) {
+    status.textContent = String(err.message);
+    return;
+  }
+  update();
+  if (q.get("bench")) { bench(+q.get("bench")); }
   if (q.get("dump")) {
-    var d = {times: current.times, values: values, current: current.out.map(plain), baseline: baseline.out.map(plain)};
-    document.body.appendChild(el("pre", JSON.stringify(d))).id = "sdkit-dump";
+    var d = {times: current.times, values: values, current: current.out.map(plain),
+             baseline: baseline.out.map(plain)};
+    var pre = el("pre", JSON.stringify(d));
+    pre.id = "sdkit-dump";
+    document.body.appendChild(pre);
   }
   window.addEventListener("hashchange", function () { readHash(); sync(); schedule(); });
 })();
@@ -187,13 +294,15 @@ PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy"
+ content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
 <title>sdkit explorer</title>
 <style>""" + _STYLE + """</style>
 </head>
 <body>
 <header><h1 id="sdkit-title"></h1><div id="sdkit-status"></div></header>
-<div class="sdkit-legend">Solid blue: this run. Dashed grey: the model's own values (baseline). Orange dots: observed data.</div>
+<div class="sdkit-legend">Solid blue: this run. Dashed grey: the model's own values
+(baseline). Orange dots: observed data. <span id="sdkit-sources"></span></div>
 <main><div id="sdkit-controls"></div><div id="sdkit-charts"></div></main>
 <script type="application/json" id="sdkit-spec">@@SPEC@@</script>
 <script>@@RUNTIME@@
