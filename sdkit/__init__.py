@@ -39,6 +39,7 @@ from sdkit.errors import (
     UnsafeModelError,
     UnsupportedConstructError,
 )
+from sdkit.io.tidy import to_tidy, to_wide
 from sdkit.model.load import Model, TimeSettings, load_model
 from sdkit.scenarios.projection import run_scenarios
 from sdkit.scenarios.spec import Lever, Scenario, list_scenarios, read_scenario
@@ -63,6 +64,8 @@ __all__ = [
     "load_model",
     "simulate",
     "to_dataset",
+    "to_tidy",
+    "to_wide",
     "model_info",
     "run_conformance",
     "read_cin",
