@@ -41,9 +41,15 @@ __all__ = ["read_bayes"]
 
 
 def _entry_parameters(problem: CalibrationProblem, item: Mapping) -> list:
+    """The parameters one ``[[parameters]]`` entry made (several entries may share a
+    name, each with its own ``elements``)."""
     name = item.get("name", item.get("variable"))
-    return [p for p in problem.parameters
-            if p.name == name or p.name.startswith(f"{name}[")]
+    if isinstance(item.get("elements"), list):
+        wanted = {f"{name}[{e}]" for e in item["elements"]}
+        return [p for p in problem.parameters if p.name in wanted]
+    if item.get("per_element", False):
+        return [p for p in problem.parameters if p.name.startswith(f"{name}[")]
+    return [p for p in problem.parameters if p.name == name]
 
 
 def _entry_targets(problem: CalibrationProblem, item: Mapping) -> list:

@@ -100,3 +100,11 @@ def test_bad_prior_or_likelihood_is_one_line_exit_2_nothing_written(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert message in err and str(spec) in err and len(err.splitlines()) == 1
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_entries_sharing_a_name_keep_their_own_bounds_iis():
+    bp = read_bayes(read_problem("calibration/iis.toml"))
+    x = np.concatenate([bp.problem.initial, np.full(len(bp.names) - bp.n_model, 0.1)])
+    assert np.isfinite(bp.log_prior(x)[0])
+    assert bp.priors["Patent scale[Enshi]"].upper == 900.0
+    assert bp.priors["Patent scale[Yichang]"].upper == 10000.0
