@@ -6,10 +6,12 @@ at most every :data:`EVERY` seconds::
 
     sdkit: Monte Carlo: 4,096/10,000 runs (41%), 812 runs/s, ETA 7s
 
-and one last line when the job ends. The job's own output on standard
-output is never touched. It has the part of tqdm's interface sdkit uses
-(``update``, ``set_postfix``, ``close``, context manager), so a caller swaps
-one for the other.
+and one last line when the job ends (jobs shorter than that write nothing).
+``$SDKIT_PROGRESS_SECONDS`` sets the interval (``inf`` turns the lines off).
+The job's own output on standard output is never touched. A
+:class:`Progress` has the part of tqdm's interface sdkit uses (``update``,
+``set_postfix``, ``close``, context manager), so a caller swaps one for the
+other.
 """
 
 from __future__ import annotations
