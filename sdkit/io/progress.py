@@ -113,7 +113,8 @@ class Progress:
             self._bar.update(n)
             return
         now = self._clock()
-        if self._show and now - self._last >= self._every:
+        finished = self.total is not None and self.done >= self.total  # close() says so
+        if self._show and not finished and now - self._last >= self._every:
             self._last = now
             self._write(self.line(now))
 
