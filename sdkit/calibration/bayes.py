@@ -213,6 +213,14 @@ class BayesProblem:
                 return np.where(s > 0, np.log(obs) - np.log(np.where(s > 0, s, 1.0)), np.nan)
         return (s - obs) / norm
 
+    def fit_indices(self, name: str) -> np.ndarray:
+        """Positions (in ``target.times``) of target `name`'s points in the fit window."""
+        return self._data[name][0]
+
+    def scale_of(self, name: str) -> float:
+        """The series' scale: mean |observed| in the fit window (relative residuals)."""
+        return self._data[name][2]
+
     def _group_of(self, name: str) -> TargetGroup:
         return next(g for g in self.groups if name in g.targets)
 

@@ -25,6 +25,7 @@ from sdkit.calibration.fit import check_names
 from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import BayesResult, data_hashes
+from sdkit.calibration.predictive import posterior_predictive
 from sdkit.calibration.problem import CalibrationProblem
 from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
 from sdkit.io.progress import Progress
@@ -91,6 +92,15 @@ def _start_theta(bp: BayesProblem, objective: Objective) -> np.ndarray:
     return theta
 
 
+def _bands(bp: BayesProblem, draws: np.ndarray, simulate, seed) -> tuple:
+    """90 % posterior predictive bands from up to 400 of `draws` (one ensemble run)."""
+    if not len(draws):
+        return ()
+    rng = np.random.default_rng(seed)
+    pick = draws[rng.choice(len(draws), size=min(400, len(draws)), replace=False)]
+    return tuple(posterior_predictive(bp, pick, simulate, level=0.9, seed=seed))
+
+
 def _progress(total: int, progress: bool | None) -> Progress:
     return Progress(total, desc="mcmc", unit="step", show=progress)  # bar, or log lines
 
@@ -138,9 +148,10 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
         map_time = perf_counter() - t0
     common = {"bayes": bp, "seed": seed, "model_sha256": model_sha, "data_sha256": data_sha}
     if method == "map":
+        bands = _bands(bp, np.repeat(theta_map[None, :], 400, axis=0), simulate, seed)
         return BayesResult(method="map", theta_map=theta_map, samples=None, log_prob=None,
                            diagnostics=None, elapsed=map_time, n_runs=map_runs,
-                           sampler="L-BFGS-B on the log posterior", **common)
+                           sampler="L-BFGS-B on the log posterior", bands=bands, **common)
     start = initial_walkers(bp, opts["walkers"], rng, center=theta_map)
     bar = _progress(opts["steps"], progress)
     try:
@@ -159,7 +170,8 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
         notes.append(objective.engine_note)
     sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
                f"steps (burn-in {burn}), vectorized ensemble runs")
+    bands = _bands(bp, kept.reshape(-1, kept.shape[2]), simulate, seed)
     return BayesResult(method="mcmc", theta_map=theta_map, samples=kept, log_prob=lp,
                        diagnostics=diag, burn=burn, elapsed=chain.elapsed + map_time,
                        n_runs=chain.n_runs + map_runs, interrupted=chain.interrupted,
-                       sampler=sampler, warnings=tuple(notes), **common)
+                       sampler=sampler, warnings=tuple(notes), bands=bands, **common)

@@ -173,7 +173,7 @@ def run_map(bp: BayesProblem, simulate: Simulate, x0: np.ndarray, *,
         The best point, its log posterior density (up to a constant) and
         the model runs made.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # heavy: scipy.optimize only for MAP
 
     counter = _LogProb(bp, simulate)
     eps = 1e-9 * np.maximum(np.abs(bp.lower), 1.0)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,9 @@ import pandas as pd
 
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.diagnostics import Diagnostics, import_arviz, to_inference_data
-from sdkit.errors import SpecError
+from sdkit.calibration.predictive import PredictiveBand, holdout_coverage
+from sdkit.edit.cin import write_cin
+from sdkit.errors import OutputError, SpecError
 from sdkit.io.files import atomic_path, atomic_write_text, staged_folder
 from sdkit.model.translate import file_hash
 
@@ -30,6 +34,13 @@ __all__ = ["BayesResult", "PosteriorDraws", "write_bayes_outputs", "read_posteri
            "POSTERIOR_FILE"]
 
 POSTERIOR_FILE = "posterior.nc"
+
+
+def _sdkit_version() -> str:
+    try:
+        return version("sdkit")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _clean(value):
@@ -70,6 +81,8 @@ class BayesResult:
         What produced the draws, for reports.
     model_sha256, data_sha256 : str
     warnings : tuple of str
+    bands : tuple of PredictiveBand
+        Posterior predictive bands per fitted target (90 %).
     """
 
     bayes: BayesProblem
@@ -87,6 +100,7 @@ class BayesResult:
     model_sha256: str = ""
     data_sha256: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    bands: tuple[PredictiveBand, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -151,8 +165,6 @@ class BayesResult:
 
     def to_record(self) -> dict:
         """The JSON record (provenance, estimates, diagnostics, warnings)."""
-        from sdkit import __version__
-
         p = self.bayes.problem
         priors = {q.name: {"prior": self.bayes.priors[q.name].describe(),
                            "source": self.bayes.priors[q.name].source}
@@ -164,14 +176,24 @@ class BayesResult:
             "sampler": self.sampler, "seed": self.seed, "fit_window": [p.start, p.stop],
             "n_runs": self.n_runs, "elapsed_s": self.elapsed, "burn": self.burn,
             "interrupted": self.interrupted, "converged": self.converged,
-            "sdkit_version": __version__, "estimates": self.to_frame().to_dict(orient="index"),
+            "sdkit_version": _sdkit_version(), "estimates": self.to_frame().to_dict(orient="index"),
             "priors": priors,
             "likelihoods": {g.name: {"targets": list(g.targets), **vars(g.likelihood)}
                             for g in self.bayes.groups},
             "pools": {pool.name: list(pool.members) for pool in self.bayes.pools},
             "diagnostics": self.diagnostics.to_dict() if self.diagnostics else None,
+            "predictive": self._predictive_block(),
             "warnings": list(self.warnings),
         })
+
+    def _predictive_block(self) -> dict | None:
+        if not self.bands:
+            return None
+        c_fit, c_out, n_fit, n_out = holdout_coverage(list(self.bands))
+        return {"level": self.bands[0].level, "coverage_fit": c_fit,
+                "coverage_holdout": c_out, "n_fit": n_fit, "n_holdout": n_out,
+                "note": "posterior predictive band (model and observation noise) at the "
+                        "observed times; hold-out points are outside the fit window"}
 
     def _parameters_block(self) -> dict:
         """``parameters`` and ``correlation`` as the least-squares record has them
@@ -262,8 +284,12 @@ def read_posterior(path: str | os.PathLike, *, model_sha256: str | None = None
 
 
 def write_bayes_outputs(result: BayesResult, out_dir: str | os.PathLike, *,
-                        overwrite: bool = False) -> dict[str, Path]:
+                        overwrite: bool = False,
+                        extra: Mapping[str, bytes | str] | None = None) -> dict[str, Path]:
     """Write ``fitted.cin``, ``calibration.json`` and (MCMC) ``posterior.nc``.
+
+    `extra` maps further relative paths (``"report.md"``, ``"plots/trace.png"``)
+    to their content; they are written in the same staged folder.
 
     The folder is staged and swapped in whole (:func:`sdkit.io.staged_folder`),
     so a failure leaves it as it was. An interrupted chain is written too,
@@ -274,9 +300,6 @@ def write_bayes_outputs(result: BayesResult, out_dir: str | os.PathLike, *,
     dict
         ``{"cin": path, "json": path, "posterior": path}`` (no posterior for MAP).
     """
-    from sdkit.edit.cin import write_cin
-    from sdkit.errors import OutputError
-
     out = Path(out_dir)
     names = {"cin": "fitted.cin", "json": "calibration.json"}
     if result.samples is not None:
@@ -296,6 +319,15 @@ def write_bayes_outputs(result: BayesResult, out_dir: str | os.PathLike, *,
         if "posterior" in names:
             with atomic_path(stage / names["posterior"]) as tmp:
                 result.inference_data().to_netcdf(str(tmp))
+        for rel, content in (extra or {}).items():
+            target = stage / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                atomic_write_text(target, content)
+            else:
+                with atomic_path(target) as tmp:
+                    Path(tmp).write_bytes(content)
+            paths[rel] = out / rel
     return paths
 
 

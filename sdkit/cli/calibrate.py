@@ -10,6 +10,7 @@ from sdkit.calibration.fit import calibrate
 from sdkit.calibration.posterior import write_bayes_outputs
 from sdkit.calibration.problem import METHODS
 from sdkit.calibration.spec import read_problem
+from sdkit.workflow.bayes import bayes_report_files
 from sdkit.workflow.calibration import check_out, write_outputs
 
 
@@ -60,7 +61,8 @@ def _run_bayes(args, problem) -> int:
     result = calibrate_bayes(problem, method=args.method, seed=args.seed)
     print(result.summary())
     if args.out:
-        paths = write_bayes_outputs(result, args.out, overwrite=args.overwrite)
+        files = bayes_report_files(result, plots=not args.no_plots)
+        paths = write_bayes_outputs(result, args.out, overwrite=args.overwrite, extra=files)
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     if result.interrupted:
         print("sdkit: interrupted: the chain so far is kept, marked not converged",

@@ -68,11 +68,17 @@ def test_cli_map_writes_cin_and_a_record_the_readers_accept(tmp_path, capsys):
     assert values["Transmission rate"] == pytest.approx(0.45, rel=0.1)
     assert values["Infectious duration"] == pytest.approx(4.0, rel=0.2)
     assert not (out / "posterior.nc").exists()
+    assert (out / "plots" / "predictive_reported_cases.png").stat().st_size > 0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "hold-out points" in report and "test: wide prior" in report
+    predictive = record.get("predictive")
+    assert predictive["n_holdout"] == 10 and 0 <= predictive["coverage_holdout"] <= 1
 
 
 def test_cli_mcmc_writes_posterior_and_warns_when_not_converged(tmp_path, capsys):
     out = tmp_path / "out"
-    code = main(["calibrate", str(_spec(tmp_path)), "--seed", "2", "--out", str(out)])
+    code = main(["calibrate", str(_spec(tmp_path)), "--seed", "2", "--out", str(out),
+                 "--no-plots"])
     assert code == 0
     printed = capsys.readouterr()
     assert "NOT converged" in printed.out

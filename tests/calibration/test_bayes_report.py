@@ -1,0 +1,75 @@
+"""Figures of a Bayesian calibration (plain data) and posterior predictive coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from sdkit.calibration.bayes import BayesProblem, TargetGroup
+from sdkit.calibration.likelihood import Likelihood
+from sdkit.calibration.predictive import band_coverage, holdout_coverage, posterior_predictive
+from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
+from sdkit.report.bayes_figures import (
+    most_correlated_pairs,
+    pair_figure,
+    predictive_figure,
+    prior_posterior_figure,
+    rank_figure,
+    trace_figure,
+)
+
+
+def _visible(fig: Figure) -> int:
+    return sum(ax.get_visible() for ax in fig.axes)
+
+
+def test_figures_have_one_panel_per_parameter_or_pair():
+    rng = np.random.default_rng(0)
+    samples = rng.standard_normal((50, 8, 4))
+    names = ["a", "b", "c", "d"]
+    assert _visible(trace_figure(samples, names)) == 4
+    assert _visible(rank_figure(samples, names)) == 4
+    prior = rng.standard_normal((500, 4)) * 3
+    assert _visible(prior_posterior_figure(prior, samples.reshape(-1, 4), names)) == 4
+    assert _visible(pair_figure(samples.reshape(-1, 4), names, k=2)) == 2
+
+
+def test_most_correlated_pair_is_found():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1000, 3))
+    x[:, 2] = -x[:, 0] + 0.01 * rng.standard_normal(1000)
+    (i, j, r), *_ = most_correlated_pairs(x, 1)
+    assert (i, j) == (0, 2) and r < -0.99
+
+
+def test_predictive_figure_states_hold_out_coverage():
+    t = np.arange(10.0)
+    obs = t.copy()
+    obs[8] = 100.0  # one hold-out point outside the band
+    fig = predictive_figure(t, t - 1, t, t + 1, obs, t < 6, title="x")
+    assert "hold-out coverage 75% of 4" in fig.axes[0].get_title()
+    assert band_coverage(t - 1, t + 1, obs) == pytest.approx(0.9)
+
+
+def test_band_of_the_true_model_covers_about_90_percent_of_new_noise():
+    times = tuple(np.arange(0.0, 40.0))
+    problem = CalibrationProblem(
+        "tests/models/decay.mdl", (Parameter("k", "Decay Rate", 0.01, 1.0, 0.1),),
+        (Target("Stock", "Stock", times, tuple(np.ones(40)), source="SYNTHETIC"),),
+        stop=19.0)
+    bp = BayesProblem(problem, {}, (TargetGroup("Stock", ("Stock",),
+                                                Likelihood(log=True, sigma=0.1)),))
+    clean = 100 * np.exp(-0.1 * np.asarray(times))
+
+    def simulate(x):  # the exact solution, one row per draw
+        return {"Stock": np.tile(clean, (len(x), 1))}
+
+    draws = np.full((2000, 1), 0.1)
+    (band,) = posterior_predictive(bp, draws, simulate, level=0.9, seed=3)
+    rng = np.random.default_rng(4)
+    new = clean * np.exp(0.1 * rng.standard_normal((200, 40)))  # SYNTHETIC
+    coverage = np.mean([band_coverage(band.low, band.high, row) for row in new])
+    assert coverage == pytest.approx(0.9, abs=0.02)
+    c_fit, c_out, n_fit, n_out = holdout_coverage([band])
+    assert (n_fit, n_out) == (20, 20)
