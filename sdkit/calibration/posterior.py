@@ -238,12 +238,45 @@ class PosteriorDraws:
     samples: np.ndarray
     attrs: dict
 
+    @property
+    def source(self) -> str:
+        """Where the draws come from (provenance)."""
+        return f"{self.path} (posterior draws: {self.attrs.get('sampler', 'MCMC')})"
+
+    def table(self, n: int, *, seed=None, model_sha256: str | None = None) -> pd.DataFrame:
+        """`n` Monte Carlo members drawn from the posterior, for a model with `model_sha256`.
+
+        ``attrs["sampling"]`` is ``"posterior"``; a chain that did not converge
+        is said so in ``attrs["sampling_note"]``.
+
+        Raises
+        ------
+        SpecError
+            The posterior was made for another model (its sha256 differs).
+        """
+        _check_model(self.path, self.attrs, model_sha256)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        out = self.draws(n, rng)
+        out.attrs["sampling"] = "posterior"
+        converged = bool(int(self.attrs.get("converged", 0)))
+        out.attrs["sampling_note"] = (f"posterior draws from {self.path}"
+                                      + ("" if converged else " (chain NOT converged)"))
+        return out
+
     def draws(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """`n` random draws (with replacement when `n` exceeds the draws) of the
         model constants, columns named as the model sets them."""
         flat = self.samples.reshape(-1, self.samples.shape[-1])[:, :len(self.keys)]
         idx = rng.choice(len(flat), size=n, replace=n > len(flat))
         return pd.DataFrame(flat[idx], columns=list(self.keys))
+
+
+def _check_model(path: str, attrs: Mapping, model_sha256: str | None) -> None:
+    have = str(attrs.get("model_sha256", ""))
+    if model_sha256 is not None and have != model_sha256:
+        raise SpecError(f"{path}: posterior is from another model (sha256 {have[:12]} of "
+                        f"{attrs.get('model', '?')}); this model has sha256 "
+                        f"{model_sha256[:12]}; calibrate it again")
 
 
 def read_posterior(path: str | os.PathLike, *, model_sha256: str | None = None
@@ -275,11 +308,7 @@ def read_posterior(path: str | os.PathLike, *, model_sha256: str | None = None
         names = tuple(str(n) for n in post["parameter"].to_numpy())
     except (OSError, ValueError, KeyError, AttributeError) as e:
         raise SpecError(f"{path}: not a sdkit posterior file ({type(e).__name__}: {e})") from None
-    have = str(attrs.get("model_sha256", ""))
-    if model_sha256 is not None and have != model_sha256:
-        raise SpecError(f"{path}: posterior is from another model (sha256 {have[:12]} of "
-                        f"{attrs.get('model', '?')}); this model has sha256 "
-                        f"{model_sha256[:12]}; calibrate it again")
+    _check_model(str(path), attrs, model_sha256)
     return PosteriorDraws(str(path), names, keys, samples, attrs)
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sdkit.calibration.posterior import PosteriorDraws, read_posterior
 from sdkit.edit.cin import read_cin
 from sdkit.errors import InvalidValueError, SpecError
 from sdkit.io.calibration_record import read_calibration_record
@@ -37,7 +38,7 @@ from sdkit.scenarios.projection import provenance, run_members
 from sdkit.scenarios.sampling import SAMPLING, sample_parameters
 
 __all__ = ["ParameterUncertainty", "sample_parameters", "monte_carlo", "read_parameters",
-           "SAMPLING"]
+           "read_uncertainty", "SAMPLING"]
 
 
 def _vector(values, n: int, *, what: str, fill: float) -> np.ndarray:
@@ -220,7 +221,10 @@ def monte_carlo(
     Parameters
     ----------
     model : Model or path-like
-    unc : ParameterUncertainty
+    unc : ParameterUncertainty or PosteriorDraws
+        A posterior (:func:`read_uncertainty`) gives its own draws of all
+        fitted parameters (``attrs["sampling"] == "posterior"``); it must
+        come from this model (same sha256).
     outputs : sequence of str
     members : int, default 1000
     seed : int, Generator or None
@@ -242,7 +246,10 @@ def monte_carlo(
     """
     if not isinstance(model, Model):
         model = load_model(model)
-    table = sample_parameters(unc, members, seed=seed, method=sampling)
+    if isinstance(unc, PosteriorDraws):  # MCMC posterior: its draws, all parameters
+        table = unc.table(members, seed=seed, model_sha256=model.sha256)
+    else:
+        table = sample_parameters(unc, members, seed=seed, method=sampling)
     ds = run_members(model, table, outputs=outputs, base=params, saveper=saveper,
                      engine=engine, executor=executor,
                      progress=progress, desc="Monte Carlo")
@@ -252,6 +259,21 @@ def monte_carlo(
                                else "generator", parameters=unc.source, members=members,
                                sampling=table.attrs.get("sampling", "")))
     return ds
+
+
+def read_uncertainty(path: str | os.PathLike) -> ParameterUncertainty | PosteriorDraws:
+    """Parameter uncertainty of a calibration record (``calibration.json``).
+
+    The posterior draws when the record names a posterior file (MCMC) that
+    sits beside it; else the Jacobian-covariance description
+    (:meth:`ParameterUncertainty.from_record`).
+    """
+    path = Path(path)
+    rec = read_calibration_record(path, error=SpecError)
+    posterior = rec.get("posterior_file")
+    if isinstance(posterior, str) and (path.parent / posterior).is_file():
+        return read_posterior(path.parent / posterior)
+    return ParameterUncertainty.from_record(path)
 
 
 def read_parameters(path: str | os.PathLike | None) -> dict[str, float]:

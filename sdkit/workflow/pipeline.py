@@ -31,7 +31,12 @@ from sdkit.report.results import StoredCalibration
 from sdkit.scenarios.projection import provenance as model_provenance
 from sdkit.scenarios.projection import run_scenarios
 from sdkit.scenarios.spec import list_scenarios
-from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo, read_parameters
+from sdkit.scenarios.uncertainty import (
+    ParameterUncertainty,
+    monte_carlo,
+    read_parameters,
+    read_uncertainty,
+)
 from sdkit.workflow.specs import read_sensitivity_spec, read_uncertainty_spec
 from sdkit.workflow.study import Study, read_study
 
@@ -41,6 +46,8 @@ __all__ = ["run_pipeline", "specialization_from_data"]
 SLOW_MEMBERS = 20
 
 SAMPLING_NOTES = {
+    "posterior": "Monte Carlo members are draws of the MCMC posterior (posterior.nc) of every "
+                 "fitted parameter, including those a least-squares fit leaves on a bound.",
     "gibbs": "Monte Carlo members are drawn from the calibration's joint (Jacobian-based) "
              "covariance, as a multivariate normal truncated to the parameter bounds (Gibbs "
              "sampling); parameters fitted on a bound are held there. Keeping the correlations "
@@ -97,7 +104,7 @@ def _calibration(study: Study, progress: bool, log):
         params = read_parameters(path)
         if path.suffix.lower() != ".json":
             return params, None, None, f"Parameters read from {path}."
-        return (params, ParameterUncertainty.from_record(path),
+        return (params, read_uncertainty(path),  # posterior draws when there is a posterior
                 StoredCalibration.from_record(path), f"Parameters read from {path}.")
     spec = study.calibration
     if not study.calibrate:
@@ -156,7 +163,7 @@ def _monte_carlo(study, spec, unc, m, scen, base, outputs, n_members, notes, log
                                       engine=study.engine, progress=progress,
                                       sampling=spec.sampling)
     used = {d.attrs.get("sampling") for d in ensembles.values()}
-    notes.extend(SAMPLING_NOTES[k] for k in ("gibbs", "copula") if k in used)
+    notes.extend(SAMPLING_NOTES[k] for k in ("posterior", "gibbs", "copula") if k in used)
     return ensembles
 
 

@@ -25,7 +25,11 @@ from sdkit.model.load import Model, load_model
 from sdkit.scenarios.projection import provenance
 from sdkit.scenarios.sensitivity import run_factor_samples
 from sdkit.scenarios.spec import read_scenario
-from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo, read_parameters
+from sdkit.scenarios.uncertainty import (
+    monte_carlo,
+    read_parameters,
+    read_uncertainty,
+)
 from sdkit.workflow.specs import (
     SensitivitySpec,
     UncertaintySpec,
@@ -141,7 +145,7 @@ def run_uncertainty(spec: str | os.PathLike | UncertaintySpec, *, out: str | os.
         raise SpecError(f"{spec.path}: uncertainty.members: expected at least 1 member, got "
                         f"{spec.members}")
     m = _prepare(spec, out, model, overwrite)
-    unc = (ParameterUncertainty.from_record(spec.record) if spec.record is not None
+    unc = (read_uncertainty(spec.record) if spec.record is not None
            else spec.uncertainty)
     outputs = list(dict.fromkeys([*spec.outputs, *spec.peaks]))
     ds = monte_carlo(m, unc, outputs=outputs, members=spec.members, seed=spec.seed,
