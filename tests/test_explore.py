@@ -118,8 +118,8 @@ def test_iis_page_equals_the_engine(tmp_path):
 
 
 # -- every conformance model the engine compiles -----------------------------------
-def _engine_models(conformance_dir: Path):
-    """(path, model, output names, method) of each model the compiled engine runs."""
+def _engine_models(conformance_dir: Path, method: str | None):
+    """(path, model, program, output names, method) of each model the engine runs."""
     found = []
     for path in sorted(p for ext in ("mdl", "xmile", "stmx")
                        for p in conformance_dir.rglob(f"*.{ext}")):
@@ -130,12 +130,12 @@ def _engine_models(conformance_dir: Path):
                 program = program_for(model)
                 outs = tuple(sorted(n for n in program.nodes if n in program.real
                                     and n not in program.lookups and n != "time"))
-                method = resolve_method(model, None)
-                compiled_for(model, outs, frozenset(), method)
+                used = resolve_method(model, method)
+                compiled_for(model, outs, frozenset(), used)
             except (SdkitError, Unsupported) as e:
-                print(f"not compiled: {path}: {e}")
+                print(f"not compiled ({method}): {path}: {e}")
                 continue
-        found.append((path, model, program, list(outs), method))
+        found.append((path, model, program, list(outs), used))
     return found
 
 
@@ -151,29 +151,36 @@ pre.textContent = JSON.stringify(res); document.body.appendChild(pre);
 </script></body></html>"""
 
 
+#: (method, least number of conformance models the engine and the page both run); under
+#: RK4 the engine refuses non-negative stocks, DELAY N and SAMPLE IF TRUE
+METHODS = [(None, MIN_SUPPORTED), ("rk4", 138)]
+
+
 @pytest.mark.slow
-def test_every_engine_model_runs_in_the_page(conformance_dir, tmp_path):
-    models = _engine_models(conformance_dir)
+@pytest.mark.parametrize(("method", "least"), METHODS)
+def test_every_engine_model_runs_in_the_page(conformance_dir, tmp_path, method, least):
+    models = _engine_models(conformance_dir, method)
     supported, refused = [], []
-    for path, model, program, outs, method in models:
+    for path, model, program, outs, used in models:
         try:
-            supported.append((path, model, program, outs, method,
-                              jsgen(program, outs, [], method)))
+            supported.append((path, model, program, outs, used,
+                              jsgen(program, outs, [], used)))
         except Unsupported as e:
             refused.append(f"{path.name}: {e}")
-    assert len(supported) >= MIN_SUPPORTED, (refused, [str(m[0]) for m in models])
+    assert len(supported) >= least, (refused, [str(m[0]) for m in models])
+    assert not refused  # the page runs every model the engine runs
     page = tmp_path / "harness.html"
     page.write_text(HARNESS.format(runtime=RUNTIME_JS, models=",\n".join(
         s[-1].source.strip() + "(R)" for s in supported)), encoding="utf-8")
     results = pre(dump_dom(tmp_path, page.as_uri()), "sdkit-dump")
     assert len(results) == len(supported)
     worst = 0.0
-    for (path, model, program, outs, method, _js), res in zip(supported, results):
+    for (path, model, program, outs, used, _js), res in zip(supported, results):
         assert "error" not in res, f"{path}: {res.get('error')}"
         real = [program.real[o] for o in outs]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sdkit.errors.SdkitWarning)
-            expected = python_run(model, real, method=method)
+            expected = python_run(model, real, method=used)
         for name, got, exp in zip(real, res["out"], expected):
             worst = max(worst, assert_close(floats(got), exp, f"{path}: {name}"))
     assert worst <= RTOL
@@ -188,7 +195,7 @@ def test_cli_levers_and_data(conformance_dir, tmp_path, capsys):
     out = tmp_path / "teacup.html"
     code = main(["explore", str(conformance_dir / TEACUP), "--levers", "Room Temperature",
                  "Characteristic Time", "--outputs", "Teacup Temperature", "--data", str(data),
-                 "--out", str(out)])
+                 "--method", "rk2", "--out", str(out)])
     assert code == 0 and out.is_file()
     assert "2 slider(s), 1 output(s)" in capsys.readouterr().out
     dom = dump_dom(tmp_path, out.as_uri() + "#v=0:35,1:7.5&dump=1")
@@ -196,7 +203,8 @@ def test_cli_levers_and_data(conformance_dir, tmp_path, capsys):
     assert got["values"] == [35, 7.5]
     model = sdkit.load_model(conformance_dir / TEACUP)
     table = pd.DataFrame({"Room Temperature": [35.0], "Characteristic Time": [7.5]})
-    expected = python_run(model, ["Teacup Temperature"], table)[0]
+    expected = python_run(model, ["Teacup Temperature"], table, method="rk2")[0]
+    assert not np.allclose(expected, python_run(model, ["Teacup Temperature"], table)[0])
     assert_close(floats(got["current"][0]), expected, "Teacup Temperature")
     assert dom.count("<circle") == 2  # the two observed points are drawn
     assert 'id="sdkit-reset"' in dom and dom.count('type="range"') == 2
@@ -224,9 +232,9 @@ def test_refuses_a_stock_as_a_lever(conformance_dir, tmp_path, capsys):
 # -- model text is never code ------------------------------------------------------
 _JS_WORDS = {"function", "return", "var", "let", "const", "for", "if", "while", "true", "break",
              "throw", "new", "Error", "Float64Array", "null", "NaN", "Infinity", "undefined",
-             "Math", "isFinite", "times", "out", "delay", "prec", "R", "P", "t", "dt", "t0",
+             "Math", "isFinite", "times", "out", "delay", "prec", "R", "P", "t", "dt", "t_in", "t0",
              "tf", "sp", "j", "s", "x", "o", "c"}
-_GENERATED = re.compile(r"^(?:[vCXSUOQr]\d+|T\d+_[xy]|i\d+)$")
+_GENERATED = re.compile(r"^(?:[vCXSUOQrBW]\d+|T\d+_[xy]|i\d+|D\d_\d+)$")
 
 
 def assert_generated_only(source: str) -> None:
@@ -241,11 +249,12 @@ def assert_generated_only(source: str) -> None:
 def test_generated_javascript_holds_no_model_text():
     model = sdkit.load_model(IIS)
     program = program_for(model)
-    js = jsgen(program, ["gdp", "co2_emissions"], ["lever_green_transition"])
-    assert_generated_only(js.source)
-    for name in program.real.values():
-        if len(name) > 3:
-            assert name not in js.source
+    for method in ("euler", "rk4"):
+        js = jsgen(program, ["gdp", "co2_emissions"], ["lever_green_transition"], method)
+        assert_generated_only(js.source)
+        for name in program.real.values():
+            if len(name) > 3:
+                assert name not in js.source
 
 
 HOSTILE = '</script><script>document.title="pwned"</script><img src=x onerror=1><!--'

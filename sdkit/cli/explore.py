@@ -23,6 +23,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--outputs", nargs="+", default=[], metavar="NAME",
                    help="variables to chart (default: the scenarios' outputs, else stocks)")
     p.add_argument("--data", metavar="CSV", help="observed data to show on the charts")
+    p.add_argument("--method", metavar="METHOD",
+                   help="integration method: euler, rk2 or rk4 (default: the model's own, "
+                        "as for `sdkit run`)")
     p.add_argument("--title", help="page title")
     p.add_argument("--out", required=True, help="HTML file to write")
     return p
@@ -31,7 +34,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args) -> int:
     result = build_explorer(args.model, out=args.out, scenarios=args.scenario,
                             levers=args.levers, outputs=args.outputs, data=args.data,
-                            title=args.title)
+                            title=args.title, method=args.method)
     n_params, n_out = len(result.spec["params"]), len(result.spec["outputs"])
     print(f"{result.path}: {n_params} slider(s), {n_out} output(s), "
           f"{len(result.spec['scenarios'])} scenario(s)")

@@ -290,7 +290,10 @@ class Translator:
                    + ")")
 
     def _time_function(self, name: str, args, kw) -> Sym:
-        syms = [self.expr(a) for a in args]
+        # STEP, RAMP and PULSE read the time at the start of the step (``t_in``), as the
+        # engine's Runge-Kutta rates do; under Euler ``t_in`` is ``t``
+        first = Sym((), lambda idx: "t_in") if ast.unparse(args[0]) == "t" else None
+        syms = [first or self.expr(args[0])] + [self.expr(a) for a in args[1:]]
         if name == "pulse":
             syms += [self.expr(kw[k]) if k in kw else Sym((), lambda idx: "undefined")
                      for k in ("width", "magnitude")]

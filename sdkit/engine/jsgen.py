@@ -28,7 +28,16 @@ import numpy as np
 from sdkit.engine.codegen import CONTROL, _closure, _topo
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.jsexpr import Translator, flat_index, num
-from sdkit.engine.jsstate import init_state, update_state, value_state
+from sdkit.engine.jsstate import (
+    CONTINUOUS,
+    apply_discrete,
+    capture_discrete,
+    check_rk,
+    init_state,
+    rate_state,
+    update_state,
+    value_state,
+)
 from sdkit.engine.program import Program
 from sdkit.model.timesettings import RPREC
 
@@ -59,6 +68,7 @@ class _Writer:
             self.names[name] = (name, value.shape)
         self.constants = consts
         self.extra: dict[str, np.ndarray] = {}
+        self.dynamic: set[str] = set()
         self.tr = Translator(self.names, consts, self._new_constant)
 
     def _new_constant(self, value: np.ndarray) -> str:
@@ -198,19 +208,84 @@ def _save_lines(w: _Writer, outputs: list[str]) -> list[str]:
     return lines
 
 
-def jsgen(program: Program, outputs: list[str], params: list[str],
-          method: str = "euler") -> JsModel:
-    """Write `program` as JavaScript returning `outputs`, with `params` settable.
+def _nodes_lines(w: _Writer, dynamic: list[str]) -> list[str]:
+    """The step's node values, from the states and (stage) time."""
+    lines = []
+    for n in dynamic:
+        node = w.program.nodes[n]
+        if node.stateful is not None:
+            lines += value_state(w, n, node.stateful)
+        else:
+            for ln in node.run_code:
+                lines += w.statement(ln)
+    return lines
 
-    Raises
-    ------
-    Unsupported
-        A construct or method the JavaScript writer does not handle (the
-        message names it).
+
+def _rk_lines(w: _Writer, method: str, states: list[str], nodes: list[str]) -> list[str]:
+    """One Runge-Kutta step after the first stage, as :func:`~.run.rk_step` takes it.
+
+    `nodes` are the lines computing the node values; ``B<k>`` keep the states
+    at the start of the step, ``D<stage>_<k>`` the rates of each stage.
     """
-    if method != "euler":
-        raise Unsupported(f"the {method.upper()} method (the explorer integrates with Euler)")
+    program = w.program
+    cont = [n for n in states if program.nodes[n].stateful.kind in CONTINUOUS]
+    disc = [n for n in states if n not in cont]
+    stages = 2 if method == "rk2" else 4
+    lines = []
+    for n in cont:
+        k = w.key[n]
+        lines.append(f"B{k}.set(S{k});")
+    for i in range(1, stages + 1):
+        if i > 1:
+            h, at = ("dt / 2", "t_in + dt / 2") if i < 4 else ("dt", "t_in + dt")
+            for n in cont:
+                k = w.key[n]
+                lines.append(f"for (let j = 0; j < S{k}.length; j++) "
+                             f"S{k}[j] = B{k}[j] + {h} * D{i - 1}_{k}[j];")
+            lines.append(f"t = {at};")
+            lines += ["{", *["  " + ln for ln in nodes], "}"]  # its own block: reused names
+        for n in cont:
+            lines += rate_state(w, n, program.nodes[n].stateful, f"D{i}_{w.key[n]}")
+        if i == 1:
+            for n in disc:
+                lines += capture_discrete(w, n, program.nodes[n].stateful)
+    for n in cont:
+        k = w.key[n]
+        new = f"B{k}[j] + dt * D2_{k}[j]" if stages == 2 else \
+            f"B{k}[j] + dt / 6 * (D1_{k}[j] + 2 * D2_{k}[j] + 2 * D3_{k}[j] + D4_{k}[j])"
+        lines.append(f"for (let j = 0; j < S{k}.length; j++) S{k}[j] = {new};")
+    for n in disc:
+        lines += apply_discrete(w, n, program.nodes[n].stateful)
+    lines.append("t = t_in;")
+    return lines
+
+
+def _rk_buffers(w: _Writer, method: str, states: list[str]) -> list[str]:
+    stages = 2 if method == "rk2" else 4
+    lines = []
+    for n in states:
+        k, kind = w.key[n], w.program.nodes[n].stateful.kind
+        if kind in CONTINUOUS:
+            lines.append(f"const B{k} = new Float64Array(S{k}.length);")
+            lines += [f"const D{i}_{k} = new Float64Array(S{k}.length);"
+                      for i in range(1, stages + 1)]
+        else:
+            lines.append(f"const W{k} = new Float64Array({w.size(n)});")
+    return lines
+
+
+def _owner(program: Program, sid: str) -> str:
+    """The model variable whose equation holds the hidden node `sid`."""
+    for n, node in sorted(program.nodes.items()):
+        if n in program.real and sid in (node.run_deps | node.init_deps):
+            return program.real[n]
+    return program.real.get(sid, sid)
+
+
+def _check(program: Program, outputs, params, method: str) -> None:
     nodes = program.nodes
+    if method not in ("euler", "rk2", "rk4"):
+        raise Unsupported(f"the integration method {method!r}")
     for name in [*outputs, *params]:
         if name not in nodes:
             raise Unsupported(f"{name!r} is not a simulated variable")
@@ -219,14 +294,14 @@ def jsgen(program: Program, outputs: list[str], params: list[str],
     missing = [c for c in CONTROL if c not in nodes]
     if missing:
         raise Unsupported(f"no {missing[0].upper()} in the model")
-    key = {n: i for i, n in enumerate(sorted(nodes))}
-    w = _Writer(program, key)
-    ctl_order, init_order, dynamic, states = _plan(program, outputs, set(params))
-    used = set(init_order) | set(dynamic)
-    body = ["let t = NaN, dt = NaN;"] + w.declare(used)
+
+
+def _head(w: _Writer, ctl_order, init_order, params) -> list[str]:
+    """Declarations, time settings and the initialisation pass."""
+    key, nodes = w.key, w.program.nodes
+    body = ["let t = NaN, dt = NaN, t_in = NaN;"] + w.declare(set(init_order) | w.dynamic)
     body += [f"let S{key[n]} = null, U{key[n]} = null, O{key[n]} = 0, Q{key[n]} = 0;"
-             for n in init_order
-             if nodes[n].stateful is not None]
+             for n in init_order if nodes[n].stateful is not None]
     body += _init_lines(w, ctl_order, params)
     body += ["const t0 = R.uniform(" + w.js("initial_time") + ", 0);",
              "const tf = R.uniform(" + w.js("final_time") + ", 1);",
@@ -234,25 +309,47 @@ def jsgen(program: Program, outputs: list[str], params: list[str],
              "const sp = R.uniform(" + w.js("saveper") + ", 3);",
              "if (!(dt > 0) || !(sp > 0) || !isFinite(t0) || !isFinite(tf) || tf < t0) R.fail(4);",
              "if ((tf - t0) / dt > 5e6) R.fail(5);",
-             "t = t0;"]
-    body += _init_lines(w, init_order, params)
+             "t = t0;", "t_in = t0;"]
+    return body + _init_lines(w, init_order, params)
+
+
+def jsgen(program: Program, outputs: list[str], params: list[str],
+          method: str = "euler") -> JsModel:
+    """Write `program` as JavaScript returning `outputs`, with `params` settable.
+
+    `method` is ``"euler"``, ``"rk2"`` or ``"rk4"``, integrated as
+    :func:`~.run.run_compiled` does.
+
+    Raises
+    ------
+    Unsupported
+        A construct or method the JavaScript writer does not handle (the
+        message names it).
+    """
+    _check(program, outputs, params, method)
+    nodes = program.nodes
+    w = _Writer(program, {n: i for i, n in enumerate(sorted(nodes))})
+    ctl_order, init_order, dynamic, states = _plan(program, outputs, set(params))
+    w.dynamic = set(dynamic)
+    if method != "euler":
+        for n in states:
+            check_rk(_owner(program, n), nodes[n].stateful, method)
+    body = _head(w, ctl_order, init_order, params)
+    if method != "euler":
+        body += _rk_buffers(w, method, states)
     body += ["const times = [], out = [" + ", ".join("[]" for _ in outputs) + "];",
              f"const prec = dt * {num(RPREC)};",
              "while (true) {"]
-    step = []
-    for n in dynamic:
-        node = nodes[n]
-        if node.stateful is not None:
-            step += value_state(w, n, node.stateful)
-        else:
-            for ln in node.run_code:
-                step += w.statement(ln)
-    step += ["const delay = t - t0;",
-             "if (R.pymod(delay, sp) < prec || R.pymod(-delay, sp) < prec) {"]
+    values = _nodes_lines(w, dynamic)
+    step = ["t_in = t;", *values, "const delay = t - t0;",
+            "if (R.pymod(delay, sp) < prec || R.pymod(-delay, sp) < prec) {"]
     step += ["  " + ln for ln in _save_lines(w, outputs)] + ["}"]
     step.append("if (!(t + dt * " + num(RPREC) + " < tf)) break;")
-    for n in states:
-        step += update_state(w, n, nodes[n].stateful)
+    if method == "euler":
+        for n in states:
+            step += update_state(w, n, nodes[n].stateful)
+    else:
+        step += _rk_lines(w, method, states, values)
     step.append("t = t + dt;")
     body += ["  " + ln for ln in step] + ["}", "return {times: times, out: out};"]
     source = "\n".join(["(function (R) {", *w.constant_lines(),

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from sdkit.engine.expressions import Unsupported
 
-__all__ = ["init_state", "value_state", "update_state"]
+__all__ = ["init_state", "value_state", "update_state", "rate_state", "check_rk",
+           "capture_discrete", "apply_discrete", "CONTINUOUS"]
 
 
 def _ref(w, node: str, j: str = "j") -> str:
@@ -133,3 +134,50 @@ def update_state(w, n: str, st) -> list[str]:
         return _loop(m, [f"{S}[j] = {S}[j] * 0 + (({a['cond']} !== 0) ? {a['input']} : "
                          f"{S}[j]);"])
     raise Unsupported(f"stateful {st.kind!r} in the explorer")
+
+
+#: states whose rate of change a Runge-Kutta method integrates
+CONTINUOUS = ("integ", "smooth", "delay", "trend", "forecast")
+_RK_REFUSED = {"sample": "SAMPLE IF TRUE (its value jumps within a step)",
+               "delayn": "DELAY N (its delay times shift once per TIME STEP)"}
+
+
+def check_rk(n: str, st, method: str) -> None:
+    """Refuse, as :mod:`.codegen` does, what a Runge-Kutta method cannot honour."""
+    why = _RK_REFUSED.get(st.kind)
+    if st.non_negative:
+        why = "a non-negative stock (its clamping is defined for Euler steps)"
+    if why is None and st.kind not in CONTINUOUS and st.kind != "delayfixed":
+        why = st.kind
+    if why is not None:
+        raise Unsupported(f"{method.upper()} with {why} in {n!r}")
+
+
+def rate_state(w, n: str, st, d: str) -> list[str]:
+    """Statements writing the rate of change of continuous state `n` into array `d`."""
+    k, m = w.key[n], w.size(n)
+    a = _args(w, st)
+    S, O = f"S{k}", f"O{k}"  # noqa: E741 - the JS names
+    cell, prev = f"{S}[s * {m} + j]", f"{S}[(s - 1) * {m} + j]"
+    each = f"for (let s = 0; s < {O}; s++) "
+    if st.kind == "integ":
+        return _loop(m, [f"{d}[j] = {a['flow']};"])
+    if st.kind == "smooth":
+        return _loop(m, [each + f"{d}[s * {m} + j] = ((s === 0 ? {a['input']} : {prev}) - "
+                                f"{cell}) * {O} / {a['time']};"])
+    if st.kind == "delay":
+        return _loop(m, [each + f"{d}[s * {m} + j] = ((s === 0 ? {a['input']} : {prev} / "
+                                f"{a['time']}) - {cell} / {a['time']}) * {O};"])
+    return _loop(m, [f"{d}[j] = ({a['input']} - {S}[j]) / {a['time']};"])  # trend, forecast
+
+
+def capture_discrete(w, n: str, st) -> list[str]:
+    """DELAY FIXED under Runge-Kutta: keep the input at the start of the step."""
+    k = w.key[n]
+    return _loop(w.size(n), [f"W{k}[j] = {_args(w, st)['input']};"])
+
+
+def apply_discrete(w, n: str, st) -> list[str]:
+    """DELAY FIXED under Runge-Kutta: take in the kept input once the step is done."""
+    k, m = w.key[n], w.size(n)
+    return [*_loop(m, [f"S{k}[Q{k} * {m} + j] = W{k}[j];"]), f"Q{k} = (Q{k} + 1) % O{k};"]

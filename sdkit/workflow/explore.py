@@ -201,8 +201,8 @@ def explorer_html(spec: dict, js: JsModel) -> str:
             .replace("@@RUNTIME@@", RUNTIME_JS).replace("@@MODEL@@", js.source.strip()))
 
 
-def _program(model: Model):
-    method = resolve_method(model, None)
+def _program(model: Model, method: str | None):
+    method = resolve_method(model, method)
     try:
         program = program_for(model)
     except Unsupported as e:
@@ -214,8 +214,12 @@ def _program(model: Model):
 def build_explorer(model: Model | str | os.PathLike, *, out: str | os.PathLike | None,
                    scenarios: Sequence[str | os.PathLike] = (), levers: Sequence[str] = (),
                    outputs: Sequence[str] = (), data: str | os.PathLike | None = None,
-                   title: str | None = None, overwrite: bool = True) -> Explorer:
+                   title: str | None = None, method: str | None = None,
+                   overwrite: bool = True) -> Explorer:
     """Write the explorer page for `model` to `out` (``None``: build it only).
+
+    `method` (``"euler"``, ``"rk2"``, ``"rk4"``) defaults to the model's own
+    (:func:`sdkit.engine.methods.resolve_method`), as for every sdkit run.
 
     Raises
     ------
@@ -228,7 +232,7 @@ def build_explorer(model: Model | str | os.PathLike, *, out: str | os.PathLike |
     if not isinstance(model, Model):
         model = load_model(model)
     read = [read_scenario(p) for p in scenarios]
-    program, method = _program(model)
+    program, method = _program(model, method)
     params = _params(model, read, levers)
     outs = _outputs(model, program, read, outputs)
     try:
