@@ -21,6 +21,7 @@ non-negative stocks) are refused.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -211,8 +212,6 @@ def _topo(names: set[str], deps_of) -> list[str]:
         state[n] = 2
         order.append(n)
 
-    import sys
-
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 10 * len(names) + 1000))
     try:
@@ -234,102 +233,137 @@ def _closure(start, deps_of) -> set[str]:
     return seen
 
 
-def generate(program: Program, outputs: list[str], overrides: set[str],
-             method: str = "euler") -> Compiled:
-    """Write and compile the init and step functions (and ``rates``) for `outputs`."""
-    nodes = program.nodes
-    for name in [*outputs, *overrides]:
-        if name not in nodes:
-            raise Unsupported(f"{name!r} is not a simulated variable")
-    for name in overrides:
-        if nodes[name].stateful is not None:
-            raise Unsupported(f"setting the stateful variable {name!r}")
+class _Plan:
+    """Which nodes run where, in which order, for one set of outputs and overrides.
 
-    def run_deps(n):
-        node = nodes[n]
-        if n in overrides:
+    The source names nodes by number only (``key``): no text of the model
+    reaches it.
+    """
+
+    def __init__(self, program: Program, outputs: list[str], overrides: set[str]):
+        nodes = self.nodes = program.nodes
+        self.outputs, self.overrides = outputs, overrides
+        for name in [*outputs, *overrides]:
+            if name not in nodes:
+                raise Unsupported(f"{name!r} is not a simulated variable")
+        for name in overrides:
+            if nodes[name].stateful is not None:
+                raise Unsupported(f"setting the stateful variable {name!r}")
+        self.key = {n: i for i, n in enumerate(sorted(nodes))}
+        missing = [c for c in CONTROL if c not in nodes]
+        if missing:
+            raise Unsupported(f"no {missing[0].upper()} in the model")
+        self.run_set = _closure(outputs, self.run_deps)
+        self.run_order = _topo(self.run_set,
+                               lambda n: nodes[n].run_deps if n not in overrides else ())
+        self.static = self._static()
+        self.states = [n for n in self.run_order
+                       if nodes[n].stateful is not None and n not in self.static]
+        self.init_set = _closure(set(self.run_set) | set(CONTROL), self.init_deps)
+        self.init_order = _topo(self.init_set, self.init_deps)
+        self.ctl_set = _closure(CONTROL, self.init_deps)
+        for n in self.ctl_set:
+            if nodes[n].uses_time or nodes[n].stateful is not None:
+                raise Unsupported("time settings that change during the run")
+
+    def run_deps(self, n):
+        node = self.nodes[n]
+        if n in self.overrides:
             return set()
         deps = set(node.run_deps)
         if node.stateful is not None:
             deps |= node.stateful.dyn_deps
         return deps
 
-    def init_deps(n):
-        return nodes[n].init_deps
+    def init_deps(self, n):
+        return self.nodes[n].init_deps
 
-    # the source names nodes by number only: no text of the model reaches it
-    key = {n: i for i, n in enumerate(sorted(nodes))}
-    missing = [c for c in CONTROL if c not in nodes]
-    if missing:
-        raise Unsupported(f"no {missing[0].upper()} in the model")
-    run_set = _closure(outputs, run_deps)
-    run_order = _topo(run_set, lambda n: nodes[n].run_deps if n not in overrides else ())
-    static: set[str] = set()
-    for n in run_order:
-        node = nodes[n]
-        st = node.stateful
-        if n in overrides or (st is not None and st.kind == "initial"):
-            static.add(n)
-        elif st is None and not node.uses_time and node.run_code == node.init_code \
-                and node.run_deps == node.init_deps and node.run_deps <= static:
-            static.add(n)
-    states = [n for n in run_order if nodes[n].stateful is not None and n not in static]
-    init_set = _closure(set(run_set) | set(CONTROL), init_deps)
-    init_order = _topo(init_set, init_deps)
-    ctl_set = _closure(CONTROL, init_deps)
-    for n in ctl_set:
-        if nodes[n].uses_time or nodes[n].stateful is not None:
-            raise Unsupported("time settings that change during the run")
+    def _static(self) -> set[str]:
+        """Nodes whose value never changes during the run (computed once, in ``init``)."""
+        static: set[str] = set()
+        for n in self.run_order:
+            node = self.nodes[n]
+            st = node.stateful
+            if n in self.overrides or (st is not None and st.kind == "initial"):
+                static.add(n)
+            elif st is None and not node.uses_time and node.run_code == node.init_code \
+                    and node.run_deps == node.init_deps and node.run_deps <= static:
+                static.add(n)
+        return static
 
-    def init_lines(order):
+    def init_lines(self, order) -> list[str]:
         lines = []
         for n in order:
-            node = nodes[n]
+            node = self.nodes[n]
             st = node.stateful
             if st is not None:
                 args = {k: f"n_{v}" for k, v in st.args.items()}
                 order_code = (st.order or "").format(order=st.args.get("order"))
-                init = _INIT[st.kind].format(k=key[n], **{**args, "order": order_code})
+                init = _INIT[st.kind].format(k=self.key[n], **{**args, "order": order_code})
                 lines += init.split("\n")
                 lines += node.run_code
             else:
                 lines += node.init_code
-            if n in overrides:
-                lines.append(f"n_{n} = _override(n_{n}, OV[{key[n]}], N)")
+            if n in self.overrides:
+                lines.append(f"n_{n} = _override(n_{n}, OV[{self.key[n]}], N)")
         return lines
 
-    ctl_order = [n for n in init_order if n in ctl_set]
-    src = ["def control(N, OV):", "    t = None; dt = None"]
-    src += ["    " + ln for ln in init_lines(ctl_order)]
-    src.append("    return {" + ", ".join(f"{c!r}: n_{c}" for c in CONTROL) + "}")
-    src += ["", "def init(t, dt, N, OV):", "    S = {}"]
-    src += ["    " + ln for ln in init_lines(init_order)]
-    src.append("    K = {" + ", ".join(f"{key[n]}: n_{n}" for n in sorted(static)) + "}")
-    src.append("    return S, K")
-    dynamic = [n for n in run_order if n not in static]
-    used_static = set()
-    for n in dynamic:
-        used_static |= run_deps(n) & static
-    used_static |= set(outputs) & static
-    src += ["", "def step(t, dt, S, K, N, save, update):"]
-    body = [f"    n_{n} = K[{key[n]}]" for n in sorted(used_static)]
-    for n in dynamic:
-        body += ["    " + ln for ln in nodes[n].run_code]
-    src += body
-    src.append("    out = (" + "".join(f"n_{o}, " for o in outputs) + ") if save else None")
-    src.append("    if not update:")
-    src.append("        return out, S")
-    src.append("    S2 = {}")
-    for n in states:
-        st = nodes[n].stateful
-        args = {k: f"n_{v}" for k, v in st.args.items()}
-        for ln in _UPDATE[st.kind].format(k=key[n], **args).split("\n"):
-            src.append("    " + ln)
-        if st.non_negative:
-            src.append(f"    S2[{key[n]}] = np.maximum(S2[{key[n]}], 0)")
-    src.append("    return out, S2")
+    def control_and_init(self) -> list[str]:
+        key = self.key
+        ctl_order = [n for n in self.init_order if n in self.ctl_set]
+        src = ["def control(N, OV):", "    t = None; dt = None"]
+        src += ["    " + ln for ln in self.init_lines(ctl_order)]
+        src.append("    return {" + ", ".join(f"{c!r}: n_{c}" for c in CONTROL) + "}")
+        src += ["", "def init(t, dt, N, OV):", "    S = {}"]
+        src += ["    " + ln for ln in self.init_lines(self.init_order)]
+        src.append("    K = {" + ", ".join(f"{key[n]}: n_{n}" for n in sorted(self.static))
+                   + "}")
+        src.append("    return S, K")
+        return src
+
+    def step_body(self) -> list[str]:
+        """The lines of ``step`` that compute every node still changing."""
+        dynamic = [n for n in self.run_order if n not in self.static]
+        used_static = set()
+        for n in dynamic:
+            used_static |= self.run_deps(n) & self.static
+        used_static |= set(self.outputs) & self.static
+        body = [f"    n_{n} = K[{self.key[n]}]" for n in sorted(used_static)]
+        for n in dynamic:
+            body += ["    " + ln for ln in self.nodes[n].run_code]
+        return body
+
+    def step(self, body: list[str]) -> list[str]:
+        key = self.key
+        src = ["", "def step(t, dt, S, K, N, save, update):", *body]
+        src.append("    out = (" + "".join(f"n_{o}, " for o in self.outputs)
+                   + ") if save else None")
+        src += ["    if not update:", "        return out, S", "    S2 = {}"]
+        for n in self.states:
+            st = self.nodes[n].stateful
+            args = {k: f"n_{v}" for k, v in st.args.items()}
+            for ln in _UPDATE[st.kind].format(k=key[n], **args).split("\n"):
+                src.append("    " + ln)
+            if st.non_negative:
+                src.append(f"    S2[{key[n]}] = np.maximum(S2[{key[n]}], 0)")
+        src.append("    return out, S2")
+        return src
+
+    def reads_initial_time(self) -> bool:
+        return "initial_time" in self.outputs or any(
+            "initial_time" in (self.nodes[n].run_deps | self.nodes[n].init_deps)
+            for n in (self.init_set | self.run_set) - set(CONTROL))
+
+
+def generate(program: Program, outputs: list[str], overrides: set[str],
+             method: str = "euler") -> Compiled:
+    """Write and compile the init and step functions (and ``rates``) for `outputs`."""
+    plan = _Plan(program, outputs, overrides)
+    key = plan.key
+    body = plan.step_body()
+    src = plan.control_and_init() + plan.step(body)
     if method != "euler":
-        src += _rk_source(program, method, states, body, outputs)
+        src += _rk_source(program, method, plan.states, body, outputs)
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     namespace = {"np": np, "rt": rt, "_full": _full, "_mat": _mat, "_override": _override,
@@ -337,9 +371,7 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
                  "_order": _order,
                  **program.constants}
     exec(compile(source, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
-    shapes = {o: (nodes[o].labels, nodes[o].coords) for o in outputs}
-    reads_t0 = any("initial_time" in (nodes[n].run_deps | nodes[n].init_deps)
-                   for n in (init_set | run_set) - set(CONTROL))
+    shapes = {o: (program.nodes[o].labels, program.nodes[o].coords) for o in outputs}
     control, init = namespace["control"], namespace["init"]
 
     def control_by_name(N, OV):
@@ -349,5 +381,5 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
         return init(t, dt, N, {key[k]: v for k, v in OV.items()})
 
     return Compiled(control_by_name, init_by_name, namespace["step"],
-                    tuple(outputs), shapes, source, reads_t0 or "initial_time" in outputs,
+                    tuple(outputs), shapes, source, plan.reads_initial_time(),
                     method, namespace.get("rates"))
