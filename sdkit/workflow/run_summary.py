@@ -179,7 +179,7 @@ def run_and_summarize(
         if out_path.exists() and not overwrite:
             raise OutputError(f"{out}: exists; pass --overwrite to replace it")
     frame = simulate(model, params, start=start, stop=stop, dt=dt, saveper=saveper,
-                     outputs=outputs, engine=engine)
+                     outputs=outputs, engine=engine, method=method)
     if to_stdout:
         return frame.to_csv().rstrip("\n")
     if out is not None:
