@@ -91,13 +91,15 @@ def test_iis_page_equals_the_engine(tmp_path):
     outputs = ["GDP", "Knowledge stock", "CO2 emissions", "Agglomeration CO2 emissions",
                "Loans", "Policy stringency"]
     page = build_explorer(IIS, out=tmp_path / "iis.html", scenarios=[scenario],
-                          outputs=outputs)
+                          outputs=outputs, levers=["Birth rate"])
     spec = page.spec
-    assert len(spec["params"]) == 18 and spec["scenarios"][0]["name"] == "iis"
+    assert len(spec["params"]) == 18 + 4 and spec["scenarios"][0]["name"] == "iis"
     names = [p["name"] for p in spec["params"]]
+    enshi = names.index("Birth rate[Enshi]")
     moved = {names.index("Lever green transition"): 0.6,
              names.index("Lever green transition start year"): 2031,
-             names.index("Lever innovation chain ramp years"): 2.5}
+             names.index("Lever innovation chain ramp years"): 2.5,
+             enshi: spec["params"][enshi]["value"] * 1.2}
     frag = ",".join(f"{i}:{v}" for i, v in moved.items())
     dom = dump_dom(tmp_path, page.path.as_uri() + f"#v={frag}&dump=1")
     assert 'id="sdkit-status"></div>' in dom, "the page reported an error"

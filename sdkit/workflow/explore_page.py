@@ -229,8 +229,12 @@ _APP = r"""
       return;
     }
     charts.forEach(function (c) { drawChart(c, current.times); });
-    try { history.replaceState(null, "", "#" + fragment()); } catch (err) { /* file: URL */ }
+    clearTimeout(hashTimer);  // the URL follows once the slider rests
+    hashTimer = setTimeout(function () {
+      try { history.replaceState(null, "", "#" + fragment()); } catch (err) { /* file: URL */ }
+    }, 300);
   }
+  var hashTimer = null;
   var pending = false;
   function schedule() {
     if (pending) { return; }
