@@ -148,10 +148,14 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
         map_time = perf_counter() - t0
     common = {"bayes": bp, "seed": seed, "model_sha256": model_sha, "data_sha256": data_sha}
     if method == "map":
+        notes = (("MAP with pooled parameters: the joint mode lies where the pool's spread "
+                  "tau shrinks to 0 (the hierarchical funnel); use method = \"mcmc\"",)
+                 if bp.pools else ())
         bands = _bands(bp, np.repeat(theta_map[None, :], 400, axis=0), simulate, seed)
         return BayesResult(method="map", theta_map=theta_map, samples=None, log_prob=None,
                            diagnostics=None, elapsed=map_time, n_runs=map_runs,
-                           sampler="L-BFGS-B on the log posterior", bands=bands, **common)
+                           sampler="L-BFGS-B on the log posterior", bands=bands,
+                           warnings=notes, **common)
     start = initial_walkers(bp, opts["walkers"], rng, center=theta_map)
     bar = _progress(opts["steps"], progress)
     try:
