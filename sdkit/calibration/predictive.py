@@ -5,7 +5,8 @@ the likelihood's own noise (Gaussian or Student-t, relative or on the log
 scale, AR(1) when sampled) and returns, per target, the central band at the
 observed times. :func:`band_coverage` is the share of observed points inside
 a band; the record reports it for the fit window and for the hold-out points
-(observed points outside the fit window, never fitted).
+(observed points outside the fit window, never fitted). :func:`prior_predictive`
+is the same with prior draws (the prior predictive check).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy as np
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.likelihood import Likelihood
 
-__all__ = ["PredictiveBand", "posterior_predictive", "band_coverage", "holdout_coverage"]
+__all__ = ["PredictiveBand", "posterior_predictive", "prior_predictive", "band_coverage",
+           "holdout_coverage"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +118,18 @@ def posterior_predictive(bp: BayesProblem, draws: np.ndarray, simulate, *,
                                       np.asarray(target.values, float)[order], low, med, high,
                                       fitted[order], level))
     return out
+
+
+def prior_predictive(bp: BayesProblem, simulate, *, n: int = 400, level: float = 0.9,
+                     seed: int | None = 0) -> list[PredictiveBand]:
+    """Prior predictive check: the bands the priors alone predict (`n` prior draws).
+
+    Observations far outside these bands mean the priors (or the model)
+    cannot produce the data; bands far wider than the data's range mean the
+    priors say little.
+    """
+    draws = bp.sample_prior(np.random.default_rng(seed), n)
+    return posterior_predictive(bp, draws, simulate, level=level, seed=seed)
 
 
 def holdout_coverage(bands: list[PredictiveBand]) -> tuple[float, float, int, int]:

@@ -8,7 +8,12 @@ from matplotlib.figure import Figure
 
 from sdkit.calibration.bayes import BayesProblem, TargetGroup
 from sdkit.calibration.likelihood import Likelihood
-from sdkit.calibration.predictive import band_coverage, holdout_coverage, posterior_predictive
+from sdkit.calibration.predictive import (
+    band_coverage,
+    holdout_coverage,
+    posterior_predictive,
+    prior_predictive,
+)
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
 from sdkit.report.bayes_figures import (
     most_correlated_pairs,
@@ -73,3 +78,20 @@ def test_band_of_the_true_model_covers_about_90_percent_of_new_noise():
     assert coverage == pytest.approx(0.9, abs=0.02)
     c_fit, c_out, n_fit, n_out = holdout_coverage([band])
     assert (n_fit, n_out) == (20, 20)
+
+
+def test_prior_predictive_band_is_wider_than_the_posterior_one():
+    times = tuple(np.arange(0.0, 20.0, 2.0))
+    problem = CalibrationProblem(
+        "tests/models/decay.mdl", (Parameter("k", "Decay Rate", 0.01, 1.0, 0.1),),
+        (Target("Stock", "Stock", times, tuple(np.ones(10)), source="SYNTHETIC"),))
+    bp = BayesProblem(problem, {}, (TargetGroup("Stock", ("Stock",),
+                                                Likelihood(log=True, sigma=0.05)),))
+
+    def simulate(x):  # the exact solution for each k
+        return {"Stock": 100 * np.exp(-x[:, :1] * np.asarray(times))}
+
+    (prior,) = prior_predictive(bp, simulate, n=500, seed=1)
+    (post,) = posterior_predictive(bp, np.full((500, 1), 0.1), simulate, seed=1)
+    assert np.all(prior.high - prior.low >= post.high - post.low)
+    assert prior.high[-1] - prior.low[-1] > 10 * (post.high[-1] - post.low[-1])
