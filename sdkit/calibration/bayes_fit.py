@@ -174,7 +174,8 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
         notes.append(objective.engine_note)
     sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
                f"steps (burn-in {burn}), vectorized ensemble runs")
-    bands = _bands(bp, kept.reshape(-1, kept.shape[2]), simulate, seed)
+    bands = (() if chain.interrupted  # stopped by the user: no further model runs
+             else _bands(bp, kept.reshape(-1, kept.shape[2]), simulate, seed))
     return BayesResult(method="mcmc", theta_map=theta_map, samples=kept, log_prob=lp,
                        diagnostics=diag, burn=burn, elapsed=chain.elapsed + map_time,
                        n_runs=chain.n_runs + map_runs, interrupted=chain.interrupted,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sdkit.calibration.bayes_spec import read_bayes
+from sdkit.calibration.objective import Objective
 from sdkit.calibration.spec import read_problem
 from sdkit.cli import main
 from sdkit.io.calibration_record import read_calibration_record
@@ -114,3 +115,26 @@ def test_entries_sharing_a_name_keep_their_own_bounds_iis():
     assert np.isfinite(bp.log_prior(x)[0])
     assert bp.priors["Patent scale[Enshi]"].upper == 900.0
     assert bp.priors["Patent scale[Yichang]"].upper == 10000.0
+
+
+def test_ctrl_c_during_mcmc_writes_the_chain_so_far_not_converged(tmp_path, capsys,
+                                                                    monkeypatch):
+    original = Objective.simulate_many
+    calls = {"n": 0}
+
+    def interrupted(self, xs):
+        calls["n"] += 1
+        if calls["n"] > 12:  # the start, then 11 half-steps: 5 full steps kept
+            raise KeyboardInterrupt
+        return original(self, xs)
+
+    monkeypatch.setattr(Objective, "simulate_many", interrupted)
+    spec = _spec(tmp_path, SPEC.replace("burn = 10 }", 'burn = 10, init = "prior" }'))
+    out = tmp_path / "out"
+    assert main(["calibrate", str(spec), "--out", str(out), "--no-plots"]) == 130
+    printed = capsys.readouterr()
+    assert "interrupted: the chain so far is kept" in printed.err
+    record = json.loads((out / "calibration.json").read_text(encoding="utf-8"))
+    assert record["interrupted"] is True and record["converged"] is False
+    assert record["diagnostics"]["problems"][0].startswith("interrupted")
+    assert (out / "posterior.nc").is_file()
