@@ -40,10 +40,7 @@ _APP = r"""
   var NS = "http://www.w3.org/2000/svg";
   var P = SPEC.params;
   var defaults = P.map(function (p) { return p.value; });
-  var start = defaults.slice();
-  if (SPEC.start >= 0) {
-    SPEC.scenarios[SPEC.start].values.forEach(function (iv) { start[iv[0]] = iv[1]; });
-  }
+  var start = scenarioValues(SPEC.start);
   var values = start.slice(), inputs = [], shows = [], charts = [];
   var baseline = null, current = null;
   var status = document.getElementById("sdkit-status");
@@ -74,10 +71,12 @@ _APP = r"""
     var a = Math.abs(v);
     return a >= 1e5 || (a < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toPrecision(5));
   }
-  function applyScenario(k) {
-    values = defaults.slice();
-    if (k >= 0) { SPEC.scenarios[k].values.forEach(function (iv) { values[iv[0]] = iv[1]; }); }
+  function scenarioValues(k) {
+    var v = defaults.slice();
+    if (k >= 0) { SPEC.scenarios[k].values.forEach(function (iv) { v[iv[0]] = iv[1]; }); }
+    return v;
   }
+  function applyScenario(k) { values = scenarioValues(k); }
 
   function buildControls() {
     var box = document.getElementById("sdkit-controls");
@@ -93,7 +92,10 @@ _APP = r"""
         o.title = s.description;
         sel.appendChild(o);
       });
-      sel.value = String(SPEC.start);
+      var custom = el("option", "Custom");
+      custom.value = "custom";
+      custom.disabled = true;
+      sel.appendChild(custom);
       sel.addEventListener("change", function () {
         applyScenario(+sel.value);
         sync();
@@ -107,8 +109,6 @@ _APP = r"""
     reset.id = "sdkit-reset";
     reset.addEventListener("click", function () {
       values = start.slice();
-      var s = document.getElementById("sdkit-scenario");
-      if (s) { s.value = String(SPEC.start); }
       sync();
       schedule();
     });
@@ -123,7 +123,7 @@ _APP = r"""
       inp.step = p.step;
       inp.addEventListener("input", function () {
         values[i] = +inp.value;
-        show.textContent = fmt(values[i]);
+        sync();
         schedule();
       });
       lab.appendChild(el("span", p.name));
@@ -134,7 +134,16 @@ _APP = r"""
       shows.push(show);
     });
   }
+  function preset() {  // the scenario the sliders are at, if any
+    for (var k = -1; k < SPEC.scenarios.length; k++) {
+      var v = scenarioValues(k);
+      if (v.every(function (x, i) { return x === values[i]; })) { return String(k); }
+    }
+    return "custom";
+  }
   function sync() {
+    var sel = document.getElementById("sdkit-scenario");
+    if (sel) { sel.value = preset(); }
     inputs.forEach(function (inp, i) {
       inp.value = values[i];
       shows[i].textContent = fmt(values[i]);
@@ -257,6 +266,7 @@ _APP = r"""
   }
   function bench(n) {
     var ms = [];
+    document.body.getBoundingClientRect();  // the page's first layout is not a slider move
     for (var k = 0; k < n; k++) {
       var p = P[k % P.length];
       values[k % P.length] = p.min + (p.max - p.min) * ((k * 7919) % 101) / 100;
@@ -272,10 +282,11 @@ _APP = r"""
       run.push(performance.now() - b);
     }
     function by(x, y) { return x - y; }
+    var first = ms[0];
     ms.sort(by);
     run.sort(by);
     var out = el("pre", JSON.stringify({n: n, median_ms: ms[n >> 1], max_ms: ms[n - 1],
-                                        p95_ms: ms[Math.floor(n * 0.95)],
+                                        p95_ms: ms[Math.floor(n * 0.95)], first_ms: first,
                                         model_median_ms: run[n >> 1]}));
     out.id = "sdkit-bench";
     document.body.appendChild(out);
