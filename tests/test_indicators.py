@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from sdkit import DataError, InvalidValueError
-from sdkit.indicators import (
+from sdkit.analysis.indicators import (
     coupling_coordination,
     intensity_reduction,
     intensity_reduction_vs_2005,

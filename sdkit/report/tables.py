@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from sdkit.analysis.bands import peak_probability
-from sdkit.analysis.indicators import change_vs, peak, peak_status
+from sdkit.analysis.changes import change_vs
+from sdkit.analysis.indicators import peak, peak_status
 from sdkit.io.tidy import to_tidy
 
 __all__ = ["summary_table", "headline_table", "peak_probability_table", "bands_table",
