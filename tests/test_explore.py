@@ -113,9 +113,11 @@ def test_iis_page_equals_the_engine(tmp_path):
     baseline = python_run(model, real)
     ts = model.time_settings
     assert floats(got["times"]).tolist() == list(np.arange(ts.start, ts.stop + 0.5, 1.0))
+    worst = 0.0
     for i, name in enumerate(real):
-        assert_close(floats(got["current"][i]), expected[i], name)
-        assert_close(floats(got["baseline"][i]), baseline[i], name + " (baseline)")
+        worst = max(worst, assert_close(floats(got["current"][i]), expected[i], name),
+                    assert_close(floats(got["baseline"][i]), baseline[i], name + " (baseline)"))
+    print(f"IIS page: largest relative difference {worst:.3g}")
     assert not np.allclose(expected[2], baseline[2]), "the levers changed nothing"
 
 
@@ -185,6 +187,8 @@ def test_every_engine_model_runs_in_the_page(conformance_dir, tmp_path, method, 
             expected = python_run(model, real, method=used)
         for name, got, exp in zip(real, res["out"], expected):
             worst = max(worst, assert_close(floats(got), exp, f"{path}: {name}"))
+    print(f"{len(supported)} models ({method or 'own method'}): largest relative difference "
+          f"{worst:.3g}")
     assert worst <= RTOL
 
 
