@@ -77,10 +77,10 @@ def test_each_half_step_is_one_ensemble_call_without_a_loop_over_walkers():
 def test_mcmc_posterior_covers_the_truth_and_writes_a_posterior_file(tmp_path):
     bp = _bayes()
     with pytest.warns(SdkitWarning, match="not converged"):
-        result = calibrate_bayes(bp, method="mcmc", seed=3, walkers=16, steps=300, burn=100)
+        result = calibrate_bayes(bp, method="mcmc", seed=3, walkers=16, steps=200, burn=80)
     lo, hi = result.interval(0.99).T
     assert lo[0] < TRUE_K < hi[0] and lo[1] < TRUE_S0 < hi[1]
-    assert result.samples.shape == (200, 16, 3)
+    assert result.samples.shape == (120, 16, 3)
     assert 0.15 < result.diagnostics.acceptance < 0.75
     paths = write_bayes_outputs(result, tmp_path / "out")
     record = json.loads(paths["json"].read_text())
