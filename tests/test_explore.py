@@ -315,3 +315,49 @@ def test_hostile_names_render_as_text(tmp_path):
         assert "<img" not in dom, "model text became markup"
         assert "&lt;/script&gt;" in dom, "the hostile name is not shown as text"
     assert seen_hostile >= 3
+
+
+# -- the interface: a slider move, the scenario menu, the URL, reset ---------------
+UI_SCRIPT = """<script>
+(function () {
+  function line() {
+    return document.querySelectorAll("#sdkit-charts polyline")[1].getAttribute("points");
+  }
+  function menu() { return document.getElementById("sdkit-scenario").value; }
+  var r = {before: line(), menuBefore: menu()};
+  var inp = document.querySelectorAll("input[type=range]")[0];
+  inp.value = inp.min;
+  inp.dispatchEvent(new Event("input"));
+  setTimeout(function () {
+    r.after = line(); r.menu = menu(); r.hash = location.hash;
+    document.getElementById("sdkit-reset").click();
+    setTimeout(function () {
+      r.back = line(); r.menuBack = menu(); r.hashBack = location.hash;
+      var pre = document.createElement("pre");
+      pre.id = "sdkit-ui";
+      pre.textContent = JSON.stringify(r);
+      document.body.appendChild(pre);
+    }, 1000);
+  }, 1000);
+})();
+</script></body>"""
+
+
+@pytest.mark.slow
+def test_slider_menu_url_and_reset(conformance_dir, tmp_path):
+    scenario = tmp_path / "warm.toml"
+    scenario.write_text('[scenario]\nname = "warm"\n\n[constants]\n"Room Temperature" = 90\n',
+                        encoding="utf-8")
+    page = build_explorer(conformance_dir / TEACUP, out=None, scenarios=[scenario],
+                          levers=["Characteristic Time"], outputs=["Teacup Temperature"])
+    assert [p["name"] for p in page.spec["params"]] == ["Room Temperature",
+                                                        "Characteristic Time"]
+    path = tmp_path / "ui.html"
+    path.write_text(page.html.replace("</body>", UI_SCRIPT), encoding="utf-8")
+    r = pre(dump_dom(tmp_path, path.as_uri()), "sdkit-ui")
+    lo = page.spec["params"][0]["min"]
+    assert r["menuBefore"] == "0"  # the scenario
+    assert r["after"] != r["before"], "moving a slider did not redraw"
+    assert r["menu"] == "custom" and r["hash"] == f"#v=0:{lo:g}"
+    assert r["back"] == r["before"] and r["menuBack"] == "0"
+    assert r["hashBack"] == "#v=0:90"  # the scenario's state, as a link shares it

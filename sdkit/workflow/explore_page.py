@@ -245,10 +245,12 @@ _APP = r"""
   }
   var hashTimer = null;
   var pending = false;
-  function schedule() {
+  function schedule() {  // one update per frame; a timer too, where frames stop (headless)
     if (pending) { return; }
     pending = true;
-    requestAnimationFrame(function () { pending = false; update(); });
+    function go() { if (pending) { pending = false; update(); } }
+    requestAnimationFrame(go);
+    setTimeout(go, 100);
   }
   function readHash() {
     var q = new URLSearchParams(location.hash.slice(1)), v = q.get("v");
