@@ -236,11 +236,7 @@ ramp_years = 5
 REPORT = """[report]
 title = "Bad-input test report"
 model = "mini_iis.mdl"
-
-[report.variables]
-gdp = "GDP"
-emissions = "CO2 emissions"
-intensity = "Carbon intensity"
+summary = ["GDP", "CO2 emissions", "Carbon intensity"]
 """
 
 
@@ -545,15 +541,21 @@ MORE_CASES = [
     Case("report-config-binary", _report(JUNK), r"report\.toml: line 1: binary content"),
     Case("report-config-invalid", _report(_rep('title = "', 'title = ')),
          r"report\.toml: not valid TOML: .*line 2"),
-    Case("report-config-duplicate-key", _report(_rep('gdp = "GDP"', 'gdp = "GDP"\ngdp = "X"')),
-         r"report\.toml: not valid TOML: .*line 7"),
+    Case("report-config-duplicate-key", _report(_rep('model = "mini_iis.mdl"',
+                                                     'model = "mini_iis.mdl"\nmodel = "x"')),
+         r"report\.toml: not valid TOML: .*line 4"),
     Case("report-config-no-report-table", _report('title = "x"\n'),
          r"report\.toml: report: missing"),
     Case("report-config-wrong-type", _report(_rep('title = "Bad-input test report"',
                                                   "title = 3")),
          r"report\.toml: report: title: expected str, got 3"),
-    Case("report-config-negative-members", _report(REPORT + "\n[uncertainty]\nmembers = -5\n"),
-         r"report\.toml: uncertainty: members must be >= 0: -5"),
+    Case("uncertainty-negative-members",
+         lambda f: ["uncertainty", str(_report_files(
+             f, REPORT + '\n[uncertainty]\nmodel = "mini_iis.mdl"\nmembers = -5\n'
+             '[[uncertainty.parameters]]\nname = "Investment rate"\nlower = 0.1\nupper = 0.3\n'
+             'source = "assumed"\n')),
+             "--out", str(f.parent / "out")],
+         r"report\.toml: uncertainty\.members: expected an integer >= 0, got -5"),
     Case("report-results-missing", _report(REPORT),
          r"results: not a report data folder"),
     Case("report-exists", lambda f: [*_report(REPORT)(f)[:-1], "in"],

@@ -94,7 +94,8 @@ def _run_fast(model: Model, params, columns, check_finite: bool, times: dict,
     """One member of the compiled engine, as PySD's frame (may raise :class:`Unsupported`)."""
     outputs = list(columns) if columns is not None else _all_outputs(model)
     extra = unrequested_stocks(model, columns) if check_finite and columns is not None else []
-    table = pd.DataFrame({k: [v] for k, v in (params or {}).items()},
+    checked = {k: coerce_number(v, what=f"parameter {k!r}") for k, v in (params or {}).items()}
+    table = pd.DataFrame({k: [v] for k, v in checked.items()},
                          index=pd.RangeIndex(1, name="member"))
     # the caller checked the size of what it returns; the stocks added here are dropped
     result = run_ensemble(model, table, outputs + extra, engine="fast",
