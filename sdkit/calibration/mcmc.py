@@ -1,6 +1,7 @@
 """Samplers of a :class:`~sdkit.calibration.bayes.BayesProblem`: MCMC and MAP.
 
-* :func:`run_mcmc`: emcee's affine-invariant ensemble sampler with
+* :func:`run_mcmc`: emcee's ensemble sampler (differential-evolution moves
+  by default, or the affine-invariant stretch move) with
   ``vectorize=True``. emcee moves the walkers in two halves (each half's
   proposals depend on the other half), so every step makes two calls of the
   log density, each with half of the walkers as the rows of ONE ensemble run;
@@ -30,7 +31,7 @@ from sdkit.errors import InvalidValueError
 __all__ = ["Chain", "run_mcmc", "run_map", "run_lockstep", "initial_walkers", "MOVES"]
 
 Simulate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
-#: proposal moves: emcee's stretch move, or differential evolution (+ snooker)
+#: proposal moves: emcee's differential-evolution move, or its stretch move
 MOVES = ("stretch", "de")
 
 
@@ -107,11 +108,11 @@ def _moves(moves: str):
 
     if moves == "stretch":
         return emcee.moves.StretchMove()
-    return [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+    return emcee.moves.DEMove()
 
 
 def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: int,
-             seed: int | None = None, moves: str = "stretch",
+             seed: int | None = None, moves: str = "de",
              on_step: Callable[[int], None] | None = None) -> Chain:
     """Sample the posterior with emcee, all walkers of a half-step in one ensemble run.
 
@@ -242,7 +243,7 @@ class _Batcher:
 
 def run_lockstep(problems: Sequence[BayesProblem], simulate: Simulate,
                  starts: Sequence[np.ndarray], *, steps: int,
-                 seeds: Sequence[int | None], moves: str = "stretch") -> list[Chain]:
+                 seeds: Sequence[int | None], moves: str = "de") -> list[Chain]:
     """Sample several posteriors of one model side by side, sharing ensemble runs.
 
     Each posterior runs :func:`run_mcmc` in its own thread; their log-density

@@ -69,7 +69,8 @@ def test_each_half_step_is_one_ensemble_call_without_a_loop_over_walkers():
                             center=np.array([0.25, 120.0, 0.05]))
     chain = run_mcmc(bp, counting, start, steps=steps, seed=0)
     assert len(calls) == 1 + 2 * steps  # the initial state, then two halves per step
-    assert max(calls[1:]) == walkers // 2 and calls[0] == walkers
+    assert calls[0] == walkers and max(calls[1:]) <= walkers // 2  # rows out of bounds
+    assert sum(calls[1:]) > 0.9 * steps * walkers  # are not run
     assert chain.samples.shape == (steps, walkers, 3)
     assert chain.n_runs == sum(calls)
 

@@ -21,7 +21,7 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.priors import Prior
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
 
-N_REPLICATIONS, WALKERS, STEPS, BURN = 50, 16, 300, 150
+N_REPLICATIONS, WALKERS, STEPS, BURN = 50, 16, 400, 200
 TIMES = tuple(np.arange(0.0, 21.0, 2.0))
 PARAMETERS = (Parameter("k", "Decay Rate", 0.01, 1.0, 0.2),
               Parameter("s0", "Initial Stock", 10.0, 300.0, 100.0))
