@@ -131,9 +131,9 @@ def test_scenario_with_unknown_variable_names_file(mini, tmp_path):
         run_scenarios(mini, [read_scenario(path)], outputs=["GDP"])
 
 
-def test_loop_and_vectorised_engines_agree(mini):
+def test_pysd_and_compiled_engines_agree(mini):
     table = pd.DataFrame({"Lever innovation": [0.0, 0.5, 1.0], "Growth rate[Jingzhou]": 0.04})
-    a = run_members(mini, table, outputs=["GDP"], engine="loop")
+    a = run_members(mini, table, outputs=["GDP"], engine="pysd")
     b = run_members(mini, table, outputs=["GDP"], engine="auto")
     np.testing.assert_allclose(a["GDP"].to_numpy(), b["GDP"].to_numpy(), rtol=1e-10)
     assert float(a["GDP"].sel(member=2, time=2060, City="Yichang")) > float(
@@ -199,7 +199,7 @@ def test_table_settings_win_over_base_values(mini):
     assert sorted(merged.columns) == sorted(["Growth rate", "Intensity initial[Jingzhou]",
                                              "Intensity initial[Yichang]", "Green decline"])
     assert (merged["Intensity initial[Yichang]"] == 1.0).all()
-    for engine in ("loop", "auto"):
+    for engine in ("pysd", "auto"):
         ds = run_members(mini, table, outputs=["GDP", "Carbon intensity"], base=base,
                          engine=engine)
         gdp = ds["GDP"].sel(time=2011)
