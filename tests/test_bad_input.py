@@ -236,6 +236,7 @@ ramp_years = 5
 REPORT = """[report]
 title = "Bad-input test report"
 model = "mini_iis.mdl"
+dimension = "City"
 summary = ["GDP", "CO2 emissions", "Carbon intensity"]
 """
 

@@ -172,7 +172,7 @@ def pipeline_args(mini: Path, out: Path) -> list[str]:
 
 def test_pipeline_interrupted_leaves_earlier_report_intact(mini, tmp_path, monkeypatch,
                                                            capsys):
-    from sdkit import projection
+    from sdkit.scenarios import projection
     from sdkit.report import render
 
     reports = tmp_path / "reports"
@@ -411,7 +411,7 @@ def test_scenario_tables_appear_together(mini, tmp_path, monkeypatch):
     assert main(args) == 0
     earlier = snapshot(out)
     assert sorted(earlier) == ["green.parquet", "other.parquet"]
-    real = sdkit.io.files.write_table
+    real = sdkit.scenarios.runs.write_table
     calls = []
 
     def second_stops(frame, target, **kwargs):
@@ -420,7 +420,7 @@ def test_scenario_tables_appear_together(mini, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(frame.assign(value=frame["value"] * 2), target, **kwargs)
 
-    monkeypatch.setattr(sdkit.io.files, "write_table", second_stops)
+    monkeypatch.setattr(sdkit.scenarios.runs, "write_table", second_stops)
     assert main(args) == 130
     assert len(calls) == 2
     assert snapshot(out) == earlier
