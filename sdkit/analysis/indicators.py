@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from sdkit.errors import DataError, InvalidValueError
 
@@ -83,7 +84,6 @@ def peak(da, *, start: float | None = None, time_dim: str = "time"):
         ``year`` (NaN where not peaked within the horizon) and ``level``
         (the maximum over the considered times).
     """
-    import xarray as xr
 
     sel = _select_from(da, start, time_dim)
     return xr.Dataset({"year": peak_year(sel, time_dim=time_dim),
@@ -116,7 +116,6 @@ def peak_status(da, *, last_observed: float, time_dim: str = "time"):
     InvalidValueError
         Fewer than two history or two projection times.
     """
-    import xarray as xr
 
     times = da[time_dim]
     hist = da.sel({time_dim: times <= last_observed})

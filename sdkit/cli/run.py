@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from sdkit.cli._common import add_time_options, parse_assignments
+from sdkit.edit.cin import merge_changes
+from sdkit.workflow.run_summary import run_and_summarize
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -30,9 +32,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from sdkit.edit.cin import merge_changes
-    from sdkit.workflow.run_summary import run_and_summarize
-
     params = merge_changes(args.cin, parse_assignments(args.set))
     text = run_and_summarize(
         args.model, params, start=args.start, stop=args.stop,

@@ -91,7 +91,7 @@ class DaskExecutor(Executor):
 
     def __init__(self, scheduler: str | None = None, *, workers: int | None = None,
                  retries: int = 3, client=None):
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster  # heavy: imported only when needed
 
         if sum(x is not None for x in (scheduler, workers, client)) > 1:
             raise InvalidValueError("give one of 'scheduler', 'workers' or 'client'")

@@ -225,24 +225,7 @@ def simulate(
     times = {"start": start, "stop": stop, "dt": dt, "saveper": saveper}
     frame, why = None, None
     if engine != "pysd":
-        why = _fast_obstacle(model, params)
-        if why is None:
-            try:
-                with np.errstate(all="ignore"):
-                    frame = _run_fast(model, params, columns, check_finite, times, method)
-            except (Unsupported, UnsupportedConstructError) as e:
-                why = getattr(e, "construct", None) or " ".join(str(e).split())[:200]
-        if why is not None:
-            note = str(FallbackNote(model.path.name, why))
-            if method != "euler":
-                raise UnsupportedConstructError(
-                    f"{model.path}: {method.upper()} runs only on the fast engine, which does "
-                    f"not support: {why} (PySD integrates with Euler only; use method 'euler')")
-            if engine == "fast":
-                raise UnsupportedConstructError(
-                    f"{model.path}: the fast engine does not support: {why} "
-                    "(use engine 'auto' or 'pysd')")
-            log.info(note)
+        frame, why = _try_fast(model, params, columns, check_finite, times, method, engine)
     if frame is None:
         frame = run_pysd(model, params, columns=columns, check_finite=check_finite, **times)
     frame.attrs["sdkit_dims"] = {
@@ -256,6 +239,33 @@ def simulate(
     if why:
         frame.attrs["sdkit_fallback"] = str(FallbackNote(model.path.name, why))
     return frame
+
+
+def _try_fast(model: Model, params, columns, check_finite: bool, times: dict, method: str,
+              engine: str) -> tuple[pd.DataFrame | None, str | None]:
+    """The run on the compiled engine, or ``(None, why)`` when PySD must run it.
+
+    Falls back only for a construct the engine cannot compile (logged in one
+    line); refuses instead where PySD cannot honour the request (a method
+    other than Euler, or ``engine="fast"``).
+    """
+    why = _fast_obstacle(model, params)
+    if why is None:
+        try:
+            with np.errstate(all="ignore"):
+                return _run_fast(model, params, columns, check_finite, times, method), None
+        except (Unsupported, UnsupportedConstructError) as e:
+            why = getattr(e, "construct", None) or " ".join(str(e).split())[:200]
+    if method != "euler":
+        raise UnsupportedConstructError(
+            f"{model.path}: {method.upper()} runs only on the fast engine, which does "
+            f"not support: {why} (PySD integrates with Euler only; use method 'euler')")
+    if engine == "fast":
+        raise UnsupportedConstructError(
+            f"{model.path}: the fast engine does not support: {why} "
+            "(use engine 'auto' or 'pysd')")
+    log.info(str(FallbackNote(model.path.name, why)))
+    return None, why
 
 
 def variable_meta(model: Model, columns) -> dict[str, tuple[str, str]]:

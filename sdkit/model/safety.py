@@ -35,6 +35,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from pysd.translators.structures import abstract_expressions as ae
+from pysd.translators.vensim import vensim_utils as vu
+from pysd.translators.vensim.vensim_file import FileSectionsVisitor
+from pysd.translators.vensim.vensim_section import SectionElementsVisitor
 
 from sdkit.errors import UnsafeModelError
 from sdkit.model.names import canonical
@@ -116,9 +120,6 @@ def check_model_text(text: str, path: Path, fmt: str) -> None:
 
 def _vensim_equations(text: str) -> Iterator[tuple[str, str]]:
     """Yield (name, equation text) of every Vensim element, parsed without eval."""
-    from pysd.translators.vensim import vensim_utils as vu
-    from pysd.translators.vensim.vensim_file import FileSectionsVisitor
-    from pysd.translators.vensim.vensim_section import SectionElementsVisitor
 
     # as VensimFile._split_sketch and ._clean do before parsing
     model = text.split(_SKETCH, 1)[0]
@@ -169,7 +170,6 @@ def check_abstract_model(abstract, path: Path) -> None:
     UnsafeModelError
         Naming the file, the variable (or section) and the field.
     """
-    from pysd.translators.structures import abstract_expressions as ae
 
     elements = {canonical(el.name) for s in abstract.sections for el in s.elements}
     sub_elements = {str(e) for s in abstract.sections for rng in s.subscripts

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as _dt
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 
 from sdkit.analysis.bands import bands as make_bands
@@ -161,8 +163,6 @@ def _html_table(frame: pd.DataFrame, *, index: bool = False) -> str:
 
 
 def _env():
-    import jinja2
-
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
                               autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
                               undefined=jinja2.StrictUndefined, trim_blocks=True,
@@ -329,7 +329,6 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
 
 def _write_meta(inputs: ReportInputs, data: Path) -> None:
     """What :func:`sdkit.report.results.load_inputs` needs besides the netCDF files."""
-    import json
 
     sens = inputs.sensitivity
     meta = {

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import xarray as xr
 
 from sdkit.analysis.sensitivity import SensitivityResult
 from sdkit.errors import DataError
@@ -48,8 +49,6 @@ class StoredCalibration:
 
 
 def _read_nc(path: Path):
-    import xarray as xr
-
     with xr.open_dataset(path) as ds:
         ds = ds.load()
     return ds.rename({v: ds[v].attrs.get("long_name", v) for v in ds.data_vars})

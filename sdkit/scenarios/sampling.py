@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm, truncnorm
 
 from sdkit.errors import InvalidValueError
 
@@ -32,7 +33,6 @@ MIN_ACCEPTANCE = 0.05
 
 def _copula(unc, n: int, rng: np.random.Generator) -> np.ndarray:
     """Gaussian copula: normal dependence, each marginal a normal truncated to its bounds."""
-    from scipy.stats import norm, truncnorm
 
     sd = unc.stderr
     safe = np.where(sd > 0, sd, 1.0)
@@ -67,7 +67,6 @@ def _gibbs(unc, n: int, rng: np.random.Generator,
     approximation does not hold), are held at their value: the others are
     drawn conditional on them.
     """
-    from scipy.stats import truncnorm
 
     sd = unc.stderr
     x = np.tile(np.clip(unc.mean, unc.lower, unc.upper), (n, 1))

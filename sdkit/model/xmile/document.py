@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lxml import etree
+
 from sdkit.errors import ModelFileError, TranslationError, UnsupportedConstructError
 from sdkit.io.textfile import read_checked_bytes
 from sdkit.model.timesettings import check_time_value
@@ -346,7 +348,6 @@ def read_document(path: Path, *, shown: Path | None = None) -> Document:
     UnsupportedConstructError
         A construct sdkit cannot simulate, with the line.
     """
-    from lxml import etree
 
     file, path = path, shown or path
     # the parser decodes by the declared encoding: it must be the UTF-8 sdkit checked

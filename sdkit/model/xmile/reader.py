@@ -13,6 +13,7 @@ import itertools
 import re
 from pathlib import Path
 
+from pysd.builders.python.python_functions import functionspace
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures.abstract_model import (
     AbstractComponent,
@@ -305,8 +306,6 @@ class _Builder:
         return model
 
     def guard(self, model: AbstractModel) -> None:
-        from pysd.builders.python.python_functions import functionspace
-
         where, stocks = {}, {}
         for fv in self.flat:
             if fv.key not in self.symbols:
