@@ -247,14 +247,9 @@ def run_ensemble(
     >>> res.engine, res.dataset["Infectious"].dims
     ('fast', ('member', 'time'))
     """
-    check_engine(engine)
-    if not isinstance(model, Model):
-        model = load_model(model)
-    method = resolve_method(model, method)
-    if engine == "pysd":
-        refuse_pysd(model, method)
+    model, method = open_run(model, engine, method)
     table = _table(table)
-    times = _RunTimes.checked(model, start, stop, dt, saveper)
+    times = RunTimes.checked(model, start, stop, dt, saveper)
     values = _values(table)
     spec, picks = _spec(model, table, outputs, times, engine, max_output_bytes, method,
                         members=len(values))
@@ -262,8 +257,20 @@ def run_ensemble(
     return _assemble(model, spec, picks, results, table.index, method)
 
 
+def open_run(model: Model | str | os.PathLike, engine: str,
+             method: str | None) -> tuple[Model, str]:
+    """The loaded model and the integration method, after checking `engine` and `method`."""
+    check_engine(engine)
+    if not isinstance(model, Model):
+        model = load_model(model)
+    method = resolve_method(model, method)
+    if engine == "pysd":
+        refuse_pysd(model, method)
+    return model, method
+
+
 @dataclass(frozen=True)
-class _RunTimes:
+class RunTimes:
     """The caller's time settings, checked (None keeps the model's own)."""
 
     start: float | None
@@ -272,19 +279,20 @@ class _RunTimes:
     saveper: float | None
 
     @classmethod
-    def checked(cls, model: Model, start, stop, dt, saveper) -> _RunTimes:
+    def checked(cls, model: Model, start, stop, dt, saveper) -> RunTimes:
         out = cls(check_time_setting("start", start, positive=False),
                   check_time_setting("stop", stop, positive=False),
                   check_time_setting("dt", dt, positive=True),
                   check_time_setting("saveper", saveper, positive=True))
         ts = model.time_settings
-        if (ts.stop if out.stop is None else out.stop) < (ts.start if out.start is None
-                                                          else out.start):
-            raise InvalidValueError(f"'stop' is before 'start' in {model.path}")
+        first = ts.start if out.start is None else out.start
+        last = ts.stop if out.stop is None else out.stop
+        if last < first:
+            raise InvalidValueError(f"{model.path}: 'stop' ({last}) is before 'start' ({first})")
         return out
 
 
-def _spec(model: Model, table: pd.DataFrame, outputs, times: _RunTimes, engine: str,
+def _spec(model: Model, table: pd.DataFrame, outputs, times: RunTimes, engine: str,
           max_output_bytes: int | None, method: str, *, members: int):
     """The picklable description of the run every chunk gets, and the output picks."""
     columns = _columns(model, table)

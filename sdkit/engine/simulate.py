@@ -24,12 +24,11 @@ from sdkit.engine.checks import (
 )
 from sdkit.engine.chunks import FallbackNote
 from sdkit.engine.compiled_cache import Unsupported, program_for
-from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
-from sdkit.engine.runner import check_engine, member_frame, run_ensemble
-from sdkit.errors import InvalidValueError, UnsupportedConstructError
+from sdkit.engine.runner import RunTimes, member_frame, open_run, run_ensemble
+from sdkit.errors import UnsupportedConstructError
 from sdkit.io.tidy import to_dataset_from_wide
-from sdkit.model.load import Model, load_model
+from sdkit.model.load import Model
 from sdkit.model.names import split_subscripted
 
 __all__ = ["simulate", "to_dataset", "split_subscripted", "coerce_number", "check_time_setting",
@@ -203,22 +202,9 @@ def simulate(
     >>> out.index[-1]
     30.0
     """
-    check_engine(engine)
-    if not isinstance(model, Model):
-        model = load_model(model)
-    method = resolve_method(model, method)
-    if engine == "pysd":
-        refuse_pysd(model, method)
-    start = check_time_setting("start", start, positive=False)
-    stop = check_time_setting("stop", stop, positive=False)
-    dt = check_time_setting("dt", dt, positive=True)
-    saveper = check_time_setting("saveper", saveper, positive=True)
-    ts = model.time_settings
-    if (stop if stop is not None else ts.stop) < (start if start is not None else ts.start):
-        raise InvalidValueError(
-            f"'stop' ({stop if stop is not None else ts.stop}) is before "
-            f"'start' ({start if start is not None else ts.start})"
-        )
+    model, method = open_run(model, engine, method)
+    checked = RunTimes.checked(model, start, stop, dt, saveper)
+    start, stop, dt, saveper = checked.start, checked.stop, checked.dt, checked.saveper
     columns = _resolve_outputs(model, outputs)
     check_run_size(model, start, stop, dt, saveper, _n_values(model, columns),
                    limit=max_output_bytes)
