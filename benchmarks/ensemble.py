@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +52,7 @@ def _iis_setup(model):
         if node.run_deps or node.uses_time or node.labels or node.stateful \
                 or not any(w in name.lower() for w in ("rate", "elasticity")):
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = float(model._pysd[name])
+        value = float(model.variable(name).value)
         if value != 0:
             base[name] = value
         if len(base) == 5:

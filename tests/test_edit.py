@@ -128,7 +128,7 @@ def test_edit_conformance_constant(tmp_path, monkeypatch, path, name):
         with pytest.raises(sdkit.TranslationError):
             _load(copy)
         return
-    assert float(old_mid) == float(model._pysd[name])
+    assert float(old_mid) == float(model.variable(name).value)
     edited = _load(copy)
     ts = edited.time_settings
     # one step, saving every step (a SAVEPER longer than one step would warn)
@@ -339,7 +339,7 @@ def test_edit_conformance_list_element(tmp_path, monkeypatch, path, name, elems)
             _load(copy)
         return
     edited = _load(copy)
-    values = edited._pysd[name]
+    values = sdkit.to_dataset(sdkit.simulate(edited, outputs=[name]), edited)[name].isel(time=0)
     loc = {}
     for dim, elem in zip(values.dims, elems):
         loc[dim] = next(c for c in values.coords[dim].values if str(c).lower() == elem)

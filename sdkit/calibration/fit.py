@@ -154,22 +154,15 @@ def _known(model, name: str, where: str) -> None:
 
 def _stateful_kind(model, name: str) -> str | None:
     """``"a stock (INTEG)"`` etc. if `name` is a stateful variable, else None."""
-    base = name.partition("[")[0].strip()
-    component = getattr(model._pysd.components, model.py_name(base), None)
-    if getattr(component, "type", None) != "Stateful":
-        return None
-    subtype = str(getattr(component, "subtype", ""))
-    return "a stock (INTEG)" if "Integ" in subtype else f"a stateful variable ({subtype})"
+    kind = model.variable(name.partition("[")[0].strip()).kind
+    if kind == "stock":
+        return "a stock (INTEG)"
+    return "a stateful variable (a delay, smooth or the like)" if kind == "stateful" else None
 
 
 def _model_units(model: Model, name: str) -> str:
     """The units a model variable declares ("" when it declares none)."""
-    doc = getattr(model._pysd, "doc", None)
-    if doc is None or "Units" not in doc:
-        return ""
-    row = doc[doc["Py Name"] == model.py_name(name)]
-    units = row["Units"].iloc[0] if len(row) else ""
-    return units.strip() if isinstance(units, str) else ""
+    return (model.variable(name).units or "").strip()
 
 
 def _check_target_data(model: Model, problem: CalibrationProblem, t: Target,

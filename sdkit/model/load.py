@@ -138,11 +138,6 @@ class Model:
 
     # -- names ---------------------------------------------------------------
     @property
-    def _pysd(self):
-        """Read-only alias kept until fit.py, tests and benchmarks move to :attr:`variables`."""
-        return self._pysd_object
-
-    @property
     def translation(self) -> CachedTranslation:
         """The cached translation this model was loaded from."""
         return self._translation
