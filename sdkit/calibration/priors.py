@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from sdkit.errors import SpecError
 
@@ -123,6 +123,8 @@ class Prior:
 
     # -- the density ------------------------------------------------------------------
     def _frozen(self):
+        from scipy import stats  # heavy: scipy.stats only when a prior is evaluated
+
         p = self.params
         if self.distribution in ("normal", "truncnormal"):
             return stats.norm(p["mu"], p["sigma"])

@@ -12,7 +12,6 @@ import re
 import warnings
 
 import numpy as np
-from pysd.builders.python.python_model_builder import SectionBuilder
 from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.engine.elements import add_element, add_lookup, construct_name, fill
@@ -26,6 +25,10 @@ class Program:
     """Nodes, subscripts, lookup tables and constants of one model."""
 
     def __init__(self, section):
+        from pysd.builders.python.python_model_builder import (  # heavy: scipy, black
+            SectionBuilder,
+        )
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sb = SectionBuilder(section)

@@ -28,9 +28,6 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from pysd.builders.python.python_model_builder import ModelBuilder
-from pysd.translators.vensim.vensim_file import VensimFile
-
 from sdkit.errors import (
     ModelFileError,
     TranslationError,
@@ -178,6 +175,8 @@ def read_abstract_model(path: str | os.PathLike, *, source_path: Path | None = N
 
 def _vensim_file(path: Path, text: str):
     """PySD's VensimFile over `text` (the decoded, checked text), not a second read."""
+    from pysd.translators.vensim.vensim_file import VensimFile  # heavy: only when parsing
+
     class _CheckedText(VensimFile):
         def _read(self, encoding):  # noqa: ARG002 - the text is already decoded
             return text
@@ -287,6 +286,10 @@ def build_python(abstract, out_dir: str | os.PathLike, *, source_path: Path | No
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            from pysd.builders.python.python_model_builder import (  # heavy: scipy, black
+                ModelBuilder,
+            )
+
             py_file = Path(ModelBuilder(abstract).build_model())
     except Exception as e:  # noqa: BLE001
         what = f"undefined name {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"

@@ -16,18 +16,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 __all__ = ["trace_figure", "rank_figure", "pair_figure", "prior_posterior_figure",
            "predictive_figure", "most_correlated_pairs"]
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.figure import Figure
+
+
+def _new_figure(**kwargs) -> Figure:
+    """A :class:`matplotlib.figure.Figure` (matplotlib is imported on first use)."""
+    from matplotlib.figure import Figure  # heavy: matplotlib only when a figure is drawn
+
+    return Figure(**kwargs)
 
 
 def _grid(n: int, cols: int = 3, width: float = 3.2, height: float = 2.2):
     cols = min(cols, max(n, 1))
     rows = math.ceil(n / cols) if n else 1
-    fig = Figure(figsize=(width * cols, height * rows))
+    fig = _new_figure(figsize=(width * cols, height * rows))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -130,7 +140,7 @@ def predictive_figure(times, low, median, high, observed, fitted, *, title: str 
     """
     times, observed = np.asarray(times, float), np.asarray(observed, float)
     fitted = np.asarray(fitted, bool)
-    fig = Figure(figsize=(6, 3.5))
+    fig = _new_figure(figsize=(6, 3.5))
     ax = fig.subplots()
     ax.fill_between(times, low, high, color="C0", alpha=0.25,
                     label=f"{100 * level:.0f} % predictive band")

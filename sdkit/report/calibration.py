@@ -22,13 +22,23 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
-from matplotlib.figure import Figure
 
 from sdkit.io.calibration_record import CalibrationRecord, parse_record
 
 __all__ = ["fit_report", "fit_figures", "figure_png", "plot_name"]
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.figure import Figure
+
+
+def _new_figure(**kwargs) -> Figure:
+    """A :class:`matplotlib.figure.Figure` (matplotlib is imported on first use)."""
+    from matplotlib.figure import Figure  # heavy: matplotlib only when a figure is drawn
+
+    return Figure(**kwargs)
 
 _TEMPLATES = Path(__file__).with_name("templates")
 _SAMPLES = (("fit", "o", "k"), ("holdout", "s", "C3"), ("outside", "x", "grey"),
@@ -136,7 +146,7 @@ def _ascii(text: str) -> str:
 
 
 def _figure(rec: CalibrationRecord, target: Mapping) -> Figure:
-    fig = Figure(figsize=(6, 3.5))
+    fig = _new_figure(figsize=(6, 3.5))
     ax = fig.add_subplot()
     time = rec.get("trajectory_time") or []
     if target.get("trajectory"):

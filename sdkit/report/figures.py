@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import io
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 __all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_figure",
            "sensitivity_figure", "specialization_figure", "fit_figure"]
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.figure import Figure
+
+
+def _new_figure(**kwargs) -> Figure:
+    """A :class:`matplotlib.figure.Figure` (matplotlib is imported on first use)."""
+    from matplotlib.figure import Figure  # heavy: matplotlib only when a figure is drawn
+
+    return Figure(**kwargs)
 
 _STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3)))
 
@@ -36,7 +44,7 @@ def figure_bytes(fig) -> tuple[bytes, str]:
 def _grid(n: int, *, width: float = 5.0, height: float = 3.2, sharex: bool = True):
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width * cols, height * rows))
+    fig = _new_figure(figsize=(width * cols, height * rows))
     axes = fig.subplots(rows, cols, squeeze=False, sharex=sharex)
     flat = list(axes.ravel())
     for ax in flat[n:]:
@@ -64,6 +72,8 @@ def scenario_figure(ds, indicator, config, titles: dict[str, str]):
     da = ds[indicator.variable]
     elements = _elements(da, config)
     scenarios = [str(s) for s in da["scenario"].to_numpy()]
+    from matplotlib import colormaps  # heavy: matplotlib only when drawing
+
     cmap = colormaps["tab10" if len(scenarios) <= 10 else "tab20"]
     fig, axes = _grid(len(elements))
     for ax, el in zip(axes, elements):
@@ -132,7 +142,7 @@ def fan_figure(bands_by_scenario: dict, indicator, config, titles: dict[str, str
 def peak_probability_figure(probs: pd.DataFrame, config, *, peak):
     """Grouped bars: probability of a peak before ``peak.before``, scenario x element."""
     elements = list(map(str, probs.columns))
-    fig = Figure(figsize=(8, 3.6))
+    fig = _new_figure(figsize=(8, 3.6))
     ax = fig.subplots()
     width = 0.8 / max(len(elements), 1)
     x = np.arange(len(probs.index))
@@ -174,7 +184,7 @@ def sensitivity_figure(result):
 def specialization_figure(index: pd.Series, config, *, title: str):
     """Bars of the Krugman relative specialization index per element."""
     elements = list(map(str, index.index))
-    fig = Figure(figsize=(6, 3.2))
+    fig = _new_figure(figsize=(6, 3.2))
     ax = fig.subplots()
     ax.bar(elements, index.to_numpy(), color=[config.color(e, elements) for e in elements])
     for x, v in enumerate(index.to_numpy()):
@@ -188,6 +198,8 @@ def specialization_figure(index: pd.Series, config, *, title: str):
 
 def fit_figure(observed_vs_simulated: pd.DataFrame):
     """Observed (dots) and simulated (lines) for each calibration target."""
+    from matplotlib.ticker import MaxNLocator  # heavy: matplotlib only when drawing
+
     targets = list(dict.fromkeys(observed_vs_simulated["target"]))
     fig, axes = _grid(len(targets), width=4.2, height=2.6, sharex=False)
     for ax, t in zip(axes, targets):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm, truncnorm
 
 from sdkit.errors import InvalidValueError
 
@@ -32,6 +31,7 @@ MIN_ACCEPTANCE = 0.05
 
 
 def _copula(unc, n: int, rng: np.random.Generator) -> np.ndarray:
+    from scipy.stats import norm, truncnorm  # heavy: scipy.stats only when sampling
     """Gaussian copula: normal dependence, each marginal a normal truncated to its bounds."""
 
     sd = unc.stderr
@@ -67,6 +67,8 @@ def _gibbs(unc, n: int, rng: np.random.Generator,
     approximation does not hold), are held at their value: the others are
     drawn conditional on them.
     """
+    from scipy.stats import truncnorm  # heavy: scipy.stats only when sampling
+
 
     sd = unc.stderr
     x = np.tile(np.clip(unc.mean, unc.lower, unc.upper), (n, 1))

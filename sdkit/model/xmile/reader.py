@@ -13,7 +13,6 @@ import itertools
 import re
 from pathlib import Path
 
-from pysd.builders.python.python_functions import functionspace
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures.abstract_model import (
     AbstractComponent,
@@ -316,6 +315,10 @@ class _Builder:
                 keys = [[self.symbols[fv.resolve(canonical(n))].key for n in names]
                         for names in (v.inflows, v.outflows)]
                 stocks[fv.name] = StockSpec(fv.name, where[fv.name], *map(tuple, keys))
+        from pysd.builders.python.python_functions import (  # heavy: pysd builder
+            functionspace,
+        )
+
         check_abstract(model, where=where, stocks=stocks, functions=set(functionspace))
 
 
