@@ -172,8 +172,8 @@ def pipeline_args(mini: Path, out: Path) -> list[str]:
 
 def test_pipeline_interrupted_leaves_earlier_report_intact(mini, tmp_path, monkeypatch,
                                                            capsys):
-    from sdkit.scenarios import projection
     from sdkit.report import render
+    from sdkit.scenarios import projection
 
     reports = tmp_path / "reports"
     out = reports / "iis"
