@@ -152,12 +152,12 @@ def test_file_size_limit_gives_one_line_and_no_partial_file(teacup_path, tmp_pat
 
 
 def test_unwrapped_os_error_is_one_line(teacup_path, monkeypatch, capsys):
-    import sdkit.workflow.run_summary
+    import sdkit.cli.run
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "/somewhere/out.csv")
 
-    monkeypatch.setattr(sdkit.workflow.run_summary, "run_and_summarize", denied)
+    monkeypatch.setattr(sdkit.cli.run, "run_and_summarize", denied)
     assert main(["run", str(teacup_path)]) == 2
     err = capsys.readouterr().err
     assert err == "sdkit: error: /somewhere/out.csv: Permission denied\n"

@@ -12,6 +12,7 @@ import numpy as np
 
 from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
+from sdkit.errors import SimulationError
 from sdkit.model.timesettings import RPREC, check_output_size, check_time_settings, warn_run_end
 
 __all__ = ["save_times", "control_overrides", "run_compiled", "rk_step", "RPREC"]
@@ -115,19 +116,29 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
         n_saved = sum(saved)
         out = {o: np.empty((n, n_saved) + tuple(len(c) for c in compiled.shapes[o][1]))
                for o in compiled.outputs}
-        S, K = compiled.init(t0, step_dt, n, ov)
-        step = compiled.step
-        if compiled.method != "euler":
-            def step(t, dt, S, K, n, save, update):
-                return rk_step(compiled, t, dt, S, K, n, save, update)
-        k = 0
-        last = len(steps) - 1
-        for i, t in enumerate(steps):
-            values, S = step(t, step_dt, S, K, n, saved[i], i < last)
-            if saved[i]:
-                for o, v in zip(compiled.outputs, values):
-                    out[o][:, k] = v
-                k += 1
+        try:
+            _integrate(compiled, t0, step_dt, n, ov, steps, saved, out)
+        except ArithmeticError as e:  # Python float ** and int() overflow; numpy gives inf
+            raise SimulationError(f"{where or 'the model'}: the run overflowed ({e}); "
+                                  f"a value grew beyond the range of a float") from None
     decimals = -int(np.log10(step_dt * RPREC))
     times = np.round(np.asarray(steps)[np.asarray(saved, bool)], decimals)
     return times, out
+
+
+def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
+               steps: list, saved: list, out: dict[str, np.ndarray]) -> None:
+    """Initialise and step the compiled model, filling `out` at the save times."""
+    S, K = compiled.init(t0, step_dt, n, ov)
+    step = compiled.step
+    if compiled.method != "euler":
+        def step(t, dt, S, K, n, save, update):
+            return rk_step(compiled, t, dt, S, K, n, save, update)
+    k = 0
+    last = len(steps) - 1
+    for i, t in enumerate(steps):
+        values, S = step(t, step_dt, S, K, n, saved[i], i < last)
+        if saved[i]:
+            for o, v in zip(compiled.outputs, values):
+                out[o][:, k] = v
+            k += 1

@@ -245,7 +245,11 @@ class Model:
                 value = getattr(self._pysd_object.components, py)()
         except Exception:  # noqa: BLE001 - a value PySD cannot give before a run
             return None
-        arr = np.asarray(getattr(value, "values", value), dtype=float)
+        value = getattr(value, "values", value)
+        try:
+            arr = np.asarray(value, dtype=float)
+        except OverflowError:  # an integer such as 1000 ^ 1000: infinite as a float
+            return math.inf if value > 0 else -math.inf
         return float(arr) if arr.ndim == 0 else arr
 
     # -- time ----------------------------------------------------------------
