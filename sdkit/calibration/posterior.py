@@ -132,9 +132,11 @@ class BayesResult:
         return np.quantile(self.draws, [q, 1 - q], axis=0).T
 
     def changes(self) -> dict[str, float]:
-        """``{model constant: value}`` of the point estimate, for a ``.cin``."""
-        point = self.point
-        return {p.key: float(point[j]) for j, p in enumerate(self.bayes.problem.parameters)}
+        """``{model constant: value}`` of the point estimate, for a ``.cin``, after the
+        spec's ``[fixed]`` constants (the fit assumed them)."""
+        point, problem = self.point, self.bayes.problem
+        fitted = {p.key: float(point[j]) for j, p in enumerate(problem.parameters)}
+        return {**{str(k): float(v) for k, v in problem.fixed.items()}, **fitted}
 
     def to_frame(self) -> pd.DataFrame:
         """Per parameter: point, 90 % interval, MAP and diagnostics."""
@@ -174,6 +176,7 @@ class BayesResult:
             "model": p.model, "model_sha256": self.model_sha256, "data": p.data_path,
             "data_sha256": self.data_sha256, "spec": p.spec_path, "method": self.method,
             "sampler": self.sampler, "seed": self.seed, "fit_window": [p.start, p.stop],
+            "fixed": dict(p.fixed),
             "n_runs": self.n_runs, "elapsed_s": self.elapsed, "burn": self.burn,
             "interrupted": self.interrupted, "converged": self.converged,
             "sdkit_version": _sdkit_version(), "estimates": self.to_frame().to_dict(orient="index"),

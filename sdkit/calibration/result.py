@@ -103,8 +103,10 @@ class CalibrationResult:
         return np.array([self.values[p.name] for p in self.problem.parameters])
 
     def changes(self) -> dict[str, float]:
-        """``{model constant: value}`` to write into a ``.cin`` file."""
-        return {p.key: float(self.values[p.name]) for p in self.problem.parameters}
+        """``{model constant: value}`` to write into a ``.cin`` file: the spec's ``[fixed]``
+        constants (the fit assumed them), then the fitted values."""
+        fitted = {p.key: float(self.values[p.name]) for p in self.problem.parameters}
+        return {**{str(k): float(v) for k, v in self.problem.fixed.items()}, **fitted}
 
     def to_frame(self) -> pd.DataFrame:
         """Parameters: value, bounds, standard error and interval, by name."""
@@ -184,6 +186,7 @@ class CalibrationResult:
                          "interval_95": list(self.intervals.get(p.name, (None, None)))}
                 for p in problem.parameters
             },
+            "fixed": dict(problem.fixed),
             "correlation": self.correlation.to_dict(orient="index"),
             "statistics": self.statistics.to_dict(orient="records"),
             "targets": targets, "trajectory_time": time,

@@ -279,7 +279,9 @@ def read_uncertainty(path: str | os.PathLike) -> ParameterUncertainty | Posterio
 def read_parameters(path: str | os.PathLike | None) -> dict[str, float]:
     """Read fitted parameters from a ``.cin`` file or a calibration record (``.json``).
 
-    ``None`` gives ``{}`` (the model's own values).
+    ``None`` gives ``{}`` (the model's own values). A record's ``fixed``
+    constants (the calibration spec's ``[fixed]`` table, which the fit
+    assumed) come first, then the fitted values.
 
     Raises
     ------
@@ -293,6 +295,11 @@ def read_parameters(path: str | os.PathLike | None) -> dict[str, float]:
     if suffix == ".cin":
         return dict(read_cin(path))
     if suffix == ".json":
-        unc = ParameterUncertainty.from_record(path)
-        return dict(zip(unc.names, map(float, unc.mean)))
+        rec = read_calibration_record(path, error=SpecError)
+        fixed = rec.get("fixed") or {}
+        if not isinstance(fixed, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in fixed.values()):
+            raise SpecError(f"{path}: fixed: expected a table of name = number, got {fixed!r}")
+        fitted = {p["variable"]: p["value"] for p in rec.parameters}
+        return {**{str(k): float(v) for k, v in fixed.items()}, **fitted}
     raise SpecError(f"{path}: expected a .cin file or a calibration record (.json)")
