@@ -25,6 +25,17 @@ assumptions, method, limitations (lists of sentences). Tables:
                        "cumulative" from projection_start): totals over `dimension` per
                        scenario, with the change against ``baseline``
 ``[[indicators]]``     variable, label, units, scale (figures and fan charts)
+``[[report.levers]]``  variable, label, scenario: a lever (a model constant) and the
+                       scenario that switches it on alone (trade-off table, sensitivity split)
+``[report.tradeoff]``  benefit, burden (variables traded off), combination (scenario of
+                       levers together), combines (the single-lever scenarios it adds up;
+                       default every lever's), cost (a share of `benefit` paid for the levers),
+                       transfer (the burden moved between elements), robust (share of
+                       Monte Carlo members that makes a sign robust, default 0.9),
+                       sensitivity_outcome (name of the benefit's sensitivity outcome)
+``[report.target]``    variable, year, value, label, scenario, reference, captured: whether
+                       the strongest `scenario` reaches `value` by `year`, the miss against
+                       the `reference` year's level, and what capture (`captured`) removes
 ``[specialization]``   data, year, region/indicator/value/year columns, industries
 
 Other top-level tables (``[uncertainty]``, ``[sensitivity]``) are specs read
@@ -42,7 +53,8 @@ from sdkit.errors import SpecError
 from sdkit.io.schema import number, tables, text, unknown_keys
 from sdkit.io.textfile import read_toml_file
 
-__all__ = ["Indicator", "Peak", "Change", "Total", "ReportConfig", "read_report_config"]
+__all__ = ["Indicator", "Peak", "Change", "Total", "Lever", "Tradeoff", "Target",
+           "ReportConfig", "read_report_config"]
 
 #: colours used for elements when the config names none (matplotlib tab10)
 DEFAULT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
@@ -50,7 +62,7 @@ DEFAULT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564
 
 _REPORT_KEYS = {"title", "model", "dimension", "projection_start", "summary_years", "summary",
                 "growth", "colors", "data_readme", "caveats", "assumptions", "method",
-                "limitations", "peaks", "changes", "totals"}
+                "limitations", "peaks", "changes", "totals", "levers", "tradeoff", "target"}
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,42 @@ class Total:
 
 
 @dataclass(frozen=True)
+class Lever:
+    """A lever (model constant) and the scenario that switches it on alone."""
+
+    variable: str
+    label: str
+    scenario: str
+
+
+@dataclass(frozen=True)
+class Tradeoff:
+    """The two variables the levers trade off, and where their costs are."""
+
+    benefit: str
+    burden: str
+    combination: str | None = None
+    combines: tuple[str, ...] = ()
+    cost: str | None = None
+    transfer: str | None = None
+    robust: float = 0.9
+    sensitivity_outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A level `variable` should reach by `year` (summed over the dimension)."""
+
+    variable: str
+    year: float
+    scenario: str
+    value: float = 0.0
+    label: str = "target"
+    reference: float | None = None
+    captured: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """Everything model-specific a report needs (see the module docstring)."""
 
@@ -114,6 +162,9 @@ class ReportConfig:
     peaks: tuple[Peak, ...] = ()
     changes: tuple[Change, ...] = ()
     totals: tuple[Total, ...] = ()
+    levers: tuple[Lever, ...] = ()
+    tradeoff: Tradeoff | None = None
+    target: Target | None = None
     colors: Mapping[str, str] = field(default_factory=dict)
     data_readme: str | None = None
     caveats: tuple[str, ...] = ()
@@ -134,13 +185,22 @@ class ReportConfig:
         names = [i.variable for i in self.indicators] + self.shown
         names += [x.variable for x in (*self.peaks, *self.changes, *self.totals)]
         names += [self.growth] if self.growth else []
+        if self.tradeoff is not None:
+            t = self.tradeoff
+            names += [v for v in (t.benefit, t.burden, t.cost, t.transfer) if v]
+        if self.target is not None:
+            names += [v for v in (self.target.variable, self.target.captured) if v]
         return list(dict.fromkeys(names))
 
-    def color(self, element: str, elements: list[str]) -> str:
-        """The colour of one element, the same in every figure."""
-        if element in self.colors:
-            return self.colors[element]
-        return DEFAULT_COLORS[elements.index(element) % len(DEFAULT_COLORS)]
+    def color(self, name: str, names: list[str]) -> str:
+        """The colour of one scenario, the same in every figure (``colors`` or the palette).
+
+        Scenarios are the only role with colours: elements (cities) are told
+        apart by panel titles and axis labels, never by colour.
+        """
+        if name in self.colors:
+            return self.colors[name]
+        return DEFAULT_COLORS[names.index(name) % len(DEFAULT_COLORS)]
 
     def resolve(self, relative: str | None) -> Path | None:
         """A path from the config, relative to the config file's folder."""
@@ -175,10 +235,83 @@ def _items(table: Mapping, key: str, where: str, allowed: set[str]):
 
 
 def _read_peaks(rep, where):
-    return tuple(Peak(v, label, _get(p, "start", at, float, None),
-                      _get(p, "before", at, float, None))
-                 for at, p, v, label in _items(rep, "peaks", where,
-                                               {"variable", "label", "start", "before"}))
+    out = []
+    for at, p, v, label in _items(rep, "peaks", where, {"variable", "label", "start", "before"}):
+        peak = Peak(v, label, _get(p, "start", at, float, None), _get(p, "before", at, float, None))
+        if peak.start is not None and peak.before is not None and peak.before <= peak.start:
+            raise SpecError(f"{at}: before: expected a time after start ({peak.start:g}), "
+                            f"got {peak.before:g}")
+        out.append(peak)
+    return tuple(out)
+
+
+def _check_times(cfg: ReportConfig, where: str) -> None:
+    """Times that contradict each other, refused when the file is read (not at render)."""
+    years = cfg.summary_years
+    if list(years) != sorted(set(years)):
+        raise SpecError(f"{where}: summary_years: expected increasing years, got "
+                        f"{[f'{y:g}' for y in years]}")
+    first = cfg.projection_start
+    for k, p in enumerate(cfg.peaks):
+        if first is not None and p.start is not None and p.start < first - 1:
+            raise SpecError(f"{where}.peaks[{k}]: start: expected the last history year or a "
+                            f"projection year (>= {first - 1:g}, projection_start - 1), got "
+                            f"{p.start:g}")
+    for k, c in enumerate(cfg.changes):
+        if not 0 <= c.decline < 1:
+            raise SpecError(f"{where}.changes[{k}]: decline: expected a number in [0, 1), "
+                            f"got {c.decline:g}")
+        if c.until is not None and c.until <= c.base:
+            raise SpecError(f"{where}.changes[{k}]: until: expected a time after base "
+                            f"({c.base:g}), got {c.until:g}")
+    t = cfg.target
+    if t is not None and t.reference is not None and t.reference >= t.year:
+        raise SpecError(f"{where}.target: reference: expected a time before year ({t.year:g}), "
+                        f"got {t.reference:g}")
+
+
+def _read_levers(rep, where):
+    return tuple(Lever(v, label, text(item.get("scenario"), where=at, key="scenario",
+                                     error=SpecError))
+                 for at, item, v, label in _items(rep, "levers", where,
+                                                 {"variable", "label", "scenario"}))
+
+
+def _opt_text(table, key, at):
+    return None if key not in table else text(table[key], where=at, key=key, error=SpecError)
+
+
+def _read_tradeoff(rep, where) -> Tradeoff | None:
+    t = _get(rep, "tradeoff", where, dict, None)
+    if t is None:
+        return None
+    at = f"{where}.tradeoff"
+    unknown_keys(t, {"benefit", "burden", "combination", "combines", "cost", "transfer",
+                     "robust", "sensitivity_outcome"}, where=where, key="tradeoff",
+                 error=SpecError)
+    robust = _get(t, "robust", at, float, 0.9)
+    if not 0.5 < robust <= 1:
+        raise SpecError(f"{at}: robust: expected a share in (0.5, 1], got {robust:g}")
+    combines = tuple(str(x) for x in _get(t, "combines", at, list, []))
+    return Tradeoff(text(t.get("benefit"), where=at, key="benefit", error=SpecError),
+                    text(t.get("burden"), where=at, key="burden", error=SpecError),
+                    _opt_text(t, "combination", at), combines,
+                    *(_opt_text(t, k, at) for k in ("cost", "transfer")),
+                    robust=robust, sensitivity_outcome=_opt_text(t, "sensitivity_outcome", at))
+
+
+def _read_target(rep, where) -> Target | None:
+    t = _get(rep, "target", where, dict, None)
+    if t is None:
+        return None
+    at = f"{where}.target"
+    unknown_keys(t, {"variable", "year", "value", "label", "scenario", "reference", "captured"},
+                 where=where, key="target", error=SpecError)
+    return Target(text(t.get("variable"), where=at, key="variable", error=SpecError),
+                  _get(t, "year", at, float),
+                  text(t.get("scenario"), where=at, key="scenario", error=SpecError),
+                  _get(t, "value", at, float, 0.0), _get(t, "label", at, str, "target"),
+                  _get(t, "reference", at, float, None), _opt_text(t, "captured", at))
 
 
 def _read_changes(rep, where):
@@ -225,7 +358,7 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
     def strings(key):
         return tuple(str(x) for x in _get(rep, key, where, list, []))
 
-    return ReportConfig(
+    cfg = ReportConfig(
         title=_get(rep, "title", where, str),
         indicators=tuple(indicators),
         model=_get(rep, "model", where, str, None),
@@ -235,7 +368,8 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
                             for y in _get(rep, "summary_years", where, list, [])),
         summary=strings("summary"), growth=_get(rep, "growth", where, str, None),
         peaks=_read_peaks(rep, where), changes=_read_changes(rep, where),
-        totals=_read_totals(rep, where),
+        totals=_read_totals(rep, where), levers=_read_levers(rep, where),
+        tradeoff=_read_tradeoff(rep, where), target=_read_target(rep, where),
         colors=dict(_get(rep, "colors", where, dict, {})),
         data_readme=_get(rep, "data_readme", where, str, None),
         caveats=strings("caveats"), assumptions=strings("assumptions"),
@@ -243,3 +377,5 @@ def read_report_config(path: str | os.PathLike) -> ReportConfig:
         specialization=dict(_get(data, "specialization", str(path), dict, {})),
         path=path,
     )
+    _check_times(cfg, where)
+    return cfg
