@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from sdkit.engine.runner import ENGINES
 from sdkit.workflow.pipeline import run_pipeline
 from sdkit.workflow.study import DEFAULT_STUDY, read_study
 
@@ -31,7 +32,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--members", type=int, help="Monte Carlo members per scenario (0: skip)")
     p.add_argument("--sensitivity-n", type=int, help="sensitivity base sample size (0: skip)")
     p.add_argument("--seed", type=int, help="Monte Carlo seed (default: the spec's)")
-    p.add_argument("--engine", choices=["auto", "loop", "ensemble"], default="auto")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="simulation engine: auto (compiled, PySD where a construct is "
+                        "unsupported), fast (compiled only) or pysd")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return p

@@ -17,6 +17,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--model", help="model file (default: uncertainty.model in the spec)")
     p.add_argument("--params", metavar="FILE",
                    help="fitted parameters held in every member (.cin or calibration .json)")
+    p.add_argument("--from-calibration", metavar="RECORD",
+                   help="draw the parameters of this calibration record (calibration.json) "
+                        "from its covariance or MCMC posterior instead of the spec's "
+                        "[[uncertainty.parameters]]; its fixed and fitted values hold in every "
+                        "member (default: uncertainty.from_calibration)")
     p.add_argument("--scenario", metavar="FILE", help="scenario file held in every member")
     p.add_argument("--columns", nargs="+", metavar="NAME",
                    help="variables to keep (default: uncertainty.outputs)")
@@ -31,6 +36,6 @@ def run(args) -> int:
     out = run_uncertainty(args.spec, out=args.out, model=args.model, params=args.params,
                           scenario=args.scenario, columns=args.columns, members=args.members,
                           seed=args.seed, overwrite=args.overwrite,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, from_calibration=args.from_calibration)
     print(f"wrote {out}")
     return 0

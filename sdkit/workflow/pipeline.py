@@ -53,6 +53,10 @@ SAMPLING_NOTES = {
              "sampling); parameters fitted on a bound are held there. Keeping the correlations "
              "keeps each member close to the data: parameters the data cannot separate vary "
              "together, not independently across their whole ranges.",
+    "rejection": "Monte Carlo members are drawn from a multivariate normal (the "
+                 "calibration's Jacobian-based covariance, or the normal parameters of the "
+                 "uncertainty spec) truncated to the parameter bounds: draws outside the "
+                 "bounds are redrawn.",
     "copula": "Too many parameters lie near their bounds for rejection sampling of the "
               "truncated multivariate normal; members are drawn with a Gaussian copula "
               "(fitted correlations, normal marginals truncated to each parameter's bounds).",
@@ -144,6 +148,11 @@ def _monte_carlo(study, spec, unc, m, scen, base, outputs, n_members, notes, log
     """Ensembles per scenario named in the spec (default: the first scenario)."""
     if spec is None or not n_members:
         return {}
+    if unc is None and spec.from_calibration is not None:
+        unc, base = read_uncertainty(spec.from_calibration), {
+            **read_parameters(spec.from_calibration), **base}
+        notes.append(f"Monte Carlo draws the parameters of {spec.from_calibration} "
+                     f"(uncertainty.from_calibration in {spec.path}).")
     if unc is None and spec.uncertainty is not None:
         unc = spec.uncertainty
         notes.append("Monte Carlo draws the parameters listed in the uncertainty spec "
@@ -163,7 +172,8 @@ def _monte_carlo(study, spec, unc, m, scen, base, outputs, n_members, notes, log
                                       engine=study.engine, progress=progress,
                                       sampling=spec.sampling)
     used = {d.attrs.get("sampling") for d in ensembles.values()}
-    notes.extend(SAMPLING_NOTES[k] for k in ("posterior", "gibbs", "copula") if k in used)
+    notes.extend(SAMPLING_NOTES[k] for k in ("posterior", "gibbs", "rejection", "copula")
+                 if k in used)
     return ensembles
 
 

@@ -15,7 +15,9 @@ Monte Carlo (``sdkit uncertainty SPEC``)::
     peaks = ["Infectious"]             # optional: peak time of each member, and its bands
     peak_start = 0                     # optional: ignore earlier times when finding peaks
     scenarios = ["baseline"]           # optional: the study's scenarios to run it under
-    record = "fit.json"                # optional: a calibration record replaces the parameters
+    # from_calibration = "fit/calibration.json"   # instead of [[uncertainty.parameters]]:
+    #   the record's fitted parameters drawn from its covariance (or MCMC posterior), its
+    #   [fixed] constants and fitted values held in every member
 
     [[uncertainty.parameters]]
     name = "Contact Infectivity"
@@ -44,6 +46,9 @@ Sensitivity (``sdkit sensitivity SPEC``)::
     name = "peak infectious"
     variable = "Infectious"
     statistic = "max"                  # value, ratio, cumulative, peak_year, max, min
+    units = "Persons"                  # optional; checked against the model's units
+
+Every key, with its type and default: ``docs/specs.md``.
 """
 
 from __future__ import annotations
@@ -62,12 +67,13 @@ from sdkit.model.load import Model
 from sdkit.scenarios.runs import check_outputs
 from sdkit.scenarios.sensitivity import METHODS, Factor
 from sdkit.scenarios.uncertainty import SAMPLING, ParameterUncertainty
+from sdkit.structure.unitexpr import UnitSpace, UnitsSyntaxError
 
 __all__ = ["UncertaintySpec", "SensitivitySpec", "read_uncertainty_spec",
-           "read_sensitivity_spec", "check_spec"]
+           "read_sensitivity_spec", "check_spec", "check_n"]
 
 _UNC_KEYS = {"model", "members", "seed", "sampling", "outputs", "times", "peaks", "peak_start",
-             "scenarios", "record", "parameters"}
+             "scenarios", "from_calibration", "parameters"}
 _PARAM_KEYS = {"name", "distribution", "lower", "upper", "mean", "sd", "source"}
 _SENS_KEYS = {"model", "method", "n", "seed", "scenario", "factors", "outcomes"}
 _FACTOR_KEYS = {"name", "lower", "upper", "label", "source"}
@@ -89,7 +95,7 @@ class UncertaintySpec:
     peaks: tuple[str, ...] = ()
     peak_start: float | None = None
     scenarios: tuple[str, ...] = ()
-    record: Path | None = None
+    from_calibration: Path | None = None
     model: Path | None = None
 
 
@@ -186,14 +192,16 @@ def read_uncertainty_spec(path: str | os.PathLike) -> UncertaintySpec:
     if sampling not in SAMPLING:
         raise SpecError(f"{where}: uncertainty.sampling: expected one of {', '.join(SAMPLING)}, "
                         f"got {sampling!r}")
-    record = head.get("record")
+    record = head.get("from_calibration")
     if record is not None:
-        record = path.parent / text(record, where=where, key="uncertainty.record",
+        record = path.parent / text(record, where=where, key="uncertainty.from_calibration",
                                     error=SpecError)
     unc = _parameters(head, where)
-    if unc is None and record is None:
-        raise SpecError(f"{where}: uncertainty.parameters: missing; expected "
-                        "[[uncertainty.parameters]] tables or a calibration record")
+    if (unc is None) == (record is None):
+        got = "missing" if unc is None else "given with from_calibration"
+        raise SpecError(f"{where}: uncertainty.parameters: {got}; expected either "
+                        "[[uncertainty.parameters]] tables or from_calibration = "
+                        "\"<calibration.json>\", not both")
 
     def opt(key, fn):
         return fn(head[key], where=where, key=f"uncertainty.{key}", error=SpecError) \
@@ -208,7 +216,7 @@ def read_uncertainty_spec(path: str | os.PathLike) -> UncertaintySpec:
         outputs=opt("outputs", names), times=times, peaks=opt("peaks", names),
         peak_start=(number(head["peak_start"], where=where, key="uncertainty.peak_start",
                            error=SpecError) if "peak_start" in head else None),
-        scenarios=opt("scenarios", names), record=record, model=model)
+        scenarios=opt("scenarios", names), from_calibration=record, model=model)
 
 
 def _outcome(o, k: int, where: str) -> Outcome:
@@ -248,6 +256,14 @@ def _factor(f, k: int, where: str) -> Factor:
         raise SpecError(f"{where}: {key}: {e}") from None
 
 
+def check_n(n: object, method: str, *, where: str, key: str = "sensitivity.n") -> int:
+    """A base sample size: an integer >= 1, a power of two for Sobol'."""
+    n = int(number(n, where=where, key=key, error=SpecError, minimum=1, integer=True))
+    if method == "sobol" and n & (n - 1):
+        raise SpecError(f"{where}: {key}: expected a power of two for Sobol', got {n}")
+    return n
+
+
 def read_sensitivity_spec(path: str | os.PathLike) -> SensitivitySpec:
     """Read the ``[sensitivity]`` table of `path` (see the module docstring).
 
@@ -262,10 +278,7 @@ def read_sensitivity_spec(path: str | os.PathLike) -> SensitivitySpec:
     if method not in METHODS:
         raise SpecError(f"{where}: sensitivity.method: expected one of {', '.join(METHODS)}, "
                         f"got {method!r}")
-    n = int(number(head.get("n", 16), where=where, key="sensitivity.n", error=SpecError,
-                   minimum=0, integer=True))
-    if method == "sobol" and n & (n - 1):
-        raise SpecError(f"{where}: sensitivity.n: expected a power of two for Sobol', got {n}")
+    n = check_n(head.get("n", 16), method, where=where)
     factors = tuple(_factor(f, k, where) for k, f in
                     enumerate(tables(head, "factors", where=where, error=SpecError)))
     outcomes = tuple(_outcome(o, k, where) for k, o in
@@ -279,6 +292,24 @@ def read_sensitivity_spec(path: str | os.PathLike) -> SensitivitySpec:
         seed=_seed(head, where, "sensitivity"), model=model,
         scenario=None if scenario is None else text(scenario, where=where,
                                                     key="sensitivity.scenario", error=SpecError))
+
+
+def _check_units(model: Model, o: Outcome, space: UnitSpace, *, where: str, key: str) -> None:
+    """An outcome's `units` equal the model's for a value, max or min (time units for a peak
+    time); other statistics and undeclared units are not checked."""
+    if not o.units or o.statistic not in ("value", "max", "min", "peak_year"):
+        return
+    t = model.time_settings
+    declared = (t.units if o.statistic == "peak_year"
+                else model.variable(o.variable.split("[", 1)[0]).units or "").strip()
+    try:
+        same = not declared or space.parse(o.units) == space.parse(declared)
+    except UnitsSyntaxError as e:
+        raise SpecError(f"{where}: {key}: {e}") from None
+    if not same:
+        what = "time units" if o.statistic == "peak_year" else f"units of {o.variable}"
+        raise SpecError(f"{where}: {key}: {o.units!r} does not match the model's {what} "
+                        f"{declared!r} ({model.path}); expected {declared!r}")
 
 
 def check_spec(spec: UncertaintySpec | SensitivitySpec, model: Model) -> None:
@@ -304,8 +335,10 @@ def check_spec(spec: UncertaintySpec | SensitivitySpec, model: Model) -> None:
         check_outputs(model, [f.name for f in spec.factors], where=where,
                       key="sensitivity.factors")
         times = []
+        space = UnitSpace()
         for k, o in enumerate(spec.outcomes):
             check_outputs(model, o.variables, where=where, key=f"sensitivity.outcomes[{k}]")
+            _check_units(model, o, space, where=where, key=f"sensitivity.outcomes[{k}].units")
             times += [(f"sensitivity.outcomes[{k}]", x) for x in o.times]
     for key, x in times:
         if not t.start <= x <= t.stop:

@@ -23,6 +23,7 @@ from sdkit.io.files import check_replaceable, staged_folder, write_table
 from sdkit.io.tidy import to_tidy
 from sdkit.model.load import Model, load_model
 from sdkit.scenarios.projection import provenance
+from sdkit.scenarios.runs import check_outputs
 from sdkit.scenarios.sensitivity import run_factor_samples
 from sdkit.scenarios.spec import read_scenario
 from sdkit.scenarios.uncertainty import (
@@ -33,6 +34,7 @@ from sdkit.scenarios.uncertainty import (
 from sdkit.workflow.specs import (
     SensitivitySpec,
     UncertaintySpec,
+    check_n,
     check_spec,
     read_sensitivity_spec,
     read_uncertainty_spec,
@@ -65,12 +67,22 @@ def _prepare(spec, out, model, overwrite: bool) -> Model:
     return m
 
 
-def _fixed(m: Model, params, scenario) -> dict[str, float]:
-    """Fitted parameters, then a scenario file's constants (checked against the model)."""
-    fixed = dict(read_parameters(params))
+def _fixed(params, scenario, record=None) -> dict[str, float]:
+    """A calibration record's fixed and fitted values, then fitted parameters, then a
+    scenario file's constants (the sampled values win over all of them in each member)."""
+    fixed = dict(read_parameters(record))
+    fixed.update(read_parameters(params))
     if scenario is not None:
         fixed.update(read_scenario(scenario).params())
     return fixed
+
+
+def _from_calibration(spec: UncertaintySpec, m: Model):
+    """The record's parameter uncertainty (covariance, or MCMC posterior draws), its names
+    checked against the model."""
+    unc = read_uncertainty(spec.from_calibration)
+    check_outputs(m, unc.names, where=str(spec.from_calibration), key="parameters")
+    return unc
 
 
 def uncertainty_tables(spec: UncertaintySpec, ds) -> dict[str, pd.DataFrame]:
@@ -102,7 +114,8 @@ def run_uncertainty(spec: str | os.PathLike | UncertaintySpec, *, out: str | os.
                     scenario: str | os.PathLike | None = None,
                     columns: Sequence[str] | None = None, members: int | None = None,
                     seed: int | None = None, overwrite: bool = False,
-                    progress: bool = False) -> Path:
+                    progress: bool = False,
+                    from_calibration: str | os.PathLike | None = None) -> Path:
     """Run a Monte Carlo spec and write ``samples.csv``, ``bands.csv`` (and peak tables).
 
     Parameters
@@ -120,6 +133,11 @@ def run_uncertainty(spec: str | os.PathLike | UncertaintySpec, *, out: str | os.
         Overrides ``uncertainty.outputs``.
     members, seed : int, optional
         Override the spec's N and seed.
+    from_calibration : path-like, optional
+        A calibration record (``calibration.json``) that replaces the spec's
+        parameters: its fitted parameters are drawn from its covariance (or
+        its MCMC posterior), its ``fixed`` constants and fitted values hold
+        in every member (before `params` and `scenario`).
 
     Returns
     -------
@@ -136,7 +154,9 @@ def run_uncertainty(spec: str | os.PathLike | UncertaintySpec, *, out: str | os.
     if not isinstance(spec, UncertaintySpec):
         spec = read_uncertainty_spec(spec)
     overrides = {k: v for k, v in (("outputs", tuple(columns or ())), ("members", members),
-                                   ("seed", seed)) if v}
+                                   ("seed", seed)) if v is not None and v != ()}
+    if from_calibration is not None:
+        overrides.update(from_calibration=Path(from_calibration), uncertainty=None)
     spec = _replace(spec, **overrides)
     if not spec.outputs:
         raise SpecError(f"{spec.path}: uncertainty.outputs: missing; name the variables to "
@@ -145,11 +165,11 @@ def run_uncertainty(spec: str | os.PathLike | UncertaintySpec, *, out: str | os.
         raise SpecError(f"{spec.path}: uncertainty.members: expected at least 1 member, got "
                         f"{spec.members}")
     m = _prepare(spec, out, model, overwrite)
-    unc = (read_uncertainty(spec.record) if spec.record is not None
-           else spec.uncertainty)
+    record = spec.from_calibration
+    unc = spec.uncertainty if record is None else _from_calibration(spec, m)
     outputs = list(dict.fromkeys([*spec.outputs, *spec.peaks]))
     ds = monte_carlo(m, unc, outputs=outputs, members=spec.members, seed=spec.seed,
-                     params=_fixed(m, params, scenario), progress=progress,
+                     params=_fixed(params, scenario, record), progress=progress,
                      sampling=spec.sampling)
     attrs = provenance(m, spec=spec.path, seed=spec.seed, members=spec.members,
                        sampling=ds.attrs.get("sampling", ""), parameters=unc.source)
@@ -179,11 +199,14 @@ def run_sensitivity(spec: str | os.PathLike | SensitivitySpec, *, out: str | os.
     """
     if not isinstance(spec, SensitivitySpec):
         spec = read_sensitivity_spec(spec)
-    spec = _replace(spec, **{k: v for k, v in (("n", n), ("seed", seed)) if v})
+    if n is not None:
+        spec = _replace(spec, n=check_n(n, spec.method, where=str(spec.path), key="--n"))
+    if seed is not None:
+        spec = _replace(spec, seed=seed)
     m = _prepare(spec, out, model, overwrite)
     samples, ds = run_factor_samples(m, spec.factors, outputs=spec.outputs, method=spec.method,
                                      n=spec.n, seed=spec.seed,
-                                     params=_fixed(m, params, scenario), progress=progress)
+                                     params=_fixed(params, scenario), progress=progress)
     result = analyze(spec.factors, spec.outcomes, samples, ds, method=spec.method, n=spec.n,
                      seed=spec.seed)
     attrs = provenance(m, spec=spec.path, seed=spec.seed, method=spec.method, n=spec.n,

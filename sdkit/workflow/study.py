@@ -62,7 +62,7 @@ class Study:
     members, sensitivity_n, seed : int or None
         Override the specs' N (0 skips the step) and the Monte Carlo seed.
     engine : str
-        ``"auto"``, ``"loop"`` or ``"ensemble"``.
+        ``"auto"``, ``"fast"`` or ``"pysd"`` (:data:`sdkit.engine.ENGINES`).
     path : Path or None
         The study file.
     """
