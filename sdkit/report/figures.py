@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sdkit.report.fonts import figure_fonts
+
 __all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_figure",
            "sensitivity_figure", "specialization_figure", "fit_figure"]
 
@@ -36,8 +38,9 @@ _STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 3
 def figure_bytes(fig) -> tuple[bytes, str]:
     """PNG bytes and SVG text of `fig`."""
     png, svg = io.BytesIO(), io.StringIO()
-    fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
-    fig.savefig(svg, format="svg", bbox_inches="tight")
+    with figure_fonts(fig):  # CJK text falls back to the bundled font (sdkit.report.fonts)
+        fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
+        fig.savefig(svg, format="svg", bbox_inches="tight")
     return png.getvalue(), svg.getvalue()
 
 

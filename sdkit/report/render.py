@@ -40,6 +40,7 @@ from sdkit.report.calibration_tables import (
     statistics_table,
 )
 from sdkit.report.config import ReportConfig
+from sdkit.report.fonts import embed_font
 from sdkit.report.tables import (
     bands_table,
     headline_table,
@@ -234,7 +235,7 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
         peak=next((p for p in cfg.peaks if p.before is not None), None),
     )
     env = _env()
-    html = env.get_template("index.html.j2").render(**context)
+    html = embed_font(env.get_template("index.html.j2").render(**context))  # CJK font
     md = env.get_template("report.md.j2").render(**context)
     _write_folder(out, overwrite=overwrite, html=html, md=md, figs=figs, inputs=inputs,
                   summary=summary, headline=headline, bands=bands, probs=probs)
