@@ -40,7 +40,15 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from sdkit.calibration.data import FORMATS, ROLES, DataSpec, ObservedData, did_you_mean, load_data
+from sdkit.calibration.data import (
+    FORMATS,
+    ROLES,
+    DataSpec,
+    ObservedData,
+    did_you_mean,
+    load_data,
+    split_name,
+)
 from sdkit.calibration.observation import read_observations
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target, check_bounds
 from sdkit.errors import SpecError
@@ -213,6 +221,9 @@ def _target_items(path: Path, spec: Mapping, data: ObservedData | None) -> list[
         where = f"{path}: targets[{i}]"
         _no_unknown_keys(item, _TARGET_KEYS, where)
         variable = _get(item, "variable", where, str)
+        base, element = split_name(variable)
+        if element and "elements" not in item:  # "Stock[a]": that element's series only
+            item, variable = {**item, "variable": base, "elements": [element]}, base
         if data is None:
             raise SpecError(f"{where}: targets need a top-level 'data' file")
         key = "series" if "series" in item else "indicator"
