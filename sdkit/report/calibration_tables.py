@@ -1,11 +1,31 @@
-"""The calibration section of a planner's report: fit overview, parameters, statistics."""
+"""The calibration section of a planner's report: fit overview, parameters, statistics,
+the data series behind each target (readable label, unit, source) and the fit's warnings.
+
+The section is rendered from whatever holds the calibration: a
+:class:`~sdkit.calibration.CalibrationResult` (``problem.targets``,
+``warnings``) or the tables stored in a report's ``data/`` folder
+(:func:`write_calibration_extras` / :func:`read_calibration_extras`), so a
+re-rendered report shows the same section.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
+from sdkit.io.files import atomic_write_text, write_table
+
 __all__ = ["CALIBRATION_LEGEND", "fit_overview", "parameter_table", "statistics_table",
-           "calibration_notes"]
+           "calibration_notes", "calibration_warnings", "target_table", "targets_from_record",
+           "series_label",
+           "write_calibration_extras", "read_calibration_extras"]
+
+#: files in a report's data/ folder (besides calibration_*.csv of the tables)
+TARGETS_FILE, WARNINGS_FILE = "calibration_targets.csv", "calibration_warnings.json"
+_TARGET_COLUMNS = ("target", "variable", "element", "label", "unit", "indicator", "source",
+                   "fitted", "derived")
 
 
 CALIBRATION_LEGEND = {
@@ -78,3 +98,72 @@ def calibration_notes(calibration) -> str:
     if notes is None:
         notes = getattr(getattr(calibration, "problem", None), "notes", "")
     return str(notes or "")
+
+
+def calibration_warnings(calibration) -> list[str]:
+    """The fit's warnings (parameters at a bound, strongly correlated pairs, ...), as the CLI
+    prints them; ``[]`` without a calibration."""
+    return [str(w) for w in getattr(calibration, "warnings", None) or ()]
+
+
+def series_label(variable: str, fitted: bool, *, label: str = "") -> str:
+    """A readable name for a data series: its own `label` if the data give one, else the model
+    variable it is compared with; series shown beside the fit are marked so."""
+    text = label or variable
+    return text if fitted else f"{text}: second data source (not fitted)"
+
+
+def _row(name, variable, unit, indicator, source, weight, derived, label="") -> dict:
+    base, _, rest = str(variable).partition("[")
+    fitted = bool(weight and float(weight) > 0)
+    return {"target": str(name), "variable": base.strip(), "element": rest.rstrip("]").strip(),
+            "label": series_label(base.strip(), fitted, label=str(label or "")),
+            "unit": str(unit or ""), "indicator": str(indicator or ""),
+            "source": str(source or ""), "fitted": fitted, "derived": bool(derived)}
+
+
+def target_table(calibration) -> pd.DataFrame | None:
+    """One row per calibration target: target name, model variable, element, readable label,
+    unit, data indicator and source, fitted or only shown, derived or observed."""
+    stored = getattr(calibration, "targets", None)
+    if isinstance(stored, pd.DataFrame):
+        return stored
+    targets = getattr(getattr(calibration, "problem", None), "targets", None)
+    if not targets:
+        return None
+    rows = [_row(t.name, t.variable, t.unit, t.indicator, t.source, t.weight, t.derived,
+                 getattr(t, "label", "")) for t in targets]
+    return pd.DataFrame(rows, columns=list(_TARGET_COLUMNS))
+
+
+def targets_from_record(targets: list) -> pd.DataFrame | None:
+    """:func:`target_table` from a calibration record's ``targets`` (plain dicts)."""
+    if not targets:
+        return None
+    rows = [_row(t.get("name"), t.get("variable"), t.get("unit"), t.get("indicator"),
+                 t.get("source"), t.get("weight"), t.get("derived"), t.get("label", ""))
+            for t in targets]
+    return pd.DataFrame(rows, columns=list(_TARGET_COLUMNS))
+
+
+def write_calibration_extras(calibration, data: Path) -> None:
+    """Write the target table and the warnings into a report's `data` folder."""
+    if calibration is None:
+        return
+    table = target_table(calibration)
+    if table is not None:
+        write_table(table.set_index("target"), data / TARGETS_FILE)
+    atomic_write_text(data / WARNINGS_FILE,
+                      json.dumps(calibration_warnings(calibration), indent=1, ensure_ascii=False))
+
+
+def read_calibration_extras(data: Path) -> tuple[pd.DataFrame | None, tuple[str, ...] | None]:
+    """(target table, warnings) stored by :func:`write_calibration_extras`; None if absent."""
+    targets = pd.read_csv(data / TARGETS_FILE, keep_default_na=False) \
+        if (data / TARGETS_FILE).is_file() else None
+    if targets is not None:
+        targets = targets.astype({"fitted": bool, "derived": bool})
+    warnings = None
+    if (data / WARNINGS_FILE).is_file():
+        warnings = tuple(json.loads((data / WARNINGS_FILE).read_text(encoding="utf-8")))
+    return targets, warnings
