@@ -226,16 +226,18 @@ def _target_items(path: Path, spec: Mapping, data: ObservedData | None) -> list[
             item, variable = {**item, "variable": base, "elements": [element]}, base
         if data is None:
             raise SpecError(f"{where}: targets need a top-level 'data' file")
-        key = "series" if "series" in item else "indicator"
-        if key in item:
+        key = "series" if "series" in item else "indicator" if "indicator" in item else "variable"
+        if key != "variable":
             names = [_get(item, key, where, str)]
         else:
             names = [n for n in data.names if _norm(data.variable_of(n)) == _norm(variable)]
             names = names or [variable]
         for name in names:
             if name not in data.names:
-                raise SpecError(f"{where}: {key} {name!r} is not in {data.path}"
-                                f"{did_you_mean(name, data.names)}")
+                hint = did_you_mean(name, data.names) or (
+                    f"; it holds {', '.join(map(repr, data.names[:8]))}" if key == "variable"
+                    else "")
+                raise SpecError(f"{where}: {key} {name!r} is not in {data.path}{hint}")
         out.append((where, item, names, False))
     return out
 

@@ -29,7 +29,7 @@ def check_outputs(model: Model, outputs: Sequence[str], *, where: str, key: str)
         try:
             model.py_name(name.split("[", 1)[0])
         except KeyError as e:
-            detail = str(e).strip("'\"").removeprefix(f"{model.path}: ")
+            detail = str(e.args[0] if e.args else e).removeprefix(f"{model.path}: ")
             raise SpecError(f"{where}: {key}: {detail} (in {model.path})") from None
 
 

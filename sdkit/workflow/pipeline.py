@@ -37,6 +37,7 @@ from sdkit.scenarios.uncertainty import (
     read_parameters,
     read_uncertainty,
 )
+from sdkit.workflow.configcheck import check_report_times, check_report_variables
 from sdkit.workflow.specs import read_sensitivity_spec, read_uncertainty_spec
 from sdkit.workflow.study import Study, read_study
 
@@ -270,6 +271,7 @@ def run_pipeline(study: Study | str | os.PathLike = "study.toml", *, overwrite: 
     if model_path is None:
         raise SpecError(f"{study.report}: report.model: missing and no model given")
     m = load_model(model_path)
+    check_report_variables(cfg, m)
     scen = list_scenarios(study.scenarios)
     base, unc, result, calib_note = _calibration(study, progress, log)
     notes = [calib_note]
@@ -277,6 +279,7 @@ def run_pipeline(study: Study | str | os.PathLike = "study.toml", *, overwrite: 
     outputs = list(dict.fromkeys([*cfg.outputs, *(unc_spec.outputs if unc_spec else ())]))
     projections = run_scenarios(m, scen, outputs=outputs, params=base, engine=study.engine,
                                 progress=progress)
+    check_report_times(cfg, projections["time"].to_numpy())
     n_members, n_sens = _sizes(study, unc_spec, sens_spec, projections, notes, log)
     ensembles = _monte_carlo(study, unc_spec, unc, m, scen, base, outputs, n_members, notes,
                              log, progress)
