@@ -44,16 +44,12 @@ def _grid(n: int, cols: int = 3, width: float = 3.2, height: float = 2.2):
     return fig, axes
 
 
-def _ascii(text: str) -> str:
-    return str(text).encode("ascii", "replace").decode("ascii")
-
-
 def trace_figure(samples: np.ndarray, names: Sequence[str]) -> Figure:
     """Traces of `samples` (steps, walkers, ndim), one panel per parameter."""
     fig, axes = _grid(len(names))
     for j, (ax, name) in enumerate(zip(axes, names)):
         ax.plot(samples[:, :, j], color="C0", alpha=0.25, linewidth=0.5)
-        ax.set_title(_ascii(name), fontsize=8)
+        ax.set_title(str(name), fontsize=8)
         ax.set_xlabel("step", fontsize=7)
         ax.tick_params(labelsize=6)
     fig.tight_layout()
@@ -73,7 +69,7 @@ def rank_figure(samples: np.ndarray, names: Sequence[str], *, chains: int = 4,
             ax.hist(ranks[:, g].ravel(), bins=bins, histtype="step", color=f"C{k}")
         ax.axhline(steps * walkers / bins / len(groups), color="grey", linewidth=0.7,
                    linestyle=":")
-        ax.set_title(_ascii(name), fontsize=8)
+        ax.set_title(str(name), fontsize=8)
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
     fig.tight_layout()
@@ -100,8 +96,8 @@ def pair_figure(draws: np.ndarray, names: Sequence[str], *, k: int = 4,
     step = max(1, len(draws) // max_points)
     for ax, (i, j, r) in zip(axes, pairs):
         ax.plot(draws[::step, i], draws[::step, j], ".", markersize=1.5, alpha=0.4)
-        ax.set_xlabel(_ascii(names[i]), fontsize=7)
-        ax.set_ylabel(_ascii(names[j]), fontsize=7)
+        ax.set_xlabel(str(names[i]), fontsize=7)
+        ax.set_ylabel(str(names[j]), fontsize=7)
         ax.set_title(f"r = {r:+.3f}", fontsize=8)
         ax.tick_params(labelsize=6)
     fig.tight_layout()
@@ -119,7 +115,7 @@ def prior_posterior_figure(prior: np.ndarray, posterior: np.ndarray,
         edges = np.linspace(lo, hi, 41) if hi > lo else 20
         ax.hist(pri, bins=edges, density=True, color="grey", alpha=0.5, label="prior")
         ax.hist(post, bins=edges, density=True, color="C0", alpha=0.7, label="posterior")
-        ax.set_title(_ascii(name), fontsize=8)
+        ax.set_title(str(name), fontsize=8)
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
     axes[0].legend(fontsize=6)
@@ -147,7 +143,7 @@ def predictive_figure(times, low, median, high, observed, fitted, *, title: str 
     ax.plot(times, median, color="C0", linewidth=1, label="median")
     ax.plot(times[fitted], observed[fitted], "o", color="k", markersize=3, label="observed (fit)")
     held = ~fitted
-    heading = _ascii(title)
+    heading = str(title)
     if held.any():
         inside = (np.asarray(low)[held] <= observed[held]) & (observed[held] <=
                                                               np.asarray(high)[held])
@@ -155,7 +151,7 @@ def predictive_figure(times, low, median, high, observed, fitted, *, title: str 
                 label="observed (hold-out)")
         heading += f"  (hold-out coverage {inside.mean():.0%} of {held.sum()})"
     ax.set_title(heading, fontsize=8)
-    ax.set_ylabel(_ascii(unit), fontsize=7)
+    ax.set_ylabel(str(unit), fontsize=7)
     ax.legend(fontsize=6)
     fig.tight_layout()
     return fig

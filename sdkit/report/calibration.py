@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from sdkit.io.calibration_record import CalibrationRecord, parse_record
+from sdkit.report.calibration_tables import targets_from_record
+from sdkit.report.fonts import figure_fonts
 
 __all__ = ["fit_report", "fit_figures", "figure_png", "plot_name"]
 
@@ -43,7 +45,6 @@ def _new_figure(**kwargs) -> Figure:
 _TEMPLATES = Path(__file__).with_name("templates")
 _SAMPLES = (("fit", "o", "k"), ("holdout", "s", "C3"), ("outside", "x", "grey"),
             ("shown", "^", "C2"))
-_ASCII_UNITS = {"亿元": "100 million CNY", "万人": "10,000 persons"}
 
 
 def _record(record: Mapping | CalibrationRecord) -> CalibrationRecord:
@@ -73,17 +74,27 @@ def _holdout(stats: list[Mapping], fitted: set[str]) -> list[dict]:
 
 
 def _data_rows(targets: list[Mapping]) -> list[dict]:
-    """One row per data series and source: the model variable and the elements fitted."""
+    """One row per data series and source: readable label, the model variable, the elements
+    fitted, the data file's indicator and its source."""
     rows: dict[tuple, dict] = {}
-    for t in targets:
-        base, _, rest = str(t["variable"]).partition("[")
-        key = (t.get("indicator") or base, base, t.get("unit") or "", t.get("source") or "",
-               bool(t.get("derived")))
-        row = rows.setdefault(key, {"series": key[0], "variable": base, "unit": key[2] or "–",
-                                    "source": key[3], "derived": key[4], "elements": []})
-        if rest:
-            row["elements"].append(rest.rstrip("]"))
+    table = targets_from_record(list(targets))
+    for t, r in zip(targets, [] if table is None else table.itertuples()):
+        key = (t.get("indicator") or r.variable, r.variable, r.unit, r.source, r.derived)
+        row = rows.setdefault(key, {"series": r.label, "indicator": t.get("indicator") or "–",
+                                    "variable": r.variable, "unit": r.unit or "–",
+                                    "source": r.source, "derived": r.derived, "elements": []})
+        if r.element:
+            row["elements"].append(r.element)
     return [{**r, "elements": ", ".join(r["elements"]) or "–"} for r in rows.values()]
+
+
+def display_names(targets: list[Mapping]) -> dict[str, str]:
+    """Target name -> "readable label [element]" (no internal indicator names)."""
+    table = targets_from_record(list(targets))
+    if table is None:
+        return {}
+    return {r.target: f"{r.label} [{r.element}]" if r.element else r.label
+            for r in table.itertuples()}
 
 
 def _parameters(rec: CalibrationRecord) -> list[dict]:
@@ -116,11 +127,13 @@ def fit_report(record: Mapping | CalibrationRecord, plots: Mapping[str, str] | N
     rec = _record(record)
     window = rec.get("fit_window") or [None, None]
     raw = list(rec.get("statistics") or [])
+    names = display_names(rec.get("targets") or [])
+    raw = [{**r, "target": names.get(r["target"], r["target"])} for r in raw]
     stats = [{**r, **{k: _fmt(r.get(k), f) for k, f in (
         ("mape", ".2f"), ("rmse", ".4g"), ("r2", ".3f"), ("theil_u", ".3f"), ("u_m", ".2f"),
         ("u_s", ".2f"), ("u_c", ".2f"))}} for r in raw]
     targets = rec.get("targets") or []
-    fitted = {t["name"] for t in targets if (t.get("weight") or 0) > 0}
+    fitted = {names.get(t["name"], t["name"]) for t in targets if (t.get("weight") or 0) > 0}
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              keep_trailing_newline=True, autoescape=False)
@@ -138,15 +151,8 @@ def fit_report(record: Mapping | CalibrationRecord, plots: Mapping[str, str] | N
         plots=list((plots or {}).items()))
 
 
-def _ascii(text: str) -> str:
-    """Plot labels without CJK units (the default fonts have no CJK glyphs)."""
-    for cjk, plain in _ASCII_UNITS.items():
-        text = text.replace(cjk, plain)
-    return text.encode("ascii", "replace").decode("ascii")
-
-
 def _figure(rec: CalibrationRecord, target: Mapping) -> Figure:
-    fig = _new_figure(figsize=(6, 3.5))
+    fig = _new_figure(figsize=(6, 3.5), layout="constrained")
     ax = fig.add_subplot()
     time = rec.get("trajectory_time") or []
     if target.get("trajectory"):
@@ -161,10 +167,11 @@ def _figure(rec: CalibrationRecord, target: Mapping) -> Figure:
     stop = (rec.get("fit_window") or [None, None])[1]
     if stop is not None:
         ax.axvline(stop, color="grey", linewidth=0.8, linestyle=":")
-    ax.set_title(_ascii(target["name"]))
-    ax.set_ylabel(_ascii(target.get("unit") or target.get("indicator") or ""))
+    row = targets_from_record([target]).iloc[0]
+    ax.set_title(f"{row['label']}: {row['element']}" if row["element"] else row["label"],
+                 fontsize=10)
+    ax.set_ylabel(row["unit"] or row["label"])
     ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -175,7 +182,8 @@ def fit_figures(record: Mapping | CalibrationRecord) -> dict[str, Figure]:
 
 
 def figure_png(fig: Figure, *, dpi: int = 90) -> bytes:
-    """PNG bytes of `fig` (no pyplot, no backend switch)."""
+    """PNG bytes of `fig` (no pyplot, no backend switch; CJK text in the bundled font)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with figure_fonts(fig):
+        fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
