@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from sdkit.io.calibration_record import CalibrationRecord, parse_record
-from sdkit.report.calibration_tables import targets_from_record
+from sdkit.report.calibration_tables import display_names, targets_from_record
 from sdkit.report.fonts import figure_fonts
 
 __all__ = ["fit_report", "fit_figures", "figure_png", "plot_name"]
@@ -88,15 +88,6 @@ def _data_rows(targets: list[Mapping]) -> list[dict]:
     return [{**r, "elements": ", ".join(r["elements"]) or "–"} for r in rows.values()]
 
 
-def display_names(targets: list[Mapping]) -> dict[str, str]:
-    """Target name -> "readable label [element]" (no internal indicator names)."""
-    table = targets_from_record(list(targets))
-    if table is None:
-        return {}
-    return {r.target: f"{r.label} [{r.element}]" if r.element else r.label
-            for r in table.itertuples()}
-
-
 def _parameters(rec: CalibrationRecord) -> list[dict]:
     out = []
     for p in rec.parameters:
@@ -127,7 +118,7 @@ def fit_report(record: Mapping | CalibrationRecord, plots: Mapping[str, str] | N
     rec = _record(record)
     window = rec.get("fit_window") or [None, None]
     raw = list(rec.get("statistics") or [])
-    names = display_names(rec.get("targets") or [])
+    names = display_names(targets_from_record(list(rec.get("targets") or [])))
     raw = [{**r, "target": names.get(r["target"], r["target"])} for r in raw]
     stats = [{**r, **{k: _fmt(r.get(k), f) for k, f in (
         ("mape", ".2f"), ("rmse", ".4g"), ("r2", ".3f"), ("theil_u", ".3f"), ("u_m", ".2f"),

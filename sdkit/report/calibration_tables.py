@@ -19,7 +19,7 @@ from sdkit.io.files import atomic_write_text, write_table
 
 __all__ = ["CALIBRATION_LEGEND", "fit_overview", "parameter_table", "statistics_table",
            "calibration_notes", "calibration_warnings", "target_table", "targets_from_record",
-           "series_label",
+           "series_label", "display_names", "data_table",
            "write_calibration_extras", "read_calibration_extras"]
 
 #: files in a report's data/ folder (besides calibration_*.csv of the tables)
@@ -43,8 +43,32 @@ CALIBRATION_LEGEND = {
 }
 
 
-def fit_overview(stats, ovs) -> pd.DataFrame | None:
-    """Target x sample MAPE table (fit window and hold-out), with the years of each."""
+def display_names(targets: pd.DataFrame | None) -> dict[str, str]:
+    """Target name -> "readable label [element]" (:func:`target_table`), no internal names."""
+    if targets is None:
+        return {}
+    return {r.target: f"{r.label} [{r.element}]" if r.element else str(r.label)
+            for r in targets.itertuples()}
+
+
+def data_table(targets: pd.DataFrame | None) -> pd.DataFrame | None:
+    """One row per data series: label, model variable, elements, unit, source, fitted or not."""
+    if targets is None or targets.empty:
+        return None
+    rows = []
+    for (label, indicator), part in targets.groupby(["label", "indicator"], sort=False):
+        first = part.iloc[0]
+        rows.append({"data series": label, "model variable": first["variable"],
+                     "elements": ", ".join(e for e in part["element"] if e) or "-",
+                     "unit": first["unit"] or "-", "fitted": "yes" if first["fitted"] else "no",
+                     "source": ("derived, not observed: " if first["derived"] else "")
+                     + str(first["source"]), "data indicator": indicator})
+    return pd.DataFrame(rows)
+
+
+def fit_overview(stats, ovs, targets: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """Target x sample MAPE table (fit window and hold-out), with the years of each; targets
+    named by their readable labels when the `targets` table is given."""
     if not isinstance(stats, pd.DataFrame) or not {"target", "sample"} <= set(stats.columns):
         return None
     mape = next((c for c in stats.columns if str(c).lower() == "mape"), None)
@@ -65,7 +89,9 @@ def fit_overview(stats, ovs) -> pd.DataFrame | None:
                              sort=False)
     table = table.reindex(columns=[c for c in names if c in table.columns])
     table.columns = [f"MAPE {names[c]}{years.get(c, '')} [%]" for c in table.columns]
-    return table.reset_index()
+    table = table.reset_index()
+    table["target"] = table["target"].replace(display_names(targets))
+    return table.rename(columns={"target": "series"})
 
 
 def parameter_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,9 +105,15 @@ def parameter_table(frame: pd.DataFrame) -> pd.DataFrame:
                                "initial": "start value"})
 
 
-def statistics_table(stats) -> pd.DataFrame | None:
+def statistics_table(stats, targets: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """The fit statistics with readable headers; targets named by their readable labels (and
+    the internal indicator column dropped) when the `targets` table is given."""
     if not isinstance(stats, pd.DataFrame):
         return None
+    if targets is not None and "target" in stats:
+        stats = stats.assign(target=stats["target"].replace(display_names(targets)))
+        stats = stats.drop(columns=["indicator"], errors="ignore").rename(
+            columns={"target": "series"})
     out = stats.rename(columns={"mape": "MAPE [%]", "rmse": "RMSE", "r2": "R²",
                                 "theil_u": "Theil U", "u_m": "U_M", "u_s": "U_S",
                                 "u_c": "U_C"})
