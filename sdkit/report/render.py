@@ -41,6 +41,7 @@ from sdkit.report.calibration_tables import (
 )
 from sdkit.report.config import ReportConfig
 from sdkit.report.fonts import embed_font
+from sdkit.report.units import dataset_shown
 from sdkit.report.tables import (
     bands_table,
     headline_table,
@@ -276,9 +277,7 @@ def _growth_notes(ds, cfg: ReportConfig) -> list[str]:
 
 def _shown(ds, cfg: ReportConfig):
     """`ds` with each indicator in the units the report shows (``Indicator.scale``)."""
-    scaled = {i.variable: ds[i.variable] * i.scale for i in cfg.indicators
-              if i.scale != 1 and i.variable in ds}
-    return ds.assign(scaled) if scaled else ds
+    return dataset_shown(ds, cfg.indicators)  # the one conversion, shared with `sdkit run`
 
 
 def _sens_top(inputs: ReportInputs) -> pd.DataFrame:

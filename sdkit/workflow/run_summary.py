@@ -8,6 +8,12 @@ to see, e.g. for the IIS model::
     times = [2021, 2035, 2060]
     peak = ["CO2 emissions"]      # report the year each column peaks
     saveper = 1                   # save interval for the summary run (optional)
+    report = "../reports/iis.toml"  # show values in this report config's units (optional)
+
+With ``report``, each variable the report configuration lists under
+``[[indicators]]`` is printed in the report's units and scale
+(:mod:`sdkit.report.units`, the one conversion both use), so the terminal
+and the report show the same numbers.
 
 Without one, short runs print as a table and long ones as initial, final,
 minimum and maximum of each column.
@@ -27,6 +33,8 @@ from sdkit.engine.simulate import simulate, split_subscripted
 from sdkit.errors import InvalidValueError, OutputError, SpecError
 from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.model.load import Model, load_model
+from sdkit.report.config import read_report_config
+from sdkit.report.units import frame_shown, shown_units
 
 __all__ = ["SummarySpec", "read_summary_spec", "summarize", "run_and_summarize"]
 
@@ -39,6 +47,7 @@ class SummarySpec:
     times: tuple[float, ...] = ()
     peak: tuple[str, ...] = field(default_factory=tuple)
     saveper: float | None = None
+    report: Path | None = None
 
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
@@ -79,10 +88,16 @@ def read_summary_spec(model_path: str | os.PathLike) -> SummarySpec | None:
         if isinstance(saveper, bool) or not isinstance(saveper, int | float) or saveper <= 0:
             raise SpecError(f"{path}: [summary].saveper must be a number > 0: {saveper!r}")
         out["saveper"] = float(saveper)
-    unknown = set(table) - {"variables", "times", "peak", "saveper"}
+    report = table.get("report")
+    if report is not None:
+        if not isinstance(report, str) or not (path.parent / report).is_file():
+            raise SpecError(f"{path}: [summary].report must name a report configuration "
+                            f"file (relative to {path.name}): {report!r}")
+        out["report"] = path.parent / report
+    unknown = set(table) - {"variables", "times", "peak", "saveper", "report"}
     if unknown:
         raise SpecError(f"{path}: [summary] has unknown key(s) {sorted(unknown)}; "
-                        "expected variables, times, peak, saveper")
+                        "expected variables, times, peak, saveper, report")
     return SummarySpec(**out)
 
 
@@ -189,4 +204,8 @@ def run_and_summarize(
     if not use_spec:
         return summarize(frame)
     units = {v.name: v.units for v in model.variables}
+    if spec.report is not None:  # the report's units: the same numbers as the report
+        indicators = read_report_config(spec.report).indicators
+        frame = frame_shown(frame, indicators, lambda c: split_subscripted(c)[0])
+        units = {v: shown_units(indicators, v, units.get(v, "")) for v in spec.variables}
     return summarize(frame, spec, units)
