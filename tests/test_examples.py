@@ -45,13 +45,17 @@ def study(tmp_path_factory):
     """Run the five steps once; return the output folders (and check examples/ is untouched)."""
     before = _snapshot()
     out = tmp_path_factory.mktemp("sir")
-    cal, scen, unc, sens, rep = (out / n for n in ("cal", "scen", "unc", "sens", "report"))
+    cal, scen, unc, sens, rep, fit = (out / n for n in ("cal", "scen", "unc", "sens", "report",
+                                                        "unc-fit"))
     record = str(cal / "calibration.json")
     steps = [
         ["calibrate", str(SIR / "calibration.toml"), "--out", str(cal), "--no-plots"],
         ["scenarios", "run", str(SIR / "scenarios"), "--params", record, "--out", str(scen)],
         ["uncertainty", str(SIR / "uncertainty.toml"), "--params", record, "--members", "40",
          "--out", str(unc), "--no-progress"],
+        # 3b: the same spec, the parameters drawn from the fit's covariance
+        ["uncertainty", str(SIR / "uncertainty.toml"), "--from-calibration", record,
+         "--members", "200", "--out", str(fit), "--no-progress"],
         ["sensitivity", str(SIR / "sensitivity.toml"), "--params", record, "--scenario",
          str(SIR / "scenarios" / "combined.toml"), "--n", "32", "--out", str(sens),
          "--no-progress"],
@@ -65,7 +69,7 @@ def study(tmp_path_factory):
         assert main(argv) == 0, argv
     assert _snapshot() == before, "the study wrote into examples/sir"
     return {"cal": cal, "scen": scen, "unc": unc, "sens": sens, "report": rep,
-            "rerendered": out / "rerendered"}
+            "rerendered": out / "rerendered", "unc-fit": fit}
 
 
 def test_shipped_data_are_what_the_script_makes():
@@ -109,6 +113,30 @@ def test_uncertainty_bands_are_ordered(study):
     assert (wide[0.05] <= wide[0.5]).all() and (wide[0.5] <= wide[0.95]).all()
     assert (wide[0.05] < wide[0.95]).any()          # the parameters do vary
     assert len(pd.read_csv(study["unc"] / "samples.csv")) == 40
+
+
+def test_uncertainty_from_the_calibration_record(study):
+    """``--from-calibration``: members follow the fit's joint covariance (the strong negative
+    correlation of the two parameters survives), so the bands are narrower than those of the
+    independent uniform ranges of the spec (about +-3 standard errors each)."""
+    rec = json.loads((study["cal"] / "calibration.json").read_text())
+    samples = pd.read_csv(study["unc-fit"] / "samples.csv", index_col="member")
+    a, b = "Transmission rate", "Infectious duration"
+    r = rec["correlation"][a][b]
+    assert r < -0.9
+    assert samples[a].corr(samples[b]) == pytest.approx(r, abs=0.05)
+    for name in (a, b):
+        p = rec["parameters"][name]
+        assert samples[name].std() == pytest.approx(p["stderr"], rel=0.25)
+    assert "calibration.json" in (study["unc-fit"] / "provenance.txt").read_text()
+
+    def width(folder):
+        bands = pd.read_csv(study[folder] / "bands.csv")
+        cum = bands[(bands["variable"] == "Cumulative infections") & (bands["time"] == 120)]
+        q = cum.set_index("quantile")["value"]
+        return q[0.95] - q[0.05]
+
+    assert width("unc-fit") < width("unc")
 
 
 def test_sobol_indices_are_in_range_and_transmission_dominates(study):
