@@ -21,7 +21,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "fitted.cin, calibration.json, report.md and plots to --out. The data "
                     "file may be a wide CSV (time, Var1, Var2[elem], ...), a long CSV (time, "
                     "variable, value[, unit, source]) or a Vensim data export (time across "
-                    "the first row); see the spec's [data] table. Ctrl-C stops the fit, "
+                    "the first row); every key of the spec: docs/specs.md. Ctrl-C stops the fit, "
                     "prints the best point so far, writes nothing and exits with code 130.")
     p.add_argument("spec", help="calibration spec (.toml), e.g. calibration/iis.toml")
     p.add_argument("--method", choices=METHODS, help="fitting method (default: the spec's)")

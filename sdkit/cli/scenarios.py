@@ -11,7 +11,8 @@ from sdkit.scenarios.spec import list_scenarios, read_scenario
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("scenarios", help="list or run scenario files",
-                       description="List scenario files, or run one (or a folder of them).")
+                       description="List scenario files, or run one (or a folder of them). "
+                                   "Every key of a scenario file: docs/specs.md.")
     cmds = p.add_subparsers(dest="scenarios_command", metavar="ACTION", required=True)
     ls = cmds.add_parser("list", help="list the scenarios in a folder")
     ls.add_argument("folder", nargs="?", default="models/scenarios",

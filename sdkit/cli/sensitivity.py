@@ -11,7 +11,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("sensitivity", help="Sobol'/Morris indices from a sensitivity spec",
                        description="Sample the factors a [sensitivity] spec names (SALib), run "
                                    "the model and write indices.csv (ranked per outcome), "
-                                   "samples.csv and factors.csv to --out.")
+                                   "samples.csv and factors.csv to --out. Every key of the spec: "
+                                   "docs/specs.md.")
     p.add_argument("spec", help="TOML file with a [sensitivity] table")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
     p.add_argument("--model", help="model file (default: sensitivity.model in the spec)")

@@ -11,7 +11,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("uncertainty", help="Monte Carlo from an uncertainty spec",
                        description="Sample the parameters an [uncertainty] spec names, run the "
                                    "model once per member and write samples.csv, bands.csv "
-                                   "(5-50-95 %%) and, if asked, peaks.csv to --out.")
+                                   "(5-50-95 %%) and, if asked, peaks.csv to --out. Every key "
+                                   "of the spec: docs/specs.md.")
     p.add_argument("spec", help="TOML file with an [uncertainty] table")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
     p.add_argument("--model", help="model file (default: uncertainty.model in the spec)")
