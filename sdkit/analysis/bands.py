@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+import xarray as xr
 
-from sdkit.analysis.indicators import peak_year
+from sdkit.analysis.indicators import peak_status, peak_year
 
-__all__ = ["QUANTILES", "bands", "peak_probability", "peak_years", "at_times"]
+__all__ = ["QUANTILES", "bands", "peak_probability", "future_peak_shares", "peak_years",
+           "at_times"]
 
 #: the reported quantiles (5-50-95 %)
 QUANTILES = (0.05, 0.5, 0.95)
@@ -57,6 +59,23 @@ def peak_probability(series, *, before: float, dim: str = "member",
     """
     years = peak_year(series, start=start)
     return (years < before).mean(dim)
+
+
+def future_peak_shares(series, *, before: float, last_observed: float, dim: str = "member"):
+    """Shares of members that peak in the projection before `before`, and that had already
+    peaked by `last_observed` (the two never overlap; see :func:`peak_status`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``peak_before``: share whose maximum over the projection years lies
+        before `before` and is above every history value; ``already_peaked``:
+        share whose history maximum is not exceeded later.
+    """
+    st = peak_status(series, last_observed=last_observed)
+    future = (~st["already_peaked"]) & (st["year"] < before)
+    return xr.Dataset({"peak_before": future.mean(dim),
+                       "already_peaked": st["already_peaked"].mean(dim)})
 
 
 def peak_years(ds, variables: Sequence[str], *, start: float | None = None) -> pd.DataFrame:

@@ -30,6 +30,7 @@ assumptions, method, limitations (lists of sentences). Tables:
 ``[report.tradeoff]``  benefit, burden (variables traded off), combination (scenario of
                        levers together), combines (the single-lever scenarios it adds up;
                        default every lever's), cost (a share of `benefit` paid for the levers),
+                       cost_note (where that cost comes from, in words),
                        transfer (the burden moved between elements), robust (share of
                        Monte Carlo members that makes a sign robust, default 0.9),
                        sensitivity_outcome (name of the benefit's sensitivity outcome)
@@ -46,7 +47,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sdkit.errors import SpecError
@@ -131,6 +132,7 @@ class Tradeoff:
     cost: str | None = None
     transfer: str | None = None
     robust: float = 0.9
+    cost_note: str = ""
     sensitivity_outcome: str | None = None
 
 
@@ -201,6 +203,17 @@ class ReportConfig:
         if name in self.colors:
             return self.colors[name]
         return DEFAULT_COLORS[names.index(name) % len(DEFAULT_COLORS)]
+
+    def with_scenario_colors(self, names: list[str]) -> ReportConfig:
+        """A copy whose ``colors`` give every scenario in `names` its own colour: the
+        configured ones, then the palette's unused colours in scenario order (baseline
+        dark grey)."""
+        colors = dict(self.colors)
+        free = [c for c in (*DEFAULT_COLORS, "#00008b") if c not in colors.values()
+                and c != "#7f7f7f"]  # grey is the baseline's
+        for k, name in enumerate(n for n in names if n not in colors):
+            colors[name] = "#444444" if name == "baseline" else free[k % len(free)]
+        return replace(self, colors=colors)
 
     def resolve(self, relative: str | None) -> Path | None:
         """A path from the config, relative to the config file's folder."""
@@ -286,8 +299,8 @@ def _read_tradeoff(rep, where) -> Tradeoff | None:
     if t is None:
         return None
     at = f"{where}.tradeoff"
-    unknown_keys(t, {"benefit", "burden", "combination", "combines", "cost", "transfer",
-                     "robust", "sensitivity_outcome"}, where=where, key="tradeoff",
+    unknown_keys(t, {"benefit", "burden", "combination", "combines", "cost", "cost_note",
+                     "transfer", "robust", "sensitivity_outcome"}, where=where, key="tradeoff",
                  error=SpecError)
     robust = _get(t, "robust", at, float, 0.9)
     if not 0.5 < robust <= 1:
@@ -297,7 +310,8 @@ def _read_tradeoff(rep, where) -> Tradeoff | None:
                     text(t.get("burden"), where=at, key="burden", error=SpecError),
                     _opt_text(t, "combination", at), combines,
                     *(_opt_text(t, k, at) for k in ("cost", "transfer")),
-                    robust=robust, sensitivity_outcome=_opt_text(t, "sensitivity_outcome", at))
+                    robust=robust, sensitivity_outcome=_opt_text(t, "sensitivity_outcome", at),
+                    cost_note=_get(t, "cost_note", at, str, ""))
 
 
 def _read_target(rep, where) -> Target | None:

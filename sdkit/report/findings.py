@@ -26,7 +26,7 @@ from sdkit.report.tradeoff import (
 
 __all__ = ["Num", "findings", "sensitivity_framing", "PCT", "ABS"]
 
-PCT, ABS, SHARE = "{:+.1f} %", "{:+,.3g}", "{:.0%}"
+PCT, ABS, SHARE, POINTS, LEVEL = "{:+.1f} %", "{:+,.3g}", "{:.0%}", "{:+.1f}", "{:,.3g}"
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,11 @@ def _combination(trade, cfg, years):
         last = years[-1]
         out.append(("Synergy (the combination minus the sum of its single levers) in "
                     f"{last:g}: {label_of(cfg, t.benefit)} ",
-                    _num(trade, "tradeoff", SYNERGY_ROW, column(cfg, t.benefit, last)),
-                    f" points, {label_of(cfg, t.burden)} ",
-                    _num(trade, "tradeoff", SYNERGY_ROW, column(cfg, t.burden, last)),
-                    " points (below zero: the levers together do less than their sum)."))
+                    _num(trade, "tradeoff", SYNERGY_ROW, column(cfg, t.benefit, last), POINTS),
+                    f" percentage points, {label_of(cfg, t.burden)} ",
+                    _num(trade, "tradeoff", SYNERGY_ROW, column(cfg, t.burden, last), POINTS),
+                    " percentage points of the baseline (below zero: the combination is lower "
+                    "than the sum of its levers)."))
     return out
 
 
@@ -148,13 +149,16 @@ def _counter(trade, cfg, years, transfer):
              f"{up.split(' vs ')[0]} by ", _num(trade, "tradeoff", t.combination, up)]
     if cutters:
         parts.append(f" although it includes {', '.join(lv.label for lv in cutters)}")
-    parts += [". The model's explanation: the levers raise output (", label_of(cfg, t.benefit),
-              f" {year:g} ", _num(trade, "tradeoff", t.combination, column(cfg, t.benefit, year)),
-              "), and emissions follow output faster than the cuts act"]
+    parts += [f". The model's explanation: the levers raise {label_of(cfg, t.benefit)} (",
+              f"{year:g}: ", _num(trade, "tradeoff", t.combination,
+                                  column(cfg, t.benefit, year)),
+              f"), and {label_of(cfg, t.burden)} grows with it faster than the cutting "
+              "levers act"]
     if t.cost and cost_column(cfg, year) in f.columns:
         parts += ["; the levers cost ", _num(trade, "tradeoff", t.combination,
                                              cost_column(cfg, year), "{:.2f}"),
-                  f" {units_of(cfg, t.cost)} in {year:g}, paid out of investment"]
+                  f" {units_of(cfg, t.cost)} in {year:g}"
+                  + (f", {t.cost_note}" if t.cost_note else "")]
     out = [(*parts, ".")]
     if transfer is not None:
         out += _transfer(transfer, cfg, years[0])
@@ -173,7 +177,8 @@ def _transfer(transfer, cfg, year):
              f"where {hi.split(' ')[0]} takes ", _num(transfer, "transfer", row, hi, ABS),
              f" and {lo.split(' ')[0]} ", _num(transfer, "transfer", row, lo, ABS),
              f" {units_of(cfg, cfg.tradeoff.transfer)} in {year:g}; these shifts sum to zero "
-             "over the cluster, so they move emissions rather than cut them.")]
+             f"over every {(cfg.dimension or 'element').lower()}, so they move "
+             f"{label_of(cfg, cfg.tradeoff.burden)} rather than cut it.")]
 
 
 def _robust(rob, cfg):
@@ -208,9 +213,9 @@ def _target(target, cfg):
     val = f"{lab} {g.year:g} [{units}]"
     if bool(r["reached"]):
         return [(f"{g.label.capitalize()} by {g.year:g} is reached under {r['scenario']}: {lab} ",
-                 _num(target, "target", g.scenario, val, ABS), f" {units}.")]
+                 _num(target, "target", g.scenario, val, LEVEL), f" {units}.")]
     parts = [f"{g.label.capitalize()} by {g.year:g} is not reached, even under {r['scenario']}: "
-             f"{lab} in {g.year:g} is ", _num(target, "target", g.scenario, val, ABS),
+             f"{lab} in {g.year:g} is ", _num(target, "target", g.scenario, val, LEVEL),
              f" {units}"]
     ref = f"{lab} {g.year:g} vs {g.reference:g} [%]" if g.reference is not None else None
     if ref in target.columns:
@@ -218,7 +223,7 @@ def _target(target, cfg):
     cap = f"captured share of gross {g.year:g} [%]"
     if cap in target.columns:
         parts += [". Capture removes ", _num(target, "target", g.scenario, cap, "{:.0f} %"),
-                  " of gross emissions; what remains comes from sources capture does not reach"]
+                  f" of gross {lab}; what remains comes from sources capture does not reach"]
     else:
         parts += [". The stored results do not hold the captured amount; see the model "
                   "documentation for what capture cannot reach"]

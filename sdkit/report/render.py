@@ -7,7 +7,6 @@ existing folder is replaced only with ``overwrite=True``.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as _dt
 import json
@@ -31,7 +30,6 @@ from sdkit.io.files import (
     write_table,
 )
 from sdkit.io.tidy import to_tidy
-from sdkit.report import figures as F
 from sdkit.report.calibration_tables import (
     CALIBRATION_LEGEND,
     calibration_notes,
@@ -41,15 +39,15 @@ from sdkit.report.calibration_tables import (
 )
 from sdkit.report.config import ReportConfig
 from sdkit.report.fonts import embed_font
-from sdkit.report.units import dataset_shown
+from sdkit.report.sections import build_figures, result_tables, sensitivity_tables
 from sdkit.report.tables import (
     bands_table,
     headline_table,
     markdown_table,
-    peak_probability_table,
     read_caveats,
     summary_table,
 )
+from sdkit.report.units import dataset_shown
 
 __all__ = ["ReportInputs", "write_report"]
 
@@ -77,6 +75,14 @@ class ReportInputs:
     notes : tuple of str
         Run notes shown at the top (e.g. "no calibration: model defaults used").
     provenance : mapping
+    bands : mapping
+        Scenario -> ``(quantile, time, ...)`` bands, used when `ensembles` is
+        empty (a re-render from the committed ``bands.parquet``).
+    stored : mapping
+        Tables read back from a report's ``data/`` (``robustness``,
+        ``peak_probability``), used when `ensembles` is empty.
+    members : mapping
+        Scenario -> Monte Carlo members, when `ensembles` is empty.
     """
 
     config: ReportConfig
@@ -89,70 +95,9 @@ class ReportInputs:
     specialization_note: str = ""
     notes: tuple[str, ...] = ()
     provenance: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Figure:
-    slug: str
-    title: str
-    caption: str
-    png: bytes
-    svg: str
-
-    @property
-    def data_uri(self) -> str:
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
-
-
-def _figures(inputs: ReportInputs, bands: Mapping[str, object], probs) -> dict[str, list]:
-    cfg, titles = inputs.config, inputs.titles
-    out: dict[str, list[_Figure]] = {"scenarios": [], "fans": [], "uncertainty": [],
-                                     "sensitivity": [], "calibration": [], "structure": []}
-
-    def add(group, slug, title, caption, fig):
-        png, svg = F.figure_bytes(fig)
-        out[group].append(_Figure(slug, title, caption, png, svg))
-
-    for ind in cfg.indicators:
-        if ind.variable in inputs.scenarios:
-            add("scenarios", f"scenarios_{_slug(ind.variable)}", f"{ind.label} by scenario",
-                f"{ind.label}{_per(cfg)} under every scenario"
-                + (f"; dotted line marks the projection start ({cfg.projection_start:g})."
-                   if cfg.projection_start is not None else "."),
-                F.scenario_figure(inputs.scenarios, ind, cfg, titles))
-    if bands:
-        for ind in cfg.indicators:
-            if ind.variable in next(iter(bands.values())):
-                add("fans", f"fan_{_slug(ind.variable)}", f"{ind.label}: uncertainty",
-                    "Median and 5-95 % band over the Monte Carlo members"
-                    + (f", from {cfg.projection_start - 1:g}" if cfg.projection_start is not None
-                       else "")
-                    + "; thin black lines: the deterministic run (the scenario tables).",
-                    F.fan_figure(bands, ind, cfg, titles, runs=inputs.scenarios))
-    if probs is not None:
-        p = next(p for p in cfg.peaks if p.before is not None)
-        add("uncertainty", "peak_probability", f"Probability of a {p.label} peak",
-            f"Share of Monte Carlo members whose {p.label} peaks before {p.before:g}.",
-            F.peak_probability_figure(probs, cfg, peak=p))
-    if inputs.sensitivity is not None:
-        add("sensitivity", "sensitivity", "Sensitivity ranking",
-            "Factors ranked by influence on each headline outcome.",
-            F.sensitivity_figure(inputs.sensitivity))
-    if inputs.specialization is not None:
-        add("structure", "specialization", "Relative specialization index",
-            inputs.specialization_note,
-            F.specialization_figure(inputs.specialization, cfg,
-                                    title="Krugman relative specialization index"))
-    ovs = getattr(inputs.calibration, "observed_vs_simulated", None)
-    if isinstance(ovs, pd.DataFrame) and len(ovs):
-        add("calibration", "calibration_fit", "Calibration fit",
-            "Observed (dots) vs simulated (lines) for every fitted series and city; the grey "
-            "band marks the hold-out years (predicted, not fitted).", F.fit_figure(ovs))
-    return out
-
-
-def _per(cfg: ReportConfig) -> str:
-    return f" per {cfg.dimension.lower()}" if cfg.dimension else ""
+    bands: Mapping[str, object] = field(default_factory=dict)
+    stored: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    members: Mapping[str, int] = field(default_factory=dict)
 
 
 def _slug(text: str) -> str:
@@ -187,18 +132,48 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
                           "or choose another --name")
     check_replaceable(out, overwrite=overwrite, folder=True, owned=is_report_folder,
                       what="report")
-    cfg = inputs.config
-    bands = {k: _shown(make_bands(v), cfg) for k, v in inputs.ensembles.items()}
-    probs = peak_probability_table(inputs.ensembles, cfg, inputs.titles)
+    cfg = inputs.config.with_scenario_colors(
+        [str(n) for n in inputs.scenarios["scenario"].to_numpy()])
+    inputs = dataclasses.replace(inputs, config=cfg)
     shown = _shown(inputs.scenarios, cfg)
-    summary = summary_table(shown, cfg, inputs.titles)
-    headline = headline_table(shown, cfg, inputs.titles)
-    figs = _figures(dataclasses.replace(inputs, scenarios=shown), bands, probs)
+    shown_ens = {k: _shown(v, cfg) for k, v in inputs.ensembles.items()}
+    bands = ({k: make_bands(v) for k, v in shown_ens.items()} if shown_ens
+             else dict(inputs.bands))
+    tables = result_tables(inputs, shown, shown_ens)
+    tables["summary"] = summary_table(shown, cfg, inputs.titles)
+    tables["headline"] = headline_table(shown, cfg, inputs.titles)
+    figs = build_figures(inputs, shown, bands, tables)
+    context = _context(inputs, shown, tables, figs, bands)
+    env = _env()
+    html = embed_font(env.get_template("index.html.j2").render(**context))  # CJK font
+    md = env.get_template("report.md.j2").render(**context)
+    _write_folder(out, overwrite=overwrite, html=html, md=md, figs=figs, inputs=inputs,
+                  tables=tables, bands=bands)
+    return out / "index.html"
+
+
+def _both(frame: pd.DataFrame | None, *, index: bool = False, drop=("row",)):
+    """(HTML, Markdown) of a table without its key column, or (None, None)."""
+    if frame is None:
+        return None, None
+    shown = frame.drop(columns=[c for c in drop if c in frame.columns])
+    return _html_table(shown, index=index), markdown_table(shown, index=index)
+
+
+def _members(inputs: ReportInputs) -> dict[str, int]:
+    if inputs.ensembles:
+        return {inputs.titles.get(k, k): int(v.sizes["member"])
+                for k, v in inputs.ensembles.items()}
+    return {inputs.titles.get(k, k): int(v) for k, v in inputs.members.items()}
+
+
+def _context(inputs: ReportInputs, shown, tables: dict, figs, bands) -> dict:
+    """Everything the two templates show."""
+    cfg = inputs.config
     readme = cfg.resolve(cfg.data_readme)
     caveats = read_caveats(readme) + list(cfg.caveats)
     if readme is not None and not readme.is_file():
         caveats.insert(0, f"The data README ({readme}) was not found: its caveats are missing.")
-    assumptions = list(cfg.assumptions) + [f"(*) {c.note}" for c in cfg.changes if c.note]
     calib = None
     if inputs.calibration is not None:
         stats = getattr(inputs.calibration, "statistics", None)
@@ -206,41 +181,31 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
                                                                "observed_vs_simulated", None)),
                  "parameters": parameter_table(inputs.calibration.to_frame()),
                  "statistics": statistics_table(stats)}
-    if probs is not None:
-        probs.index.name, probs.columns.name = "scenario", None
     provenance = {"generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   **{k: str(v) for k, v in inputs.provenance.items()}}
-    context = dict(
+    html = {k: _both(tables.get(k)) for k in ("summary", "headline", "tradeoff", "robustness",
+                                               "target", "peak_probability")}
+    sens = {k: _both(v, index=True) for k, v in sensitivity_tables(inputs.sensitivity,
+                                                                   cfg).items()}
+    return dict(
         title=cfg.title, notes=list(inputs.notes), dimension=cfg.dimension,
         scenarios=[(n, inputs.titles.get(n, n)) for n in map(str, inputs.scenarios["scenario"]
                                                               .to_numpy())],
-        summary_html=_html_table(summary), summary_md=markdown_table(summary),
-        headline_html=None if headline is None else _html_table(headline),
-        headline_md=None if headline is None else markdown_table(headline),
+        tables=html, findings=tables["findings"], framing=tables["framing"],
         totals_units=_totals_units(cfg), peaks=list(cfg.peaks), changes=list(cfg.changes),
-        probs_html=None if probs is None else _html_table(probs.round(3), index=True),
-        probs_md=None if probs is None else markdown_table(probs.round(3), index=True),
-        members={inputs.titles.get(k, k): int(v.sizes["member"])
-                 for k, v in inputs.ensembles.items()},
+        members=_members(inputs), has_bands=bool(bands), sens_tables=sens,
         method=list(cfg.method), limitations=_growth_notes(shown, cfg) + list(cfg.limitations),
         calib_notes=_paragraphs(calibration_notes(inputs.calibration)),
         sensitivity=inputs.sensitivity,
-        sens_html=None if inputs.sensitivity is None else _html_table(_sens_top(inputs)),
-        sens_md=None if inputs.sensitivity is None else markdown_table(_sens_top(inputs)),
         calib_html=None if calib is None else {k: _html_table(v, index=(k == "parameters"))
                                                for k, v in calib.items() if v is not None},
         calib_md=None if calib is None else {k: markdown_table(v, index=(k == "parameters"))
                                              for k, v in calib.items() if v is not None},
-        calib_legend=CALIBRATION_LEGEND,
-        figs=figs, caveats=caveats, assumptions=assumptions, provenance=provenance,
-        peak=next((p for p in cfg.peaks if p.before is not None), None),
+        calib_legend=CALIBRATION_LEGEND, figs=figs, caveats=caveats,
+        assumptions=list(cfg.assumptions) + [f"(*) {c.note}" for c in cfg.changes if c.note],
+        provenance=provenance, peak=next((p for p in cfg.peaks if p.before is not None), None),
+        tradeoff=cfg.tradeoff, target=cfg.target,
     )
-    env = _env()
-    html = embed_font(env.get_template("index.html.j2").render(**context))  # CJK font
-    md = env.get_template("report.md.j2").render(**context)
-    _write_folder(out, overwrite=overwrite, html=html, md=md, figs=figs, inputs=inputs,
-                  summary=summary, headline=headline, bands=bands, probs=probs)
-    return out / "index.html"
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -280,13 +245,6 @@ def _shown(ds, cfg: ReportConfig):
     return dataset_shown(ds, cfg.indicators)  # the one conversion, shared with `sdkit run`
 
 
-def _sens_top(inputs: ReportInputs) -> pd.DataFrame:
-    t = inputs.sensitivity.table
-    cols = ["outcome", "rank", "label", "index", "index_conf"]
-    return t.sort_values(["outcome", "rank"], kind="stable")[cols].rename(
-        columns={"label": "factor"})
-
-
 def is_report_folder(path: Path) -> bool:
     """True for an empty folder or one holding a report (``index.html`` or ``data/inputs.json``)."""
     try:
@@ -296,8 +254,14 @@ def is_report_folder(path: Path) -> bool:
         return False
 
 
+#: result tables written to ``data/`` as CSV (file stem -> key column)
+_CSV_TABLES = {"summary": "scenario", "headline": "scenario", "tradeoff": "row",
+               "robustness": "row", "target": "row", "transfer": "row",
+               "peak_probability": "scenario"}
+
+
 def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, inputs,
-                  summary, headline, bands, probs) -> None:
+                  tables, bands) -> None:
     """Write the whole report into a staging folder and swap it in (:func:`staged_folder`)."""
     with staged_folder(out, overwrite=overwrite, owned=is_report_folder,
                        what="report") as tmp:
@@ -311,14 +275,12 @@ def _write_folder(out: Path, *, overwrite: bool, html: str, md: str, figs, input
         prov = dict(inputs.provenance)
         write_table(to_tidy(inputs.scenarios).set_index("variable"),
                     data / "scenarios.parquet", attrs=prov)
-        write_table(summary.set_index("scenario"), data / "summary.csv")
-        if headline is not None:
-            write_table(headline.set_index("scenario"), data / "headline.csv")
+        for name, key in _CSV_TABLES.items():
+            if tables.get(name) is not None:
+                write_table(tables[name].set_index(key), data / f"{name}.csv")
         if bands:
             write_table(bands_table(bands).set_index("variable"), data / "bands.parquet",
                         attrs=prov)
-        if probs is not None:
-            write_table(probs, data / "peak_probability.csv")
         if inputs.sensitivity is not None:
             write_table(inputs.sensitivity.table.set_index("outcome"), data / "sensitivity.csv")
         _write_nc(inputs.scenarios, data / "scenarios.nc", prov)
@@ -340,6 +302,8 @@ def _write_meta(inputs: ReportInputs, data: Path) -> None:
             str(k): float(v) for k, v in inputs.specialization.items()},
         "specialization_note": inputs.specialization_note,
         "calibration_notes": calibration_notes(inputs.calibration),
+        "members": {k: int(v.sizes["member"]) for k, v in inputs.ensembles.items()}
+        or dict(inputs.members),
     }
     atomic_write_text(data / "inputs.json", json.dumps(meta, indent=2))
     calib = inputs.calibration

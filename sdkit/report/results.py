@@ -15,6 +15,8 @@ from sdkit.errors import DataError
 from sdkit.io.calibration_record import read_calibration_record
 from sdkit.report.config import ReportConfig
 from sdkit.report.render import ReportInputs
+from sdkit.report.sections import STORED_TABLES
+from sdkit.report.tables import bands_from_table
 
 __all__ = ["load_inputs", "StoredCalibration"]
 
@@ -90,6 +92,12 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
                                    _csv(data / "calibration_observed_vs_simulated.csv",
                                         index_col=0), notes=meta.get("calibration_notes", ""))
     spec = meta.get("specialization")
+    bands, stored = {}, {}
+    if not ensembles:  # the members are not committed: the compact tables stand in
+        if (data / "bands.parquet").is_file():
+            bands = bands_from_table(pd.read_parquet(data / "bands.parquet"))
+        stored = {k: pd.read_csv(data / f"{k}.csv") for k in STORED_TABLES
+                  if (data / f"{k}.csv").is_file()}
     return ReportInputs(
         config=config, scenarios=scenarios, titles=meta.get("titles", {}), ensembles=ensembles,
         sensitivity=sens, calibration=calib,
@@ -97,4 +105,13 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
         specialization_note=meta.get("specialization_note", ""),
         notes=tuple(meta.get("notes", [])), provenance={**meta.get("provenance", {}),
                                                         "re_rendered_from": str(data)},
+        bands=bands, stored=stored, members=_members(meta, bands),
     )
+
+
+def _members(meta: dict, bands: dict) -> dict[str, int]:
+    """Members per scenario: recorded in inputs.json, else the provenance's count."""
+    if meta.get("members"):
+        return {str(k): int(v) for k, v in meta["members"].items()}
+    n = meta.get("provenance", {}).get("monte_carlo_members")
+    return {k: int(n) for k in bands} if n and str(n).isdigit() else {}

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from sdkit.analysis.bands import peak_probability
+from sdkit.analysis.bands import future_peak_shares, peak_probability
 from sdkit.analysis.changes import change_vs
 from sdkit.analysis.indicators import peak, peak_status
-from sdkit.io.tidy import to_tidy
 
-__all__ = ["summary_table", "headline_table", "peak_probability_table", "bands_table",
+__all__ = ["summary_table", "headline_table", "peak_probability_table", "peak_column",
+           "bands_table", "bands_from_table",
            "read_caveats", "markdown_table", "elements"]
 
 
@@ -100,40 +101,74 @@ def summary_table(ds, config, titles: Mapping[str, str]) -> pd.DataFrame:
 
 def peak_probability_table(ensembles: Mapping[str, object], config,
                            titles: Mapping[str, str]) -> pd.DataFrame | None:
-    """Scenario (x element): share of members peaking before the first peak's ``before``.
+    """Scenario x element: share of members whose peak lies in the projection before the
+    first peak's ``before``, and share that had already peaked (kept apart).
 
-    With a ``start``, only peaks after it count (members already peaked do
-    not). None when no ``[[report.peaks]]`` entry has ``before``.
+    Only projection peaks count (:func:`~sdkit.analysis.bands.future_peak_shares`); without
+    a ``start`` the projection starts at ``projection_start - 1``. None when no
+    ``[[report.peaks]]`` entry has ``before``.
     """
     p = next((p for p in config.peaks if p.before is not None), None)
     if p is None or not ensembles:
         return None
-    rows = {}
+    start = p.start if p.start is not None else (
+        config.projection_start - 1 if config.projection_start is not None else None)
+    rows = []
     for name, ds in ensembles.items():
         if p.variable not in ds:
             continue
-        if p.start is None:
-            prob = peak_probability(ds[p.variable], before=p.before)
+        if start is None:
+            shares = xr.Dataset({"peak_before": peak_probability(ds[p.variable],
+                                                                 before=p.before)})
         else:
-            st = peak_status(ds[p.variable], last_observed=p.start)
-            prob = ((~st["already_peaked"]) & (st["year"] < p.before)).mean("member")
-        rows[titles.get(name, name)] = (prob.to_series() if config.dimension is not None
-                                        else pd.Series({p.label: float(prob)}))
-    if not rows:
-        return None
-    out = pd.DataFrame(rows).T
-    out.columns.name = config.dimension
-    return out
+            shares = future_peak_shares(ds[p.variable], before=p.before, last_observed=start)
+        for el in elements(ds, config):
+            here = shares if el is None else shares.sel({config.dimension: el})
+            rows.append({"scenario": titles.get(name, name),
+                         **({config.dimension: el} if config.dimension else {}),
+                         peak_column(p): float(here["peak_before"]),
+                         **({"share already peaked": float(here["already_peaked"])}
+                            if "already_peaked" in here else {})})
+    return pd.DataFrame(rows) if rows else None
+
+
+def peak_column(p) -> str:
+    """Column of the share of members peaking after ``start`` and before ``before``."""
+    after = f" after {p.start:g}" if p.start is not None else ""
+    return f"share peaking{after} before {p.before:g}"
 
 
 def bands_table(bands_by_scenario: Mapping[str, object]) -> pd.DataFrame:
-    """Tidy 5-50-95 % table: variable, scenario, element, time, quantile, value."""
+    """Tidy 5-50-95 % table: variable, scenario, quantile, time, the other dimensions, value.
+
+    Compact enough to commit; :func:`bands_from_table` reads it back.
+    """
     frames = []
     for name, q in bands_by_scenario.items():
-        f = to_tidy(q, member_dim="quantile")
-        f.insert(1, "scenario", name)
-        frames.append(f)
+        for var in q.data_vars:
+            f = q[var].to_dataframe(name="value").reset_index()
+            f.insert(0, "variable", str(var))
+            f.insert(1, "scenario", name)
+            frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def bands_from_table(frame: pd.DataFrame) -> dict[str, xr.Dataset]:
+    """Scenario -> ``(quantile, time, ...)`` Dataset from :func:`bands_table`'s table.
+
+    Also reads the older layout whose element column is ``level_2``.
+    """
+    frame = frame.reset_index()
+    if "level_2" in frame:  # older files: the element sat in an unnamed column
+        empty = [c for c in frame.columns if frame[c].isna().all()]
+        frame = frame.drop(columns=empty).rename(columns={"level_2": empty[0]} if empty
+                                                  else {"level_2": "element"})
+    dims = [c for c in frame.columns if c not in ("variable", "scenario", "value", "index")]
+    out = {}
+    for name, part in frame.groupby("scenario", sort=False):
+        out[str(name)] = xr.Dataset({str(v): grp.set_index(dims)["value"].to_xarray()
+                                     for v, grp in part.groupby("variable", sort=False)})
+    return out
 
 
 def read_caveats(path: str | os.PathLike | None) -> list[str]:

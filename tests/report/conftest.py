@@ -45,6 +45,22 @@ backcast_from = 2010
 decline = 0.055
 note = "ASSUMPTION: 2005 intensity back-cast from 2010 at 5.5 %/yr (test)."
 
+[[report.levers]]
+variable = "Lever green transition"
+label = "green transition"
+scenario = "green"
+
+[report.tradeoff]
+benefit = "GDP"
+burden = "CO2 emissions"
+
+[report.target]
+variable = "CO2 emissions"
+year = 2060
+scenario = "green"
+label = "net zero"
+reference = 2021
+
 [[report.totals]]
 variable = "GDP"
 label = "GDP"
