@@ -35,6 +35,7 @@ __all__ = ["Compiled", "generate"]
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 _NODE_REF = re.compile(r"(?<![.\w])n_(\w+)\b")  # a node's value
 _STATE_REF = re.compile(r"(?<![.\w])k_(\w+)\b")  # a node's key in the state dict
+_CONST_REF = re.compile(r"(?<![.\w])([CT]\d+(?:_[xy])?)\b")  # a constant of the program
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,24 @@ def _rk_source(program: Program, method: str, states: list[str], body: list[str]
     return src
 
 
+def _same_code(a: list[str], b: list[str], constants: dict) -> bool:
+    """Whether two node codes compute the same: equal text, up to constants (each pass
+    compiles its own copy of a literal, ``C12`` in one and ``C13`` in the other) that
+    hold equal arrays."""
+    if a == b:
+        return True
+    pa, pb = _CONST_REF.split("\n".join(a)), _CONST_REF.split("\n".join(b))
+    if len(pa) != len(pb) or pa[0::2] != pb[0::2]:
+        return False
+    for x, y in zip(pa[1::2], pb[1::2]):
+        cx, cy = constants.get(x), constants.get(y)
+        if cx is None or cy is None or np.shape(cx) != np.shape(cy) \
+                or np.asarray(cx).dtype != np.asarray(cy).dtype \
+                or not np.array_equal(cx, cy, equal_nan=True):
+            return False
+    return True
+
+
 def _topo(names: set[str], deps_of) -> list[str]:
     order, state = [], {}
 
@@ -242,6 +261,7 @@ class _Plan:
 
     def __init__(self, program: Program, outputs: list[str], overrides: set[str]):
         nodes = self.nodes = program.nodes
+        self.constants = program.constants
         self.outputs, self.overrides = outputs, overrides
         for name in [*outputs, *overrides]:
             if name not in nodes:
@@ -286,8 +306,9 @@ class _Plan:
             st = node.stateful
             if n in self.overrides or (st is not None and st.kind == "initial"):
                 static.add(n)
-            elif st is None and not node.uses_time and node.run_code == node.init_code \
-                    and node.run_deps == node.init_deps and node.run_deps <= static:
+            elif st is None and not node.uses_time and node.run_deps == node.init_deps \
+                    and node.run_deps <= static \
+                    and _same_code(node.run_code, node.init_code, self.constants):
                 static.add(n)
         return static
 

@@ -114,7 +114,9 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
         warn_run_end(first, settings["final_time"], step_dt, settings["saveper"], steps[-1],
                      last_saved, where=where, stacklevel=3)
         n_saved = sum(saved)
-        out = {o: np.empty((n, n_saved) + tuple(len(c) for c in compiled.shapes[o][1]))
+        # time-major buffers: each save writes one contiguous block (all members at once);
+        # the caller gets (members, times, *dims) views of them
+        out = {o: np.empty((n_saved, n) + tuple(len(c) for c in compiled.shapes[o][1]))
                for o in compiled.outputs}
         try:
             _integrate(compiled, t0, step_dt, n, ov, steps, saved, out)
@@ -123,12 +125,12 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
                                   f"a value grew beyond the range of a float") from None
     decimals = -int(np.log10(step_dt * RPREC))
     times = np.round(np.asarray(steps)[np.asarray(saved, bool)], decimals)
-    return times, out
+    return times, {o: a.swapaxes(0, 1) for o, a in out.items()}
 
 
 def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
                steps: list, saved: list, out: dict[str, np.ndarray]) -> None:
-    """Initialise and step the compiled model, filling `out` at the save times."""
+    """Initialise and step the compiled model, filling `out` (times first) at the save times."""
     S, K = compiled.init(t0, step_dt, n, ov)
     step = compiled.step
     if compiled.method != "euler":
@@ -136,9 +138,11 @@ def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
             return rk_step(compiled, t, dt, S, K, n, save, update)
     k = 0
     last = len(steps) - 1
+    buffers = [out[o] for o in compiled.outputs]
     for i, t in enumerate(steps):
-        values, S = step(t, step_dt, S, K, n, saved[i], i < last)
-        if saved[i]:
-            for o, v in zip(compiled.outputs, values):
-                out[o][:, k] = v
+        keep = saved[i]
+        values, S = step(t, step_dt, S, K, n, keep, i < last)
+        if keep:
+            for buf, v in zip(buffers, values):
+                buf[k] = v
             k += 1

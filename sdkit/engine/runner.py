@@ -43,7 +43,7 @@ log = logging.getLogger("sdkit.engine")
 
 #: the engine names every sdkit entry point accepts
 ENGINES = ("auto", "fast", "pysd")
-CHUNK = 2048  # members per chunk (at most)
+CHUNK = 10_000  # members per chunk (at most): larger chunks spend less per step in Python
 _CONTROL = {"time", "initial_time", "final_time", "time_step", "saveper"}
 
 
@@ -152,7 +152,8 @@ def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Exe
     own = executor is None
     executor = executor or InProcessExecutor()
     try:
-        # chunks of a few thousand members keep arrays in cache; at least one per worker
+        # chunks of up to CHUNK members (measured faster than a few thousand:
+        # benchmarks/ensemble.py); at least one per worker
         n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
         blocks = np.array_split(values, n_chunks)
         if own:  # a line on stderr every few seconds if the ensemble runs that long
@@ -309,6 +310,12 @@ def _spec(model: Model, table: pd.DataFrame, outputs, times: RunTimes, engine: s
     return spec, picks
 
 
+def _join_members(parts: list[np.ndarray]) -> np.ndarray:
+    """Chunks ``(members, times, *dims)`` joined on members, keeping the engine's
+    time-major memory (a copy of contiguous blocks, returned as a view)."""
+    return np.concatenate([p.swapaxes(0, 1) for p in parts], axis=1).swapaxes(0, 1)
+
+
 def _assemble(model: Model, spec: ChunkSpec, picks, results, index: pd.Index,
               method: str) -> EnsembleResult:
     """Join the chunks into one dataset (member, time, *subscripts)."""
@@ -317,7 +324,7 @@ def _assemble(model: Model, spec: ChunkSpec, picks, results, index: pd.Index,
     data = {}
     for b, d, c in zip(spec.outputs, spec.out_dims, spec.out_coords):
         parts = [r.values.pop(b) for r in results]  # freed output by output
-        arr = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        arr = parts[0] if len(parts) == 1 else _join_members(parts)
         del parts
         data[b] = xr.DataArray(arr, dims=("member", "time", *d),
                                coords={"member": member.to_numpy(), "time": results[0].times,
