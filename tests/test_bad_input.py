@@ -804,6 +804,315 @@ OUTPUT_SET_CASES = [
 CASES += OUTPUT_SET_CASES
 
 
+# -- the study files for any model (issue 14): calibration data in every layout, scenario files,
+# uncertainty and sensitivity specs, report configuration and study file, on SIR.mdl (a
+# variable, times 0-100 in Day, Infectious in Persons). Each base file below runs as is
+# (test_study_bases_run); each row breaks one thing: wrong columns, an unknown variable, a
+# time outside the run, a unit mismatch, and what else a new user writes.
+SIR_UNC = """[uncertainty]
+model = "SIR.mdl"
+members = 4
+seed = 1
+outputs = ["Infectious"]
+times = [10, 50]
+
+[[uncertainty.parameters]]
+name = "Duration"
+lower = 4
+upper = 6
+source = "assumed for the test"
+"""
+SIR_SENS = """[sensitivity]
+model = "SIR.mdl"
+n = 4
+seed = 1
+
+[[sensitivity.factors]]
+name = "Duration"
+lower = 4
+upper = 6
+source = "assumed for the test"
+
+[[sensitivity.factors]]
+name = "Contact Infectivity"
+lower = 0.2
+upper = 0.4
+source = "assumed for the test"
+
+[[sensitivity.outcomes]]
+name = "peak"
+variable = "Infectious"
+statistic = "max"
+units = "Persons"
+"""
+SIR_SCEN = """[scenario]
+name = "baseline"
+model = "../SIR.mdl"
+
+[constants]
+"Contact Infectivity" = 0.3
+
+[outputs]
+variables = ["Infectious"]
+"""
+SIR_REPORT = """[report]
+title = "SIR bad-input test"
+model = "SIR.mdl"
+summary_years = [10, 50]
+
+[[report.peaks]]
+variable = "Infectious"
+label = "infectious"
+start = 5
+
+[[indicators]]
+variable = "Infectious"
+units = "Persons"
+"""
+SIR_STUDY = """[study]
+model = "SIR.mdl"
+scenarios = "scenarios"
+report = "report.toml"
+out = "report"
+"""
+SIR_RECORD = ('{"parameters": {"Duration": {"variable": "Duration", "value": 5.0, '
+              '"stderr": 0.3, "lower": 1.0, "upper": 10.0}}, "fixed": {}}')
+
+
+def _sir_spec(data: str, old: str, new: str) -> Callable[[Path], list[str]]:
+    """:func:`_sir` with `old` replaced by `new` in its calibration spec."""
+    def make(folder: Path) -> list[str]:
+        argv = _sir(data)(folder)
+        spec = folder / "spec.toml"
+        text = spec.read_text(encoding="utf-8")
+        assert old in text, old
+        spec.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return argv
+    return make
+
+
+def _sir_files(folder: Path, files: dict[str, str]) -> None:
+    shutil.copyfile(MODELS / "SIR.mdl", folder / "SIR.mdl")
+    for name, text in files.items():
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def _study_step(command: str, files: dict[str, str], *extra: str) -> Callable[[Path], list[str]]:
+    """``sdkit COMMAND`` on SIR.mdl with `files` beside it, writing ``../out``.
+
+    ``uncertainty``/``sensitivity`` read ``spec.toml``; ``scenarios`` runs ``scenarios/``;
+    ``pipeline`` reads ``study.toml``.
+    """
+    def make(folder: Path) -> list[str]:
+        _sir_files(folder, files)
+        out = str(folder.parent / "out")
+        args = [a.replace("{folder}", str(folder)) for a in extra]
+        if command == "scenarios":
+            return ["scenarios", "run", str(folder / "scenarios"), *args, "--out", out]
+        if command == "pipeline":
+            return ["pipeline", str(folder / "study.toml"), "--no-calibrate", "--members", "0",
+                    "--sensitivity-n", "0", "--no-progress", *args, "--out", out]
+        return [command, str(folder / "spec.toml"), *args, "--no-progress", "--out", out]
+    return make
+
+
+def _unc(old: str = "", new: str = "", *extra: str, record: str | None = None):
+    assert old in SIR_UNC, old
+    files = {"spec.toml": SIR_UNC.replace(old, new, 1)}
+    if record is not None:
+        files["fit.json"] = record
+    return _study_step("uncertainty", files, *extra)
+
+
+def _sens(old: str = "", new: str = "", *extra: str):
+    assert old in SIR_SENS, old
+    return _study_step("sensitivity", {"spec.toml": SIR_SENS.replace(old, new, 1)}, *extra)
+
+
+def _scen_sir(old: str = "", new: str = "", *extra: str):
+    assert old in SIR_SCEN, old
+    return _study_step("scenarios", {"scenarios/baseline.toml": SIR_SCEN.replace(old, new, 1)},
+                       *extra)
+
+
+def _report_sir(old: str = "", new: str = "", study: str = SIR_STUDY):
+    """``sdkit pipeline study.toml`` (no calibration, no Monte Carlo, no sensitivity)."""
+    assert old in SIR_REPORT, old
+    return _study_step("pipeline", {"report.toml": SIR_REPORT.replace(old, new, 1),
+                                    "scenarios/baseline.toml": SIR_SCEN, "study.toml": study})
+
+
+NO_PARAMETERS = SIR_UNC[:SIR_UNC.index("[[uncertainty.parameters]]")]
+STUDY_FILE_CASES = [
+    # -- calibration data: wide, long and Vensim layouts ---------------------------------------
+    Case("data-wide-empty-column-name", _sir("time,,Recovered\n0,5,0\n10,40,20\n"),
+         r"sir\.csv: line 1, column 2: empty column name; expected a variable name"),
+    Case("data-wide-column-twice", _sir("time,Infectious,Infectious\n0,5,5\n10,40,40\n"),
+         r"sir\.csv: line 1, column 3: column 'Infectious' given twice \(first in column 2\)"),
+    Case("data-wide-not-a-number", _sir(SIR_WIDE.replace("40", "forty")),
+         r"sir\.csv: line 3, column 2: Infectious value must be a number: 'forty'"),
+    Case("data-wide-ragged-row", _sir(SIR_WIDE + "30,200\n"),
+         r"sir\.csv: line 5: expected 3 fields \(time, Infectious, Recovered\), got 2"),
+    Case("data-long-time-outside-run",
+         _sir(SIR_LONG + "120,Infectious,3,Persons,synthetic\n"),
+         r"sir\.csv: line 5: Infectious at time 120 is outside the run of .*SIR\.mdl "
+         r"\(0 to 100\)"),
+    Case("data-long-mapped-column-missing",
+         _sir_spec(SIR_LONG, 'format = "auto"', 'columns = { time = "day" }'),
+         r"sir\.csv: missing column\(s\) day in line 1; expected day, variable, value"),
+    Case("data-vensim-unknown-variable",
+         _sir("Time\t0\t10\nInfectous\t5\t40\n", name="sir.tab"),
+         r"sir\.tab: line 2, column 2: no variable named 'Infectous'; did you mean "
+         r"'Infectious'"),
+    Case("data-vensim-ragged-row", _sir("Time\t0\t10\nInfectious\t5\t40\t70\n", name="sir.tab"),
+         r"sir\.tab: line 2: expected 3 fields \(Time, 0, 10\), got 4"),
+    Case("data-long-unit-per-time", _sir(SIR_LONG.replace("Persons", "Persons/Day")),
+         r"sir\.csv: line 2: unit 'Persons/Day' of Infectious does not match the model's "
+         r"units 'Persons'"),
+    # -- calibration spec against its data -----------------------------------------------------
+    Case("spec-target-not-in-data",
+         _sir_spec(SIR_WIDE, "upper = 10.0", 'upper = 10.0\n[[targets]]\nvariable = '
+                   '"Susceptible"'),
+         r"spec\.toml: targets\[0\]: variable 'Susceptible' is not in .*sir\.csv; it holds "
+         r"'Infectious', 'Recovered'"),
+    # -- scenario files ------------------------------------------------------------------------
+    Case("scenario-outputs-unknown-variable", _scen_sir('["Infectious"]', '["Infected"]'),
+         r"baseline\.toml: outputs\.variables: no variable named 'Infected'; did you mean "
+         r"'Infectious'.* \(in .*SIR\.mdl\)"),
+    Case("scenario-outputs-empty", _scen_sir('["Infectious"]', "[]"),
+         r"baseline\.toml: outputs\.variables: expected a non-empty list of variable names"),
+    Case("scenario-outputs-unknown-key", _scen_sir("variables =", "columns ="),
+         r"baseline\.toml: outputs: unknown key\(s\) 'columns'; expected some of variables"),
+    Case("scenario-no-outputs", _scen_sir('[outputs]\nvariables = ["Infectious"]\n', ""),
+         r"baseline\.toml: outputs: no variables named; add \[outputs\] variables"),
+    Case("scenario-constant-unknown", _scen_sir('"Contact Infectivity"', '"Contact Infectivty"'),
+         r"baseline\.toml.*'Contact Infectivty'.*did you mean 'Contact Infectivity'"),
+    Case("scenario-constant-is-time-setting", _scen_sir('"Contact Infectivity"', '"TIME STEP"'),
+         r"baseline\.toml: constants\.TIME STEP: 'TIME STEP' is a time setting"),
+    Case("scenario-constant-not-a-number", _scen_sir("= 0.3", '= "high"'),
+         r"baseline\.toml: constants\.Contact Infectivity: expected a number, got 'high'"),
+    # -- uncertainty spec ----------------------------------------------------------------------
+    Case("uncertainty-unknown-key", _unc("members =", "member ="),
+         r"spec\.toml: uncertainty: unknown key\(s\) 'member'; expected some of "),
+    Case("uncertainty-unknown-output", _unc('["Infectious"]', '["Infected"]'),
+         r"spec\.toml: uncertainty\.outputs: no variable named 'Infected'; did you mean "
+         r"'Infectious'.* \(in .*SIR\.mdl\)"),
+    Case("uncertainty-unknown-parameter", _unc('name = "Duration"', 'name = "Duratoin"'),
+         r"spec\.toml: uncertainty\.parameters: no variable named 'Duratoin'; did you mean "
+         r"'Duration'"),
+    Case("uncertainty-time-outside-run", _unc("times = [10, 50]", "times = [10, 150]"),
+         r"spec\.toml: uncertainty\.times: time 150 is outside the run \(0 to 100\) of "
+         r".*SIR\.mdl"),
+    Case("uncertainty-time-not-saved", _unc("times = [10, 50]", "times = [10.5]"),
+         r"spec\.toml: uncertainty\.times: time 10\.5 is not a saved time of the run "
+         r"\(saved from 0 to 100, every 1\)"),
+    Case("uncertainty-peak-start-outside-run", _unc("times =", "peak_start = -3\ntimes ="),
+         r"spec\.toml: uncertainty\.peak_start: time -3 is outside the run"),
+    Case("uncertainty-parameter-no-source", _unc('source = "assumed for the test"\n', ""),
+         r"spec\.toml: uncertainty\.parameters\[0\]\.source: expected a non-empty string, "
+         r"got None"),
+    Case("uncertainty-normal-without-sd", _unc("lower = 4", 'distribution = "normal"\nmean = 5'),
+         r"spec\.toml: uncertainty\.parameters\[0\]\.sd: missing \(a normal parameter needs "
+         r"mean and sd\)"),
+    Case("uncertainty-no-outputs", _unc('outputs = ["Infectious"]\n', ""),
+         r"spec\.toml: uncertainty\.outputs: missing; name the variables to keep "
+         r"\(or pass --columns\)"),
+    Case("uncertainty-parameters-and-record",
+         _unc("times =", 'from_calibration = "fit.json"\ntimes =', record=SIR_RECORD),
+         r"spec\.toml: uncertainty\.parameters: given with from_calibration; expected either "
+         r"\[\[uncertainty\.parameters\]\] tables or from_calibration"),
+    Case("uncertainty-record-missing",
+         lambda f: _unc(SIR_UNC, NO_PARAMETERS + 'from_calibration = "nofit.json"\n')(f),
+         r"nofit\.json: no such calibration record"),
+    Case("uncertainty-record-not-json",
+         _unc(SIR_UNC, NO_PARAMETERS + 'from_calibration = "fit.json"\n', record="{oops"),
+         r"fit\.json: line 1: cannot read calibration record"),
+    Case("uncertainty-record-other-model",
+         _unc(SIR_UNC, NO_PARAMETERS + 'from_calibration = "fit.json"\n',
+              record=SIR_RECORD.replace('"variable": "Duration"', '"variable": "Duratoin"')),
+         r"fit\.json: parameters: no variable named 'Duratoin'; did you mean 'Duration'"),
+    Case("uncertainty-cli-record-missing", _unc("", "", "--from-calibration", "{folder}/x.json"),
+         r"x\.json: no such calibration record"),
+    Case("uncertainty-cli-zero-members", _unc("", "", "--members", "0"),
+         r"spec\.toml: uncertainty\.members: expected at least 1 member, got 0"),
+    # -- sensitivity spec ----------------------------------------------------------------------
+    Case("sensitivity-unknown-key", _sens("seed =", "sed ="),
+         r"spec\.toml: sensitivity: unknown key\(s\) 'sed'"),
+    Case("sensitivity-unknown-factor", _sens('name = "Duration"', 'name = "Duratoin"'),
+         r"spec\.toml: sensitivity\.factors: no variable named 'Duratoin'; did you mean "
+         r"'Duration'"),
+    Case("sensitivity-unknown-outcome-variable", _sens('variable = "Infectious"',
+                                                       'variable = "Infected"'),
+         r"spec\.toml: sensitivity\.outcomes\[0\]: no variable named 'Infected'"),
+    Case("sensitivity-outcome-time-outside-run",
+         _sens('statistic = "max"', 'statistic = "value"\nyear = 150'),
+         r"spec\.toml: sensitivity\.outcomes\[0\]: time 150 is outside the run \(0 to 100\)"),
+    Case("sensitivity-outcome-unit-mismatch", _sens('units = "Persons"', 'units = "Days"'),
+         r"spec\.toml: sensitivity\.outcomes\[0\]\.units: 'Days' does not match the model's "
+         r"units of Infectious 'Persons' \(.*SIR\.mdl\); expected 'Persons'"),
+    Case("sensitivity-peak-unit-mismatch",
+         _sens('statistic = "max"', 'statistic = "peak_year"'),
+         r"spec\.toml: sensitivity\.outcomes\[0\]\.units: 'Persons' does not match the model's "
+         r"time units 'Day'"),
+    Case("sensitivity-unknown-statistic", _sens('"max"', '"mean"'),
+         r"spec\.toml: sensitivity\.outcomes\[0\]\.statistic: expected one of value, ratio, "
+         r"cumulative, peak_year, max, min, got 'mean'"),
+    Case("sensitivity-factor-no-source", _sens('source = "assumed for the test"\n', ""),
+         r"spec\.toml: sensitivity\.factors\[0\]\.source: missing"),
+    Case("sensitivity-one-factor",
+         _sens(SIR_SENS[SIR_SENS.index("[[sensitivity.factors]]"):
+                        SIR_SENS.index("[[sensitivity.factors]]\nname = \"Contact")], ""),
+         r"spec\.toml: sensitivity: expected at least two \[\[sensitivity\.factors\]\]"),
+    Case("sensitivity-n-not-power-of-two", _sens("n = 4", "n = 6"),
+         r"spec\.toml: sensitivity\.n: expected a power of two for Sobol', got 6"),
+    Case("sensitivity-cli-n-not-power-of-two", _sens("", "", "--n", "12"),
+         r"spec\.toml: --n: expected a power of two for Sobol', got 12"),
+    Case("sensitivity-cli-n-zero", _sens("", "", "--n", "0"),
+         r"spec\.toml: --n: expected an integer >= 1, got 0"),
+    # -- report configuration (checked by the pipeline before it draws) ------------------------
+    Case("report-config-unknown-variable", _report_sir('variable = "Infectious"\nunits',
+                                                       'variable = "Infected"\nunits'),
+         r"report\.toml: indicators\[0\]\.variable: no variable named 'Infected'; did you mean "
+         r"'Infectious'.* \(in .*SIR\.mdl\)"),
+    Case("report-config-unknown-peak-variable", _report_sir('variable = "Infectious"\nlabel',
+                                                            'variable = "Infected"\nlabel'),
+         r"report\.toml: report\.peaks\[0\]\.variable: no variable named 'Infected'"),
+    Case("report-config-summary-outside-run", _report_sir("[10, 50]", "[10, 150]"),
+         r"report\.toml: report\.summary_years: time 150 is not a saved time of the runs "
+         r"\(saved from 0 to 100, every 1\)"),
+    Case("report-config-peak-start-outside-run", _report_sir("start = 5", "start = 100"),
+         r"report\.toml: report\.peaks\[0\]\.start: time 100 leaves fewer than two saved "
+         r"times on one side"),
+    Case("report-config-unknown-key", _report_sir("summary_years =", "summary_times ="),
+         r"report\.toml: report: unknown key\(s\) 'summary_times'"),
+    Case("report-config-indicator-unknown-key", _report_sir("units =", "unit ="),
+         r"report\.toml: indicators\[0\]: unknown key\(s\) 'unit'"),
+    # -- study file ----------------------------------------------------------------------------
+    Case("study-unknown-key", _report_sir(study=SIR_STUDY.replace("scenarios =", "scenario =")),
+         r"study\.toml: study: unknown key\(s\) 'scenario'"),
+    Case("study-missing-report", _report_sir(study=SIR_STUDY.replace('report = "report.toml"\n',
+                                                                     "")),
+         r"study\.toml: study\.report: missing \(expected report, scenarios and out\)"),
+    Case("study-report-missing-file",
+         _report_sir(study=SIR_STUDY.replace('"report.toml"', '"nothere.toml"')),
+         r"nothere\.toml: no such"),
+]
+CASES += STUDY_FILE_CASES
+
+
+@pytest.mark.parametrize("make", [_unc(), _sens(), _scen_sir(), _report_sir(),
+                                  _unc(SIR_UNC, NO_PARAMETERS + 'from_calibration = "fit.json"\n',
+                                       record=SIR_RECORD)],
+                         ids=["uncertainty", "sensitivity", "scenarios", "study-and-report",
+                              "from-calibration"])
+def test_study_bases_run(make, tmp_path, capsys):
+    """The unbroken files of STUDY_FILE_CASES run: each row fails for its one change only."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    code, out, err = _cli(make(folder), capsys)
+    assert code == 0, err
+
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
             for p in sorted(folder.rglob("*"))}

@@ -7,7 +7,7 @@ import argparse
 from sdkit.errors import InvalidValueError
 from sdkit.model.names import canonical_key
 
-__all__ = ["parse_assignments", "add_time_options"]
+__all__ = ["parse_assignments", "add_time_options", "add_study_options", "study_options"]
 
 
 def parse_assignments(items: list[str] | None, *, option: str = "--set") -> dict[str, str]:
@@ -37,3 +37,24 @@ def add_time_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop", type=float, help="override FINAL TIME")
     p.add_argument("--dt", type=float, help="override TIME STEP")
     p.add_argument("--saveper", type=float, help="override SAVEPER")
+
+
+def add_study_options(p: argparse.ArgumentParser, table: str, *, held: str) -> None:
+    """SPEC, --out, --model, --params, --scenario, --seed, --overwrite, --no-progress of
+    ``sdkit uncertainty`` and ``sdkit sensitivity`` (`table`: the spec's table name)."""
+    p.add_argument("spec", help=f"TOML file with an [{table}] table")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
+    p.add_argument("--model", help=f"model file (default: {table}.model in the spec)")
+    p.add_argument("--params", metavar="FILE",
+                   help=f"fitted parameters {held} (.cin or calibration .json)")
+    p.add_argument("--scenario", metavar="FILE", help=f"scenario file {held}")
+    p.add_argument("--seed", type=int, help=f"seed (default: {table}.seed)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def study_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments :func:`add_study_options` parsed, for the library call."""
+    return {"out": args.out, "model": args.model, "params": args.params,
+            "scenario": args.scenario, "seed": args.seed, "overwrite": args.overwrite,
+            "progress": not args.no_progress}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.cli._common import add_study_options, study_options
 from sdkit.workflow.studies import run_sensitivity
 
 
@@ -13,22 +14,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "the model and write indices.csv (ranked per outcome), "
                                    "samples.csv and factors.csv to --out. Every key of the spec: "
                                    "docs/specs.md.")
-    p.add_argument("spec", help="TOML file with a [sensitivity] table")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write")
-    p.add_argument("--model", help="model file (default: sensitivity.model in the spec)")
-    p.add_argument("--params", metavar="FILE",
-                   help="fitted parameters held fixed (.cin or calibration .json)")
-    p.add_argument("--scenario", metavar="FILE", help="scenario file held fixed")
+    add_study_options(p, "sensitivity", held="held fixed")
     p.add_argument("--n", type=int, help="base sample size (default: sensitivity.n)")
-    p.add_argument("--seed", type=int, help="seed (default: sensitivity.seed)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return p
 
 
 def run(args) -> int:
-    out = run_sensitivity(args.spec, out=args.out, model=args.model, params=args.params,
-                          scenario=args.scenario, n=args.n, seed=args.seed,
-                          overwrite=args.overwrite, progress=not args.no_progress)
+    out = run_sensitivity(args.spec, **study_options(args), n=args.n)
     print(f"wrote {out}")
     return 0

@@ -30,7 +30,6 @@ runs several of them.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from sdkit.errors import SpecError
+from sdkit.io.schema import number, text, unknown_keys
 from sdkit.io.textfile import read_toml_file
 from sdkit.model.timesettings import time_setting_name
 
@@ -158,27 +158,15 @@ def scenario_params(scenario: Scenario) -> dict[str, float]:
 
 
 def _number(value: object, *, where: str, key: str, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SpecError(f"{where}: {key}: expected a number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise SpecError(f"{where}: {key}: expected a finite number, got {value!r}")
-    if minimum is not None and out < minimum:
-        raise SpecError(f"{where}: {key}: expected a number >= {minimum:g}, got {value!r}")
-    return out
+    return number(value, where=where, key=key, error=SpecError, minimum=minimum)
 
 
 def _text(value: object, *, where: str, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise SpecError(f"{where}: {key}: expected a non-empty string, got {value!r}")
-    return value.strip()
+    return text(value, where=where, key=key, error=SpecError)
 
 
 def _unknown(table: Mapping, allowed: set[str], *, where: str, key: str) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise SpecError(f"{where}: {key}: unknown key(s) {', '.join(map(repr, extra))}; "
-                        f"expected some of {', '.join(sorted(allowed))}")
+    unknown_keys(table, allowed, where=where, key=key, error=SpecError)
 
 
 def _read_lever(name: str, table: object, *, where: str) -> Lever:

@@ -213,8 +213,8 @@ def _provenance(study, m, cfg, unc_spec, unc, result, scen, ensembles, sens, pro
             str(study.calibration) if result is not None else "model defaults"),
         "scenario_files": ", ".join(str(s.path) for s in scen),
         "report_config": str(cfg.path), "monte_carlo_members": str(n_members),
-        "monte_carlo_seed": str(unc_spec.seed if study.seed is None or unc_spec is None
-                                else study.seed),
+        "monte_carlo_seed": str(study.seed if study.seed is not None
+                                else unc_spec.seed if unc_spec is not None else "none"),
         "uncertainty_source": unc.source if unc else "none",
         "monte_carlo_sampling": ", ".join(sorted({str(d.attrs.get("sampling", ""))
                                                   for d in ensembles.values()})) or "none",

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sdkit.analysis.bands import at_times, bands, peak_years
@@ -90,11 +91,13 @@ def uncertainty_tables(spec: UncertaintySpec, ds) -> dict[str, pd.DataFrame]:
     samples = pd.DataFrame({str(v)[len("param:"):]: ds[v].to_numpy() for v in ds.data_vars
                             if str(v).startswith("param:")},
                            index=pd.Index(ds["member"].to_numpy(), name="member"))
-    try:
-        shown = at_times(ds, spec.times)
-    except KeyError as e:
-        raise SpecError(f"{spec.path}: uncertainty.times: {e} is not a saved time of the run "
-                        f"(saved every {float(ds['time'][1] - ds['time'][0]):g})") from None
+    saved = ds["time"].to_numpy()
+    missing = [t for t in spec.times if not np.isclose(saved, t, rtol=0, atol=1e-9).any()]
+    if missing:
+        step = f", every {saved[1] - saved[0]:g}" if saved.size > 1 else ""
+        raise SpecError(f"{spec.path}: uncertainty.times: time {missing[0]:g} is not a saved "
+                        f"time of the run (saved from {saved[0]:g} to {saved[-1]:g}{step})")
+    shown = at_times(ds, spec.times)
     out = {"samples.csv": samples,
            "bands.csv": to_tidy(bands(shown), member_dim="quantile").set_index("variable")}
     if spec.peaks:
