@@ -1,28 +1,30 @@
-"""Loop dominance over a run: the loop score of Schoenberg, Davidsen & Eberlein.
+"""Loop dominance: link, loop and relative loop scores (Loops That Matter).
 
-Schoenberg, W., Davidsen, P. & Eberlein, R. (2020), "Understanding model
-behavior using the Loops that Matter method", *System Dynamics Review* 36(2),
-158-190. For each saved step ``t`` (the run saves every ``dt``):
+Schoenberg, Davidsen & Eberlein (2020), "Understanding model behavior
+using the Loops that Matter method", *System Dynamics Review* 36(2). From a
+run saved every TIME STEP:
 
-* link ``x -> z`` between auxiliaries: ``LS = |Δ_x z / Δz| * sign(Δ_x z / Δx)``
-  where ``Δ_x z = f(x_t, others_{t-dt}) - z_{t-dt}`` is the change of ``z``
-  had only ``x`` changed;
-* link flow ``f -> stock s``: ``LS = ±|Δf / Δ(net flow of s)|`` (``+`` for an
-  inflow, ``-`` for an outflow);
-* loop score = product of its link scores; relative loop score = loop score
-  divided by the sum of the absolute loop scores at that step.
+* the **link score** of ``x -> z`` at step ``t`` is
+  ``|Δz_x / Δz| · sign(Δz_x / Δx)``, where ``Δz_x`` is the change ``z``
+  would have made had only ``x`` moved (its equation evaluated at the
+  previous step's inputs with ``x`` at its new value) and ``Δz`` the change
+  it made. For a stock, ``z`` is its net flow: the score of an inflow is
+  ``|Δinflow / Δnet flow|``, of an outflow minus that. A step where ``Δz``
+  or ``Δx`` is zero scores 0;
+* the **loop score** is the product of the link scores around the loop;
+* the **relative loop score** is a loop score over the sum of the absolute
+  loop scores of all loops scored (NaN where they are all zero), so the
+  relative scores of a step sum to 1 in absolute value; its sign is the
+  loop's polarity at that step.
 
-Equations are evaluated from PySD's abstract model by a small evaluator
-that knows arithmetic, comparisons, ``IF THEN ELSE``, ``MIN``/``MAX``/
-``ABS``/``EXP``/``LN``/``SQRT``/``XIDZ``/``ZIDZ`` and lookup tables; loops
-through subscripted variables, delays or smooths raise
-:class:`~sdkit.errors.UnsupportedConstructError`.
+Everything is computed per element: a subscripted model is scored on its
+element graph (:mod:`sdkit.structure.elements`), each equation evaluated
+for a whole run at once (:mod:`sdkit.structure.vector_eval`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,146 +33,236 @@ from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.errors import UnsupportedConstructError
 from sdkit.model.load import Model
-from sdkit.structure.graph import main_section, model_graph, name_key
+from sdkit.structure.elements import ElementGraph, element_graph, model_resolver
+from sdkit.structure.graph import main_section, name_key
 from sdkit.structure.loops import LoopReport
+from sdkit.structure.vector_eval import VectorEvaluator
 
-__all__ = ["LoopDominance", "score_inputs", "score_loops"]
+__all__ = ["LoopDominance", "link_scores", "loop_scores", "score_inputs", "score_loops"]
 
-_FUNCTIONS = {
-    "min": min, "max": max, "abs": abs, "exp": math.exp, "ln": math.log, "sqrt": math.sqrt,
-    "integer": lambda v: float(int(v)),
-    "xidz": lambda a, b, x: x if b == 0 else a / b,
-    "zidz": lambda a, b: 0.0 if b == 0 else a / b,
-    "if_then_else": lambda c, a, b: a if c else b,
-}
-_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-           "/": lambda a, b: a / b, "^": lambda a, b: a ** b}
-_LOGIC = {"=": lambda a, b: a == b, "<>": lambda a, b: a != b, "<": lambda a, b: a < b,
-          ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
-          ":and:": lambda a, b: a and b, ":or:": lambda a, b: a or b}
+_STATEFUL = (ae.SmoothStructure, ae.SmoothNStructure, ae.DelayStructure, ae.DelayNStructure,
+             ae.DelayFixedStructure, ae.SampleIfTrueStructure, ae.TrendStructure,
+             ae.ForecastStructure, ae.InitialStructure)
 
 
 @dataclass(frozen=True)
 class LoopDominance:
-    """Relative loop scores over a run.
+    """Loop scores over a run.
 
     Attributes
     ----------
     loops : LoopReport
-        The loops scored (their ids name the columns).
+        The loops scored (their ids name the columns); on a subscripted
+        model one loop per element path (``R3[Enshi]``).
     scores : pandas.DataFrame
         Relative loop scores, indexed by time, one column per loop id; NaN
-        where nothing changes. Columns of a step sum to 1 in absolute value.
+        where no loop is active. Columns of a step sum to 1 in absolute value.
+    raw : pandas.DataFrame or None
+        Loop scores (products of link scores), same shape.
+    method : str
+        How the loops were found: ``"all loops"`` or the strongest-path
+        search and the steps it looked at.
+    names : mapping
+        ``loop id -> name`` the model's documentation gives (see
+        :mod:`sdkit.structure.named_loops`).
     """
 
     loops: LoopReport
     scores: pd.DataFrame
+    raw: pd.DataFrame | None = None
+    method: str = "all loops"
+    names: Mapping[str, str] | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The relative loop scores (a copy)."""
         return self.scores.copy()
 
-    def dominant(self) -> pd.Series:
-        """The loop with the largest absolute relative score at each step."""
-        return self.scores.abs().dropna(how="all").idxmax(axis=1)
+    def dominant(self, *, every: float | None = None) -> pd.Series:
+        """The loop with the largest absolute relative score at each step.
 
-    def summary(self) -> str:
-        """Which loop dominates when, as periods of time."""
-        dom = self.dominant()
-        if dom.empty:
+        With `every`, only the steps on that grid (from the first time) count.
+        """
+        frame = self.scores.abs().dropna(how="all")
+        if every is not None and len(frame):
+            t0 = float(self.scores.index[0])
+            k = (frame.index.to_numpy(dtype=float) - t0) / every
+            frame = frame[np.isclose(k, np.round(k), rtol=0.0, atol=1e-6)]
+        return frame.idxmax(axis=1)
+
+    def periods(self, *, every: float | None = None) -> list[tuple[float, float, str]]:
+        """``(start, end, loop id)`` for each run of steps one loop dominates."""
+        out: list[tuple[float, float, str]] = []
+        for t, loop_id in self.dominant(every=every).items():
+            if out and out[-1][2] == loop_id:
+                out[-1] = (out[-1][0], float(t), loop_id)
+            else:
+                out.append((float(t), float(t), loop_id))
+        return out
+
+    def summary(self, *, every: float | None = None, top: int = 5) -> str:
+        """Which loop dominates when, as periods, and the loops with the largest mean share.
+
+        Parameters
+        ----------
+        every : float, optional
+            Read dominance on this time grid (e.g. the model's SAVEPER)
+            rather than at every step.
+        top : int
+            How many loops to list by mean absolute relative score.
+        """
+        periods = self.periods(every=every)
+        if not periods:
             return f"{self.loops.model}: no loop activity"
-        lines = [f"{self.loops.model}: dominant loop by period"]
-        start, current = dom.index[0], dom.iloc[0]
-        names = {lp.id: lp for lp in self.loops}
-        for t, loop_id in list(dom.items())[1:] + [(None, None)]:
-            if loop_id != current:
-                end = t if t is not None else dom.index[-1]
-                lp = names[current]
-                lines.append(f"  {start:g} - {end:g}: {current} ({lp.polarity}) "
-                             + " -> ".join(lp.variables))
-                start, current = t, loop_id
+        by_id = {lp.id: lp for lp in self.loops}
+        lines = [f"{self.loops.model}: dominant loop by period "
+                 f"({len(self.loops)} loops scored; {self.method})"]
+        for start, end, loop_id in periods:
+            lines.append(f"  {start:g} - {end:g}: {self._label(by_id[loop_id])}")
+        lines.append("loops with the largest mean |relative score|:")
+        share = self.scores.abs().mean().sort_values(ascending=False).head(top)
+        for loop_id, value in share.items():
+            lines.append(f"  {value:.3f}  {self._label(by_id[loop_id])}")
         return "\n".join(lines)
 
-
-class _Evaluator:
-    def __init__(self, real: Mapping[str, str], lookups: Mapping[str, object]):
-        self.real = real
-        self.lookups = lookups
-
-    def __call__(self, node, values: Mapping[str, float], time: float) -> float:
-        if isinstance(node, bool):
-            return float(node)
-        if isinstance(node, int | float | np.number):
-            return float(node)
-        if isinstance(node, ae.ReferenceStructure):
-            if node.subscripts:
-                raise UnsupportedConstructError("loop scores: subscripted reference "
-                                                f"{node.reference!r}")
-            key = name_key(node.reference)
-            return time if key == "time" else values[self.real[key]]
-        if isinstance(node, ae.ArithmeticStructure):
-            args = [self(a, values, time) for a in node.arguments]
-            if len(args) == 1:
-                return -args[0] if node.operators[0] == "negative" else args[0]
-            acc = args[0]
-            for op, arg in zip(node.operators, args[1:]):
-                acc = _BINARY[op](acc, arg)
-            return acc
-        if isinstance(node, ae.LogicStructure):
-            args = [self(a, values, time) for a in node.arguments]
-            if len(args) == 1:
-                return float(not args[0])
-            return float(_LOGIC[node.operators[0].lower()](args[0], args[1]))
-        if isinstance(node, ae.CallStructure):
-            fn = node.function.reference if isinstance(node.function,
-                                                       ae.ReferenceStructure) else ""
-            args = [self(a, values, time) for a in node.arguments]
-            table = self.lookups.get(name_key(fn))
-            if table is not None:
-                return float(np.interp(args[0], table.x, table.y))
-            if fn in _FUNCTIONS:
-                return float(_FUNCTIONS[fn](*args))
-        raise UnsupportedConstructError(f"loop scores: cannot evaluate {type(node).__name__}")
+    def _label(self, loop) -> str:
+        name = (self.names or {}).get(loop.id)
+        families = [v.split("[")[0] for v in loop.variables]
+        shown = " -> ".join(families[:8]) + (" -> ..." if len(families) > 8 else "")
+        named = f' "{name}"' if name else ""
+        return f"{loop.id}{named} ({loop.polarity}, {len(loop)} links) {shown}"
 
 
-def score_inputs(model: Model, loops: LoopReport) -> list[str]:
-    """The variables a run must save (every TIME STEP) for :func:`score_loops`.
-
-    Raises
-    ------
-    UnsupportedConstructError
-        A loop passes through a subscripted variable, a delay or a smooth.
-    """
-    graph = model_graph(model)
+def _lookups(model: Model) -> dict[str, object]:
     section = main_section(model.abstract)
-    elements = {el.name: el for el in section.elements}
-    in_loops = {v for lp in loops for v in lp.variables}
-    for name in in_loops:
-        comps = elements[name].components
-        if len(comps) != 1 or comps[0].subscripts[0]:
-            raise UnsupportedConstructError(f"{model.path}: loop scores: {name!r} is "
-                                            "subscripted")
-        if not isinstance(comps[0].ast, ae.IntegStructure) and any(
-                lk.delayed for lk in graph.links if lk.target == name):
-            raise UnsupportedConstructError(f"{model.path}: loop scores: {name!r} is a delay "
-                                            "or smooth")
-    inputs = ({lk.source for lk in graph.links if lk.target in in_loops} | in_loops) \
-        - set(graph.lookups)
-    return sorted(n for n in inputs if n in elements)
+    return {name_key(el.name): el.components[0].ast for el in section.elements
+            if el.components and isinstance(el.components[0].ast, ae.LookupsStructure)}
 
 
-def score_loops(model: Model, run: pd.DataFrame, loops: LoopReport) -> LoopDominance:
-    """Relative loop scores of `loops` over one run (Loops That Matter, scalar models).
+def _expression(graph: ElementGraph, node: str):
+    eq = graph.equations[node]
+    ast = eq.ast.flow if eq.is_stock else eq.ast
+    if isinstance(ast, _STATEFUL):
+        raise UnsupportedConstructError(
+            f"loop scores: {node!r} is a {type(ast).__name__.replace('Structure', '')}: "
+            "delays and smooths inside a loop are not scored yet (write them as stocks)")
+    return ast
+
+
+def score_inputs(model: Model, links: Iterable[tuple[str, str]],
+                 graph: ElementGraph | None = None) -> list[str]:
+    """The variables a run must save (every TIME STEP) to score `links`.
 
     Parameters
     ----------
     model : sdkit.Model
-        A model whose loops run through scalar variables only.
+    links : iterable of (str, str)
+        Element links ``(source, target)`` to score.
+    graph : ElementGraph, optional
+        The model's element graph (built if not given).
+
+    Returns
+    -------
+    list of str
+        Variable names: every target and every input of a target's equation.
+
+    Raises
+    ------
+    UnsupportedConstructError
+        A target is a delay, smooth or other stateful function.
+    """
+    graph = graph if graph is not None else element_graph(model)
+    targets = {b for _, b in links}
+    wanted = set()
+    inputs: dict[str, set[str]] = {}
+    for lk in graph.links:
+        inputs.setdefault(lk.target, set()).add(lk.source)
+    for node in targets:
+        _expression(graph, node)
+        wanted.add(graph.family[node])
+        wanted.update(graph.family[s] for s in inputs.get(node, ()) if s in graph.family)
+    return sorted(wanted)
+
+
+def link_scores(model: Model, run: pd.DataFrame, links: Iterable[tuple[str, str]],
+                graph: ElementGraph | None = None) -> dict[tuple[str, str], np.ndarray]:
+    """Link scores of element links over one run.
+
+    Parameters
+    ----------
+    model : sdkit.Model
     run : pandas.DataFrame
-        A run saved every TIME STEP (index time) holding at least the columns
-        :func:`score_inputs` names.
+        A run saved every TIME STEP (index time; one column per element,
+        named as the engine names them) holding :func:`score_inputs`.
+    links : iterable of (str, str)
+        ``(source, target)`` element links.
+    graph : ElementGraph, optional
+
+    Returns
+    -------
+    dict
+        ``(source, target) -> array`` over the run's steps (0 at the first).
+    """
+    graph = graph if graph is not None else element_graph(model)
+    evaluate = VectorEvaluator(model_resolver(model), _lookups(model))
+    time = run.index.to_numpy(dtype=float)
+    columns = dict(zip(run.columns, run.to_numpy(dtype=float).T))
+    by_target: dict[str, list[str]] = {}
+    for a, b in links:
+        by_target.setdefault(b, []).append(a)
+    out = {}
+    for target, sources in by_target.items():
+        ast, binding = _expression(graph, target), graph.equations[target].binding
+        now = evaluate(ast, binding, lambda n: columns[n][1:], time[1:], where=target)
+        base = evaluate(ast, binding, lambda n: columns[n][:-1], time[:-1], where=target)
+        dz = now - base
+        for source in sources:
+            def mixed(n, source=source):
+                return columns[n][1:] if n == source else columns[n][:-1]
+            dzx = evaluate(ast, binding, mixed, time[:-1], where=target) - base
+            dx = columns[source][1:] - columns[source][:-1]
+            score = np.zeros(len(time))
+            with np.errstate(all="ignore"):
+                ok = (dz != 0) & (dx != 0) & np.isfinite(dzx)
+                score[1:][ok] = np.abs(dzx[ok] / dz[ok]) * np.sign(dzx[ok] / dx[ok])
+            out[(source, target)] = score
+    return out
+
+
+def loop_scores(loops: LoopReport, scores: Mapping[tuple[str, str], np.ndarray],
+                index: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Loop scores and relative loop scores from link scores.
+
+    Returns
+    -------
+    (raw, relative) : pandas.DataFrame
+        One column per loop id, indexed by `index`.
+    """
+    raw = {}
+    for lp in loops:
+        total = np.ones(len(index))
+        for a, b in zip(lp.variables, lp.variables[1:] + lp.variables[:1]):
+            total = total * scores[(a, b)]
+        raw[lp.id] = total
+    frame = pd.DataFrame(raw, index=index, columns=[lp.id for lp in loops])
+    denom = frame.abs().sum(axis=1).replace(0.0, np.nan)
+    return frame, frame.div(denom, axis=0)
+
+
+def score_loops(model: Model, run: pd.DataFrame, loops: LoopReport, *,
+                graph: ElementGraph | None = None, method: str = "all loops",
+                names: Mapping[str, str] | None = None) -> LoopDominance:
+    """Relative loop scores of `loops` over one run (Loops That Matter).
+
+    Parameters
+    ----------
+    model : sdkit.Model
+    run : pandas.DataFrame
+        A run saved every TIME STEP holding the columns of :func:`score_inputs`.
     loops : LoopReport
-        Loops to score (from :func:`sdkit.find_loops`).
+        Element loops to score (scalar models: :func:`sdkit.find_loops`).
+    graph : ElementGraph, optional
+    method, names
+        Stored on the result (see :class:`LoopDominance`).
 
     Returns
     -------
@@ -179,60 +271,12 @@ def score_loops(model: Model, run: pd.DataFrame, loops: LoopReport) -> LoopDomin
     Raises
     ------
     UnsupportedConstructError
-        As :func:`score_inputs`, or an equation uses a function the
-        evaluator does not know.
+        A loop passes through a delay or smooth, or an equation uses a
+        function the evaluator does not know.
     """
-    score_inputs(model, loops)
-    graph = model_graph(model)
-    section = main_section(model.abstract)
-    elements = {el.name: el for el in section.elements}
-    real = {name_key(el.name): el.name for el in section.elements}
-    lookups = {name_key(el.name): el.components[0].ast for el in section.elements
-               if el.components and isinstance(el.components[0].ast, ae.LookupsStructure)}
-    signs = {(lk.source, lk.target): lk.polarity for lk in graph.links if lk.kind != "init"}
-    evaluate = _Evaluator(real, lookups)
-    times = run.index.to_numpy()
-    step = float(times[1] - times[0]) if len(times) > 1 else 1.0
-    rows = run.to_dict("records")
-    link_scores: dict[tuple[str, str], np.ndarray] = {}
-    for lp in loops:
-        for a, b in zip(lp.variables, lp.variables[1:] + lp.variables[:1]):
-            if (a, b) not in link_scores:
-                link_scores[(a, b)] = _link_score(a, b, elements[b], rows, times, run, step,
-                                                  signs, evaluate)
-    scores = {}
-    for lp in loops:
-        total = np.ones(len(times))
-        for a, b in zip(lp.variables, lp.variables[1:] + lp.variables[:1]):
-            total = total * link_scores[(a, b)]
-        scores[lp.id] = total
-    frame = pd.DataFrame(scores, index=run.index)
-    denom = frame.abs().sum(axis=1).replace(0.0, np.nan)
-    return LoopDominance(loops, frame.div(denom, axis=0))
-
-
-def _link_score(a, b, element, rows, times, run, step, signs, evaluate) -> np.ndarray:
-    n = len(times)
-    out = np.full(n, np.nan)
-    ast = element.components[0].ast
-    if isinstance(ast, ae.IntegStructure):
-        stock = run[b].to_numpy()
-        net = np.full(n, np.nan)
-        net[:-1] = (stock[1:] - stock[:-1]) / step
-        flow = run[a].to_numpy()
-        sign = -1.0 if signs[(a, b)] == "-" else 1.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d_net = net[1:] - net[:-1]
-            out[1:] = np.where(d_net != 0, sign * np.abs((flow[1:] - flow[:-1]) / d_net), np.nan)
-        return out
-    for t in range(1, n):
-        prev, now = rows[t - 1], rows[t]
-        mixed = dict(prev)
-        mixed[a] = now[a]
-        dz = now[b] - prev[b]
-        dx = now[a] - prev[a]
-        if dz == 0 or dx == 0:
-            continue
-        dz_x = evaluate(ast, mixed, times[t - 1]) - prev[b]
-        out[t] = abs(dz_x / dz) * np.sign(dz_x / dx)
-    return out
+    graph = graph if graph is not None else element_graph(model)
+    needed = {(a, b) for lp in loops
+              for a, b in zip(lp.variables, lp.variables[1:] + lp.variables[:1])}
+    scores = link_scores(model, run, sorted(needed), graph)
+    raw, relative = loop_scores(loops, scores, run.index)
+    return LoopDominance(loops, relative, raw, method, names)

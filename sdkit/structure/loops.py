@@ -73,22 +73,29 @@ class LoopReport:
             out[loop.polarity] += 1
         return out
 
-    def to_frame(self):
-        """One row per loop: id, polarity, length, variables."""
+    def to_frame(self, names: Mapping[str, str] | None = None):
+        """One row per loop: id, polarity, length, variables (and `names`, if given).
 
+        `names` maps loop ids to the names the model's documentation gives
+        (:func:`sdkit.structure.named_loops.match_documented`).
+        """
+        columns = ["id", "polarity", "length", "variables"] + (["name"] if names else [])
         return pd.DataFrame(
             [{"id": lp.id, "polarity": lp.polarity, "length": len(lp),
-              "variables": " -> ".join(lp.variables)} for lp in self.loops],
-            columns=["id", "polarity", "length", "variables"],
+              "variables": " -> ".join(lp.variables), "name": (names or {}).get(lp.id, "")}
+             for lp in self.loops],
+            columns=columns,
         )
 
-    def summary(self) -> str:
-        """A readable listing of the loops."""
+    def summary(self, names: Mapping[str, str] | None = None) -> str:
+        """A readable listing of the loops, documented names in quotes."""
         c = self.counts()
         lines = [f"{self.model}: {len(self.loops)} feedback loop(s): {c['reinforcing']} "
                  f"reinforcing, {c['balancing']} balancing, {c['ambiguous']} ambiguous"]
         for loop in self.loops:
-            lines.append(f"  {loop.id:<5} {loop.polarity:<12} {loop.describe()}")
+            name = (names or {}).get(loop.id)
+            named = f'"{name}" ' if name else ""
+            lines.append(f"  {loop.id:<5} {loop.polarity:<12} {named}{loop.describe()}")
         return "\n".join(lines)
 
 

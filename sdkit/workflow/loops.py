@@ -1,33 +1,52 @@
-"""Loop dominance of one run: run the model, then score its loops."""
+"""Loop dominance of one run: run the model on the compiled engine, then score its loops.
+
+On a scalar model every loop is scored. On a subscripted model loops run
+between elements; when they are more than `max_loops` (IIS: millions), the
+loops scored are those the strongest-path search finds (Eberlein &
+Schoenberg 2020) at `samples` steps of the run, and the result says so.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
+import numpy as np
+
 from sdkit.engine.simulate import simulate
+from sdkit.errors import InvalidValueError
 from sdkit.model.load import Model, load_model
-from sdkit.structure.loop_score import LoopDominance, score_inputs, score_loops
-from sdkit.structure.loops import LoopReport, find_loops
+from sdkit.structure.element_loops import all_element_loops, label_loops
+from sdkit.structure.elements import element_graph
+from sdkit.structure.loop_score import LoopDominance, link_scores, loop_scores, score_inputs
+from sdkit.structure.loops import LoopReport, _sccs, find_loops
+from sdkit.structure.named_loops import documented_names
+from sdkit.structure.strongest import strongest_loops
 
 __all__ = ["loop_dominance"]
 
 
 def loop_dominance(model: Model | str | os.PathLike, params: Mapping[str, object] | None = None,
                    *, start: float | None = None, stop: float | None = None,
-                   dt: float | None = None, loops: LoopReport | None = None) -> LoopDominance:
-    """Relative loop scores of every feedback loop over one run.
+                   dt: float | None = None, loops: LoopReport | None = None,
+                   max_loops: int = 1000, samples: int = 100) -> LoopDominance:
+    """Relative loop scores of the model's feedback loops over one run.
 
     Parameters
     ----------
     model : sdkit.Model or path-like
-        A model whose loops run through scalar variables only.
     params : mapping, optional
         Constants to set for the run (as :func:`sdkit.simulate`).
     start, stop, dt : float, optional
         Time settings of the run; results are saved every `dt`.
     loops : LoopReport, optional
-        Loops to score (default: all of :func:`sdkit.find_loops`).
+        The variable loops (default :func:`sdkit.find_loops`); element loops
+        are named after them.
+    max_loops : int, default 1000
+        Score every element loop up to this many; past it, search for the
+        strongest loops instead.
+    samples : int, default 100
+        Steps the strongest-path search looks at (evenly spread).
 
     Returns
     -------
@@ -36,13 +55,37 @@ def loop_dominance(model: Model | str | os.PathLike, params: Mapping[str, object
     Raises
     ------
     UnsupportedConstructError
-        A loop passes through a subscripted variable, a delay or a smooth, or
-        an equation uses a function the evaluator does not know.
+        A loop passes through a delay or smooth, or an equation uses a
+        function the evaluator does not know.
     """
+    if max_loops < 1 or samples < 1:
+        raise InvalidValueError(f"max_loops and samples must be >= 1: {max_loops}, {samples}")
     if not isinstance(model, Model):
         model = load_model(model)
-    report = loops if loops is not None else find_loops(model)
+    family = loops if loops is not None else find_loops(model)
+    graph = element_graph(model)
+    scalar = len(graph.nodes) == len(set(graph.family.values()))
+    cycles = ([list(lp.variables) for lp in family] if scalar and len(family) <= max_loops
+              else None if len(family) > max_loops
+              else all_element_loops(graph, max_loops=max_loops))
+    if cycles is not None:
+        links = sorted({(a, b) for c in cycles for a, b in zip(c, c[1:] + c[:1])})
+    else:
+        succ = graph.successors()
+        comp_of = {n: i for i, c in enumerate(_sccs(list(graph.nodes), succ)) for n in c}
+        links = sorted({(lk.source, lk.target) for lk in graph.links
+                        if comp_of[lk.source] == comp_of[lk.target]})
     step = dt if dt is not None else model.time_settings.dt
     run = simulate(model, params, start=start, stop=stop, dt=step, saveper=step,
-                   outputs=score_inputs(model, report))
-    return score_loops(model, run, report)
+                   outputs=score_inputs(model, links, graph))
+    scores = link_scores(model, run, links, graph)
+    method = "all loops"
+    if cycles is None:
+        steps = np.unique(np.linspace(1, len(run) - 1, min(samples, len(run) - 1)).astype(int))
+        cycles = strongest_loops(graph, scores, steps)
+        method = (f"more than {max_loops} element loops: the strongest-path search "
+                  f"(Eberlein & Schoenberg 2020) at {len(steps)} of {len(run) - 1} steps")
+    report = label_loops(cycles, graph, family, str(getattr(model, "path", "model")))
+    raw, relative = loop_scores(report, scores, run.index)
+    names = documented_names(model, report, family)
+    return LoopDominance(report, relative, raw, method, names)
