@@ -81,3 +81,24 @@ def test_bad_uncertainty_spec_is_one_line_exit_2(tmp_path, models_dir, capsys, t
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and str(spec) in err
     assert not (tmp_path / "o").exists()
+
+
+def test_pipeline_without_a_study_file(tmp_path, models_dir, monkeypatch, capsys):
+    """In a folder without ./study.toml, --config, --scenarios and --out describe the study;
+    the report's summary equals the scenario run (the same model, the same constants)."""
+    (tmp_path / "scen").mkdir()
+    (tmp_path / "scen" / "baseline.toml").write_text(
+        '[scenario]\nname = "baseline"\n[constants]\n"Duration" = 4\n'
+        '[outputs]\nvariables = ["Infectious"]\n')
+    (tmp_path / "report.toml").write_text(
+        f'[report]\ntitle = "SIR"\nmodel = "{models_dir / "SIR.mdl"}"\nsummary_years = [20]\n'
+        '[[indicators]]\nvariable = "Infectious"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["pipeline", "--config", "report.toml", "--scenarios", "scen", "--out", "rep",
+                 "--no-calibrate", "--no-progress"]) == 0
+    assert main(["scenarios", "run", "scen", "--model", str(models_dir / "SIR.mdl"), "--out",
+                 "runs"]) == 0
+    run = pd.read_parquet(tmp_path / "runs" / "baseline.parquet").set_index("time")["value"]
+    summary = pd.read_csv(tmp_path / "rep" / "data" / "summary.csv")
+    column = next(c for c in summary.columns if c.startswith("Infectious 20"))
+    assert float(summary[column].iloc[0]) == pytest.approx(run[20.0], rel=1e-3)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sdkit.engine.runner import ENGINES
 from sdkit.workflow.pipeline import run_pipeline
-from sdkit.workflow.study import DEFAULT_STUDY, read_study
+from sdkit.workflow.study import DEFAULT_STUDY, Study, read_study
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -17,7 +17,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "calibration spec, scenario folder, uncertainty and "
                                    "sensitivity specs, report configuration), calibrate, run "
                                    "every scenario, Monte Carlo and sensitivity, and write the "
-                                   "report folder. Options override the study file.")
+                                   "report folder. Options override the study file; without one, "
+                                   "--config, --scenarios and --out describe the study.")
     p.add_argument("study", nargs="?", default=DEFAULT_STUDY,
                    help=f"study file (default: {DEFAULT_STUDY})")
     p.add_argument("--spec", type=Path, help="calibration spec (study.calibration)")
@@ -41,7 +42,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    study = read_study(args.study)
+    if args.study == DEFAULT_STUDY and not Path(DEFAULT_STUDY).exists() and all(
+            (args.config, args.scenarios, args.out)):  # no study file: the options are one
+        study = Study(report=args.config, scenarios=args.scenarios, out=args.out)
+    else:
+        study = read_study(args.study)
     changes = {"calibration": args.spec, "scenarios": args.scenarios, "report": args.config,
                "out": args.out, "model": args.model, "params": args.params,
                "members": args.members, "sensitivity_n": args.sensitivity_n, "seed": args.seed}
