@@ -11,7 +11,17 @@ import pandas as pd
 import pytest
 
 from sdkit.cli import main
-from sdkit.conformance.suite import compare_outputs, find_cases, load_canonical, run_conformance
+from sdkit.conformance.suite import (
+    compare_outputs,
+    find_cases,
+    load_canonical,
+    run_case,
+    run_conformance,
+    suite_data_files,
+)
+from sdkit.engine.simulate import simulate
+from sdkit.errors import ModelFileError, UnsupportedConstructError
+from sdkit.model.load import load_model
 
 BASELINE = json.loads((Path(__file__).parent / "data" / "conformance_plain_pysd.json")
                       .read_text())["results"]
@@ -118,3 +128,102 @@ def test_any_folder_with_the_layout(tmp_path, conformance_dir, capsys):
     assert any("translate_error" in ln for ln in lines)
     data = json.loads(json_out.read_text())
     assert data["counts"]["vensim"] == {"match": 3, "total": 4}
+
+
+# -- data variables filled from another model's output ---------------------------
+#: a model whose data variables name no source (Vensim reads them from a dataset)
+DATA_MODEL = """{UTF-8}
+demand :INTERPOLATE:
+\t~\tWidgets/Month
+\t~\tread from another run's output |
+orders[region] :HOLD BACKWARD:
+\t~\tWidgets/Month
+\t~\t|
+region: north, south ~~|
+backlog = INTEG(demand - 1, 0) ~~|
+total orders = SUM(orders[region!]) ~~|
+INITIAL TIME = 0 ~~|
+FINAL TIME = 4 ~~|
+TIME STEP = 0.5 ~~|
+SAVEPER = TIME STEP ~~|
+"""
+#: synthetic data (made up for this test), in the layout Vensim writes a run
+DATA_TAB = ("Time\tdemand\torders[north]\torders[south]\n"
+            "0\t1\t10\t20\n2\t5\t30\t40\n4\t5\t50\t60\n")
+
+
+def _data_case(folder: Path, *, with_data: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    model = folder / "model.mdl"
+    model.write_text(DATA_MODEL)
+    if with_data:
+        (folder / "data.tab").write_text(DATA_TAB)
+    t = np.arange(0, 4.01, 0.5)
+    demand = np.interp(t, [0, 2, 4], [1, 5, 5])  # :INTERPOLATE:
+    held = np.where(t < 2, 0, np.where(t < 4, 1, 2))  # :HOLD BACKWARD:
+    total = np.array([30.0, 70.0, 110.0])[held]
+    backlog = np.concatenate([[0.0], np.cumsum((demand - 1) * 0.5)[:-1]])  # Euler
+    pd.DataFrame({"Time": t, "demand": demand, "backlog": backlog, "total orders": total}) \
+        .to_csv(folder / "output.tab", sep="\t", index=False)
+    return model
+
+
+def test_data_files_fill_data_variables(tmp_path):
+    model_path = _data_case(tmp_path / "tests" / "data_case")
+    data = model_path.parent / "data.tab"
+    canonical = load_canonical(model_path.parent / "output.tab")
+    assert suite_data_files(model_path, model_path.parent / "output.tab") == [data]
+    model = load_model(model_path, data_files=[data])
+    assert model.data_files == (data.resolve(),)
+    for engine in ("pysd", "auto"):
+        out = simulate(model, engine=engine)
+        assert compare_outputs(out, canonical)["ok"], engine
+        np.testing.assert_allclose(out["backlog"].to_numpy(), canonical["backlog"], rtol=1e-12)
+    # the harness declares data.tab, never the canonical output
+    report = run_conformance(tmp_path, jobs=1)
+    assert report.counts()["vensim"] == (1, 1)
+
+
+def test_data_variables_without_data_are_not_simulated(tmp_path):
+    model_path = _data_case(tmp_path / "tests" / "no_data", with_data=False)
+    assert suite_data_files(model_path, model_path.parent / "output.tab") == []
+    result = run_case(model_path, model_path.parent / "output.tab")
+    assert result["status"] == "run_error"
+    assert "loading the data" in result["detail"]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("data.xlsx", "x", "expected a .tab or .csv file"),
+    ("missing.tab", None, "no such file"),
+    ("folder.tab", "dir", "not a regular file"),
+])
+def test_bad_data_files_are_refused(tmp_path, name, content, message):
+    model_path = _data_case(tmp_path / "m")
+    target = tmp_path / name
+    if content == "dir":
+        target.mkdir()
+    elif content is not None:
+        target.write_text(content)
+    with pytest.raises(ModelFileError) as err:
+        load_model(model_path, data_files=[target])
+    text = str(err.value)
+    assert "\n" not in text and message in text and name in text
+
+
+def test_xmile_placeholder_named_before_invalid_elements(tmp_path):
+    """An exported file whose elements are garbled and whose equations are '???'
+    (the suite's subscript_mixed_assembly.stmx) is refused for the placeholder."""
+    model = tmp_path / "mixed.stmx"
+    cells = "".join(f'<element subscript="{a}, {b}"><eqn>{eq}</eqn></element>'
+                    for a in "AB" for b, eq in (("A", "subset[A]"), ("E", " ??? ")))
+    model.write_text(
+        '<xmile xmlns="http://docs.oasis-open.org/xmile/ns/XMILE/v1.0" version="1.0">'
+        "<header/><sim_specs><start>0</start><stop>3</stop><dt>1</dt></sim_specs>"
+        '<dimensions><dim name="Dim2"><elem name="D"/><elem name="E"/></dim>'
+        '<dim name="Dim1"><elem name="A"/><elem name="B"/></dim></dimensions>'
+        '<model><variables><aux name="mixed"><dimensions><dim name="Dim1"/>'
+        f'<dim name="Dim2"/></dimensions>{cells}</aux>'
+        '<aux name="subset"><dimensions><dim name="Dim1"/></dimensions><eqn> ??? </eqn></aux>'
+        "</variables></model></xmile>")
+    with pytest.raises(UnsupportedConstructError, match=r"placeholder '\?\?\?'"):
+        load_model(model)

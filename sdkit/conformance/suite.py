@@ -34,6 +34,8 @@ from sdkit.errors import (
     UnsupportedConstructError,
 )
 from sdkit.io.progress import Progress
+from sdkit.model.cached import translate_cached
+from sdkit.model.inputs import DATA_FILE_SUFFIXES, data_without_source
 from sdkit.model.load import load_model
 from sdkit.model.translate import MODEL_FORMATS
 
@@ -45,6 +47,7 @@ __all__ = [
     "compare_outputs",
     "run_case",
     "run_conformance",
+    "suite_data_files",
     "ENGINES",
 ]
 
@@ -253,7 +256,7 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
     """
 
     try:
-        m = load_model(model)
+        m = load_model(model, data_files=suite_data_files(model, canonical))
     except SdkitError as e:
         status = "unsupported" if isinstance(e, UnsupportedConstructError) else "translate_error"
         return {"status": status, "detail": _one_line(e)}
@@ -262,7 +265,7 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
 
             actual, engine_used = simulate_all(m)
         else:
-            actual = simulate(m, check_finite=False)
+            actual = simulate(m, check_finite=False, engine="pysd")
             engine_used = "pysd"
     except SimulationError as e:
         return {"status": "run_error", "detail": _one_line(e)}
@@ -274,6 +277,24 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
     return {"status": "match" if cmp["ok"] else "mismatch", "detail": cmp["detail"],
             "worst_column": cmp["worst_column"], "worst_error": cmp["worst_error"],
             "n_columns": cmp["n_columns"], "engine_used": engine_used}
+
+
+def suite_data_files(model: str | os.PathLike, canonical: str | os.PathLike) -> list[Path]:
+    """The data files a suite case declares: only for data variables that name no source.
+
+    Such a model (``x :INTERPOLATE:``) reads the output another model of its
+    folder wrote; the suite ships that output as the folder's ``.tab``/``.csv``
+    files other than the canonical output, which are declared here (as
+    PySD's own test runner declares them). Other models get none.
+    """
+    model = Path(model)
+    abstract = translate_cached(model).load_abstract()
+    if not data_without_source(abstract):
+        return []
+    canonical = Path(canonical).resolve()
+    return sorted(f for f in model.parent.iterdir()
+                  if f.suffix.lower() in DATA_FILE_SUFFIXES and f.is_file()
+                  and f.resolve() != canonical and not f.name.startswith("output"))
 
 
 def _one_line(exc: BaseException) -> str:

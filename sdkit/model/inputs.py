@@ -20,7 +20,11 @@ from sdkit.errors import ModelFileError
 from sdkit.model.cache import sha256_bytes
 from sdkit.model.codecheck import INPUTS_FOLDER
 
-__all__ = ["declared_inputs", "inputs_key", "copy_inputs", "walk_syntax"]
+__all__ = ["declared_inputs", "inputs_key", "copy_inputs", "walk_syntax", "data_without_source",
+           "check_data_files", "DATA_FILE_SUFFIXES"]
+
+#: the data-file formats PySD reads for data variables that name no source
+DATA_FILE_SUFFIXES = (".tab", ".csv")
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -46,6 +50,49 @@ def declared_inputs(abstract) -> list[str]:
                     if isinstance(file, str):
                         seen[file] = None
     return list(seen)
+
+
+def data_without_source(abstract) -> list[str]:
+    """Data variables that name no file (``x :INTERPOLATE:``); they need ``data_files``.
+
+    Vensim fills them from a dataset loaded beside the run (often the output
+    another model wrote); PySD from the ``.tab``/``.csv`` files it is given.
+    """
+    names = []
+    for section in abstract.sections:
+        for el in section.elements:
+            if any(c.type == "Data" and type(c.ast).__name__ == "DataStructure"
+                   for c in el.components):
+                names.append(el.name)
+    return names
+
+
+def check_data_files(model: Path, files) -> tuple[Path, ...]:
+    """The data files a caller declares for `model`: each a regular ``.tab``/``.csv`` file.
+
+    Raises
+    ------
+    ModelFileError
+        A file that is missing, not a regular file, or of another format.
+    """
+    if files is None:
+        return ()
+    if isinstance(files, str | Path):
+        files = [files]
+    out = []
+    for f in files:
+        path = Path(f)
+        if path.suffix.lower() not in DATA_FILE_SUFFIXES:
+            raise ModelFileError(f"{path}: data file for {model.name}: expected a "
+                                 f"{' or '.join(DATA_FILE_SUFFIXES)} file")
+        try:
+            st = path.stat()
+        except OSError:
+            raise ModelFileError(f"{path}: data file for {model.name}: no such file") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelFileError(f"{path}: data file for {model.name}: not a regular file")
+        out.append(path.resolve())
+    return tuple(out)
 
 
 def walk_syntax(node):

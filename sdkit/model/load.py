@@ -6,6 +6,7 @@ import difflib
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,7 @@ import pysd
 
 from sdkit.errors import ModelFileError, TranslationError, UnknownVariableError
 from sdkit.model.cached import CachedTranslation, translate_cached
+from sdkit.model.inputs import check_data_files
 from sdkit.model.names import canonical
 from sdkit.model.timesettings import check_model_time_settings
 from sdkit.model.translate import file_hash, importing_without_bytecode, model_format
@@ -106,18 +108,23 @@ class Model:
         ``"vensim"`` or ``"xmile"``.
     sha256 : str
         Hash of the model file's bytes when it was loaded.
+    data_files : tuple of Path
+        The data files given to :func:`load_model` (absolute paths).
     """
 
-    def __init__(self, path: Path, translation: CachedTranslation, *, trusted: bool = False):
+    def __init__(self, path: Path, translation: CachedTranslation, *, trusted: bool = False,
+                 data_files: tuple[Path, ...] = ()):
         self.path = path
         self.trusted = trusted
+        self.data_files = tuple(data_files)
         self.format = model_format(path)
         self.sha256 = file_hash(path)
         self._translation = translation
         try:
             with warnings.catch_warnings(), importing_without_bytecode():
                 warnings.simplefilter("ignore")
-                self._pysd_object = pysd.load(str(translation.py_file))
+                self._pysd_object = pysd.load(str(translation.py_file),
+                                              data_files=[str(f) for f in data_files] or None)
         except FileNotFoundError as e:  # external data (GET XLS ...) next to the model
             missing = Path(e.filename).name if e.filename else str(e)
             raise ModelFileError(
@@ -283,7 +290,8 @@ def _kind(typ: str, sub: str, is_flow: bool) -> str:
     return "flow" if is_flow else "auxiliary"
 
 
-def load_model(path: str | os.PathLike, *, trusted: bool = False) -> Model:
+def load_model(path: str | os.PathLike, *, trusted: bool = False,
+               data_files: Sequence[str | os.PathLike] | None = None) -> Model:
     """Load a Vensim (``.mdl``) or XMILE (``.xmile``, ``.xml``, ``.stmx``) model.
 
     The model is translated by PySD into a cache folder keyed by the file's
@@ -298,6 +306,11 @@ def load_model(path: str | os.PathLike, *, trusted: bool = False) -> Model:
         Import PySD's generated code without the structural check of
         :mod:`sdkit.model.codecheck`. Only for models whose author you trust (the
         check refuses constructs PySD writes that it has not seen before).
+    data_files : sequence of path-like, optional
+        ``.tab``/``.csv`` files (Vensim's layout, e.g. another model's output)
+        that fill the data variables naming no source (``x :INTERPOLATE:``).
+        They are read where they are, by this call and when a run resets the
+        model; the model's folder is not searched for them.
 
     Returns
     -------
@@ -317,5 +330,6 @@ def load_model(path: str | os.PathLike, *, trusted: bool = False) -> Model:
     30.0
     """
     path = Path(path)
+    files = check_data_files(path, data_files)
     translation = translate_cached(path, trusted=trusted)
-    return Model(path, translation, trusted=trusted)
+    return Model(path, translation, trusted=trusted, data_files=files)

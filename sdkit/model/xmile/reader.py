@@ -50,12 +50,16 @@ def _where(path: Path, line: int, name: str) -> str:
     return f"{path}: line {line}: variable {name!r}"
 
 
-def _parse(eq: Equation, where: str, macros=()) -> Node:
-    text = eq.text or ""
-    if "???" in text:
+def _refuse_placeholder(eq: Equation, where: str) -> None:
+    if "???" in (eq.text or ""):
         raise UnsupportedConstructError(
             f"{where}: the equation is the placeholder '???' (the exporter could not "
             "write it); the model is not simulable as published")
+
+
+def _parse(eq: Equation, where: str, macros=()) -> Node:
+    text = eq.text or ""
+    _refuse_placeholder(eq, where)
     if not re.sub(r"\{[^}]*\}", "", text).strip():
         raise TranslationError(f"{where}: the equation is empty {text.strip()!r}")
     try:
@@ -151,6 +155,8 @@ class _Builder:
             return AbstractElement(name=fv.name, units=v.units, documentation=v.doc,
                                    components=[AbstractLookup(subscripts=([], []),
                                                               ast=_lookup_structure(v.lookup))])
+        for eq in v.equations:  # the exporter's placeholder first: it explains the rest
+            _refuse_placeholder(eq, _where(self.shown, eq.line, fv.name))
         self.check_coverage(fv, sym)
         components = []
         for eq in v.equations:
