@@ -102,3 +102,15 @@ def test_pipeline_without_a_study_file(tmp_path, models_dir, monkeypatch, capsys
     summary = pd.read_csv(tmp_path / "rep" / "data" / "summary.csv")
     column = next(c for c in summary.columns if c.startswith("Infectious 20"))
     assert float(summary[column].iloc[0]) == pytest.approx(run[20.0], rel=1e-3)
+
+
+def test_scenario_names_of_a_spec_are_not_dropped_silently(tmp_path, models_dir, capsys):
+    """``scenario = "..."`` is a name of the study's scenario folder: on its own, the command
+    says it is not used (and the run equals the one without it)."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(SENS.format(model=models_dir / "SIR.mdl").replace(
+        "seed = 3", 'seed = 3\nscenario = "combined"'))
+    assert main(["sensitivity", str(spec), "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("sdkit: warning:") == 1
+    assert "sensitivity.scenario 'combined': read by sdkit pipeline only" in err

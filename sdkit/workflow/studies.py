@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from sdkit.analysis.bands import at_times, bands, peak_years
 from sdkit.analysis.sensitivity import analyze
-from sdkit.errors import OutputError, SpecError
+from sdkit.errors import OutputError, SdkitWarning, SpecError
 from sdkit.io.files import check_replaceable, staged_folder, write_table
 from sdkit.io.tidy import to_tidy
 from sdkit.model.load import Model, load_model
@@ -66,6 +67,14 @@ def _prepare(spec, out, model, overwrite: bool) -> Model:
     m = load_model(path)
     check_spec(spec, m)
     return m
+
+
+def _pipeline_only(spec, key: str, value, option: str) -> None:
+    """Warn that a spec's scenario names are read by ``sdkit pipeline`` only."""
+    if value:
+        warnings.warn(f"{spec.path}: {key} {value!r}: read by sdkit pipeline only; on its own "
+                      f"the spec runs the model's constants (pass {option} to hold a scenario)",
+                      SdkitWarning, stacklevel=3)
 
 
 def _fixed(params, scenario, record=None) -> dict[str, float]:
@@ -168,6 +177,8 @@ def run_uncertainty(spec: str | os.PathLike | UncertaintySpec, *, out: str | os.
         raise SpecError(f"{spec.path}: uncertainty.members: expected at least 1 member, got "
                         f"{spec.members}")
     m = _prepare(spec, out, model, overwrite)
+    if scenario is None:
+        _pipeline_only(spec, "uncertainty.scenarios", list(spec.scenarios), "--scenario FILE")
     record = spec.from_calibration
     unc = spec.uncertainty if record is None else _from_calibration(spec, m)
     outputs = list(dict.fromkeys([*spec.outputs, *spec.peaks]))
@@ -207,6 +218,8 @@ def run_sensitivity(spec: str | os.PathLike | SensitivitySpec, *, out: str | os.
     if seed is not None:
         spec = _replace(spec, seed=seed)
     m = _prepare(spec, out, model, overwrite)
+    if scenario is None:
+        _pipeline_only(spec, "sensitivity.scenario", spec.scenario, "--scenario FILE")
     samples, ds = run_factor_samples(m, spec.factors, outputs=spec.outputs, method=spec.method,
                                      n=spec.n, seed=spec.seed,
                                      params=_fixed(params, scenario), progress=progress)
