@@ -34,7 +34,7 @@ from pysd.translators.structures import abstract_expressions as ae
 from sdkit.errors import UnsupportedConstructError
 from sdkit.model.load import Model
 from sdkit.structure.elements import ElementGraph, element_graph, model_resolver
-from sdkit.structure.graph import main_section, name_key
+from sdkit.structure.graph import CONTROL, main_section, name_key
 from sdkit.structure.loops import LoopReport
 from sdkit.structure.vector_eval import VectorEvaluator
 
@@ -132,6 +132,17 @@ class LoopDominance:
         return f"{loop.id}{named} ({loop.polarity}, {len(loop)} links) {shown}"
 
 
+def _control_columns(model: Model, time: np.ndarray) -> dict[str, np.ndarray]:
+    """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER of the run, as columns."""
+    dt = float(time[1] - time[0]) if len(time) > 1 else model.time_settings.dt
+    saveper = model.time_settings.saveper or dt
+    values = {"initial time": float(time[0]), "final time": float(time[-1]),
+              "time step": dt, "saveper": dt if model.saveper_follows_dt else saveper}
+    section = main_section(model.abstract)
+    return {el.name: np.full(len(time), values[name_key(el.name)])
+            for el in section.elements if name_key(el.name) in CONTROL}
+
+
 def _lookups(model: Model) -> dict[str, object]:
     section = main_section(model.abstract)
     return {name_key(el.name): el.components[0].ast for el in section.elements
@@ -206,6 +217,7 @@ def link_scores(model: Model, run: pd.DataFrame, links: Iterable[tuple[str, str]
     evaluate = VectorEvaluator(model_resolver(model), _lookups(model))
     time = run.index.to_numpy(dtype=float)
     columns = dict(zip(run.columns, run.to_numpy(dtype=float).T))
+    columns.update(_control_columns(model, time))
     by_target: dict[str, list[str]] = {}
     for a, b in links:
         by_target.setdefault(b, []).append(a)
