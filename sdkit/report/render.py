@@ -164,6 +164,8 @@ def _members(inputs: ReportInputs) -> dict[str, int]:
     if inputs.ensembles:
         return {inputs.titles.get(k, k): int(v.sizes["member"])
                 for k, v in inputs.ensembles.items()}
+    if not (inputs.bands or inputs.stored):  # nothing from a Monte Carlo run to show
+        return {}
     return {inputs.titles.get(k, k): int(v) for k, v in inputs.members.items()}
 
 

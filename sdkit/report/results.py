@@ -105,7 +105,7 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
         specialization_note=meta.get("specialization_note", ""),
         notes=tuple(meta.get("notes", [])), provenance={**meta.get("provenance", {}),
                                                         "re_rendered_from": str(data)},
-        bands=bands, stored=stored, members=_members(meta, bands),
+        bands=bands, stored=stored, members={} if ensembles else _members(meta, bands),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -19,11 +20,11 @@ def test_report_folder_contents(mini_report):
     out, _, _ = mini_report
     names = {p.name for p in (out / "figures").iterdir()}
     for slug in ("scenarios_gdp", "scenarios_co2_emissions", "fan_gdp", "fan_co2_emissions",
-                 "peak_probability", "sensitivity", "specialization"):
+                 "peak_probability", "sensitivity_levers", "tradeoff", "specialization"):
         assert f"{slug}.png" in names and f"{slug}.svg" in names
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temp left
     md = (out / "report.md").read_text()
-    assert "## Executive summary" in md
+    assert "## Findings" in md and "### Trade-off of the levers" in md
     assert "| Green lever | Yichang |" in md
     assert "GDP revision" in md or "economic census revision" in md  # data README caveats
     assert "pandemic" in md.lower()
@@ -53,8 +54,11 @@ def test_summary_and_data_tables(mini_report):
     assert head.loc["Green lever", "cumulative CO2 2021-2060 vs baseline [%]"] < 0
     total = summary[summary["scenario"] == "Green lever"]["GDP 2035 [100 million CNY/yr]"].sum()
     assert head.loc["Green lever", "GDP 2035"] == pytest.approx(total)
-    probs = pd.read_csv(out / "data" / "peak_probability.csv", index_col=0)
-    assert probs.loc["Green lever"].between(0, 1).all()
+    probs = pd.read_csv(out / "data" / "peak_probability.csv")
+    shares = probs[["share peaking before 2030", "share already peaked"]]
+    assert len(probs) == 2 * 2 and ((shares >= 0) & (shares <= 1)).all().all()
+    # a member peaks in the projection or had already peaked, never both
+    assert (shares.sum(axis=1) <= 1).all()
 
 
 def test_images_are_embedded_pngs(mini_report):
@@ -105,7 +109,7 @@ def test_overwrite_replaces_the_whole_folder(mini_report, tmp_path):
     write_report(small, target, overwrite=True)
     assert not (target / "stale.txt").exists()
     assert sorted(p.name for p in (target / "figures").iterdir()) == [
-        "scenarios_gdp.png", "scenarios_gdp.svg"]
+        "scenarios_gdp.png", "scenarios_gdp.svg", "tradeoff.png", "tradeoff.svg"]
     assert "No Monte Carlo run in this report." in (target / "report.md").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary folders left
 
@@ -136,7 +140,7 @@ def test_calibration_section_and_fit_figure(mini_report, tmp_path):
     md = (tmp_path / "c" / "report.md").read_text()
     assert "### Parameters" in md and "| Growth rate[Yichang] | 0.061 | 0.004 |" in md
     assert "### Statistics" in md and "0.021" in md
-    assert (tmp_path / "c" / "figures" / "calibration_fit.png").is_file()
+    assert list((tmp_path / "c" / "figures").glob("calibration*.png"))
     again = load_inputs(tmp_path / "c" / "data", small.config)
     assert again.calibration.to_frame().loc["Growth rate[Yichang]", "value"] == 0.061
 
@@ -189,3 +193,26 @@ def test_indicator_scale_changes_shown_units_only(mini_report, tmp_path):
                                                          time=2035)) == pytest.approx(model_value)
     assert "Carbon intensity by scenario (t CO2 per 10,000 CNY)" in (
         tmp_path / "s" / "figures" / "scenarios_carbon_intensity.svg").read_text()
+
+
+def _section(md: str, head: str) -> str:
+    return md.split(f"## {head}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_rerender_without_members_keeps_every_section(mini_report, tmp_path):
+    """The committed data (no ensemble_*.nc) re-render every figure and the same findings."""
+    out, config, _ = mini_report
+    data = tmp_path / "data"
+    shutil.copytree(out / "data", data, ignore=shutil.ignore_patterns("ensemble_*.nc"))
+    assert not list(data.glob("ensemble_*"))
+    assert main(["report", "--name", "lean", "--root", str(tmp_path), "--results", str(data),
+                 "--config", str(config)]) == 0
+    lean = tmp_path / "lean"
+    assert sorted(p.name for p in (lean / "figures").iterdir()) == sorted(
+        p.name for p in (out / "figures").iterdir())
+    md, before = (lean / "report.md").read_text(), (out / "report.md").read_text()
+    assert _section(md, "Findings") == _section(before, "Findings")
+    assert "Monte Carlo members: Baseline: 24, Green lever: 24" in md
+    for name in ("robustness.csv", "peak_probability.csv", "tradeoff.csv"):
+        assert (pd.read_csv(lean / "data" / name).round(12)
+                .equals(pd.read_csv(out / "data" / name).round(12))), name
