@@ -37,7 +37,8 @@ from sdkit.io.tidy import describe
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical, split_subscripted
 
-__all__ = ["ENGINES", "EnsembleResult", "run_ensemble", "check_engine", "member_frame"]
+__all__ = ["ENGINES", "EnsembleResult", "run_ensemble", "check_engine", "member_frame", "RawRun",
+           "run_raw", "element_index"]
 
 log = logging.getLogger("sdkit.engine")
 
@@ -74,7 +75,7 @@ def check_engine(engine: str) -> str:
     return engine
 
 
-def _element_index(model: Model, dim: str, elem: str, what: str) -> int:
+def element_index(model: Model, dim: str, elem: str, what: str) -> int:
     elems = model.subscripts[dim]
     choices = {canonical(e): i for i, e in enumerate(elems)}
     if canonical(elem) not in choices:
@@ -97,7 +98,7 @@ def _columns(model: Model, table: pd.DataFrame):
             raise InvalidValueError(
                 f"column {col!r}: {model.real_name(py)!r} has {len(dims)} subscript(s) {dims}, "
                 f"got {len(elems)}")
-        index = tuple(_element_index(model, d, e, f"column {col!r}") for d, e in zip(dims, elems))
+        index = tuple(element_index(model, d, e, f"column {col!r}") for d, e in zip(dims, elems))
         out.append((py, index, str(col)))
     return tuple(out)
 
@@ -177,7 +178,7 @@ def _select(model: Model, data: dict, picks) -> dict:
         if len(elems) != len(dims):
             raise InvalidValueError(f"output {real!r} has {len(dims)} subscript(s) {dims}")
         what = f"output {real}[{','.join(elems)}]"
-        sel = {d: model.subscripts[d][_element_index(model, d, e, what)]
+        sel = {d: model.subscripts[d][element_index(model, d, e, what)]
                for d, e in zip(dims, elems)}
         out[f"{real}[{','.join(sel.values())}]"] = da.sel(sel, drop=True)
     return out
@@ -248,6 +249,28 @@ def run_ensemble(
     >>> res.engine, res.dataset["Infectious"].dims
     ('fast', ('member', 'time'))
     """
+    raw = run_raw(model, table, outputs, engine=engine, executor=executor, start=start,
+                  stop=stop, dt=dt, saveper=saveper, max_output_bytes=max_output_bytes,
+                  method=method)
+    return _assemble(raw.model, raw.spec, raw.picks, raw.results, raw.index, raw.method)
+
+
+@dataclass(frozen=True)
+class RawRun:
+    """What the chunks of a run returned, before it becomes a dataset."""
+
+    model: Model
+    spec: ChunkSpec
+    picks: list  # (python name, elements asked for) per output, in the caller's order
+    results: list  # ChunkResult per chunk, in member order
+    index: pd.Index
+    method: str
+
+
+def run_raw(model, table, outputs, *, engine: str = "auto", executor: Executor | None = None,
+            start=None, stop=None, dt=None, saveper=None, max_output_bytes=None,
+            method=None) -> RawRun:
+    """:func:`run_ensemble` up to the chunks' arrays (same parameters and errors)."""
     model, method = open_run(model, engine, method)
     table = _table(table)
     times = RunTimes.checked(model, start, stop, dt, saveper)
@@ -255,7 +278,7 @@ def run_ensemble(
     spec, picks = _spec(model, table, outputs, times, engine, max_output_bytes, method,
                         members=len(values))
     results = _run_chunks(spec, values, model, executor)
-    return _assemble(model, spec, picks, results, table.index, method)
+    return RawRun(model, spec, picks, results, table.index, method)
 
 
 def open_run(model: Model | str | os.PathLike, engine: str,

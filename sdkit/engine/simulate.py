@@ -25,8 +25,8 @@ from sdkit.engine.checks import (
 from sdkit.engine.chunks import FallbackNote
 from sdkit.engine.compiled_cache import Unsupported, program_for
 from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
-from sdkit.engine.runner import RunTimes, member_frame, open_run, run_ensemble
-from sdkit.errors import UnsupportedConstructError
+from sdkit.engine.runner import RawRun, RunTimes, element_index, open_run, run_raw
+from sdkit.errors import InvalidValueError, UnsupportedConstructError
 from sdkit.io.tidy import to_dataset_from_wide
 from sdkit.model.load import Model
 from sdkit.model.names import split_subscripted
@@ -78,6 +78,32 @@ def _all_outputs(model: Model) -> list[str]:
     return out
 
 
+def _first_member(raw: RawRun) -> pd.DataFrame:
+    """The first member of a run as :func:`sdkit.engine.runner.member_frame` gives it
+    (columns ``"Name"`` or ``"Name[elem,elem]"``, index time), without a dataset."""
+    model, first = raw.model, raw.results[0]
+    cols: dict[str, np.ndarray] = {}
+    for py, elems in raw.picks:
+        arr = first.values[py][0]  # (times, *dims)
+        real = model.real_name(py)
+        dims = model.dims_of(py)
+        if elems:
+            if len(elems) != len(dims):
+                raise InvalidValueError(f"output {real!r} has {len(dims)} subscript(s) {dims}")
+            what = f"output {real}[{','.join(elems)}]"
+            index = tuple(element_index(model, d, e, what) for d, e in zip(dims, elems))
+            names = [model.subscripts[d][i] for d, i in zip(dims, index)]
+            cols.setdefault(f"{real}[{','.join(names)}]", arr[(slice(None),) + index])
+        elif not dims:
+            cols.setdefault(real, arr)
+        else:
+            for index in np.ndindex(*arr.shape[1:]):
+                names = [model.subscripts[d][i] for d, i in zip(dims, index)]
+                cols.setdefault(f"{real}[{','.join(names)}]", arr[(slice(None),) + index])
+    times = pd.Index(np.asarray(first.times, dtype=float), name="time")
+    return pd.DataFrame(cols, index=times)
+
+
 def _fast_obstacle(model: Model, params: Mapping[str, object] | None) -> str | None:
     """Why the compiled engine cannot honour these options (None: it can)."""
     for key, value in (params or {}).items():
@@ -97,9 +123,9 @@ def _run_fast(model: Model, params, columns, check_finite: bool, times: dict,
     table = pd.DataFrame({k: [v] for k, v in checked.items()},
                          index=pd.RangeIndex(1, name="member"))
     # the caller checked the size of what it returns; the stocks added here are dropped
-    result = run_ensemble(model, table, outputs + extra, engine="fast",
-                          max_output_bytes=2**62, method=method, **times)
-    frame = member_frame(result.dataset)
+    raw = run_raw(model, table, outputs + extra, engine="fast", max_output_bytes=2**62,
+                  method=method, **times)
+    frame = _first_member(raw)
     if check_finite:
         raise_if_not_finite(frame, model, params,
                             {k: times[k] for k in ("dt", "start", "stop")})
