@@ -147,16 +147,8 @@ def test_loop_score_sir_matches_hand_formulas(sir_path):
     assert dominant.iloc[0] == "R1" and dominant.iloc[-1] != "R1"
 
 
-def test_loop_score_refuses_subscripted(models_dir):
-    from sdkit.errors import UnsupportedConstructError
-    from sdkit.workflow.loops import loop_dominance
-
-    with pytest.raises(UnsupportedConstructError, match="subscripted"):
-        loop_dominance(models_dir.parents[1] / "models" / "iis.mdl")
-
-
 def test_loops_cli_dominance(sir_path, capsys):
     assert main(["loops", str(sir_path), "--dominance"]) == 0
     out = capsys.readouterr().out
-    assert "dominant loop by period" in out
-    assert out.split("dominant loop by period\n")[1].startswith("  0.03125 - ")
+    assert "dominant loop by period (3 loops scored; all loops)" in out
+    assert out.split("all loops)\n")[1].startswith("  0.03125 - ")

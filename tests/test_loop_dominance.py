@@ -1,0 +1,201 @@
+"""Loop dominance per element (Loops That Matter on subscripted models).
+
+References: the scalar SIR model (a subscripted copy with uncoupled regions
+must score each region as the scalar model does), link scores written out by
+hand for a cross-region link, and the engine's own run (every equation on a
+loop of IIS, evaluated by the loop scorer, must give the engine's values).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import sdkit
+from sdkit.cli import main
+from sdkit.errors import SpecError, UnsupportedConstructError
+from sdkit.structure.elements import element_graph, model_resolver
+from sdkit.structure.loop_score import _lookups, link_scores
+from sdkit.structure.loops import _sccs, find_loops
+from sdkit.structure.named_loops import documented_loops, match_documented
+from sdkit.structure.vector_eval import VectorEvaluator
+from sdkit.workflow.loops import loop_dominance
+
+IIS_LOOPS = {  # the loops models/README.md names, as a [loops] sidecar table would list them
+    "R1 capital": ["GDP", "Investment", "Productive capital", "Nonprimary output"],
+    "R4 spillover": ["Knowledge stock", "Knowledge spillover"],
+    "B1 capital depreciation": ["Productive capital", "Capital depreciation"],
+    "B2 knowledge depreciation": ["Knowledge stock", "Knowledge depreciation"],
+    "B3 diminishing returns": ["Knowledge stock", "Conversion efficiency", "Knowledge creation"],
+    "B6 return on capital": ["Productive capital", "Marginal product of capital",
+                             "Investment rate", "Investment"],
+}
+
+
+@pytest.fixture(scope="module")
+def regions(models_dir):
+    return sdkit.load_model(models_dir / "sir_regions.mdl")
+
+
+@pytest.fixture(scope="module")
+def iis(models_dir):
+    return sdkit.load_model(models_dir.parents[1] / "models" / "iis.mdl")
+
+
+@pytest.fixture(scope="module")
+def iis_dominance(iis):
+    return loop_dominance(iis, samples=40)
+
+
+def test_element_graph_links_follow_subscripts(regions):
+    links = {(lk.source, lk.target) for lk in element_graph(regions).links}
+    # SUM(Infectious[Region!]) reads every region; Infectious[Region] its own
+    assert ("Infectious[South]", "Met Infectious[North]") in links
+    assert ("Infectious[North]", "Met Infectious[North]") in links
+    # an explicit element reads that element only
+    assert ("Infectious[North]", "Seeding[South]") in links
+    assert ("Infectious[South]", "Seeding[South]") not in links
+    assert ("Succumbing[North]", "Infectious[South]") not in links
+
+
+@pytest.mark.parametrize("region, infectivity", [("North", 0.3), ("South", 0.45)])
+def test_uncoupled_regions_score_as_the_scalar_model(sir_path, regions, region, infectivity):
+    arrayed = loop_dominance(regions)
+    scalar = loop_dominance(sir_path, {"Contact Infectivity": infectivity}, stop=40, dt=0.125)
+    pairs = {"U1": "R1", "B1": "B1", "B2": "B2"}  # U1: the contagion loop, via Met Infectious
+    for ours, theirs in pairs.items():
+        np.testing.assert_allclose(arrayed.raw[f"{ours}[{region}]"], scalar.raw[theirs],
+                                   rtol=1e-9, atol=1e-12)
+    # the loop between the regions exists, and scores 0 while Travel is 0
+    assert np.all(arrayed.raw["U1[North>South]"] == 0.0)
+
+
+def test_cross_region_link_score_by_hand(regions):
+    travel = 0.2
+    run = sdkit.simulate(regions, {"Travel": travel}, saveper=0.125)
+    graph = element_graph(regions)
+    link = ("Infectious[South]", "Met Infectious[North]")
+    got = link_scores(regions, run, [link], graph)[link]
+    i_n, i_s = run["Infectious[North]"].to_numpy(), run["Infectious[South]"].to_numpy()
+    d_n, d_s = np.diff(i_n), np.diff(i_s)
+    # Met[N] = I[N] + travel * I[S]: only I[S] moving changes it by travel * dI[S]
+    expected = np.abs(travel * d_s / (d_n + travel * d_s))
+    np.testing.assert_allclose(got[1:], expected, rtol=1e-9)
+    assert got[0] == 0.0
+
+
+def test_cross_region_loop_scored_when_coupled(regions):
+    result = loop_dominance(regions, {"Travel": 0.2})
+    cross = result.raw["U1[North>South]"].to_numpy()
+    assert np.all(np.abs(cross[1:]) > 0)
+    total = result.scores.abs().sum(axis=1)
+    assert np.allclose(total[result.scores.notna().any(axis=1)], 1.0)
+
+
+def test_strongest_path_search_finds_the_dominant_loops(regions):
+    full = loop_dominance(regions, {"Travel": 0.2})
+    searched = loop_dominance(regions, {"Travel": 0.2}, max_loops=1, samples=50)
+    assert "strongest-path search" in searched.method and "50 of 320 steps" in searched.method
+    assert {lp.id for lp in searched.loops} <= {lp.id for lp in full.loops}
+    # every loop that dominates some step of the full analysis is found
+    assert set(full.dominant()) <= {lp.id for lp in searched.loops}
+
+
+def test_evaluator_reproduces_the_engine_on_iis(iis):
+    """Each equation on a loop of IIS, evaluated by the scorer, gives the engine's values."""
+    graph = element_graph(iis)
+    succ = graph.successors()
+    on_loops = [n for c in _sccs(list(graph.nodes), succ) if len(c) > 1 for n in c]
+    run = sdkit.simulate(iis, saveper=iis.time_settings.dt)
+    columns = dict(zip(run.columns, run.to_numpy(dtype=float).T))
+    time = run.index.to_numpy(dtype=float)
+    evaluate = VectorEvaluator(model_resolver(iis), _lookups(iis))
+    dt = iis.time_settings.dt
+    for node in on_loops:
+        eq = graph.equations[node]
+        value = evaluate(eq.ast.flow if eq.is_stock else eq.ast, eq.binding, columns.get,
+                         time, where=node)
+        if eq.is_stock:
+            np.testing.assert_allclose(value[:-1] * dt, np.diff(columns[node]),
+                                       rtol=1e-9, atol=1e-9, err_msg=node)
+        else:
+            np.testing.assert_allclose(value, columns[node], rtol=1e-9, atol=1e-12,
+                                       err_msg=node)
+    assert len(on_loops) > 300
+
+
+def test_iis_dominance_per_element(iis, iis_dominance):
+    result = iis_dominance
+    assert "strongest-path search" in result.method and "40 of 800 steps" in result.method
+    links = {(lk.source, lk.target) for lk in element_graph(iis).links}
+    for lp in result.loops:
+        assert all((a, b) in links for a, b in zip(lp.variables, lp.variables[1:]
+                                                   + lp.variables[:1]))
+        assert len(set(lp.variables)) == len(lp.variables)
+    cities = set(iis.subscripts["City"])
+    assert {lp.id.split("[")[1].rstrip("]") for lp in result.loops} >= cities
+    active = result.scores.notna().any(axis=1)
+    assert active.sum() > 700
+    np.testing.assert_allclose(result.scores[active].abs().sum(axis=1), 1.0)
+    periods = result.periods(every=1.0)
+    assert periods[0][0] == 2011.0 and periods[-1][1] == 2060.0
+
+
+def test_iis_documented_loops_are_found(iis):
+    family = find_loops(iis)
+    names, unmatched = match_documented(family, IIS_LOOPS, iis.names)
+    assert unmatched == []
+    by_name = {v: k for k, v in names.items()}
+    loops = {lp.id: set(lp.variables) for lp in family}
+    for label, path in IIS_LOOPS.items():
+        assert loops[by_name[label]] == set(path), label  # the shortest loop: exactly these
+
+
+def test_documented_names_in_cli(sir_path, tmp_path, capsys):
+    model = tmp_path / "sir.mdl"
+    shutil.copy(sir_path, model)
+    (tmp_path / "sir.sdkit.toml").write_text(
+        '[loops]\n"R1 contagion" = ["Infectious", "Succumbing"]\n'
+        '"B9 vaccination" = ["Susceptible", "Recovering"]\n', encoding="utf-8")
+    scores = tmp_path / "scores.csv"
+    assert main(["loops", str(model), "--dominance", "--every", "10",
+                 "--scores-out", str(scores)]) == 0
+    out = capsys.readouterr().out
+    assert 'R1    reinforcing  "R1 contagion" Infectious -(+)-> Succumbing' in out
+    assert "documented loop 'B9 vaccination' matches no loop of the model" in out
+    assert "\n  10 - " in out  # read on the --every grid; step 0 has no scores
+    assert 'R1 "R1 contagion" (reinforcing, 2 links)' in out
+    assert scores.read_text().splitlines()[0] == "time,B1,R1,B2"
+
+
+def test_documented_name_of_unknown_variable_is_one_line(sir_path, tmp_path, capsys):
+    model = tmp_path / "sir.mdl"
+    shutil.copy(sir_path, model)
+    (tmp_path / "sir.sdkit.toml").write_text(
+        '[loops]\n"R1 contagion" = ["Infectious", "Succumbed"]\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=r"sir.sdkit.toml: \[loops\].'R1 contagion': "
+                                        r"'Succumbed' is not a variable"):
+        _match(model)
+    assert main(["loops", str(model)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'Succumbed' is not a variable of the model" in err[0]
+
+
+def _match(model):
+    m = sdkit.load_model(model)
+    match_documented(find_loops(m), documented_loops(model), m.names,
+                     where=str(model.with_name("sir.sdkit.toml")))
+
+
+def test_smooth_on_a_loop_is_refused_by_name(tmp_path):
+    model = tmp_path / "smooth.mdl"
+    model.write_text(
+        "{UTF-8}\nStock= INTEG(Inflow, 1)\n~ u\n~ |\n"
+        "Inflow= 0.1 * Perceived\n~ u\n~ |\n"
+        "Perceived= SMOOTH(Stock, 2)\n~ u\n~ |\n"
+        "INITIAL TIME=0\n~ t\n~ |\nFINAL TIME=5\n~ t\n~ |\n"
+        "TIME STEP=0.5\n~ t\n~ |\nSAVEPER=TIME STEP\n~ t\n~ |\n", encoding="utf-8")
+    with pytest.raises(UnsupportedConstructError, match="'Perceived' is a Smooth"):
+        loop_dominance(model)
