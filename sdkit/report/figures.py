@@ -236,7 +236,7 @@ def sensitivity_figure(result, *, factors=None, title: str = "Sensitivity rankin
                       sharex=False)
     for ax, outcome in zip(axes, outcomes):
         part = table[table["outcome"] == outcome].sort_values("index")
-        unresolved = (part["index_conf"] >= part["index"]).to_numpy()
+        unresolved = (part["index_conf"] > part["index"]).to_numpy()
         ax.barh(part["label"], part["index"], xerr=part["index_conf"].clip(lower=0),
                 color=["#c9d3e6" if u else "#4c72b0" for u in unresolved],
                 hatch=None, ecolor="0.3", capsize=2)

@@ -64,7 +64,7 @@ def result_tables(inputs, shown, shown_ensembles: Mapping[str, object]) -> dict:
 
 
 def _cell(row) -> str:
-    flag = " (CI > index)" if row["index_conf"] >= row["index"] else ""
+    flag = " (CI > index)" if row["index_conf"] > row["index"] else ""
     return f"{row['index']:.3f} ± {row['index_conf']:.3f}{flag}"
 
 

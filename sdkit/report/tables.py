@@ -47,11 +47,19 @@ def _years(ds, config) -> tuple[float, ...]:
     return config.summary_years or (float(ds["time"][-1]),)
 
 
+def peak_start(p, config) -> float | None:
+    """Last history year of a peak: its ``start``, else ``projection_start - 1``."""
+    if p.start is not None:
+        return p.start
+    return config.projection_start - 1 if config.projection_start is not None else None
+
+
 def _peak_cell(ds, p, s, el, config) -> str:
     da = ds[p.variable]
-    if p.start is None:
+    start = peak_start(p, config)
+    if start is None:
         return _fmt_year(_at(peak(da)["year"], config, scenario=s, el=el))
-    st = peak_status(da, last_observed=p.start)
+    st = peak_status(da, last_observed=start)
     here = {"scenario": s, **({config.dimension: el} if config.dimension else {})}
     row = st.sel(here)
     if bool(row["already_peaked"]):
@@ -111,8 +119,7 @@ def peak_probability_table(ensembles: Mapping[str, object], config,
     p = next((p for p in config.peaks if p.before is not None), None)
     if p is None or not ensembles:
         return None
-    start = p.start if p.start is not None else (
-        config.projection_start - 1 if config.projection_start is not None else None)
+    start = peak_start(p, config)
     rows = []
     for name, ds in ensembles.items():
         if p.variable not in ds:
