@@ -227,3 +227,16 @@ def test_xmile_placeholder_named_before_invalid_elements(tmp_path):
         "</variables></model></xmile>")
     with pytest.raises(UnsupportedConstructError, match=r"placeholder '\?\?\?'"):
         load_model(model)
+
+
+def test_what_pysd_does_not_implement_is_a_refusal(tmp_path):
+    """GET TIME VALUE relative to the initial time (the suite's get_time_value):
+    PySD raises NotImplementedError; the case is refused with that reason."""
+    model = tmp_path / "gtv.mdl"
+    model.write_text("{UTF-8}\nx = GET TIME VALUE(1, 0, 0) ~~|\nINITIAL TIME = 0 ~~|\n"
+                     "FINAL TIME = 2 ~~|\nTIME STEP = 1 ~~|\nSAVEPER = TIME STEP ~~|\n")
+    canonical = tmp_path / "output.tab"
+    canonical.write_text("Time\tx\n0\t0\n1\t0\n2\t0\n")
+    result = run_case(model, canonical)
+    assert result["status"] == "unsupported"
+    assert "relativeto=1" in result["detail"] and "\n" not in result["detail"]

@@ -267,8 +267,9 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str
         else:
             actual = simulate(m, check_finite=False, engine="pysd")
             engine_used = "pysd"
-    except SimulationError as e:
-        return {"status": "run_error", "detail": _one_line(e)}
+    except SimulationError as e:  # PySD's NotImplementedError: a refusal, not a crash
+        status = "unsupported" if isinstance(e.__cause__, NotImplementedError) else "run_error"
+        return {"status": status, "detail": _one_line(e)}
     try:
         expected = load_canonical(Path(canonical))
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
