@@ -33,14 +33,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"sdkit: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``sdkit`` argument parser."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full ``sdkit`` argument parser (with `only`, that one command: fewer imports)."""
 
     parser = _Parser(prog="sdkit", description="Run, check, calibrate and report SD models.")
     parser.add_argument("--version", action="version", version=f"sdkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else [only]:
         module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
         p = module.add_parser(sub)
         p.set_defaults(_handler=module.run)
@@ -60,7 +60,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sdkit`` console script; returns the exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         with warnings.catch_warnings():
