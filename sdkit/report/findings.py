@@ -200,6 +200,10 @@ def _robust(rob, cfg):
                      _num(rob, "robustness", r["row"], share, SHARE),
                      f" of members {'above' if above else 'below'} zero)"]
         out.append((*bits, "."))
+    if bad.empty:
+        out.append(("No sign above depends on the Monte Carlo draws. The members vary only the "
+                    "calibrated parameters, not the assumed constants or the model's structure; "
+                    "the sensitivity analysis below ranks the constants.",))
     return out
 
 
