@@ -192,10 +192,13 @@ def _robust(rob, cfg):
             continue
         bits = [f"Across {n} Monte Carlo members, {word} (the same sign in at least "
                 f"{cfg.tradeoff.robust:.0%} of members): "]
+        last = None
         for k, (_, r) in enumerate(part.iterrows()):
             above = r["share above 0"] >= r["share below 0"]
             share = "share above 0" if above else "share below 0"
-            bits += [("; " if k else "") + f"{r['scenario']}, {r['quantity']} ",
+            lead = "" if r["scenario"] == last else f"{r['scenario']}: "
+            last = r["scenario"]
+            bits += [("; " if k else "") + f"{lead}{r['quantity']} ",
                      _num(rob, "robustness", r["row"], "change median [%]"), " (",
                      _num(rob, "robustness", r["row"], share, SHARE),
                      f" of members {'above' if above else 'below'} zero)"]
