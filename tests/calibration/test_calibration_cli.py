@@ -36,8 +36,10 @@ def test_cli_writes_cin_json_report_and_plots(spec, tmp_path, capsys):
     cin = read_cin(out / "fitted.cin")
     assert cin["Growth Rate[Yichang]"] == pytest.approx(expected, rel=1e-5)
     cities = ("Yichang", "Jingzhou", "Jingmen", "Enshi")
+    # the spec's [fixed] constants travel with the fitted values (the fit assumed them)
+    assert record["fixed"] and {k: cin[k] for k in record["fixed"]} == record["fixed"]
     assert set(cin) == {f"Growth Rate[{c}]" for c in cities} | {
-        f"Initial Output[{c}]" for c in cities}
+        f"Initial Output[{c}]" for c in cities} | set(record["fixed"])
     assert cin["Initial Output[Jingmen]"] == pytest.approx(300.0, rel=1e-5)
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| Output[Enshi] | holdout | 3 |" in report
