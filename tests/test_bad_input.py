@@ -557,6 +557,15 @@ MORE_CASES = [
              'source = "assumed"\n')),
              "--out", str(f.parent / "out")],
          r"report\.toml: uncertainty\.members: expected an integer >= 0, got -5"),
+    Case("report-config-peak-before-start", _report(
+        REPORT + '[[report.peaks]]\nvariable = "CO2 emissions"\nstart = 2030\nbefore = 2025\n'),
+         r"report\.toml: report\.peaks\[0\]: before: expected a time after start \(2030\), "
+         r"got 2025"),
+    Case("report-config-peak-start-in-history", _report(
+        REPORT.replace('summary = [', 'projection_start = 2021\nsummary = [')
+        + '[[report.peaks]]\nvariable = "CO2 emissions"\nstart = 2012\n'),
+         r"report\.toml: report\.peaks\[0\]: start: expected the last history year or a "
+         r"projection year \(>= 2020"),
     Case("report-results-missing", _report(REPORT),
          r"results: not a report data folder"),
     Case("report-exists", lambda f: [*_report(REPORT)(f)[:-1], "in"],
