@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from sdkit.errors import OutputError
 from sdkit.io.files import check_replaceable
 from sdkit.report import read_report_config, write_report
+from sdkit.report.gaps import section_gaps
 from sdkit.report.render import is_report_folder
 from sdkit.report.results import load_inputs
 
@@ -35,5 +37,7 @@ def run(args) -> int:
                       what="report")
     # everything is read into memory first, so re-rendering a report in place is safe
     inputs = load_inputs(results, read_report_config(args.config))
+    for gap in section_gaps(results, inputs):  # never drop a section silently
+        print(f"sdkit report: {gap}", file=sys.stderr)
     print(write_report(inputs, out, overwrite=args.overwrite))
     return 0

@@ -4,7 +4,7 @@ Each figure holds one panel per element (city) of the variable: the simulated
 run as a line, the observations it was fitted to as dots, the hold-out years
 (predicted, not fitted) as squares, and any second data source shown beside
 the fit as crosses. The y axis carries the series' readable label and unit
-(:func:`sdkit.report.calibration_tables.target_table`), panel titles are the
+(:func:`sdkit.report.calibration_tables.calibration_targets`), panel titles are the
 element names only, and the layout is matplotlib's constrained layout, so
 titles never overlap.
 """
@@ -116,7 +116,7 @@ def calibration_fit_figures(ovs: pd.DataFrame, targets: pd.DataFrame | None = No
         ``target, time, observed, simulated, sample`` rows (a calibration's
         ``observed_vs_simulated``).
     targets : pandas.DataFrame, optional
-        :func:`~sdkit.report.calibration_tables.target_table`; without it,
+        :func:`~sdkit.report.calibration_tables.calibration_targets`; without it,
         labels come from the target names and units are not shown.
 
     Returns

@@ -18,8 +18,9 @@ import pandas as pd
 from sdkit.io.files import atomic_write_text, write_table
 
 __all__ = ["CALIBRATION_LEGEND", "fit_overview", "parameter_table", "statistics_table",
-           "calibration_notes", "calibration_warnings", "target_table", "targets_from_record",
-           "series_label", "display_names", "data_table",
+           "calibration_notes", "calibration_warnings", "calibration_targets",
+           "targets_from_record",
+           "series_label", "display_names", "data_table", "calibration_section",
            "write_calibration_extras", "read_calibration_extras"]
 
 #: files in a report's data/ folder (besides calibration_*.csv of the tables)
@@ -29,6 +30,10 @@ _TARGET_COLUMNS = ("target", "variable", "element", "label", "unit", "indicator"
 
 
 CALIBRATION_LEGEND = {
+    "data series": "The data each model variable is compared with: unit, source, the elements "
+                   "with data, and whether the series is fitted or only shown beside the fit "
+                   "(a second source). Derived series are computed from observations, not "
+                   "observed themselves.",
     "fit overview": "Mean absolute percentage error (MAPE) of each fitted series in the fit "
                     "window and in the hold-out years (predicted, not fitted).",
     "parameters": "Fitted value, standard error from the Jacobian at the optimum (a standard "
@@ -44,7 +49,7 @@ CALIBRATION_LEGEND = {
 
 
 def display_names(targets: pd.DataFrame | None) -> dict[str, str]:
-    """Target name -> "readable label [element]" (:func:`target_table`), no internal names."""
+    """Target name -> "readable label [element]" (:func:`calibration_targets`)."""
     if targets is None:
         return {}
     return {r.target: f"{r.label} [{r.element}]" if r.element else str(r.label)
@@ -132,10 +137,26 @@ def calibration_notes(calibration) -> str:
     return str(notes or "")
 
 
-def calibration_warnings(calibration) -> list[str]:
-    """The fit's warnings (parameters at a bound, strongly correlated pairs, ...), as the CLI
-    prints them; ``[]`` without a calibration."""
-    return [str(w) for w in getattr(calibration, "warnings", None) or ()]
+def calibration_warnings(calibration) -> list[str] | None:
+    """The fit's warnings (parameters at a bound, strongly correlated pairs, ...), as
+    ``sdkit calibrate`` prints them; None when they are not known (no calibration, or
+    results stored without them)."""
+    warnings = getattr(calibration, "warnings", None)
+    return None if warnings is None else [str(w) for w in warnings]
+
+
+def calibration_section(calibration) -> dict[str, pd.DataFrame] | None:
+    """The section's tables by heading: fit overview, data series, parameters, statistics
+    (each None when the calibration lacks what it needs)."""
+    if calibration is None:
+        return None
+    stats = getattr(calibration, "statistics", None)
+    targets = calibration_targets(calibration)
+    return {"fit overview": fit_overview(stats, getattr(calibration, "observed_vs_simulated",
+                                                        None), targets),
+            "data series": data_table(targets),
+            "parameters": parameter_table(calibration.to_frame()),
+            "statistics": statistics_table(stats, targets)}
 
 
 def series_label(variable: str, fitted: bool, *, label: str = "") -> str:
@@ -154,7 +175,7 @@ def _row(name, variable, unit, indicator, source, weight, derived, label="") -> 
             "source": str(source or ""), "fitted": fitted, "derived": bool(derived)}
 
 
-def target_table(calibration) -> pd.DataFrame | None:
+def calibration_targets(calibration) -> pd.DataFrame | None:
     """One row per calibration target: target name, model variable, element, readable label,
     unit, data indicator and source, fitted or only shown, derived or observed."""
     stored = getattr(calibration, "targets", None)
@@ -169,7 +190,7 @@ def target_table(calibration) -> pd.DataFrame | None:
 
 
 def targets_from_record(targets: list) -> pd.DataFrame | None:
-    """:func:`target_table` from a calibration record's ``targets`` (plain dicts)."""
+    """:func:`calibration_targets` from a calibration record's ``targets`` (plain dicts)."""
     if not targets:
         return None
     rows = [_row(t.get("name"), t.get("variable"), t.get("unit"), t.get("indicator"),
@@ -182,11 +203,13 @@ def write_calibration_extras(calibration, data: Path) -> None:
     """Write the target table and the warnings into a report's `data` folder."""
     if calibration is None:
         return
-    table = target_table(calibration)
+    table = calibration_targets(calibration)
     if table is not None:
         write_table(table.set_index("target"), data / TARGETS_FILE)
-    atomic_write_text(data / WARNINGS_FILE,
-                      json.dumps(calibration_warnings(calibration), indent=1, ensure_ascii=False))
+    warnings = calibration_warnings(calibration)
+    if warnings is not None:
+        atomic_write_text(data / WARNINGS_FILE,
+                          json.dumps(warnings, indent=1, ensure_ascii=False))
 
 
 def read_calibration_extras(data: Path) -> tuple[pd.DataFrame | None, tuple[str, ...] | None]:

@@ -33,9 +33,9 @@ from sdkit.io.tidy import to_tidy
 from sdkit.report.calibration_tables import (
     CALIBRATION_LEGEND,
     calibration_notes,
-    fit_overview,
-    parameter_table,
-    statistics_table,
+    calibration_section,
+    calibration_warnings,
+    write_calibration_extras,
 )
 from sdkit.report.config import ReportConfig
 from sdkit.report.fonts import embed_font
@@ -176,13 +176,7 @@ def _context(inputs: ReportInputs, shown, tables: dict, figs, bands) -> dict:
     caveats = read_caveats(readme) + list(cfg.caveats)
     if readme is not None and not readme.is_file():
         caveats.insert(0, f"The data README ({readme}) was not found: its caveats are missing.")
-    calib = None
-    if inputs.calibration is not None:
-        stats = getattr(inputs.calibration, "statistics", None)
-        calib = {"fit overview": fit_overview(stats, getattr(inputs.calibration,
-                                                               "observed_vs_simulated", None)),
-                 "parameters": parameter_table(inputs.calibration.to_frame()),
-                 "statistics": statistics_table(stats)}
+    calib = calibration_section(inputs.calibration)
     provenance = {"generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                   **{k: str(v) for k, v in inputs.provenance.items()}}
     html = {k: _both(tables.get(k)) for k in ("summary", "headline", "tradeoff", "robustness",
@@ -204,6 +198,7 @@ def _context(inputs: ReportInputs, shown, tables: dict, figs, bands) -> dict:
         calib_md=None if calib is None else {k: markdown_table(v, index=(k == "parameters"))
                                              for k, v in calib.items() if v is not None},
         calib_legend=CALIBRATION_LEGEND, figs=figs, caveats=caveats,
+        calib_warnings=calibration_warnings(inputs.calibration),
         assumptions=list(cfg.assumptions) + [f"(*) {c.note}" for c in cfg.changes if c.note],
         provenance=provenance, peak=next((p for p in cfg.peaks if p.before is not None), None),
         tradeoff=cfg.tradeoff, target=cfg.target,
@@ -315,6 +310,7 @@ def _write_meta(inputs: ReportInputs, data: Path) -> None:
             table = getattr(calib, key, None)
             if isinstance(table, pd.DataFrame):
                 write_table(table, data / f"calibration_{key}.csv")
+        write_calibration_extras(calib, data)  # labels, units, sources, warnings
 
 
 def _write_nc(ds, target: Path, attrs: Mapping[str, str]) -> None:

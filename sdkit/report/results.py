@@ -13,6 +13,7 @@ import xarray as xr
 from sdkit.analysis.sensitivity import SensitivityResult
 from sdkit.errors import DataError
 from sdkit.io.calibration_record import read_calibration_record
+from sdkit.report.calibration_tables import read_calibration_extras, targets_from_record
 from sdkit.report.config import ReportConfig
 from sdkit.report.render import ReportInputs
 from sdkit.report.sections import STORED_TABLES
@@ -29,6 +30,8 @@ class StoredCalibration:
     statistics: pd.DataFrame | None = None
     observed_vs_simulated: pd.DataFrame | None = None
     notes: str = ""
+    targets: pd.DataFrame | None = None  # label, unit, source per target (calibration_tables)
+    warnings: tuple[str, ...] | None = None  # the fit's warnings; None: not stored
 
     def to_frame(self) -> pd.DataFrame:
         return self.parameters
@@ -47,7 +50,9 @@ class StoredCalibration:
             "variable", "value", "stderr", "lower", "upper")}} for p in rec.parameters])
         stats, points = rec.get("statistics"), rec.get("observed_vs_simulated")
         return cls(params.set_index("parameter"), pd.DataFrame(stats) if stats else None,
-                   pd.DataFrame(points) if points else None, notes=rec.get("notes") or "")
+                   pd.DataFrame(points) if points else None, notes=rec.get("notes") or "",
+                   targets=targets_from_record(list(rec.get("targets") or [])),
+                   warnings=tuple(rec.get("warnings") or ()))
 
 
 def _read_nc(path: Path):
@@ -88,9 +93,11 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
     calib = None
     params = _csv(data / "calibration_parameters.csv", index_col=0)
     if params is not None:
+        targets, warnings = read_calibration_extras(data)
         calib = StoredCalibration(params, _csv(data / "calibration_statistics.csv", index_col=0),
                                    _csv(data / "calibration_observed_vs_simulated.csv",
-                                        index_col=0), notes=meta.get("calibration_notes", ""))
+                                        index_col=0), notes=meta.get("calibration_notes", ""),
+                                   targets=targets, warnings=warnings)
     spec = meta.get("specialization")
     bands, stored = {}, {}
     if not ensembles:  # the members are not committed: the compact tables stand in

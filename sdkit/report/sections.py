@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sdkit.report import figures as F
+from sdkit.report.calibration_figures import calibration_fit_figures
+from sdkit.report.calibration_tables import calibration_targets
 from sdkit.report.findings import findings, sensitivity_framing
 from sdkit.report.tables import peak_column, peak_probability_table
 from sdkit.report.tradeoff import (
@@ -173,7 +175,7 @@ def _other_figures(add, inputs) -> None:
             F.specialization_figure(inputs.specialization, cfg,
                                     title="Krugman relative specialization index"))
     observed = _observed(inputs)
-    if observed is not None:
-        add("calibration", "calibration_fit", "Calibration fit",
-            "Observed (dots) vs simulated (lines) for every fitted series and city; the grey "
-            "band marks the hold-out years (predicted, not fitted).", F.fit_figure(observed))
+    if observed is not None:  # one figure per model variable (sdkit.report.calibration_figures)
+        for slug, title, caption, fig in calibration_fit_figures(
+                observed, calibration_targets(inputs.calibration)):
+            add("calibration", slug, title, caption, fig)
