@@ -213,8 +213,9 @@ def study(tmp_path_factory):
          "--no-progress"],
         ["sensitivity", str(root / "sensitivity.toml"), "--params", record, "--out",
          str(root / "sens"), "--no-progress"],
-        ["pipeline", str(root / "study.toml"), "--params", record, "--members", "20",
-         "--sensitivity-n", "8", "--no-progress"],
+        # no calibration and no --params: the uncertainty spec's record serves the whole study
+        ["pipeline", str(root / "study.toml"), "--members", "20", "--sensitivity-n", "8",
+         "--no-progress"],
     ]
     for argv in steps:
         assert main(argv) == 0, argv
@@ -287,6 +288,8 @@ def test_sensitivity_indices(study):
 
 
 def test_report_shows_the_study(study):
+    """The report's runs use the record of uncertainty.from_calibration (the study file names
+    no calibration): its summary equals the scenario table run with --params."""
     html = (study / "report" / "index.html").read_text(encoding="utf-8")
     assert "Hares and foxes on SYNTHETIC data" in html
     assert "SYNTHETIC DATA: observed.csv" in html

@@ -127,6 +127,16 @@ def _calibration(study: Study, progress: bool, log):
              f"each divided by its series' mean, {result.payoff:.4g})."))
 
 
+def _record_as_params(study: Study, spec) -> Study:
+    """Without fitted parameters or a calibration to run, the uncertainty spec's
+    ``from_calibration`` record gives them: scenarios and Monte Carlo use the same fit."""
+    record = spec.from_calibration if spec is not None else None
+    if record is None or study.params is not None or (
+            study.calibrate and study.calibration is not None):
+        return study
+    return dataclasses.replace(study, params=record)
+
+
 def _sizes(study: Study, unc_spec, sens_spec, projections, notes, log) -> tuple[int, int]:
     """Monte Carlo members and sensitivity N: the specs', the study's overrides, or cut down
     when runs go through PySD one by one."""
@@ -149,11 +159,6 @@ def _monte_carlo(study, spec, unc, m, scen, base, outputs, n_members, notes, log
     """Ensembles per scenario named in the spec (default: the first scenario)."""
     if spec is None or not n_members:
         return {}
-    if unc is None and spec.from_calibration is not None:
-        unc, base = read_uncertainty(spec.from_calibration), {
-            **read_parameters(spec.from_calibration), **base}
-        notes.append(f"Monte Carlo draws the parameters of {spec.from_calibration} "
-                     f"(uncertainty.from_calibration in {spec.path}).")
     if unc is None and spec.uncertainty is not None:
         unc = spec.uncertainty
         notes.append("Monte Carlo draws the parameters listed in the uncertainty spec "
@@ -272,6 +277,7 @@ def run_pipeline(study: Study | str | os.PathLike = "study.toml", *, overwrite: 
         raise SpecError(f"{study.report}: report.model: missing and no model given")
     m = load_model(model_path)
     check_report_variables(cfg, m)
+    study = _record_as_params(study, unc_spec)
     scen = list_scenarios(study.scenarios)
     base, unc, result, calib_note = _calibration(study, progress, log)
     notes = [calib_note]
