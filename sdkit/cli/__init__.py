@@ -14,8 +14,10 @@ import argparse
 import importlib
 import sys
 import warnings
+from contextlib import nullcontext
 
 from sdkit.errors import SdkitError, SdkitWarning
+from sdkit.io.progress import quiet
 from sdkit.version import __version__
 
 __all__ = ["main", "build_parser"]
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("always", SdkitWarning)
             warnings.showwarning = _show_warning
-            return int(args._handler(args) or 0)
+            with quiet() if getattr(args, "no_progress", False) else nullcontext():
+                return int(args._handler(args) or 0)
     except SdkitError as e:
         print(f"sdkit: error: {e}", file=sys.stderr)
         return 2

@@ -83,8 +83,11 @@ def _model(spec: ChunkSpec, model=None):
         return _MODELS[key]
 
 
-def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None) -> ChunkResult:
+def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None, tick=None) -> ChunkResult:
     """Simulate ``len(values)`` members (rows of parameter values).
+
+    `tick` (in-process runs only) is called with the fraction of the run done,
+    as :func:`sdkit.engine.run.run_compiled` says.
 
     Raises
     ------
@@ -105,7 +108,7 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None) -> ChunkResult:
         compiled = compiled_for(model, spec.outputs, frozenset(overrides), spec.method)
         times, out = run_compiled(compiled, n, overrides, start=spec.start, stop=spec.stop,
                                   dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
-                                  where=str(model.path))
+                                  where=str(model.path), tick=tick)
         return ChunkResult(times, out, "fast")
     except Unsupported as e:  # a construct the engine does not compile; nothing else
         construct = " ".join(str(e).split())[:200]

@@ -8,6 +8,8 @@ them (:func:`rk_step`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sdkit.engine.codegen import Compiled, _uniform
@@ -88,12 +90,14 @@ def rk_step(compiled: Compiled, t: float, dt: float, S: dict, K: dict, n: int, s
 
 
 def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, stop=None,
-                 dt=None, saveper=None, limit=None,
-                 where: str = "") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                 dt=None, saveper=None, limit=None, where: str = "",
+                 tick: Callable[[float], None] | None = None,
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Simulate `n` members; return save times and ``{output: (n, times, *dims)}``.
 
     `overrides` maps node names to ``[(index, values), ...]`` (time settings
-    other than the start included, see :func:`control_overrides`).
+    other than the start included, see :func:`control_overrides`). `tick`, if
+    given, is called with the fraction of the run done, about a hundred times.
     """
     ov = dict(overrides)
     with np.errstate(all="ignore"):
@@ -119,7 +123,7 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
         out = {o: np.empty((n_saved, n) + tuple(len(c) for c in compiled.shapes[o][1]))
                for o in compiled.outputs}
         try:
-            _integrate(compiled, t0, step_dt, n, ov, steps, saved, out)
+            _integrate(compiled, t0, step_dt, n, ov, steps, saved, out, tick)
         except ArithmeticError as e:  # Python float ** and int() overflow; numpy gives inf
             raise SimulationError(f"{where or 'the model'}: the run overflowed ({e}); "
                                   f"a value grew beyond the range of a float") from None
@@ -129,7 +133,7 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
 
 
 def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
-               steps: list, saved: list, out: dict[str, np.ndarray]) -> None:
+               steps: list, saved: list, out: dict[str, np.ndarray], tick=None) -> None:
     """Initialise and step the compiled model, filling `out` (times first) at the save times."""
     S, K = compiled.init(t0, step_dt, n, ov)
     step = compiled.step
@@ -139,8 +143,11 @@ def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
     k = 0
     last = len(steps) - 1
     buffers = [out[o] for o in compiled.outputs]
+    every = max(1, len(steps) // 100) if tick is not None else len(steps) + 1
     for i, t in enumerate(steps):
         keep = saved[i]
+        if i % every == 0 and i:
+            tick(i / len(steps))
         values, S = step(t, step_dt, S, K, n, keep, i < last)
         if keep:
             for buf, v in zip(buffers, values):

@@ -32,7 +32,7 @@ from sdkit.engine.chunks import ChunkSpec, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.errors import InvalidValueError, UnknownVariableError
-from sdkit.io.progress import track
+from sdkit.io.progress import Progress
 from sdkit.io.tidy import describe
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical, split_subscripted
@@ -157,13 +157,29 @@ def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Exe
         # benchmarks/ensemble.py); at least one per worker
         n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
         blocks = np.array_split(values, n_chunks)
-        if own:  # a line on stderr every few seconds if the ensemble runs that long
-            return [run_chunk(spec, b, model)
-                    for b in track(blocks, desc="ensemble", weight=len, lines=True)]
+        if own:  # a line on stderr every few seconds if an ensemble runs that long
+            with Progress(len(values), desc="ensemble", lines=True,
+                          show=None if len(values) > 1 else False) as bar:
+                return [_run_counted(spec, b, model, bar) for b in blocks]
         return executor.map(run_chunk, [(spec, b) for b in blocks])
     finally:
         if own:
             executor.close()
+
+
+def _run_counted(spec: ChunkSpec, block: np.ndarray, model: Model, bar: Progress):
+    """:func:`run_chunk` on `block`, counting its members on `bar` as its steps go by."""
+    done = 0
+
+    def tick(fraction: float) -> None:
+        nonlocal done
+        now = int(len(block) * fraction)
+        bar.update(now - done)
+        done = now
+
+    result = run_chunk(spec, block, model, tick)
+    bar.update(len(block) - done)
+    return result
 
 
 def _select(model: Model, data: dict, picks) -> dict:
@@ -334,8 +350,7 @@ def _spec(model: Model, table: pd.DataFrame, outputs, times: RunTimes, engine: s
 
 
 def _join_members(parts: list[np.ndarray]) -> np.ndarray:
-    """Chunks ``(members, times, *dims)`` joined on members, keeping the engine's
-    time-major memory (a copy of contiguous blocks, returned as a view)."""
+    """Chunks ``(members, times, *dims)`` joined on members, in time-major memory."""
     return np.concatenate([p.swapaxes(0, 1) for p in parts], axis=1).swapaxes(0, 1)
 
 

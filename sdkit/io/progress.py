@@ -7,7 +7,9 @@ at most every :data:`EVERY` seconds::
     sdkit: Monte Carlo: 4,096/10,000 runs (41%), 812 runs/s, ETA 7s
 
 and one last line when the job ends (jobs shorter than that write nothing).
-``$SDKIT_PROGRESS_SECONDS`` sets the interval (``inf`` turns the lines off).
+``$SDKIT_PROGRESS_SECONDS`` sets the interval (``inf`` turns the lines off), and
+inside ``with quiet():`` (the command line's ``--no-progress``) nothing is
+reported, however deep the job that counts.
 The job's own output on standard output is never touched. A
 :class:`Progress` has the part of tqdm's interface sdkit uses (``update``,
 ``set_postfix``, ``close``, context manager), so a caller swaps one for the
@@ -20,12 +22,27 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO
 
-__all__ = ["Progress", "track", "EVERY"]
+__all__ = ["Progress", "track", "quiet", "EVERY"]
 
 #: seconds between two log lines (``$SDKIT_PROGRESS_SECONDS`` overrides)
 EVERY = 5.0
+
+
+_QUIET: ContextVar[bool] = ContextVar("sdkit_progress_quiet", default=False)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Report no progress inside this block (every :class:`Progress` it creates is silent)."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
 
 
 def _every() -> float:
@@ -59,7 +76,8 @@ class Progress:
     unit : str, default "run"
         The unit counted (its plural adds ``s``).
     show : bool, optional
-        False: report nothing. Default (None) and True: report.
+        False: report nothing. Default (None) and True: report (except inside
+        :func:`quiet`).
     lines : bool, optional
         Force log lines (True) or the tqdm bar (False); default: the bar when
         `stream` is a terminal and tqdm is installed, lines otherwise.
@@ -87,7 +105,7 @@ class Progress:
         self._start = self._last = clock()
         self._closed = False
         self._bar = None
-        self._show = show is not False
+        self._show = show is not False and not _QUIET.get()
         if self._show and not (lines if lines is not None else not self._isatty()):
             self._bar = self._tqdm()
 
