@@ -11,7 +11,12 @@ import xarray as xr
 
 from sdkit import InvalidValueError, SpecError, load_model
 from sdkit.analysis.bands import bands, peak_probability
-from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo, sample_parameters
+from sdkit.scenarios.uncertainty import (
+    ParameterUncertainty,
+    monte_carlo,
+    read_parameters,
+    sample_parameters,
+)
 
 
 def test_truncated_normal_sampling_respects_bounds_and_seed():
@@ -83,6 +88,23 @@ def test_from_calibration_record(tmp_path):
     path.write_text('{"parameters": []}')
     with pytest.raises(SpecError, match="calibration.json: parameters"):
         ParameterUncertainty.from_record(path)
+
+
+def test_record_parameters_apply_fixed_constants_first(tmp_path):
+    """``--params calibration.json``: the spec's [fixed] constants the fit assumed, then the
+    fitted values (which win for a name in both); a malformed ``fixed`` table is refused."""
+    record = {"parameters": {"g": {"variable": "Growth rate", "value": 0.06, "stderr": 0.01}},
+              "fixed": {"Initial output": 300, "Growth rate": 0.5}}
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps(record))
+    got = read_parameters(path)
+    assert got == {"Initial output": 300.0, "Growth rate": 0.06}
+    assert list(got) == ["Initial output", "Growth rate"]
+    record["fixed"] = {"Initial output": "high"}
+    path.write_text(json.dumps(record))
+    with pytest.raises(SpecError, match=r"calibration\.json: fixed: expected a table of name "
+                                        r"= number"):
+        read_parameters(path)
 
 
 def test_monte_carlo_bands_are_ordered_and_seeded(models_dir):
