@@ -55,24 +55,46 @@ def strongest_loops(graph: ElementGraph, scores: Mapping[tuple[str, str], np.nda
     return list(found.values())
 
 
-def _topological(nodes: list[str], edges, is_stock: list[bool]) -> list[int]:
-    """Non-stock nodes ordered so each comes after its non-stock inputs."""
-    indeg = [0] * len(nodes)
-    out: dict[int, list[int]] = {}
-    for a, b in edges:
-        if not is_stock[a] and not is_stock[b]:
-            indeg[b] += 1
-            out.setdefault(a, []).append(b)
-    ready = [i for i in range(len(nodes)) if not is_stock[i] and indeg[i] == 0]
-    order = []
-    while ready:
-        n = ready.pop()
-        order.append(n)
-        for m in out.get(n, ()):
-            indeg[m] -= 1
-            if indeg[m] == 0:
-                ready.append(m)
-    return order
+def _levels(n: int, pairs, is_stock: list[bool]) -> list[int]:
+    """Depth of each non-stock node in the acyclic graph of auxiliaries (stocks: 0).
+
+    Stocks as targets get one level past the deepest auxiliary, so segments
+    into stocks are closed last. A node on an algebraic cycle (an invalid
+    model) keeps level -1 and is left out.
+    """
+    level = [0 if is_stock[i] else -1 for i in range(n)]
+    inputs: dict[int, list[int]] = {}
+    for a, b in pairs:
+        if not is_stock[b]:
+            inputs.setdefault(b, []).append(a)
+    changed = True
+    for _ in range(n + 1):
+        if not changed:
+            break
+        changed = False
+        for v, us in inputs.items():
+            if all(level[u] >= 0 for u in us):
+                new = 1 + max(level[u] for u in us)
+                if new != level[v]:
+                    level[v], changed = new, True
+    top = max(level) + 1
+    return [top if is_stock[i] else level[i] for i in range(n)]
+
+
+def _groups(pairs, level: list[int]):
+    """Edges by level of their target, sorted by target: (edges, sources, targets, starts)."""
+    by_level: dict[int, list[int]] = {}
+    for e, (_, b) in enumerate(pairs):
+        if level[b] > 0:
+            by_level.setdefault(level[b], []).append(e)
+    out = []
+    for lev in sorted(by_level):
+        edges = np.array(sorted(by_level[lev], key=lambda e: pairs[e][1]))
+        sources = np.array([pairs[e][0] for e in edges])
+        targets = np.array([pairs[e][1] for e in edges])
+        starts = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
+        out.append((edges, sources, targets[starts], starts, np.diff(np.r_[starts, len(edges)])))
+    return out
 
 
 def _search_component(graph, comp, scores, steps, found) -> None:
@@ -80,30 +102,30 @@ def _search_component(graph, comp, scores, steps, found) -> None:
     index = {n: i for i, n in enumerate(nodes)}
     is_stock = [graph.equations[n].is_stock for n in nodes]
     stocks = [i for i in range(len(nodes)) if is_stock[i]]
-    row_of = {node: k for k, node in enumerate(stocks)}
     pairs = [(index[a], index[b]) for a, b in scores if a in comp and b in comp]
     if not stocks or not pairs:
         return
     weights = np.abs(np.stack([scores[(nodes[a], nodes[b])] for a, b in pairs]))
     weights = np.where(np.isfinite(weights), weights, 0.0)[:, list(steps)]
-    into: dict[int, list[int]] = {}
-    for e, (_, b) in enumerate(pairs):
-        into.setdefault(b, []).append(e)
-    order = _topological(nodes, pairs, is_stock) + stocks
-    seed = np.eye(len(stocks))
+    groups = _groups(pairs, _levels(len(nodes), pairs, is_stock))
     for col in weights.T:
         best = np.zeros((len(stocks), len(nodes)))
+        best[:, stocks] = np.eye(len(stocks))
         parent = np.full((len(stocks), len(nodes)), -1)
-        for v in order:
-            for e in into.get(v, ()):
-                u = pairs[e][0]
-                cand = (seed[:, row_of[u]] if is_stock[u] else best[:, u]) * col[e]
-                better = cand > best[:, v]
-                best[:, v] = np.where(better, cand, best[:, v])
-                parent[better, v] = u
-        link = best[:, stocks]  # strongest segment stock -> stock
+        arrive = np.zeros((len(stocks), len(stocks)))
+        for edges, sources, targets, starts, counts in groups:
+            cand = best[:, sources] * col[edges]
+            top = np.maximum.reduceat(cand, starts, axis=1)
+            local = np.where(cand == np.repeat(top, counts, axis=1),
+                             np.arange(len(edges)), -1)
+            pick = np.maximum.reduceat(local, starts, axis=1)
+            parent[:, targets] = np.where(top > 0, sources[pick], -1)
+            if is_stock[targets[0]]:  # segments closing on stocks: keep the seeds
+                arrive[:, [stocks.index(t) for t in targets]] = top
+            else:
+                best[:, targets] = top
         parents = parent.tolist()
-        for cycle in _strongest_cycles(link):
+        for cycle in _strongest_cycles(arrive):
             full = _expand(cycle, stocks, parents)
             if full is not None:
                 key = frozenset(zip(full, full[1:] + full[:1]))
