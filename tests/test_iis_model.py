@@ -406,3 +406,32 @@ def test_sdkit_run_summary_of_the_xmile_uses_yearly_saves_and_units():
     assert "GDP (Cyuan/Year)" in text
     peak_years = [ln.split()[-1] for ln in text.splitlines() if ln.startswith(CITIES[0])][1:2]
     assert peak_years and float(peak_years[0]).is_integer()
+
+
+def test_provincial_intensity_path_reproduces_hubei_outcomes():
+    """The achieved Hubei energy-intensity changes (drivers_and_targets.csv S40-S42) come back
+    out of the integrated decline rate: -22.78 % 2010-2015, -13.96 % 2015-2018, -18 % 2015-2020;
+    then the 14th-plan target (-13.5 % over 2020-2025, S34)."""
+    res = simlin_run(yearly=False)
+    rate = res["Provincial energy intensity decline"]
+    index = pd.Series(np.exp(-np.concatenate([[0.0], np.cumsum(rate.values[:-1] * MODEL_DT)])),
+                      index=rate.index)
+    at = lambda t: float(index[np.isclose(index.index, t)].iloc[0])  # noqa: E731
+    assert math.isclose(at(2015) / at(2010), 1 - 0.2278, rel_tol=1e-9)
+    assert math.isclose(at(2018) / at(2015), 1 - 0.1396, rel_tol=1e-9)
+    assert math.isclose(at(2020) / at(2015), 1 - 0.18, rel_tol=1e-9)
+    assert math.isclose(at(2025) / at(2020), 1 - 0.135, rel_tol=1e-9)
+
+
+def test_pandemic_shifts_output_from_industry_to_services_as_in_hubei():
+    """In 2020 the secondary / tertiary ratio is the Hubei ratio of 2020 real growth
+    (0.926 / 0.962) times its path without the shift; non-primary output is unchanged
+    and the shift is absent before 2020."""
+    res = simlin_run()
+    s = res["Secondary share of nonprimary[Enshi]"]
+    va2, va3 = res["Value added secondary[Enshi]"], res["Value added tertiary[Enshi]"]
+    ratio = (va2 / va3) / (s / (1 - s))
+    assert math.isclose(float(ratio.loc[2020]), 0.926 / 0.962, rel_tol=1e-3)
+    assert np.allclose(ratio.loc[2010:2019], 1.0, rtol=1e-9)
+    assert 0.9626 < float(ratio.loc[2030]) < 1.0  # fades with the output loss
+    assert np.allclose(va2 + va3, res["Nonprimary output[Enshi]"], rtol=1e-9)

@@ -131,6 +131,7 @@ EXTREMES = {
 def extremes(model):
     rows = [fitted()] + [{**fitted(), **p} for p in EXTREMES.values()]
     outputs = ("GDP", "Nonprimary output", "Value added primary", "Productive capital",
+               "CO2 balance after forest sink",
                "Knowledge stock", "Working age population", "Patents", "CO2 emissions",
                "Gross CO2 emissions", "Electricity share", "Coordination degree",
                "Policy stringency", "Lever costs", "Investment")
@@ -168,6 +169,12 @@ def test_extreme_conditions_behave_as_their_cause_says(extremes):
     # strongest levers with a clean grid: net emissions near zero by 2060
     total = clean["CO2 emissions"].sum("City")
     assert float(total.sel(time=2060)) < 0.1 * float(total.sel(time=2021))
+    # with its sourced forest sink Yichang is about net zero; the cluster is not, because
+    # the other cities' sinks are not in the data (models/README.md, "Near-zero net emissions")
+    balance = clean["CO2 balance after forest sink"].sel(time=2060)
+    yichang_2021 = float(clean["CO2 emissions"].sel(City="Yichang", time=2021))
+    assert float(balance.sel(City="Yichang")) < 0.05 * yichang_2021
+    assert float(balance.sum("City")) > 0.02 * float(total.sel(time=2021))
 
 
 # ------------------------------------------------------------------ mass balance
@@ -230,9 +237,10 @@ def test_sectors_and_co2_are_reproduced_in_sample(reproduction):
 
 
 def test_sector_and_co2_hold_out_errors(reproduction):
-    """Issue 13 targets: sectors <= 10 %, CO2 <= 10 % hold-out. Known exceptions (named in
-    calibration/data/README.md) are held to a looser bound, so that they cannot grow unseen."""
-    exceptions = {"Value added secondary[Enshi]": 25.0, "CO2 emissions[Jingmen]": 15.0}
+    """Issue 13 targets: sectors <= 10 %, CO2 <= 10 % hold-out. The one known exception
+    (Enshi's secondary sector, 12.7 %: its 2020 fall, named in calibration/data/README.md) is
+    held to a looser bound, so that it cannot grow unseen."""
+    exceptions = {"Value added secondary[Enshi]": 15.0}
     for name, (_, hold) in reproduction.items():
         if name.startswith(("Value added", "CO2 emissions")):
             assert hold <= exceptions.get(name, 10.0), (name, hold)
@@ -296,3 +304,24 @@ def test_projections_are_robust_to_the_fit_window(model):
     for name, limit in (("GDP", 0.10), ("CO2 emissions", 0.15)):
         rel = np.abs(ds[name].isel(member=1) / ds[name].isel(member=0) - 1)
         assert (rel <= limit).all(), (name, rel.values)
+
+
+# ------------------------------------------------------------------ after the data
+VALIDATION = ROOT / "calibration" / "data" / "validation_after_2021.csv"
+
+
+def test_growth_after_2021_against_published_statistics(model):
+    """Out of sample beyond 2021: real GDP growth of the calibrated baseline against the
+    published city statistics in calibration/data/validation_after_2021.csv (never fitted;
+    only Jingzhou 2022 was in reach: observed 5.1 %, model 6.2 %). Held within 2 points."""
+    for spec in (SPEC, FULL_SPEC):
+        assert VALIDATION.name not in spec.read_text(encoding="utf-8")
+    rows = pd.read_csv(VALIDATION)
+    assert rows["source"].str.startswith("http").all()
+    growth = rows[rows["indicator"] == "gdp_real_growth_yoy"]
+    assert len(growth) >= 1 and (growth["year"] > 2021).all()
+    gdp = run(model, [fitted()], ("GDP",), saveper=1.0).isel(member=0)["GDP"]
+    for r in growth.itertuples():
+        model_growth = float(gdp.sel(City=r.city, time=r.year)
+                             / gdp.sel(City=r.city, time=r.year - 1) - 1) * 100
+        assert abs(model_growth - r.value) <= 2.0, (r.city, r.year, model_growth, r.value)

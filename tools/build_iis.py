@@ -130,15 +130,20 @@ def distance(a: str, b: str) -> float:
 DIST_MATRIX = tuple(distance(a, b) for a in CITIES for b in CITIES)
 # Calibrated values (calibration/iis.toml fit 2010-2018; record in calibration/results/iis),
 # used as the model's defaults so that a plain run is the calibrated baseline.
-CAL_CATCH_UP = per_city(0.065594, 0.053668, 0.064327, 0.052257)
-CAL_PRIMARY_GROWTH = per_city(0.14718, 0.07705, 0.05952, 0.053292)
-CAL_STRUCTURAL_ELASTICITY = per_city(-0.47601, -0.65448, -0.57908, -0.80624)
-CAL_STRUCTURAL_CURVATURE = 0.81296
-CAL_PATENT_SCALE = per_city(3193.3, 1617.4, 1127.2, 316.71)
-CAL_LENDING_RATE = (0.22299, 0.23431, 0.18971)
-CAL_COMPLIANCE = (2.6, 2.106, 3.1564)
+CAL_CATCH_UP = per_city(0.065954, 0.053656, 0.064492, 0.052441)
+CAL_PRIMARY_GROWTH = per_city(0.14723, 0.076958, 0.059572, 0.053217)
+CAL_STRUCTURAL_ELASTICITY = per_city(-0.14703, -0.20687, -0.18669, -0.21594)
+CAL_STRUCTURAL_CURVATURE = 0.26208
+CAL_PATENT_SCALE = per_city(3182.5, 1616.2, 1125.1, 315.85)
+CAL_LENDING_RATE = (0.22291, 0.23454, 0.18972)
+CAL_COMPLIANCE = (1.8412, 1.4847, 2.2331)
 MAX_DUPLICATION, DUPLICATION_EXPONENT, BASE_COORDINATION, COORDINATION_TFP = 0.1, 4.0, 0.2, 0.05
 CAPITAL_ELASTICITY = 0.5
+# Hubei 2020 at comparable prices: GDP -5.0 %, primary 0.0 %, secondary -7.4 %, tertiary -3.8 %
+HUBEI_2020 = ("Hubei Provincial Bureau of Statistics, 2020 economic data released 2021-01-19: "
+              "hb.cri.cn/n/20210120/173985f5-e559-8a2f-e9db-12b878f010c1.html (湖北日报 "
+              "2021-01-20)")
+PANDEMIC_SECONDARY_RELATIVE = round((1 - 0.074) / (1 - 0.038), 4)
 
 
 def _tfp_initial() -> tuple[float, ...]:
@@ -312,11 +317,23 @@ def levers_and_data() -> list[Var]:
             "Output losses after large shocks are highly persistent (Cerra & Saxena 2008, "
             "American Economic Review 98(1)); China's zero-COVID restrictions lasted until "
             "December 2022 (assumption, range 5-50 years).", kind="const", group=g))
-    add(Var("Pandemic factor", "1 - Pandemic output loss * IF THEN ELSE(Time >= Pandemic "
-            "year, EXP(-MAX(0, Time - Pandemic year - Pandemic duration) / Pandemic recovery "
-            "time), 0)", "Dmnl",
+    add(Var("Pandemic intensity", "IF THEN ELSE(Time >= Pandemic year, EXP(-MAX(0, Time - "
+            "Pandemic year - Pandemic duration) / Pandemic recovery time), 0)", "Dmnl",
+            "Strength of the pandemic shock: 0 before, 1 in the pandemic year, then fading "
+            "exponentially.", group=g))
+    add(Var("Pandemic factor", "1 - Pandemic output loss * Pandemic intensity", "Dmnl",
             "Output multiplier: 1 before the pandemic; 1 - loss in the pandemic year, then the "
             "loss fades exponentially.", group=g))
+    add(Var("Pandemic secondary relative output", (PANDEMIC_SECONDARY_RELATIVE,), "Dmnl",
+            "Secondary / tertiary real output in the pandemic year relative to the path "
+            "without it: Hubei 2020 secondary -7.4 %, tertiary -3.8 % at comparable prices "
+            f"(0.926 / 0.962 = {PANDEMIC_SECONDARY_RELATIVE}; {HUBEI_2020}). Applied to each "
+            "city (assumption, range 0.94-1).", kind="const", group=g))
+    add(Var("Pandemic secondary ratio", "1 - (1 - Pandemic secondary relative output) * "
+            "Pandemic intensity", "Dmnl",
+            "Secondary / tertiary output ratio relative to the path without the pandemic: "
+            "industry and construction lost more than services, and the shift fades with the "
+            "output loss.", group=g))
     return v
 
 
@@ -600,29 +617,47 @@ def economy() -> list[Var]:
     add(Var("Income index", f"GDP per capita{c} / (GDP 2010{c} / Population 2010{c})",
             "Dmnl", "GDP per resident relative to 2010.", dims=("City",), group=g))
     add(Var("Structural elasticity", CAL_STRUCTURAL_ELASTICITY, "Dmnl",
-            "Elasticity of the secondary share of non-primary output to income per head in "
-            "2010 (negative while a city still industrialises; free parameter, bounds "
-            "[-1, 1.5]; default = the calibrated value).", dims=("City",), kind="const", group=g))
+            "Fall of the secondary share of non-primary output (share points) per unit of "
+            "log income per head, at 2010 (negative while a city still industrialises; free "
+            "parameter, bounds [-1, 1.5]; default = the calibrated value).", dims=("City",),
+            kind="const", group=g))
     add(Var("Structural curvature", (CAL_STRUCTURAL_CURVATURE,), "Dmnl",
-            "Curvature of the log secondary share in log income: the share rises, peaks and "
-            "falls as income grows (hump of Chenery & Syrquin 1975, Herrendorf, Rogerson & "
-            "Valentinyi 2014; pooled free parameter, bounds [0, 1]; default = the calibrated "
-            "value).",
+            "Curvature of the secondary share (share points) in log income, pooled over the "
+            "cities as the share regressions of the literature are written in share levels: "
+            "the share rises, peaks and falls as income grows (hump of Chenery & Syrquin "
+            "1975, Herrendorf, Rogerson & Valentinyi 2014; pooled free parameter, bounds "
+            "[0, 1]; default = the calibrated value).",
             kind="const", group=g))
     add(Var("Secondary share floor", (0.25,), "Dmnl",
             "Secondary share of non-primary output that structural change approaches at high "
             "income (industry is about 20-30% of GDP in high-income manufacturing economies, "
             "World Bank WDI NV.IND.TOTL.ZS; assumption, range 0.15-0.35).",
             kind="const", group=g))
-    add(Var("Secondary share of nonprimary", f"MIN(0.9, Secondary share floor + (Value added "
-            f"secondary 2010{c} / Nonprimary output 2010{c} - Secondary share floor) * "
-            f"EXP(-Structural elasticity{c} * LN(Income index{c}) - Structural curvature * "
-            f"LN(Income index{c}) ^ 2))", "Dmnl",
+    add(Var("Secondary share gap 2010", f"Value added secondary 2010{c} / Nonprimary output "
+            f"2010{c} - Secondary share floor", "Dmnl",
+            "2010 secondary share of non-primary output above the floor.", dims=("City",),
+            group=g))
+    add(Var("Secondary share of nonprimary", f"MIN(0.9, Secondary share floor + Secondary "
+            f"share gap 2010{c} * EXP(-(Structural elasticity{c} * LN(Income index{c}) + "
+            f"Structural curvature * LN(Income index{c}) ^ 2) / Secondary share gap 2010{c}))",
+            "Dmnl",
             "Secondary share of non-primary value added as a function of income per head "
-            "(structural change toward services).", dims=("City",), group=g))
-    add(Var("Value added secondary", f"Nonprimary output{c} * Secondary share of "
-            f"nonprimary{c}", "Cyuan/Year", "Secondary-sector value added, constant 2010 "
+            "(structural change toward services): near 2010 the share moves by -e ln I - "
+            "c (ln I)^2 share points (Chenery-Syrquin form in levels); far from it the "
+            "exponential keeps it above the floor.", dims=("City",), group=g))
+    add(Var("Secondary share after pandemic", f"Secondary share of nonprimary{c} * Pandemic "
+            f"secondary ratio / (Secondary share of nonprimary{c} * Pandemic secondary ratio + "
+            f"1 - Secondary share of nonprimary{c})", "Dmnl",
+            "Secondary share of non-primary output with the pandemic's sector shift (equal to "
+            "the structural share outside the pandemic years).", dims=("City",), group=g))
+    add(Var("Value added secondary", f"Nonprimary output{c} * Secondary share after "
+            f"pandemic{c}", "Cyuan/Year", "Secondary-sector value added, constant 2010 "
             "prices.", dims=("City",), group=g))
+    add(Var("Secondary activity", f"Nonprimary output{c} / Pandemic factor * Secondary share "
+            f"of nonprimary{c}", "Cyuan/Year",
+            "Secondary output before the pandemic loss and its sector shift: the activity "
+            "that drives industrial energy use and process emissions.", dims=("City",),
+            group=g))
     add(Var("Value added tertiary", f"Nonprimary output{c} - Value added secondary{c}",
             "Cyuan/Year", "Tertiary-sector value added, constant 2010 prices.",
             dims=("City",), group=g))
@@ -942,6 +977,13 @@ FYP_ENERGY_TARGETS = (  # (name, first year, % change over the plan), drivers_an
     ("11th", 2006, -20.0, "S27"), ("12th", 2011, -16.0, "S29, S31 (Hubei allocation -16%)"),
     ("13th", 2016, -15.0, "S32"), ("14th", 2021, -13.5, "S34"),
 )
+# Hubei's achieved energy-intensity change (drivers_and_targets.csv): (variable suffix, first
+# year, last year, % change from the year before the first to the last year, source)
+HUBEI_ENERGY_OUTCOMES = (
+    ("12th FYP", 2011, 2015, -22.78, "S40 (鄂政发〔2016〕62号)"),
+    ("2016 to 2018", 2016, 2018, -13.96, "S42 (湖北日报 2019-06-18)"),
+    ("13th FYP", 2016, 2020, -18.0, "S41 (湖北省应对气候变化“十四五”规划, 初步核算)"),
+)
 
 
 def costs() -> list[Var]:
@@ -1024,22 +1066,49 @@ def carbon() -> list[Var]:
     add(Var("Plan period", (5.0,), "Year", "Length of a Five-Year Plan.",
             kind="const", group=g))
     t12, t13, t14 = (f"Energy intensity target {n} FYP" for n in ("12th", "13th", "14th"))
-    add(Var("Required energy intensity decline", "-LN(1 + IF THEN ELSE(Time < 2011, Energy "
-            f"intensity target 11th FYP, IF THEN ELSE(Time < 2016, {t12}, IF THEN ELSE(Time < "
-            f"2021, {t13}, {t14}))) / 100) / Plan period", "1/Year",
+    add(Var("Required energy intensity decline", "-LN(1 + IF THEN ELSE(Time < 2010, Energy "
+            f"intensity target 11th FYP, IF THEN ELSE(Time < 2015, {t12}, IF THEN ELSE(Time < "
+            f"2020, {t13}, {t14}))) / 100) / Plan period", "1/Year",
             "Continuous annual decline of energy intensity that the plan in force requires; "
-            "each target acts from the year its plan was set. After 2025 the 14th-plan rate "
-            "continues (assumption: later plans were not set when the data end).",
+            "each target acts on the years of its plan (the change into year t acts during "
+            "[t-1, t)). After 2025 the 14th-plan rate continues (assumption: later plans "
+            "were not set when the data end).",
             group=g))
-    add(Var("Target compliance", (*CAL_COMPLIANCE, 1.3), "Dmnl",
-            "Achieved / required intensity decline. Hubei: 12th plan energy -22.78% vs -16% "
-            "(S40, S31), 13th -18% vs -15% national (S41, S32): 1.2-1.5. Fitted per city to "
-            "EDGAR CO2 (bounds [0, 6]; default = the calibrated value); Enshi (no series) keeps "
-            "1.3, Hubei's own ratio.",
+    for suffix, first, last, pct, src in HUBEI_ENERGY_OUTCOMES:
+        add(Var(f"Hubei energy intensity outcome {suffix}", (pct,), "Dmnl",
+                f"Hubei's achieved energy-intensity change {first - 1}-{last}, % "
+                f"(drivers_and_targets.csv, {src}).", kind="const", group=g))
+    add(Var("Last outcome year", (2020.0,), "Year",
+            "Last year with an achieved Hubei energy-intensity change (S41): the plan "
+            "targets take over after it.", kind="const", group=g))
+    o12, o1618, o13 = (f"Hubei energy intensity outcome {x[0]}" for x in HUBEI_ENERGY_OUTCOMES)
+    add(Var("Outcome years 2016 to 2018", (3.0,), "Year",
+            "Length of the 2016-2018 outcome period (S42).", kind="const", group=g))
+    add(Var("Outcome years 2019 to 2020", (2.0,), "Year",
+            "Length of the rest of the 13th plan after 2018.", kind="const", group=g))
+    add(Var("Achieved energy intensity decline", f"IF THEN ELSE(Time < 2015, -LN(1 + {o12} / "
+            f"100) / Plan period, IF THEN ELSE(Time < 2018, -LN(1 + {o1618} / 100) / Outcome "
+            f"years 2016 to 2018, -LN((1 + {o13} / 100) / (1 + {o1618} / 100)) / Outcome years "
+            "2019 to 2020))", "1/Year",
+            "Hubei's achieved continuous annual decline of energy intensity: 2011-2015 "
+            "(12th plan outcome), 2016-2018 and 2019-2020 (the 13th-plan outcome net of "
+            "2016-2018: the decline slowed to 2.4 %/yr, from 5.0 %/yr in 2016-2018).",
+            group=g))
+    add(Var("Provincial energy intensity decline", "IF THEN ELSE(Time < Last outcome year, "
+            "Achieved energy intensity decline, Required energy intensity decline)", "1/Year",
+            "Energy-intensity decline of Hubei: achieved to 2020 (S40-S42), then the plan "
+            "target in force (14th plan -13.5 % over five years; the province is assumed to "
+            "meet it).", group=g))
+    add(Var("Target compliance", (*CAL_COMPLIANCE, 1.0), "Dmnl",
+            "City / Hubei energy-intensity decline (Hubei's achieved decline to 2020, the "
+            "plan target after). Fitted per city to EDGAR CO2 (bounds [0, 6]; default = the "
+            "calibrated value); Enshi (no series) follows Hubei (1; assumption, range "
+            "0.7-1.5).",
             dims=("City",), kind="const", group=g))
     add(Var("Compliance fade time", (10.0,), "Year",
-            "Time constant over which a city's over-fulfilment of the plan targets (compliance "
-            "above 1) fades after the last data year: the fitted excess reflects one-off "
+            "Time constant over which a city's faster decline than the province's "
+            "(compliance above 1) fades after the last data year: the fitted excess reflects "
+            "one-off "
             "restructuring in 2010-2021 (e.g. chemical plants moved away from the Yangtze from "
             "2017) and cannot be extrapolated for decades; China's best five-year energy-"
             "intensity decline was about 5%/yr (assumption, range 5-40 years).",
@@ -1047,8 +1116,8 @@ def carbon() -> list[Var]:
     add(Var("Effective compliance", f"1 + (Target compliance{c} - 1) * IF THEN ELSE(Time <= "
             "Grid factor data year, 1, EXP(-(Time - Grid factor data year) / Compliance fade "
             "time))", "Dmnl",
-            "Achieved / required decline: the fitted compliance to the last data year, then "
-            "fading toward meeting the targets exactly.", dims=("City",), group=g))
+            "City / provincial decline: the fitted compliance to the last data year, then "
+            "fading toward the provincial rate (the plan target).", dims=("City",), group=g))
     add(Var("Green transition intensity rate", (0.02,), "1/Year",
             "Extra energy-intensity decline at the full green-transition lever (assumption; "
             "range 0.01-0.04).", kind="const", group=g))
@@ -1058,11 +1127,11 @@ def carbon() -> list[Var]:
     add(Var("Stringency max decline rate", (0.03,), "1/Year",
             "Extra energy-intensity decline at full policy stringency (assumption; range "
             "0.01-0.05; loop B4).", kind="const", group=g))
-    add(Var("Industry intensity decline rate", f"Effective compliance{c} * Required energy "
+    add(Var("Industry intensity decline rate", f"Effective compliance{c} * Provincial energy "
             "intensity decline + Green transition intensity rate * Green transition effect + "
             f"Stringency max decline rate * Policy stringency{c}", "1/Year",
             "Fractional decline of industrial energy intensity.", dims=("City",), group=g))
-    add(Var("Other intensity decline rate", f"Effective compliance{c} * Required energy "
+    add(Var("Other intensity decline rate", f"Effective compliance{c} * Provincial energy "
             "intensity decline + Green transition intensity rate * Green transition other "
             "fraction * Green transition effect + Stringency max decline rate * Policy "
             f"stringency{c}", "1/Year",
@@ -1151,7 +1220,7 @@ def carbon() -> list[Var]:
             "year))", "Dmnl", "Process CO2 per unit of secondary value added, 2010 = 1.",
             group=g))
     # -- emissions
-    add(Var("Industry energy CO2", f"Value added secondary{c} / Pandemic factor * Industry "
+    add(Var("Industry energy CO2", f"Secondary activity{c} * Industry "
             f"energy CO2 intensity 2010{c} * Industry energy intensity{c} * Emission factor "
             f"index{c}", "Mt/Year",
             "Energy CO2 of the secondary sector: activity x energy intensity x emission "
@@ -1159,12 +1228,12 @@ def carbon() -> list[Var]:
             "the 2020 output drop (China's CO2 rose in 2020, Global Carbon Budget 2021; the "
             "cities' EDGAR series too), so emissions are computed on pre-shock activity "
             "(assumption).", dims=("City",), group=g))
-    add(Var("Process CO2", f"Value added secondary{c} / Pandemic factor * Process intensity "
+    add(Var("Process CO2", f"Secondary activity{c} * Process intensity "
             f"2010{c} * Process intensity", "Mt/Year", "Process CO2 (cement, chemicals).",
             dims=("City",), group=g))
-    add(Var("Other energy CO2", f"(Value added primary{c} + Value added tertiary{c} / "
-            f"Pandemic factor) * Other energy CO2 intensity 2010{c} * Other energy "
-            f"intensity{c} * Emission factor index{c}", "Mt/Year",
+    add(Var("Other energy CO2", f"(Value added primary{c} + Nonprimary output{c} / "
+            f"Pandemic factor - Secondary activity{c}) * Other energy CO2 intensity "
+            f"2010{c} * Other energy intensity{c} * Emission factor index{c}", "Mt/Year",
             "Energy CO2 of agriculture, services and households (pre-shock activity, as for "
             "industry).", dims=("City",), group=g))
     add(Var("Power plant capacity", per_city(0.0, 1320.0, 0.0, 0.0), "MWh/Hour",
@@ -1207,6 +1276,18 @@ def carbon() -> list[Var]:
     add(Var("CO2 emissions", f"Gross CO2 emissions{c} - Captured CO2{c}", "Mt/Year",
             "Net CO2 emissions of the city (EDGAR-consistent level; equals gross "
             "emissions when no CCS).", dims=("City",), kind="flow", group=g))
+    add(Var("Forest carbon sink", per_city(5.73, 0.0, 0.0, 0.0), "Mt/Year",
+            "CO2 taken up by the city's forests. Yichang: 5.73 Mt CO2 in 2022 (forest carbon "
+            "stock +1.56 Mt C; Yichang Forestry and Landscape Bureau via China News Service, "
+            "2023-04-22, news.9774.com.cn/news/shiz/2023/0422/32507.html). Held at that level "
+            "(assumption, range 0.5-1.2 times: sinks fall as forests mature, rise with "
+            "afforestation). Jingzhou, Jingmen, Enshi: no city figure in reach (searched), "
+            "so 0, a lower bound.",
+            dims=("City",), kind="const", group=g))
+    add(Var("CO2 balance after forest sink", f"CO2 emissions{c} - Forest carbon sink{c}",
+            "Mt/Year",
+            "Net emissions (after CCS) minus the forest sink: zero is net zero. Not fitted "
+            "(EDGAR counts no land-use fluxes).", dims=("City",), group=g))
     add(Var("Industry CO2 emissions", f"(Industry energy CO2{c} + Process CO2{c}) * (1 - "
             "Maximum CCS capture * Carbon removal effect)", "Mt/Year",
             "Net CO2 of the secondary sector (power plant excluded).", dims=("City",),
