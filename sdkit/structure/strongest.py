@@ -1,19 +1,29 @@
-"""The strongest-path loop search (Eberlein & Schoenberg 2020), stock to stock.
+"""The strongest-path loop search (after Eberlein & Schoenberg 2020), stock to stock.
 
 Eberlein & Schoenberg (2020, "Finding the loops that matter", ISDC) find
 the loops that matter without enumerating them all: at a step, from each
-stock, a depth-first search follows links weighted by their absolute link
-score and abandons a path as soon as it reaches a variable more weakly than
-an earlier path did; every path that closes on the stock is a loop.
+stock, a search follows links weighted by their absolute link score (a
+path's strength is the product of its scores) and keeps the strong loops
+that close on the stock.
 
 sdkit runs that search on the *stock graph*. Every feedback loop passes
 through a stock (a model has no algebraic loops), so it splits into
 stock-to-stock segments through auxiliaries and flows only. Those form an
-acyclic graph, so the strongest segment from each stock to each stock is
-found exactly by one pass in topological order (done for all stocks at
-once with numpy). The pruned search then runs between stocks only, and each
-loop it closes is expanded back into its segments; a loop whose segments
-share a variable is not elementary and is dropped.
+acyclic graph, so the strongest segment from every stock to every stock is
+found exactly, for all stocks at once, by one pass over the auxiliaries in
+topological order (numpy). On the stock graph a best-first search from each
+stock (Dijkstra on products) settles every stock once, strongest first, and
+keeps the strongest loop closing on the start stock; that loop is expanded
+back into its segments (a loop whose segments share a variable is not
+elementary and is dropped).
+
+What differs from the paper, and why: the paper's depth-first search keeps
+*every* loop it closes, pruning a path that reaches a variable more weakly
+than an earlier one; on IIS's stock graph (76 stocks, nearly all linked to
+each other) that visits millions of paths per step. sdkit keeps one loop per
+stock and step, the strongest the best-first search finds: exact when the
+segment scores are at most 1, a greedy choice where a score exceeds 1.
+The loops kept are the union over the sampled steps.
 """
 
 from __future__ import annotations

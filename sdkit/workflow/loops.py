@@ -2,8 +2,9 @@
 
 On a scalar model every loop is scored. On a subscripted model loops run
 between elements; when they are more than `max_loops` (IIS: millions), the
-loops scored are those the strongest-path search finds (Eberlein &
-Schoenberg 2020) at `samples` steps of the run, and the result says so.
+loops scored are those the strongest-path search finds
+(:mod:`sdkit.structure.strongest`, after Eberlein & Schoenberg 2020) at
+`samples` steps of the run, and the result says so.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ def loop_dominance(model: Model | str | os.PathLike, params: Mapping[str, object
     if cycles is None:
         steps = np.unique(np.linspace(1, len(run) - 1, min(samples, len(run) - 1)).astype(int))
         cycles = strongest_loops(graph, scores, steps)
-        method = (f"more than {max_loops} element loops: the strongest-path search "
-                  f"(Eberlein & Schoenberg 2020) at {len(steps)} of {len(run) - 1} steps")
+        method = (f"more than {max_loops} element loops: the strongest through each stock "
+                  f"at {len(steps)} of {len(run) - 1} steps, by the strongest-path search "
+                  "after Eberlein & Schoenberg 2020")
     report = label_loops(cycles, graph, family, str(getattr(model, "path", "model")))
     raw, relative = loop_scores(report, scores, run.index)
     names = documented_names(model, report, family)
