@@ -227,7 +227,8 @@ def sensitivity_figure(result, *, factors=None, title: str = "Sensitivity rankin
 
     `factors` (names) keeps a subset, e.g. the levers or the uncertain
     parameters. Bars whose interval is wider than the index are drawn pale and
-    hatched: their rank is not resolved.
+    marked "CI > index": their rank is not resolved. Neutral greys: colours
+    belong to scenarios.
     """
     table = result.table if factors is None else result.table[
         result.table["factor"].isin(list(factors))]
@@ -238,8 +239,8 @@ def sensitivity_figure(result, *, factors=None, title: str = "Sensitivity rankin
         part = table[table["outcome"] == outcome].sort_values("index")
         unresolved = (part["index_conf"] > part["index"]).to_numpy()
         ax.barh(part["label"], part["index"], xerr=part["index_conf"].clip(lower=0),
-                color=["#c9d3e6" if u else "#4c72b0" for u in unresolved],
-                hatch=None, ecolor="0.3", capsize=2)
+                color=["#d9d9d9" if u else "#6b6b6b" for u in unresolved],
+                ecolor="0.3", capsize=2)
         for k, u in enumerate(unresolved):
             if u:
                 ax.text(0, k, "  CI > index", va="center", fontsize=6, color="0.35")
