@@ -7,8 +7,9 @@ project's models, configurations and data READMEs, CJK punctuation and
 full-width forms (``tools/make_cjk_font.py`` builds it). Nothing is installed
 and nothing is fetched:
 
-* figures: :func:`figure_fonts` adds the font as the last fallback family of
-  every text of one :class:`~matplotlib.figure.Figure` while it is saved
+* figures: :func:`report_fonts` (around building figures, so that layouts
+  measure CJK text with it) and :func:`figure_fonts` (around saving one
+  :class:`~matplotlib.figure.Figure`) add the font as the last fallback family
   (Latin text keeps its font; no global ``rcParams`` change outlives the
   ``with`` block);
 * HTML: :func:`embed_font` adds an ``@font-face`` rule holding a subset of
@@ -36,7 +37,7 @@ from sdkit.errors import SdkitWarning
 if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure
 
-__all__ = ["FAMILY", "FONT_FILE", "covered", "is_cjk", "missing", "figure_fonts",
+__all__ = ["FAMILY", "FONT_FILE", "covered", "is_cjk", "missing", "figure_fonts", "report_fonts",
            "font_face_css", "embed_font"]
 
 #: the family name of the shipped font, in figures and in the HTML page
@@ -121,8 +122,6 @@ def figure_fonts(fig: Figure) -> Iterator[Figure]:
     >>> with figure_fonts(fig):  # doctest: +SKIP
     ...     fig.savefig("out.png")
     """
-    import matplotlib  # heavy: matplotlib only when a figure is saved
-
     family = _register()
     cmaps: dict[tuple[str, ...], frozenset[int]] = {}
     lacking: set[str] = set()
@@ -137,17 +136,33 @@ def figure_fonts(fig: Figure) -> Iterator[Figure]:
     if lacking:
         warnings.warn(f"figure text has characters no bundled font holds (drawn as boxes): "
                       f"{_names(lacking)}", SdkitWarning, stacklevel=3)
+    with report_fonts(), warnings.catch_warnings():
+        if lacking:  # named above, once
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from",
+                                    category=UserWarning)
+        yield fig
+
+
+@contextmanager
+def report_fonts() -> Iterator[str]:
+    """Within the block, matplotlib text falls back to the shipped CJK font.
+
+    A temporary ``rcParams`` context (restored on exit) appends :data:`FAMILY`
+    to ``font.family``: texts created inside (a figure built in the block) keep
+    the fallback, and layouts computed inside (``tight_layout``) measure CJK text
+    with it. Yields the family name.
+    """
+    import matplotlib  # heavy: matplotlib only when a figure is drawn
+
+    family = _register()
     default = list(matplotlib.rcParams["font.family"])
     log = logging.getLogger("matplotlib.font_manager")
     level = log.level
     log.setLevel(logging.ERROR)  # "no bold weight for sdkit CJK Sans": the regular one is used
     try:
-        with matplotlib.rc_context({"font.family": [*default, family]}), \
-                warnings.catch_warnings():
-            if lacking:  # named above, once
-                warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from",
-                                        category=UserWarning)
-            yield fig
+        with matplotlib.rc_context({"font.family": default if family in default
+                                    else [*default, family]}):
+            yield family
     finally:
         log.setLevel(level)
 

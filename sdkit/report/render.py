@@ -38,7 +38,7 @@ from sdkit.report.calibration_tables import (
     write_calibration_extras,
 )
 from sdkit.report.config import ReportConfig
-from sdkit.report.fonts import embed_font
+from sdkit.report.fonts import embed_font, report_fonts
 from sdkit.report.sections import build_figures, result_tables, sensitivity_tables
 from sdkit.report.tables import (
     bands_table,
@@ -142,7 +142,8 @@ def write_report(inputs: ReportInputs, out: str | os.PathLike, *,
     tables = result_tables(inputs, shown, shown_ens)
     tables["summary"] = summary_table(shown, cfg, inputs.titles)
     tables["headline"] = headline_table(shown, cfg, inputs.titles)
-    figs = build_figures(inputs, shown, bands, tables)
+    with report_fonts():  # layouts measure CJK text with the bundled font
+        figs = build_figures(inputs, shown, bands, tables)
     context = _context(inputs, shown, tables, figs, bands)
     env = _env()
     html = embed_font(env.get_template("index.html.j2").render(**context))  # CJK font

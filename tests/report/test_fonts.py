@@ -120,6 +120,24 @@ def test_every_text_of_a_report_figure_renders_without_missing_glyphs():
     assert all(fonts.FAMILY in t.get_fontfamily() for t in fig.findobj(matplotlib.text.Text))
 
 
+def _tight_figure() -> Figure:
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().set_ylabel("亿元")
+    fig.tight_layout()  # measures the label when the figure is built, not when it is saved
+    return fig
+
+
+def test_layouts_computed_while_building_measure_cjk_with_the_font():
+    with pytest.warns(UserWarning, match="missing from font"):
+        _tight_figure()  # without the fallback: DejaVu Sans lacks the glyphs
+    before = dict(matplotlib.rcParams)
+    with fonts.report_fonts() as family:
+        fig = _tight_figure()
+    assert family == fonts.FAMILY and dict(matplotlib.rcParams) == before
+    assert fonts.FAMILY in fig.axes[0].yaxis.label.get_fontfamily()
+    figure_bytes(fig)
+
+
 def test_a_character_no_font_holds_is_named_in_one_warning():
     fig = Figure()
     fig.subplots().set_title(f"GDP {RARE} 亿元")
