@@ -240,3 +240,19 @@ def test_what_pysd_does_not_implement_is_a_refusal(tmp_path):
     result = run_case(model, canonical)
     assert result["status"] == "unsupported"
     assert "relativeto=1" in result["detail"] and "\n" not in result["detail"]
+
+
+def test_get_time_value_of_the_current_time_on_both_engines(tmp_path):
+    """GET TIME VALUE(0, offset, 0) is the time plus the offset (the suite's
+    get_time_value_simple; a subscript in an expression is its 1-based number)."""
+    model = tmp_path / "gtv.mdl"
+    model.write_text("{UTF-8}\ndim: (A0-A4) ~~|\nx[dim] = GET TIME VALUE(0, (dim-2)/3, 0) ~~|\n"
+                     "INITIAL TIME = -1 ~~|\nFINAL TIME = 2 ~~|\nTIME STEP = 0.25 ~~|\n"
+                     "SAVEPER = TIME STEP ~~|\n")
+    t = np.arange(-1, 2.01, 0.25)
+    expected = {f"x[A{k}]": t + (k + 1 - 2) / 3 for k in range(5)}
+    runs = {engine: simulate(model, engine=engine) for engine in ("fast", "pysd")}
+    assert runs["fast"].attrs["sdkit_engine"] == "fast"
+    for out in runs.values():
+        for col, values in expected.items():
+            np.testing.assert_allclose(out[col].to_numpy(), values, rtol=0, atol=1e-12)

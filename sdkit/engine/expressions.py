@@ -210,6 +210,8 @@ def _call(node, comp: Component) -> Val:
                    tuple(c for _, c in keep))
     if fname == "pi":
         return Val("np.pi", num=True)
+    if fname == "get_time_value":
+        return _get_time_value(node, comp)
     if fname == "elmcount":
         arg = node.arguments[0]
         ref = getattr(arg, "reference", None)
@@ -231,6 +233,21 @@ def _call(node, comp: Component) -> Val:
                          "Xpulse", "pulse_train", "Xpulse_train"):
         code = f"float({code})"
     return Val(code, labels, coords, num)
+
+
+def _get_time_value(node, comp: Component) -> Val:
+    """GET TIME VALUE(0, offset, 0): the current time plus `offset`, in the model's unit.
+
+    Other reference times (the initial time, the computer clock) and
+    calendar measures are left to PySD, which refuses what it cannot do.
+    """
+    relative_to, offset, measure = node.arguments
+    if not (isinstance(relative_to, int | float) and isinstance(measure, int | float)
+            and relative_to == 0 and measure == 0):
+        raise Unsupported("GET TIME VALUE other than the current time in the model's units")
+    arg = compile_expr(offset, comp)
+    comp.uses_time = True
+    return Val(f"(t + {arg.code})", arg.labels, arg.coords, arg.num)
 
 
 def as_pysd_writes(values) -> np.ndarray:
