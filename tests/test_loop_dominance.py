@@ -189,13 +189,32 @@ def _match(model):
                      where=str(model.with_name("sir.sdkit.toml")))
 
 
-def test_smooth_on_a_loop_is_refused_by_name(tmp_path):
-    model = tmp_path / "smooth.mdl"
-    model.write_text(
-        "{UTF-8}\nStock= INTEG(Inflow, 1)\n~ u\n~ |\n"
-        "Inflow= 0.1 * Perceived\n~ u\n~ |\n"
-        "Perceived= SMOOTH(Stock, 2)\n~ u\n~ |\n"
-        "INITIAL TIME=0\n~ t\n~ |\nFINAL TIME=5\n~ t\n~ |\n"
-        "TIME STEP=0.5\n~ t\n~ |\nSAVEPER=TIME STEP\n~ t\n~ |\n", encoding="utf-8")
+def _smooth_model(path, perceived: str) -> None:
+    path.write_text(
+        "{UTF-8}\nStock= INTEG(Inflow - Outflow, 1)\n~ u\n~ |\n"
+        "Inflow= 0.3 * Perceived\n~ u\n~ |\nOutflow= Stock / 4\n~ u\n~ |\n"
+        f"Perceived= {perceived}\n~ u\n~ |\n"
+        "INITIAL TIME=0\n~ t\n~ |\nFINAL TIME=10\n~ t\n~ |\n"
+        "TIME STEP=0.25\n~ t\n~ |\nSAVEPER=TIME STEP\n~ t\n~ |\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("function", ["SMOOTH", "DELAY1"])
+def test_first_order_smooth_scores_as_its_stock(tmp_path, function):
+    """SMOOTH(x, T) and DELAY1(x, T) (constant T) score as the stock dS/dt = (x - S)/T."""
+    _smooth_model(tmp_path / "builtin.mdl", f"{function}(Stock, 2)")
+    _smooth_model(tmp_path / "stock.mdl", "INTEG((Stock - Perceived) / 2, Stock)")
+    builtin = loop_dominance(tmp_path / "builtin.mdl")
+    explicit = loop_dominance(tmp_path / "stock.mdl")
+    assert len(builtin.loops) == len(explicit.loops) == 3  # outflow, via the smooth, its own
+    by_vars = {frozenset(lp.variables): lp.id for lp in explicit.loops}
+    for lp in builtin.loops:
+        np.testing.assert_allclose(builtin.raw[lp.id], explicit.raw[by_vars[frozenset(
+            lp.variables)]], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(builtin.scores[lp.id], explicit.scores[by_vars[frozenset(
+            lp.variables)]], rtol=1e-9)
+
+
+def test_third_order_smooth_on_a_loop_is_refused_by_name(tmp_path):
+    _smooth_model(tmp_path / "smooth3.mdl", "SMOOTH3(Stock, 2)")
     with pytest.raises(UnsupportedConstructError, match="'Perceived' is a Smooth"):
-        loop_dominance(model)
+        loop_dominance(tmp_path / "smooth3.mdl")

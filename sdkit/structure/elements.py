@@ -26,7 +26,18 @@ from pysd.translators.structures import abstract_expressions as ae
 from sdkit.model.load import Model, load_model
 from sdkit.structure.graph import CONTROL, Link, _SignedWalker, main_section, name_key
 
-__all__ = ["ElementEquation", "ElementGraph", "Resolver", "element_graph", "node_name"]
+__all__ = ["ElementEquation", "ElementGraph", "Resolver", "element_graph", "first_order",
+           "node_name"]
+
+
+def first_order(ast) -> bool:
+    """True for ``SMOOTH``/``SMOOTHI``/``DELAY1``/``DELAY1I``: one stock, the element itself.
+
+    ``S = SMOOTH(x, T)`` is the stock ``dS/dt = (x - S) / T``; so is the
+    output of ``DELAY1(x, T)`` for a constant ``T``.
+    """
+    return (isinstance(ast, ae.SmoothStructure | ae.DelayStructure)
+            and isinstance(ast.order, int | float) and ast.order == 1)
 
 
 def node_name(variable: str, elements: tuple[str, ...]) -> str:
@@ -57,8 +68,8 @@ class ElementEquation:
 
     @property
     def is_stock(self) -> bool:
-        """True for an ``INTEG`` element."""
-        return isinstance(self.ast, ae.IntegStructure)
+        """True for an ``INTEG`` element and a first-order ``SMOOTH``/``DELAY1`` (one stock)."""
+        return isinstance(self.ast, ae.IntegStructure) or first_order(self.ast)
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,8 @@ def element_graph(model: Model | str | os.PathLike) -> ElementGraph:
                 equations[node] = ElementEquation(node, el.name, binding, comp.ast)
                 family[node] = el.name
                 _add_links(node, binding, refs, resolver, signs)
+                if first_order(comp.ast):  # the smooth's own goal-seeking loop
+                    signs.setdefault((node, node), set()).add(-1)
     links = []
     for (source, target), found in signs.items():
         if source not in equations:

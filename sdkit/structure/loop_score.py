@@ -33,7 +33,7 @@ from pysd.translators.structures import abstract_expressions as ae
 
 from sdkit.errors import UnsupportedConstructError
 from sdkit.model.load import Model
-from sdkit.structure.elements import ElementGraph, element_graph, model_resolver
+from sdkit.structure.elements import ElementGraph, element_graph, first_order, model_resolver
 from sdkit.structure.graph import CONTROL, main_section, name_key
 from sdkit.structure.loops import LoopReport
 from sdkit.structure.vector_eval import VectorEvaluator
@@ -150,12 +150,18 @@ def _lookups(model: Model) -> dict[str, object]:
 
 
 def _expression(graph: ElementGraph, node: str):
+    """What a link into `node` changes: its equation, or a stock's net flow."""
     eq = graph.equations[node]
+    if first_order(eq.ast):  # (input - itself) / time
+        time = eq.ast.smooth_time if hasattr(eq.ast, "smooth_time") else eq.ast.delay_time
+        gap = ae.ArithmeticStructure(["-"], (eq.ast.input, ae.ReferenceStructure(eq.variable)))
+        return ae.ArithmeticStructure(["/"], (gap, time))
     ast = eq.ast.flow if eq.is_stock else eq.ast
     if isinstance(ast, _STATEFUL):
         raise UnsupportedConstructError(
             f"loop scores: {node!r} is a {type(ast).__name__.replace('Structure', '')}: "
-            "delays and smooths inside a loop are not scored yet (write them as stocks)")
+            "delays and smooths of order above 1 inside a loop are not scored (write them "
+            "as stocks)")
     return ast
 
 

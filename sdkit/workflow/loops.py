@@ -65,9 +65,8 @@ def loop_dominance(model: Model | str | os.PathLike, params: Mapping[str, object
         model = load_model(model)
     family = loops if loops is not None else find_loops(model)
     graph = element_graph(model)
-    scalar = len(graph.nodes) == len(set(graph.family.values()))
-    cycles = ([list(lp.variables) for lp in family] if scalar and len(family) <= max_loops
-              else None if len(family) > max_loops
+    # element loops are (nearly always) at least as many: skip a hopeless enumeration
+    cycles = (None if len(family) > max_loops
               else all_element_loops(graph, max_loops=max_loops))
     if cycles is not None:
         links = sorted({(a, b) for c in cycles for a, b in zip(c, c[1:] + c[:1])})
