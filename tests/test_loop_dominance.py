@@ -218,3 +218,22 @@ def test_third_order_smooth_on_a_loop_is_refused_by_name(tmp_path):
     _smooth_model(tmp_path / "smooth3.mdl", "SMOOTH3(Stock, 2)")
     with pytest.raises(UnsupportedConstructError, match="'Perceived' is a Smooth"):
         loop_dominance(tmp_path / "smooth3.mdl")
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--samples", "0"], "--max-element-loops and --samples must be >= 1: 1000, 0"),
+    (["--max-element-loops", "-1"], "--max-element-loops and --samples must be >= 1: -1, 100"),
+    (["--every", "0"], "--every must be > 0: 0.0"),
+    (["--scores-out", "{tmp}/s.csv"], "--scores-out needs --dominance"),
+    (["--dominance", "--scores-out", "{tmp}/s.txt"], "unknown output format '.txt'"),
+    (["--dominance", "--out", "{tmp}/loops.csv", "--scores-out", "{tmp}/exists.csv"],
+     "exists.csv"),
+])
+def test_loops_cli_bad_options(sir_path, tmp_path, capsys, extra, message):
+    (tmp_path / "exists.csv").write_text("keep\n", encoding="utf-8")
+    argv = ["loops", str(sir_path)] + [a.format(tmp=tmp_path) for a in extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exists.csv"]  # nothing written
+    assert (tmp_path / "exists.csv").read_text(encoding="utf-8") == "keep\n"

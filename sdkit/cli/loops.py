@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sdkit.errors import InvalidValueError
-from sdkit.io.files import write_table
+from sdkit.io.files import TABLE_FORMATS, write_table
+from sdkit.io.staging import check_replaceable
 from sdkit.model.load import load_model
 from sdkit.structure.loops import find_loops
 from sdkit.structure.named_loops import documented_loops, match_documented, sidecar_of
@@ -53,6 +55,13 @@ def run(args) -> int:
         raise InvalidValueError(f"--every must be > 0: {args.every}")
     if args.scores_out and not args.dominance:
         raise InvalidValueError("--scores-out needs --dominance")
+    for out in (args.out, args.scores_out):  # refuse before the run, write nothing
+        if out and Path(out).suffix.lower() not in TABLE_FORMATS:
+            raise InvalidValueError(f"{out}: unknown output format "
+                                    f"{Path(out).suffix or '(none)'!r}; expected one of "
+                                    f"{', '.join(TABLE_FORMATS)}")
+        if out:
+            check_replaceable(out, overwrite=args.overwrite, what="table")
     model = load_model(args.model)
     report = find_loops(model, max_loops=args.max_loops)
     names, unmatched = match_documented(report, documented_loops(model.path), model.names,
