@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -37,6 +38,12 @@ __all__ = ["Compiled", "generate"]
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 _NODE_REF = re.compile(r"(?<![.\w])n_(\w+)\b")  # a node's value
 _STATE_REF = re.compile(r"(?<![.\w])k_(\w+)\b")  # a node's key in the state dict
+
+
+#: the runtime as generated code sees it: IF THEN ELSE is numpy's where itself (the same
+#: call, without a Python frame per use)
+_RT = SimpleNamespace(**{k: v for k, v in vars(rt).items() if not k.startswith("_")})
+_RT.if_then_else = np.where
 
 
 @dataclass(frozen=True)
@@ -333,7 +340,7 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
         src += _rk_source(program, method, plan.states, body, outputs)
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
-    namespace = {"np": np, "rt": rt, "_full": _full, "_mat": _mat, "_override": _override,
+    namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
                  "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
                  "_order": _order,
                  **program.constants}

@@ -1,6 +1,8 @@
 """Where ensemble chunks run: one :class:`Executor` interface, three backends.
 
 ``InProcessExecutor`` (the default) runs chunks here, one after another;
+``ThreadExecutor`` runs them in threads of this process (numpy works outside
+the GIL, so members split over the cores without loading the model again);
 ``ProcessPoolExecutor`` spreads them over local processes; ``DaskExecutor``
 sends them to a Dask cluster (an existing scheduler, or a ``LocalCluster`` it
 starts on 127.0.0.1 and closes). All are context managers, and a chunk gives
@@ -18,7 +20,8 @@ from collections.abc import Callable, Sequence
 
 from sdkit.errors import InvalidValueError
 
-__all__ = ["Executor", "InProcessExecutor", "ProcessPoolExecutor", "DaskExecutor"]
+__all__ = ["Executor", "InProcessExecutor", "ThreadExecutor", "ProcessPoolExecutor",
+           "DaskExecutor"]
 
 
 class Executor:
@@ -26,6 +29,8 @@ class Executor:
 
     #: how many chunks to split an ensemble into
     n_workers: int = 1
+    #: chunks run in this process (they can share the caller's loaded model)
+    in_process: bool = False
 
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
         raise NotImplementedError
@@ -43,8 +48,39 @@ class Executor:
 class InProcessExecutor(Executor):
     """Run every chunk in this process, one after another."""
 
+    in_process = True
+
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
         return [fn(*t) for t in tasks]
+
+
+class ThreadExecutor(Executor):
+    """Run chunks in a pool of threads of this process.
+
+    The compiled engine spends a large ensemble's time in numpy's array loops,
+    which run outside the GIL, so two threads use two cores; the model is
+    loaded and compiled once. Small chunks gain little (their time is Python's).
+
+    Parameters
+    ----------
+    workers : int, optional
+        Number of threads (default: CPU count).
+    """
+
+    in_process = True
+
+    def __init__(self, workers: int | None = None):
+        if workers is not None and workers < 1:
+            raise InvalidValueError(f"'workers' must be >= 1: {workers}")
+        self.n_workers = workers or os.cpu_count() or 1
+        self._pool = cf.ThreadPoolExecutor(max_workers=self.n_workers)
+
+    def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
+        futures = [self._pool.submit(fn, *t) for t in tasks]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 class ProcessPoolExecutor(Executor):

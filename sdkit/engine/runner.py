@@ -153,15 +153,14 @@ def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Exe
     own = executor is None
     executor = executor or InProcessExecutor()
     try:
-        # chunks of up to CHUNK members (measured faster than a few thousand:
-        # benchmarks/ensemble.py); at least one per worker
+        # chunks of up to CHUNK members (faster than a few thousand), at least one per worker
         n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
         blocks = np.array_split(values, n_chunks)
-        if own:  # a line on stderr every few seconds if an ensemble runs that long
-            with Progress(len(values), desc="ensemble", lines=True,
-                          show=None if len(values) > 1 else False) as bar:
+        if own and len(values) > 1:  # a line on stderr every few seconds if it runs that long
+            with Progress(len(values), desc="ensemble", lines=True) as bar:
                 return [_run_counted(spec, b, model, bar) for b in blocks]
-        return executor.map(run_chunk, [(spec, b) for b in blocks])
+        return executor.map(run_chunk, [(spec, b, model) if executor.in_process else (spec, b)
+                                        for b in blocks])
     finally:
         if own:
             executor.close()

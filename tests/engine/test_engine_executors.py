@@ -47,6 +47,21 @@ def test_in_process_executor_as_context_manager(sir_path, reference):
     assert_identical(ds, reference)
 
 
+def test_thread_executor_identical_and_shares_the_model(sir_path, reference):
+    from sdkit.engine.chunks import _MODELS
+    from sdkit.engine.executors import ThreadExecutor
+
+    model = sdkit.load_model(sir_path)
+    loaded = dict(_MODELS)
+    with ThreadExecutor(workers=2) as ex:
+        assert ex.n_workers == 2 and ex.in_process
+        ds = sdkit.simulate_ensemble(model, TABLE, outputs=OUTPUTS, executor=ex)
+    assert_identical(ds, reference)
+    assert _MODELS == loaded  # the threads ran the caller's model, loading none
+    with pytest.raises(sdkit.InvalidValueError, match="'workers' must be >= 1: 0"):
+        ThreadExecutor(workers=0)
+
+
 @pytest.mark.slow
 def test_process_pool_identical(sir_path, reference):
     with sdkit.ProcessPoolExecutor(workers=2) as ex:
