@@ -17,8 +17,8 @@ import sdkit
 from sdkit.cli import main
 from sdkit.errors import SpecError, UnsupportedConstructError
 from sdkit.structure.elements import element_graph, model_resolver
-from sdkit.structure.loop_score import _lookups, link_scores
-from sdkit.structure.loops import _sccs, find_loops
+from sdkit.structure.loop_score import link_scores, lookup_tables
+from sdkit.structure.loops import find_loops, strongly_connected
 from sdkit.structure.named_loops import documented_loops, match_documented
 from sdkit.structure.vector_eval import VectorEvaluator
 from sdkit.workflow.loops import loop_dominance
@@ -107,11 +107,11 @@ def test_evaluator_reproduces_the_engine_on_iis(iis):
     """Each equation on a loop of IIS, evaluated by the scorer, gives the engine's values."""
     graph = element_graph(iis)
     succ = graph.successors()
-    on_loops = [n for c in _sccs(list(graph.nodes), succ) if len(c) > 1 for n in c]
+    on_loops = [n for c in strongly_connected(list(graph.nodes), succ) if len(c) > 1 for n in c]
     run = sdkit.simulate(iis, saveper=iis.time_settings.dt)
     columns = dict(zip(run.columns, run.to_numpy(dtype=float).T))
     time = run.index.to_numpy(dtype=float)
-    evaluate = VectorEvaluator(model_resolver(iis), _lookups(iis))
+    evaluate = VectorEvaluator(model_resolver(iis), lookup_tables(iis))
     dt = iis.time_settings.dt
     for node in on_loops:
         eq = graph.equations[node]

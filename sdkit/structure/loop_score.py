@@ -38,7 +38,8 @@ from sdkit.structure.graph import CONTROL, main_section, name_key
 from sdkit.structure.loops import LoopReport
 from sdkit.structure.vector_eval import VectorEvaluator
 
-__all__ = ["LoopDominance", "link_scores", "loop_scores", "score_inputs", "score_loops"]
+__all__ = ["LoopDominance", "link_scores", "lookup_tables", "loop_scores", "score_inputs",
+           "score_loops"]
 
 _STATEFUL = (ae.SmoothStructure, ae.SmoothNStructure, ae.DelayStructure, ae.DelayNStructure,
              ae.DelayFixedStructure, ae.SampleIfTrueStructure, ae.TrendStructure,
@@ -143,7 +144,8 @@ def _control_columns(model: Model, time: np.ndarray) -> dict[str, np.ndarray]:
             for el in section.elements if name_key(el.name) in CONTROL}
 
 
-def _lookups(model: Model) -> dict[str, object]:
+def lookup_tables(model: Model) -> dict[str, object]:
+    """``name_key -> LookupsStructure`` of the model's lookup tables."""
     section = main_section(model.abstract)
     return {name_key(el.name): el.components[0].ast for el in section.elements
             if el.components and isinstance(el.components[0].ast, ae.LookupsStructure)}
@@ -220,7 +222,7 @@ def link_scores(model: Model, run: pd.DataFrame, links: Iterable[tuple[str, str]
         ``(source, target) -> array`` over the run's steps (0 at the first).
     """
     graph = graph if graph is not None else element_graph(model)
-    evaluate = VectorEvaluator(model_resolver(model), _lookups(model))
+    evaluate = VectorEvaluator(model_resolver(model), lookup_tables(model))
     time = run.index.to_numpy(dtype=float)
     columns = dict(zip(run.columns, run.to_numpy(dtype=float).T))
     columns.update(_control_columns(model, time))

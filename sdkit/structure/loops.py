@@ -17,7 +17,7 @@ import pandas as pd
 from sdkit.errors import InvalidValueError
 from sdkit.structure.graph import ModelGraph, model_graph
 
-__all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles"]
+__all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles", "strongly_connected"]
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,19 @@ def _sccs(nodes: Sequence[Hashable], succ: Mapping[Hashable, Sequence[Hashable]]
                         break
                 out.append(comp)
     return out
+
+
+def strongly_connected(nodes: Sequence[Hashable], succ: Mapping[Hashable, Sequence[Hashable]]
+                       ) -> list[set[Hashable]]:
+    """Strongly connected components of a directed graph (Tarjan, iterative).
+
+    Parameters
+    ----------
+    nodes : sequence
+    succ : mapping
+        ``node -> successors``.
+    """
+    return _sccs(nodes, succ)
 
 
 def simple_cycles(nodes: Sequence[Hashable], succ: Mapping[Hashable, Sequence[Hashable]]

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from sdkit.structure.elements import ElementGraph
-from sdkit.structure.loops import _sccs
+from sdkit.structure.loops import strongly_connected
 
 __all__ = ["strongest_loops"]
 
@@ -58,7 +58,7 @@ def strongest_loops(graph: ElementGraph, scores: Mapping[tuple[str, str], np.nda
     """
     succ = graph.successors()
     found: dict[frozenset, list[str]] = {}
-    for comp in _sccs(list(graph.nodes), succ):
+    for comp in strongly_connected(list(graph.nodes), succ):
         if len(comp) < 2 and not any(b in comp for b in succ.get(next(iter(comp)), ())):
             continue
         _search_component(graph, comp, scores, steps, found)

@@ -20,7 +20,7 @@ from sdkit.model.load import Model, load_model
 from sdkit.structure.element_loops import all_element_loops, label_loops
 from sdkit.structure.elements import element_graph
 from sdkit.structure.loop_score import LoopDominance, link_scores, loop_scores, score_inputs
-from sdkit.structure.loops import LoopReport, _sccs, find_loops
+from sdkit.structure.loops import LoopReport, find_loops, strongly_connected
 from sdkit.structure.named_loops import documented_names
 from sdkit.structure.strongest import strongest_loops
 
@@ -72,7 +72,8 @@ def loop_dominance(model: Model | str | os.PathLike, params: Mapping[str, object
         links = sorted({(a, b) for c in cycles for a, b in zip(c, c[1:] + c[:1])})
     else:
         succ = graph.successors()
-        comp_of = {n: i for i, c in enumerate(_sccs(list(graph.nodes), succ)) for n in c}
+        comps = strongly_connected(list(graph.nodes), succ)
+        comp_of = {n: i for i, c in enumerate(comps) for n in c}
         links = sorted({(lk.source, lk.target) for lk in graph.links
                         if comp_of[lk.source] == comp_of[lk.target]})
     step = dt if dt is not None else model.time_settings.dt
