@@ -23,15 +23,34 @@ from sdkit.structure.named_loops import documented_loops, match_documented
 from sdkit.structure.vector_eval import VectorEvaluator
 from sdkit.workflow.loops import loop_dominance
 
-IIS_LOOPS = {  # the loops models/README.md names, as a [loops] sidecar table would list them
+IIS_LOOPS = {  # the [loops] table proposed for models/iis.sdkit.toml (models/README.md's loops)
     "R1 capital": ["GDP", "Investment", "Productive capital", "Nonprimary output"],
+    "R2 innovation": ["GDP", "Research spending", "Knowledge creation", "Knowledge stock",
+                      "Knowledge in use", "Knowledge TFP effect", "TFP", "Nonprimary output"],
+    "R3 service": ["GDP", "Service investment", "Service capacity", "Service capacity index",
+                   "Conversion efficiency", "Knowledge creation", "Knowledge stock",
+                   "Knowledge in use", "Knowledge TFP effect", "TFP", "Nonprimary output"],
     "R4 spillover": ["Knowledge stock", "Knowledge spillover"],
+    "R5 absorption": ["Knowledge stock", "Knowledge intensity",
+                      "External knowledge absorption"],
     "B1 capital depreciation": ["Productive capital", "Capital depreciation"],
     "B2 knowledge depreciation": ["Knowledge stock", "Knowledge depreciation"],
     "B3 diminishing returns": ["Knowledge stock", "Conversion efficiency", "Knowledge creation"],
+    "B4 carbon policy": ["CO2 emissions", "Indicated stringency", "Stringency change",
+                         "Policy stringency", "Industry intensity decline rate",
+                         "Industry energy intensity decline", "Industry energy intensity",
+                         "Industry energy CO2", "Gross CO2 emissions"],
+    "B5 duplication": ["Perceived structural similarity", "Duplication loss", "TFP",
+                       "Nonprimary output", "Value added secondary", "Share secondary",
+                       "Structural similarity", "Similarity perception"],
     "B6 return on capital": ["Productive capital", "Marginal product of capital",
                              "Investment rate", "Investment"],
+    "B7 talent": ["Working age population", "Wage", "Attractiveness", "Talent inflow"],
+    "B8 lever cost": ["GDP", "Extra research spending", "Innovation chain cost", "Lever costs",
+                      "Investment", "Productive capital", "Nonprimary output"],
 }
+# the README says their sign depends on values: the link signs agree (ambiguous)
+IIS_AMBIGUOUS = {"B5 duplication", "B7 talent"}
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +165,19 @@ def test_iis_dominance_per_element(iis, iis_dominance):
 def test_iis_documented_loops_are_found(iis):
     family = find_loops(iis)
     names, unmatched = match_documented(family, IIS_LOOPS, iis.names)
-    assert unmatched == []
+    assert unmatched == [] and len(names) == len(IIS_LOOPS)  # each on its own loop
     by_name = {v: k for k, v in names.items()}
-    loops = {lp.id: set(lp.variables) for lp in family}
+    loops = {lp.id: lp for lp in family}
     for label, path in IIS_LOOPS.items():
-        assert loops[by_name[label]] == set(path), label  # the shortest loop: exactly these
+        loop = loops[by_name[label]]
+        assert set(path) <= set(loop.variables), label
+        expected = ("ambiguous" if label in IIS_AMBIGUOUS
+                    else {"R": "reinforcing", "B": "balancing"}[label[0]])
+        assert loop.polarity == expected, label
+    # where the documentation lists every variable, the loop is exactly those
+    for label in ("R1 capital", "R4 spillover", "B1 capital depreciation",
+                  "B3 diminishing returns", "B6 return on capital", "B7 talent"):
+        assert set(loops[by_name[label]].variables) == set(IIS_LOOPS[label]), label
 
 
 def test_documented_names_in_cli(sir_path, tmp_path, capsys):
