@@ -152,8 +152,8 @@ def _counter(trade, cfg, years, transfer):
     parts += [f". The model's explanation: the levers raise {label_of(cfg, t.benefit)} (",
               f"{year:g}: ", _num(trade, "tradeoff", t.combination,
                                   column(cfg, t.benefit, year)),
-              f"), and {label_of(cfg, t.burden)} grows with it faster than the cutting "
-              "levers act"]
+              f"), and {label_of(cfg, t.burden)} rises with it before the cutting levers "
+              "catch up"]
     if t.cost and cost_column(cfg, year) in f.columns:
         parts += ["; the levers cost ", _num(trade, "tradeoff", t.combination,
                                              cost_column(cfg, year), "{:.2f}"),
@@ -258,13 +258,15 @@ def sensitivity_framing(sens, trade, cfg):
     sens_frame = part.assign(row=key + part["factor"])
     return [(f"Sobol' indices and lever effects answer different questions. For "
              f"{t.sensitivity_outcome}, the largest total index of any lever is ",
-             _num(sens_frame, "sensitivity", key + best["factor"], "index", "{:.3f}"),
+             _num(sens_frame, "sensitivity", key + best["factor"], "index", "{:.3f}"), " ± ",
+             _num(sens_frame, "sensitivity", key + best["factor"], "index_conf", "{:.3f}"),
              f" ({lever.label}), yet that lever alone changes {label_of(cfg, t.benefit)} "
              f"{year:g} by ", _num(trade, "tradeoff", lever.scenario,
                                     column(cfg, t.benefit, year)),
              ". A total index is the share of the outcome's variance over all factors' ranges "
              f"at once; {top['label']} alone has ",
-             _num(sens_frame, "sensitivity", key + top["factor"], "index", "{:.3f}"),
+             _num(sens_frame, "sensitivity", key + top["factor"], "index", "{:.3f}"), " ± ",
+             _num(sens_frame, "sensitivity", key + top["factor"], "index_conf", "{:.3f}"),
              ", so the uncertain constants spread the outcome far more than a lever moves it. "
              "The indices rank what is uncertain; the trade-off table measures what a lever "
              "does.")]

@@ -99,6 +99,17 @@ def test_target_table_states_the_miss(tmp_path):
     assert not row["reached"]
     assert row["Emissions 2030 [t/yr]"] == pytest.approx(100 - 15.0)
     assert row["Emissions 2030 vs 2021 [%]"] == pytest.approx(100 * (85 / 98.5 - 1))
+    # with the captured amount in the results: the share of gross emissions it removes
+    text = CONFIG.replace('reference = 2021', 'reference = 2021\ncaptured = "Captured"')
+    cfg = read_report_config(_write(tmp_path, text))
+    runs = _runs()
+    runs["Captured"] = runs["Emissions"] * 3  # captured = 3 x net: 75 % of gross
+    target = target_table(runs, cfg, {})
+    assert target.iloc[0]["captured share of gross 2030 [%]"] == pytest.approx(75.0)
+    found = findings(tradeoff_table(runs, cfg, {}), None, target, cfg)
+    line = next("".join(p if isinstance(p, str) else p.text for p in f) for f in found
+                if "Capture removes" in "".join(p for p in f if isinstance(p, str)))
+    assert "Capture removes 75 % of gross Emissions" in line
 
 
 def test_robustness_counts_members_by_sign(tmp_path):
