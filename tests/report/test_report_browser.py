@@ -51,7 +51,7 @@ def test_report_renders_in_chromium(mini_report, tmp_path):
     assert m, "the image check script did not run"
     loaded, total = map(int, m.groups())
     assert total >= 7 and loaded == total
-    assert 'id="summary-table"' in dom and "Executive summary" in dom
+    assert 'id="summary-table"' in dom and "Findings" in dom
     assert re.search(r'<table[^>]*class="dataframe tbl"', dom)
 
 
