@@ -185,13 +185,15 @@ def test_documented_names_in_cli(sir_path, tmp_path, capsys):
     shutil.copy(sir_path, model)
     (tmp_path / "sir.sdkit.toml").write_text(
         '[loops]\n"R1 contagion" = ["Infectious", "Succumbing"]\n'
-        '"B9 vaccination" = ["Susceptible", "Recovering"]\n', encoding="utf-8")
+        '"B9 vaccination" = ["Susceptible", "Recovering"]\n'
+        '"R2 recovery" = ["Infectious", "Recovering"]\n', encoding="utf-8")
     scores = tmp_path / "scores.csv"
     assert main(["loops", str(model), "--dominance", "--every", "10",
                  "--scores-out", str(scores)]) == 0
     out = capsys.readouterr().out
     assert 'R1    reinforcing  "R1 contagion" Infectious -(+)-> Succumbing' in out
     assert "documented loop 'B9 vaccination' matches no loop of the model" in out
+    assert "note: documented loop 'R2 recovery' (B1) is balancing here" in out
     assert "\n  10 - " in out  # read on the --every grid; step 0 has no scores
     assert 'R1 "R1 contagion" (reinforcing, 2 links)' in out
     assert scores.read_text().splitlines()[0] == "time,B1,R1,B2"

@@ -69,6 +69,11 @@ def run(args) -> int:
     print(report.summary(names))
     for label in unmatched:
         print(f"  documented loop {label!r} matches no loop of the model")
+    polarity = {lp.id: lp.polarity for lp in report}
+    for loop_id, label in names.items():
+        said = {"R": "reinforcing", "B": "balancing"}.get(label[:1].upper())
+        if said and polarity[loop_id] not in (said, "ambiguous"):
+            print(f"  note: documented loop {label!r} ({loop_id}) is {polarity[loop_id]} here")
     result = None
     if args.dominance:
         result = loop_dominance(model, loops=report, max_loops=args.max_element_loops,
