@@ -19,6 +19,8 @@ precision and use the same formulas, so they agree to rounding).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import simlin
@@ -33,7 +35,7 @@ SAMPLES = ["Lotka_Volterra/Lotka_Volterra.mdl", "pendulum/Single_Pendulum.mdl",
            "teacup/teacup.xmile"]
 SUITE = ["except/test_except.mdl", "initial_function/test_initial.mdl", "ln/test_ln.mdl",
          "subscript_numeric_range/test_subscript_numeric_range.mdl", "time/test_time.mdl"]
-LOCAL = ["SIR.mdl", "teacup.mdl", "teacup.xmile", "decay.mdl", "decay_city.mdl"]
+LOCAL = ["SIR.mdl", "teacup.mdl", "teacup.xmile", "decay.mdl", "decay_city.mdl", "sir_regions.mdl"]
 
 
 def _paths(models_dir, conformance_dir):
@@ -45,6 +47,26 @@ def _family(names, model_names):
     """Loop variables as a set of canonical variable names, simlin's synthetic ones dropped."""
     known = {canonical(n) for n in model_names}
     return frozenset(v for v in (canonical(n.split("[")[0]) for n in names) if v in known)
+
+
+def _elements(lp, count, model):
+    """simlin's loop as sets of element keys: one set, or one per element of an arrayed loop."""
+    known = {canonical(n): n for n in model.names}
+    names = [v for v in lp.variables if canonical(v.split("[")[0]) in known]
+    if count == 1:
+        return [frozenset(canonical_key(v) for v in names)]
+    real = [known[canonical(v)] for v in names]
+    dims = sorted({d for v in real for d in model.dims_of(v)})
+    out = []
+    for combo in itertools.product(*(model.subscripts[d] for d in dims)):
+        at = dict(zip(dims, combo))
+        out.append(frozenset(canonical_key(f"{v}[{','.join(at[d] for d in model.dims_of(v))}]"
+                                           if model.dims_of(v) else v) for v in real))
+    return out
+
+
+def _ours(lp):
+    return frozenset(canonical_key(v) for v in lp.variables)
 
 
 def _saved(time, stop):
@@ -87,29 +109,36 @@ def compared(models_dir, conformance_dir):
 
 @pytest.mark.parametrize("name", [p.split("/")[-1] for p in LOCAL + SAMPLES + SUITE])
 def test_same_loops_as_pysimlin(compared, name):
+    """The same element loops (arrayed simlin loops expanded element by element)."""
     model, ours, (_, theirs, _) = compared[name]
     assert theirs, "pysimlin finds no loop: not a useful comparison"
-    their_sets = {_family(lp.variables, model.names) for lp, *_ in theirs}
-    our_sets = {_family(lp.variables, model.names) for lp in ours.loops}
-    assert our_sets == their_sets
-    # one sdkit loop per element of each arrayed pysimlin loop
-    assert len(ours.loops) == sum(count for _, count, *_ in theirs)
+    their_sets = [s for lp, count, *_ in theirs for s in _elements(lp, count, model)]
+    assert {_ours(lp) for lp in ours.loops} == set(their_sets)
+    assert len(ours.loops) == len(set(their_sets))
 
 
 @pytest.mark.parametrize("name", [p.split("/")[-1] for p in LOCAL + SAMPLES + SUITE])
 def test_same_scores_as_pysimlin(compared, name):
+    """Scores of every scalar simlin loop that is the only one along its variables.
+
+    simlin keeps parallel references to one element as separate links (in
+    sir_regions, ``Infectious[North]`` reaches ``Met Infectious[North]``
+    directly and through the SUM), so a cycle of elements can be several of its
+    loops; sdkit has one link per pair of elements. Those are compared in
+    :func:`test_parallel_references_are_one_link`.
+    """
     model, ours, (time, theirs, partitions) = compared[name]
+    sets = [s for lp, count, *_ in theirs for s in _elements(lp, count, model)]
     compared_any = False
     for lp, count, raw, rel in theirs:
-        if count != 1:
+        if count != 1 or sets.count(_elements(lp, 1, model)[0]) > 1:
             continue
-        match = [o for o in ours.loops
-                 if _family(o.variables, model.names) == _family(lp.variables, model.names)]
+        match = [o for o in ours.loops if _ours(o) == _elements(lp, 1, model)[0]]
         assert len(match) == 1
         loop_id = match[0].id
         our_raw = ours.raw[loop_id].reindex(time, method="nearest", tolerance=1e-9).to_numpy()
         np.testing.assert_allclose(our_raw, raw[None], rtol=1e-9, atol=1e-12)
-        if partitions == 1:
+        if partitions == 1 and len(sets) == len(theirs):
             our_rel = ours.scores[loop_id].reindex(time, method="nearest",
                                                    tolerance=1e-9).to_numpy()
             active = np.isfinite(our_rel)
@@ -117,6 +146,37 @@ def test_same_scores_as_pysimlin(compared, name):
             assert np.all(rel[~active] == 0.0)  # simlin writes 0 where sdkit writes NaN
         compared_any = True
     assert compared_any or any(count > 1 for _, count, *_ in theirs)
+
+
+def test_parallel_references_are_one_link(models_dir):
+    """Where simlin has two loops along one cycle of elements, sdkit's loop score is their sum.
+
+    ``Met Infectious[North] = I[North] + Travel * (SUM(I[Region!]) - I[North])``
+    reads ``I[North]`` twice; sdkit's link score moves it in both places at
+    once (ceteris paribus on the element), simlin scores each reference. The
+    equation is linear in ``I[North]``, so the two simlin loops add up to
+    sdkit's. The loop between the regions is one loop in both.
+    """
+    path = models_dir / "sir_regions.mdl"
+    ours = loop_dominance(path, {"Travel": 0.2})
+    m = simlin.load(str(path))
+    with m.simulate(overrides={"travel": 0.2}, enable_ltm=True) as sim:
+        sim.run_to_end()
+        loops = {_elements(lp, 1, sdkit.load_model(path))[0]: lp.id for lp in m.loops
+                 if sim.get_loop_element_count(lp.id) == 1}
+        by_id = {lp.id: lp for lp in ours.loops}
+        contagion = {"infectious", "met infectious", "succumbing"}
+        (arrayed,) = [lp.id for lp in m.loops if sim.get_loop_element_count(lp.id) == 2
+                      and {canonical(v) for v in lp.variables} == contagion]
+        for region in ("North", "South"):
+            direct = sim.get_loop_score(arrayed, element=region)
+            via_sum = sim.get_loop_score(loops[_ours(by_id[f"U1[{region}]"])])
+            np.testing.assert_allclose(ours.raw[f"U1[{region}]"], direct + via_sum,
+                                       rtol=1e-9, atol=1e-12)
+            assert np.abs(via_sum[1:]).min() > 0  # both paths carry feedback
+        np.testing.assert_allclose(ours.raw["U1[North>South]"],
+                                   sim.get_loop_score(loops[_ours(by_id["U1[North>South]"])]),
+                                   rtol=1e-9)
 
 
 @pytest.mark.parametrize("name", ["decay_city.mdl", "test_subscript_numeric_range.mdl"])
