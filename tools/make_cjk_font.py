@@ -33,6 +33,8 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTCollection, TTFont
 
+from sdkit.report.fonts import CJK_RANGES
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "sdkit" / "report" / "assets" / "sdkit-cjk-sans.otf"
 FAMILY = "sdkit CJK Sans"
@@ -46,8 +48,7 @@ EXTRA = [*range(0x3000, 0x3040), *range(0xFF01, 0xFF5F), *range(0xFFE0, 0xFFE7)]
 
 def is_cjk(code: int) -> bool:
     """True for the code points a Latin font lacks and the CJK subset is meant to hold."""
-    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
-            or 0xFE30 <= code <= 0xFE4F or 0xFF00 <= code <= 0xFFEF or code >= 0x20000)
+    return any(low <= code <= high for low, high in CJK_RANGES)
 
 
 def gb2312_level1() -> list[int]:

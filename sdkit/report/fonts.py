@@ -37,20 +37,24 @@ from sdkit.errors import SdkitWarning
 if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure
 
-__all__ = ["FAMILY", "FONT_FILE", "covered", "is_cjk", "missing", "figure_fonts", "report_fonts",
-           "font_face_css", "embed_font"]
+__all__ = ["FAMILY", "FONT_FILE", "CJK_RANGES", "covered", "is_cjk", "missing", "figure_fonts",
+           "report_fonts", "font_face_css", "embed_font"]
 
 #: the family name of the shipped font, in figures and in the HTML page
 FAMILY = "sdkit CJK Sans"
 FONT_FILE = Path(__file__).with_name("assets") / "sdkit-cjk-sans.otf"
 
 
+#: the code point ranges of :func:`is_cjk` (also the ``unicode-range`` of the HTML font)
+CJK_RANGES = ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
+              (0xFF00, 0xFFEF), (0x20000, 0x2FFFF))
+
+
 def is_cjk(char: str) -> bool:
     """True for characters of the CJK blocks (ideographs, kana, hangul, CJK punctuation,
     full-width forms), which Latin fonts lack."""
     code = ord(char)
-    return (0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF
-            or 0xFE30 <= code <= 0xFE4F or 0xFF00 <= code <= 0xFFEF or code >= 0x20000)
+    return any(low <= code <= high for low, high in CJK_RANGES)
 
 
 @functools.cache
@@ -206,14 +210,19 @@ def font_face_css(text: str) -> str:
     if not codes:
         return ""
     data = base64.b64encode(_subset(codes)).decode("ascii")
+    ranges = ", ".join(f"U+{low:X}-{high:X}" for low, high in CJK_RANGES)
     return (f'@font-face {{ font-family: "{FAMILY}"; font-style: normal; font-weight: 400; '
-            f'src: url(data:font/otf;base64,{data}) format("opentype"); }}')
+            f'src: url(data:font/otf;base64,{data}) format("opentype"); '
+            f"unicode-range: {ranges}; }}")
 
 
 def embed_font(html: str) -> str:
     """`html` with :func:`font_face_css` for its own text in a ``<style>`` before ``</head>``.
 
-    The page's CSS names :data:`FAMILY` in its ``font-family`` lists.
+    The page's CSS names :data:`FAMILY` first in its ``font-family`` lists: the
+    rule's ``unicode-range`` limits it to CJK characters (Latin text keeps the
+    next family). Listed only as a later fallback, Chromium never loads the
+    font and draws boxes (measured with ``CSS.getPlatformFontsForNode``).
     """
     css = font_face_css(html)
     if not css or "</head>" not in html:
