@@ -103,3 +103,92 @@ def test_findings_numbers_equal_the_result_tables(mini_report, tmp_path):
         value = _cell(data, table, row, col)
         assert html.unescape(fmt).format(value) == html.unescape(shown), (table, row, col)
     assert "Net zero by 2060 is not reached" in findings.group(1)
+
+
+# -- fonts (helper B): no text falls back to a missing glyph ------------------------------------
+
+
+def _system_font_cmaps() -> dict[str, set[int]]:
+    """PostScript name -> code points, for every font fontconfig gives Chromium."""
+    from fontTools.ttLib import TTFont
+
+    listing = subprocess.run(["fc-list", ":", "postscriptname", "file"], capture_output=True,
+                             text=True, check=True).stdout
+    out = {}
+    for line in listing.splitlines():
+        path, _, rest = line.partition(": ")
+        name = rest.partition("postscriptname=")[2].strip()
+        if name and name not in out:
+            with TTFont(path.strip(), fontNumber=0, lazy=True) as font:
+                out[name] = set(font.getBestCmap())
+    return out
+
+
+def _rendered_texts(browser) -> list[tuple[str, list[dict]]]:
+    """(text of the element's own text nodes, fonts Chromium drew them with) per element."""
+    browser.send("DOM.enable")
+    browser.send("CSS.enable")
+    root = browser.send("DOM.getDocument", {"depth": -1})["root"]
+    stack, out = [root], []
+    while stack:
+        node = stack.pop()
+        if node.get("nodeName") in ("HEAD", "SCRIPT", "STYLE"):
+            continue
+        kids = node.get("children", [])
+        stack.extend(kids)
+        text = "".join(k["nodeValue"] for k in kids if k["nodeType"] == 3)
+        if node["nodeType"] == 1 and text.strip():
+            fonts = browser.send("CSS.getPlatformFontsForNode",
+                                 {"nodeId": node["nodeId"]})["fonts"]
+            out.append((text, fonts))
+    return out
+
+
+@pytest.mark.slow
+def test_no_text_falls_back_to_a_missing_glyph(mini_report, tmp_path):
+    """Chromium reports the font it drew each element's text with (CDP
+    ``CSS.getPlatformFontsForNode``); every character must be in one of them. CJK text in
+    the title, units and caveats must come from the page's embedded font, as the machine
+    has no CJK font of its own."""
+    import base64
+    import io
+
+    from cdp_pipe import Browser
+    from fontTools.ttLib import TTFont
+
+    from sdkit.report import read_report_config, write_report
+    from sdkit.report.fonts import FAMILY
+    from sdkit.report.results import load_inputs
+
+    out, config, _ = mini_report
+    text = config.read_text(encoding="utf-8")
+    cjk = tmp_path / "cjk.toml"  # the mini config, with Chinese in the title and a unit
+    cjk.write_text(text.replace('title = "Mini IIS test report"',
+                                'title = "Mini IIS 测试报告 (test report)"')
+                   .replace('units = "Mt/yr"', 'units = "Mt/yr (百万吨/年)"'), encoding="utf-8")
+    index = write_report(load_inputs(out / "data", read_report_config(cjk)), tmp_path / "r")
+    page = index.read_text(encoding="utf-8")
+    m = re.search(r"base64,([A-Za-z0-9+/=]+)\) format\(\"opentype\"\)", page)
+    assert m, "the page embeds no CJK font"
+    cmaps = _system_font_cmaps()
+    assert not any(ord("测") in c for c in cmaps.values()), "the machine has a CJK font"
+    embedded = set(TTFont(io.BytesIO(base64.b64decode(m.group(1)))).getBestCmap())
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(index.as_uri())
+        texts = _rendered_texts(browser)
+    checked, by_embedded = 0, 0
+    for text, fonts in texts:
+        if not fonts:  # not rendered (hidden)
+            continue
+        have = set()
+        for f in fonts:
+            have |= embedded if f["isCustomFont"] and f["familyName"] == FAMILY else cmaps.get(
+                f["postScriptName"], set())
+        lacking = {c for c in text if not c.isspace() and ord(c) not in have}
+        assert not lacking, (text[:80], fonts, sorted(lacking))
+        checked += 1
+        if any(f["isCustomFont"] for f in fonts):
+            by_embedded += 1
+            assert not any(f["familyName"] == FAMILY and not f["isCustomFont"] for f in fonts)
+    cjk_nodes = sum(1 for t, f in texts if f and any("\u4e00" <= c <= "\u9fff" for c in t))
+    assert checked > 100 and cjk_nodes >= 3 and by_embedded >= cjk_nodes
