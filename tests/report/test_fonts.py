@@ -158,6 +158,7 @@ def test_html_embeds_a_subset_holding_the_pages_characters():
     html = fonts.embed_font(page)
     assert html.count('<style id="sdkit-cjk-font">') == 1
     assert html.index("sdkit-cjk-font") < html.index("</head>")
+    assert "unicode-range: U+2E80-9FFF," in html  # first in the family lists, for CJK only
     font = _embedded(html)
     assert font["name"].getDebugName(1) == fonts.FAMILY
     cmap = set(font.getBestCmap())
