@@ -3,9 +3,12 @@
 :class:`Objective` turns a vector ``x`` (one value per free parameter, in the
 problem's order) into weighted, normalised residuals. Many vectors at once
 (a finite-difference Jacobian, a differential-evolution population) run as
-one ensemble through :func:`sdkit.engine.runner.run_ensemble` (the compiled
-engine; PySD, said in :attr:`Objective.engine_note`, only where the engine
-meets a construct it does not compile; an error during a run is an error).
+one ensemble through :func:`sdkit.engine.runner.run_raw` (``run_ensemble`` up
+to the engine's arrays: the compiled engine; PySD, said in
+:attr:`Objective.engine_note`, only where the engine meets a construct it does
+not compile; an error during a run is an error). The targets are read
+straight from those arrays at time indices worked out once, without building
+a dataset: inside a sampler the per-call overhead is what limits the rate.
 The objective keeps the best
 point it has seen, so a fit stopped with Ctrl-C still has an answer. It
 pickles without its loaded model (a worker process loads its own).
@@ -19,9 +22,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from sdkit.calibration.observation import apply_observations
+from sdkit.calibration.observation import observation_factors
 from sdkit.calibration.problem import CalibrationProblem
-from sdkit.engine.runner import ENGINES, run_ensemble
+from sdkit.engine.runner import ENGINES, RawRun, element_index, run_ensemble, run_raw
 from sdkit.errors import SimulationError, SpecError
 from sdkit.model.load import load_model
 from sdkit.model.names import canonical_key
@@ -89,6 +92,9 @@ class Objective:
         self.n_residuals = int(sum(w.sum() for w in self._window.values()))
         self.stop = max(max(t.times) for t in problem.targets)
         self.variables = sorted({t.variable for t in problem.targets})
+        self._factors = observation_factors(getattr(problem, "observations", ()),
+                                            problem.targets)
+        self._plan: tuple | None = None  # (save times, {target: (output, index)})
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -123,10 +129,13 @@ class Objective:
         return np.stack([np.interp(t, time, row) for row in values])
 
     def _table(self, xs: np.ndarray) -> pd.DataFrame:
-        table = pd.DataFrame({k: [float(v)] * len(xs) for k, v in self.problem.fixed.items()})
-        for j, p in enumerate(self.problem.parameters):
-            table[p.key] = xs[:, j]
-        return table
+        """Override table: fixed constants, then the parameters, as one float block."""
+        keys = [p.key for p in self.problem.parameters]
+        fixed = [(k, float(v)) for k, v in self.problem.fixed.items() if k not in keys]
+        block = np.empty((len(xs), len(fixed) + len(keys)))
+        block[:, :len(fixed)] = [v for _, v in fixed]
+        block[:, len(fixed):] = xs
+        return pd.DataFrame(block, columns=[k for k, _ in fixed] + keys)
 
     def _run(self, table: pd.DataFrame, engine: str):
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -140,6 +149,42 @@ class Objective:
         for target in self.problem.targets:
             values = np.asarray(ds[_column(ds, target.variable)].values, float)
             out[target.name] = target.scale * self._at_times(time, values, target)
+        return out
+
+    def _make_plan(self, raw: RawRun) -> dict[str, tuple]:
+        """Per target: the output array, the element index and the time indices to read."""
+        times = np.asarray(raw.results[0].times, float)
+        plan = {}
+        for target in self.problem.targets:
+            py, elems = raw.picks[self.variables.index(target.variable)]
+            dims = self.model.dims_of(py)
+            if len(elems) != len(dims):
+                raise SpecError(f"target {target.name!r}: model output {target.variable!r} "
+                                f"needs one element for each of its subscripts {dims}")
+            where = f"target {target.name!r}"
+            index = tuple(element_index(self.model, d, e, where) for d, e in zip(dims, elems))
+            # time indices where the observed times are save times, else interpolation
+            probe = self._at_times(times, np.arange(len(times), dtype=float)[None, :], target)
+            exact = np.allclose(probe, np.round(probe), rtol=0, atol=0)
+            plan[target.name] = (py, index, probe[0].astype(int) if exact else None)
+        self._plan = (times, plan)
+        return plan
+
+    def _extract(self, raw: RawRun) -> dict[str, np.ndarray]:
+        """Simulated values (times the target's scale) at the observed times, from the arrays."""
+        times = np.asarray(raw.results[0].times, float)
+        if self._plan is not None and np.array_equal(self._plan[0], times):
+            plan = self._plan[1]
+        else:
+            plan = self._make_plan(raw)
+        out = {}
+        for target in self.problem.targets:
+            py, index, idx = plan[target.name]
+            parts = [r.values[py][(slice(None), slice(None)) + index] for r in raw.results]
+            values = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            values = (values[:, idx] if idx is not None
+                      else self._at_times(times, np.asarray(values, float), target))
+            out[target.name] = target.scale * values
         return out
 
     def _run_pysd(self, xs: np.ndarray) -> dict[str, np.ndarray]:
@@ -164,16 +209,22 @@ class Objective:
         xs = np.atleast_2d(np.asarray(xs, float))
         if self.engine == "pysd":
             return self._observed(self._run_pysd(xs))
-        result = self._run(self._table(xs), self.engine)
-        if result.engine == "pysd":  # not compiled: PySD from now on, and say so
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            raw = run_raw(self.model, self._table(xs), self.variables, engine=self.engine,
+                          executor=self.executor, stop=self.stop, dt=self.problem.dt)
+        if any(r.engine == "pysd" for r in raw.results):  # not compiled: PySD from now on
             self.engine = "pysd"
-            self.engine_note = f"ensemble engine: {result.fallback}"
-        return self._observed(self._at_targets(result.dataset))
+            note = next((r.note for r in raw.results if r.note), None)
+            self.engine_note = f"ensemble engine: {note}"
+        return self._observed(self._extract(raw))
 
     def _observed(self, sim: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Simulated values as the data record them (observation model, e.g. level shifts)."""
-        return apply_observations(getattr(self.problem, "observations", ()),
-                                  self.problem.targets, sim)
+        for name, factor in self._factors.items():
+            if name in sim:
+                sim[name] = np.asarray(sim[name], float) * factor
+        return sim
 
     def simulate(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Simulated values at the observed times for one vector."""

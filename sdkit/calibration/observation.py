@@ -32,7 +32,7 @@ import numpy as np
 
 from sdkit.errors import SpecError
 
-__all__ = ["Observation", "read_observations", "apply_observations"]
+__all__ = ["Observation", "read_observations", "apply_observations", "observation_factors"]
 
 _KEYS = {"variable", "indicator", "from", "factor", "note"}
 
@@ -147,6 +147,25 @@ def read_observations(items: object, *, where: str,
     return tuple(out)
 
 
+def observation_factors(observations: Sequence[Observation], targets) -> dict[str, np.ndarray]:
+    """Factor per observed time of every target the observations change.
+
+    Returns ``{target name: array (n_times,)}``; targets left unchanged
+    (every factor 1) are not in it.
+    """
+    out = {}
+    for target in targets:
+        times = np.asarray(target.times, float)
+        scale = np.ones(times.shape)
+        for obs in observations:
+            f = obs.factor_for(target)
+            if f is not None:
+                scale = np.where(times >= obs.start, scale * f, scale)
+        if np.any(scale != 1.0):
+            out[target.name] = scale
+    return out
+
+
 def apply_observations(observations: Sequence[Observation], targets,
                        simulated: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Simulated values as the observations would record them.
@@ -168,13 +187,7 @@ def apply_observations(observations: Sequence[Observation], targets,
     if not observations:
         return simulated
     out = dict(simulated)
-    for target in targets:
-        times = np.asarray(target.times, float)
-        scale = np.ones(times.shape)
-        for obs in observations:
-            f = obs.factor_for(target)
-            if f is not None:
-                scale = np.where(times >= obs.start, scale * f, scale)
-        if np.any(scale != 1.0) and target.name in out:
-            out[target.name] = np.asarray(out[target.name], float) * scale
+    for name, scale in observation_factors(observations, targets).items():
+        if name in out:
+            out[name] = np.asarray(out[name], float) * scale
     return out
