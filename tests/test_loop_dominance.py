@@ -9,6 +9,8 @@ loop of IIS, evaluated by the loop scorer, must give the engine's values).
 from __future__ import annotations
 
 import shutil
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,32 +25,8 @@ from sdkit.structure.named_loops import documented_loops, match_documented
 from sdkit.structure.vector_eval import VectorEvaluator
 from sdkit.workflow.loops import loop_dominance
 
-IIS_LOOPS = {  # the [loops] table proposed for models/iis.sdkit.toml (models/README.md's loops)
-    "R1 capital": ["GDP", "Investment", "Productive capital", "Nonprimary output"],
-    "R2 innovation": ["GDP", "Research spending", "Knowledge creation", "Knowledge stock",
-                      "Knowledge in use", "Knowledge TFP effect", "TFP", "Nonprimary output"],
-    "R3 service": ["GDP", "Service investment", "Service capacity", "Service capacity index",
-                   "Conversion efficiency", "Knowledge creation", "Knowledge stock",
-                   "Knowledge in use", "Knowledge TFP effect", "TFP", "Nonprimary output"],
-    "R4 spillover": ["Knowledge stock", "Knowledge spillover"],
-    "R5 absorption": ["Knowledge stock", "Knowledge intensity",
-                      "External knowledge absorption"],
-    "B1 capital depreciation": ["Productive capital", "Capital depreciation"],
-    "B2 knowledge depreciation": ["Knowledge stock", "Knowledge depreciation"],
-    "B3 diminishing returns": ["Knowledge stock", "Conversion efficiency", "Knowledge creation"],
-    "B4 carbon policy": ["CO2 emissions", "Indicated stringency", "Stringency change",
-                         "Policy stringency", "Industry intensity decline rate",
-                         "Industry energy intensity decline", "Industry energy intensity",
-                         "Industry energy CO2", "Gross CO2 emissions"],
-    "B5 duplication": ["Perceived structural similarity", "Duplication loss", "TFP",
-                       "Nonprimary output", "Value added secondary", "Share secondary",
-                       "Structural similarity", "Similarity perception"],
-    "B6 return on capital": ["Productive capital", "Marginal product of capital",
-                             "Investment rate", "Investment"],
-    "B7 talent": ["Working age population", "Wage", "Attractiveness", "Talent inflow"],
-    "B8 lever cost": ["GDP", "Extra research spending", "Innovation chain cost", "Lever costs",
-                      "Investment", "Productive capital", "Nonprimary output"],
-}
+IIS_LOOPS = tomllib.loads(  # the loops models/README.md names, as the model ships them
+    (Path(__file__).resolve().parents[1] / "models" / "iis.sdkit.toml").read_text("utf-8"))["loops"]
 # the README says their sign depends on values: the link signs agree (ambiguous)
 IIS_AMBIGUOUS = {"B5 duplication", "B7 talent"}
 
