@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sdkit.report.calibration_tables import series_label
+from sdkit.report.calibration_tables import guess_targets
 
 __all__ = ["calibration_fit_figures"]
 
@@ -41,15 +41,7 @@ def _targets(ovs: pd.DataFrame, targets: pd.DataFrame | None) -> pd.DataFrame:
     """The target table, or one guessed from the target names when none was stored."""
     if targets is not None and set(targets["target"]) >= set(ovs["target"]):
         return targets
-    rows = []
-    for name in dict.fromkeys(ovs["target"]):
-        base, _, rest = str(name).partition("[")
-        fitted = bool((ovs.loc[ovs["target"] == name, "sample"] != "shown").any())
-        rows.append({"target": name, "variable": base.strip(),
-                     "element": rest.partition("]")[0].strip(),
-                     "label": series_label(base.strip(), fitted), "unit": "",
-                     "fitted": fitted})
-    return pd.DataFrame(rows)
+    return guess_targets(ovs)
 
 
 def _panel(ax, ovs: pd.DataFrame, rows: pd.DataFrame) -> None:

@@ -20,7 +20,7 @@ from sdkit.io.files import atomic_write_text, write_table
 __all__ = ["CALIBRATION_LEGEND", "fit_overview", "parameter_table", "statistics_table",
            "calibration_notes", "calibration_warnings", "calibration_targets",
            "targets_from_record",
-           "series_label", "display_names", "data_table", "calibration_section",
+           "series_label", "display_names", "data_table", "calibration_section", "guess_targets",
            "write_calibration_extras", "read_calibration_extras"]
 
 #: files in a report's data/ folder (besides calibration_*.csv of the tables)
@@ -151,10 +151,12 @@ def calibration_section(calibration) -> dict[str, pd.DataFrame] | None:
     if calibration is None:
         return None
     stats = getattr(calibration, "statistics", None)
-    targets = calibration_targets(calibration)
-    return {"fit overview": fit_overview(stats, getattr(calibration, "observed_vs_simulated",
-                                                        None), targets),
-            "data series": data_table(targets),
+    ovs = getattr(calibration, "observed_vs_simulated", None)
+    stored = calibration_targets(calibration)
+    # stored without labels: read them from the target names (no units or sources to list)
+    targets = stored if stored is not None else guess_targets(ovs)
+    return {"fit overview": fit_overview(stats, ovs, targets),
+            "data series": data_table(stored),
             "parameters": parameter_table(calibration.to_frame()),
             "statistics": statistics_table(stats, targets)}
 
@@ -186,6 +188,20 @@ def calibration_targets(calibration) -> pd.DataFrame | None:
         return None
     rows = [_row(t.name, t.variable, t.unit, t.indicator, t.source, t.weight, t.derived,
                  getattr(t, "label", "")) for t in targets]
+    return pd.DataFrame(rows, columns=list(_TARGET_COLUMNS))
+
+
+def guess_targets(ovs) -> pd.DataFrame | None:
+    """A target table read from the target names alone (``Var[el]``, ``Var[el] vs indicator
+    (not fitted)``), for results stored without one: labels, no units or sources."""
+    if not isinstance(ovs, pd.DataFrame) or "target" not in ovs:
+        return None
+    rows = []
+    for name in dict.fromkeys(ovs["target"]):
+        fitted = bool((ovs.loc[ovs["target"] == name, "sample"] != "shown").any())
+        variable, _, indicator = str(name).partition(" vs ")
+        rows.append(_row(name, variable, "", indicator.removesuffix(" (not fitted)"), "",
+                         1.0 if fitted else 0.0, False))
     return pd.DataFrame(rows, columns=list(_TARGET_COLUMNS))
 
 

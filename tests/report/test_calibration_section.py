@@ -20,7 +20,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from sdkit.cli import main
 from sdkit.report import read_report_config, write_report
 from sdkit.report.calibration_figures import calibration_fit_figures
-from sdkit.report.calibration_tables import calibration_targets, targets_from_record
+from sdkit.report.calibration_tables import (
+    calibration_section,
+    calibration_targets,
+    guess_targets,
+    targets_from_record,
+)
 from sdkit.report.figures import figure_bytes
 from sdkit.report.fonts import figure_fonts
 from sdkit.report.results import StoredCalibration, load_inputs
@@ -85,6 +90,14 @@ def test_target_labels_mark_the_second_source(record):
     assert list(table["label"]) == ["CO2: second data source (not fitted)", "CO2"]
     assert list(table["element"]) == ["a", "a"] and list(table["fitted"]) == [False, True]
     assert calibration_targets(record) is record.targets
+    guessed = guess_targets(record.observed_vs_simulated)  # results stored without labels
+    assert list(guessed["target"]) == list(record.targets["target"])
+    assert list(guessed["label"]) == list(record.targets["label"])
+    assert list(guessed["element"]) == list(record.targets["element"])
+    section = calibration_section(dataclasses.replace(record, targets=None))
+    assert not any(name in " ".join(section["statistics"]["series"])
+                   for name in _indicators(record))
+    assert section["data series"] is None  # no units or sources to list
 
 
 def _section(text: str, start: str, stop: str) -> str:
