@@ -8,7 +8,8 @@ Run from the repository root::
 
 For each model it prints the per-run time of ``sdkit.simulate(..., engine="pysd")``
 over a few runs, the engine's per-run time at each ensemble size with the ratio, the
-peak memory the ensemble allocates (tracemalloc, measured in a second run),
+peak memory the largest ensemble allocates (tracemalloc, in a second run that
+tracing slows down, so only at the largest size),
 and pysimlin's per-run time where pysimlin loads the model. Parameter values
 are drawn uniformly within +-20 % of the model's own (seed 0).
 
@@ -104,6 +105,8 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="N = 1, 100, 1,000 only")
     parser.add_argument("--models", default="teacup,SIR,IIS")
     parser.add_argument("--no-pysd", action="store_true", help="skip the PySD loop (slow)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the traced run that measures peak memory (slow)")
     args = parser.parse_args(argv)
     sizes = [1, 100, 1000] if args.quick else [1, 100, 1000, 10000]
     rng = np.random.default_rng(0)
@@ -142,15 +145,17 @@ def main(argv=None) -> None:
                 runs += 1
                 assert ds.attrs["sdkit_engine"] == "fast", ds.attrs.get("sdkit_fallback")
                 del ds
-            tracemalloc.start()
-            ds = sdkit.simulate_ensemble(model, sub, **kw)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            del ds
             line = f"  fast N={n:>6}: {took:8.3f} s total, {took / n * 1e3:9.4f} ms per run"
             if pysd:
                 line += f", {pysd / (took / n):8.1f}x PySD"
-            lines.append((n, took, line + f", peak {peak / 2**20:8.1f} MiB"))
+            if n == max(sizes) and not args.no_memory:  # tracing slows every step: once
+                tracemalloc.start()
+                ds = sdkit.simulate_ensemble(model, sub, **kw)
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                del ds
+                line += f", peak {peak / 2**20:8.1f} MiB"
+            lines.append((n, took, line))
         if simlin is not None:  # again, after the engine: the best of both measurements
             simlin = min(simlin, _simlin_per_run(path, table, 20))
         for n, took, line in lines:
