@@ -16,6 +16,7 @@ interrupted.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import warnings
@@ -116,15 +117,24 @@ def fit_differential_evolution(objective: Objective, *, seed=None, workers: int 
     vectorized = objective.engine == "auto"
     if vectorized:
         workers = 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # "workers ... updating"
-        fit = differential_evolution(
-            objective.payoff_vectorized if vectorized else objective.payoff, bounds,
-            maxiter=maxiter, popsize=popsize, rng=_rng(seed), polish=False,
-            workers=workers, x0=problem.initial, vectorized=vectorized,
-            updating="deferred" if workers > 1 or vectorized else "immediate",
-            callback=callback, tol=float(options.get("tol", 1e-6)),
-        )
+    # Worker processes start from a fork server, not by forking this process: a fork
+    # copies locks that other threads hold (BLAS, executors, logging) and can deadlock.
+    pool = multiprocessing.get_context("forkserver").Pool(workers) if workers > 1 else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)  # "workers ... updating"
+            fit = differential_evolution(
+                objective.payoff_vectorized if vectorized else objective.payoff, bounds,
+                maxiter=maxiter, popsize=popsize, rng=_rng(seed), polish=False,
+                workers=pool.map if pool is not None else 1, x0=problem.initial,
+                vectorized=vectorized,
+                updating="deferred" if workers > 1 or vectorized else "immediate",
+                callback=callback, tol=float(options.get("tol", 1e-6)),
+            )
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
     x = fit.x
     if workers > 1:
         objective.n_evals += int(fit.nfev)  # runs made in the worker processes
