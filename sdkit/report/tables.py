@@ -166,15 +166,19 @@ def bands_from_table(frame: pd.DataFrame) -> dict[str, xr.Dataset]:
     Also reads the older layout whose element column is ``level_2``.
     """
     frame = frame.reset_index()
-    if "level_2" in frame:  # older files: the element sat in an unnamed column
-        empty = [c for c in frame.columns if frame[c].isna().all()]
-        frame = frame.drop(columns=empty).rename(columns={"level_2": empty[0]} if empty
-                                                  else {"level_2": "element"})
+    if "level_2" in frame:  # older files: the element sat in "level_2" or in its own column
+        known = {"variable", "scenario", "quantile", "level_2", "time", "value", "index"}
+        dim = next((c for c in frame.columns if c not in known), "element")
+        lev = frame["level_2"]
+        own = frame[dim] if dim in frame else lev
+        frame = frame.drop(columns="level_2").assign(
+            **{dim: lev.where(lev.notna() & (lev.astype(str) != "None"), own)})
     dims = [c for c in frame.columns if c not in ("variable", "scenario", "value", "index")]
     out = {}
     for name, part in frame.groupby("scenario", sort=False):
-        out[str(name)] = xr.Dataset({str(v): grp.set_index(dims)["value"].to_xarray()
-                                     for v, grp in part.groupby("variable", sort=False)})
+        ds = xr.Dataset({str(v): grp.set_index(dims)["value"].to_xarray()
+                         for v, grp in part.groupby("variable", sort=False)})
+        out[str(name)] = ds.reindex({d: pd.unique(part[d]) for d in dims})  # stored order
     return out
 
 

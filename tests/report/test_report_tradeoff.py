@@ -191,3 +191,23 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     assert code == 2
     assert len(err.splitlines()) == 1 and "summary_years: expected increasing years" in err
     assert not (tmp_path / "iis").exists()
+
+
+def test_bands_table_round_trip_and_the_older_layout():
+    from sdkit.report.tables import bands_from_table, bands_table
+
+    t = np.array([2020.0, 2021.0])
+    q = xr.Dataset({"X": (("quantile", "time", "Region"), np.arange(12.0).reshape(3, 2, 2))},
+                   coords={"quantile": [0.05, 0.5, 0.95], "time": t, "Region": ["z", "a"]})
+    back = bands_from_table(bands_table({"s": q, "r": q + 1}))
+    xr.testing.assert_identical(back["s"], q)
+    xr.testing.assert_identical(back["r"], q + 1)
+    # the layout written before: the element in "level_2" for the first scenario and in
+    # its own column for the next, the other column holding None
+    old = bands_table({"s": q, "r": q + 1}).rename(columns={"Region": "level_2"})
+    first = old["scenario"] == "s"
+    old["Region"] = old["level_2"].where(~first, "None")
+    old["level_2"] = old["level_2"].where(first, None)
+    back = bands_from_table(old.set_index("variable"))
+    xr.testing.assert_identical(back["r"], q + 1)
+    assert list(back["s"]["Region"].to_numpy()) == ["z", "a"]
