@@ -113,7 +113,9 @@ def _moves(moves: str):
 
 def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: int,
              seed: int | None = None, moves: str = "de",
-             on_step: Callable[[int], None] | None = None) -> Chain:
+             on_step: Callable[[int], None] | None = None,
+             stop_when: Callable[[np.ndarray], bool] | None = None,
+             check_every: int = 100) -> Chain:
     """Sample the posterior with emcee, all walkers of a half-step in one ensemble run.
 
     Parameters
@@ -129,6 +131,10 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     moves : {"stretch", "de"}
     on_step : callable, optional
         Called with the step number after every step (progress bars).
+    stop_when : callable, optional
+        Called every `check_every` steps with the chain so far (steps,
+        walkers, ndim); sampling stops (not interrupted) when it returns True.
+    check_every : int, default 100
 
     Returns
     -------
@@ -152,6 +158,9 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
                 break
             if on_step is not None:
                 on_step(i + 1)
+            if stop_when is not None and (i + 1) % check_every == 0 \
+                    and stop_when(sampler.get_chain()):
+                break
     except KeyboardInterrupt:
         interrupted = True
     interrupted = interrupted or logp.interrupted

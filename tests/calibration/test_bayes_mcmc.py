@@ -119,6 +119,24 @@ def test_ctrl_c_keeps_the_chain_so_far_marked_not_converged(tmp_path):
     assert not diag.converged and "interrupted" in diag.problems[0]
 
 
+def test_stop_when_ends_sampling_early_with_the_same_draws_not_interrupted():
+    bp = _bayes()
+    sim = model_simulator(Objective(bp.problem))
+    start = initial_walkers(bp, 16, np.random.default_rng(0),
+                            center=np.array([0.25, 120.0, 0.05]))
+    seen = []
+
+    def enough(chain):
+        seen.append(len(chain))
+        return len(chain) >= 20
+
+    early = run_mcmc(bp, sim, start, steps=500, seed=0, stop_when=enough, check_every=10)
+    full = run_mcmc(bp, sim, start, steps=30, seed=0)
+    assert seen == [10, 20] and len(early.samples) == 20 and not early.interrupted
+    np.testing.assert_array_equal(early.samples, full.samples[:20])
+    assert early.n_runs < full.n_runs
+
+
 def test_diagnostics_pass_for_independent_draws_and_name_a_stuck_parameter():
     rng = np.random.default_rng(5)
     good = rng.standard_normal((2000, 8, 2))
