@@ -77,7 +77,7 @@ def _names(chars: Iterable[str]) -> str:
 def missing(text: str) -> str:
     """The CJK characters of `text` the shipped font lacks, sorted, without repeats."""
     have = covered()
-    return "".join(sorted({c for c in text if is_cjk(c) and ord(c) not in have}))
+    return "".join(sorted(c for c in set(text) if is_cjk(c) and ord(c) not in have))
 
 
 # -- figures ---------------------------------------------------------------------------------
@@ -201,12 +201,13 @@ def font_face_css(text: str) -> str:
     it lacks are named in a :class:`~sdkit.errors.SdkitWarning` (a reader's
     system fonts may still show them).
     """
-    lacking = missing(text)
+    cjk = "".join(c for c in set(text) if is_cjk(c))  # set() first: pages are megabytes
+    lacking = missing(cjk)
     if lacking:
         warnings.warn(f"report text has CJK characters the bundled font lacks (the reader's "
                       f"own fonts must supply them, else they show as boxes): "
                       f"{_names(lacking)}", SdkitWarning, stacklevel=2)
-    codes = frozenset(ord(c) for c in text if is_cjk(c)) & covered()
+    codes = frozenset(map(ord, cjk)) & covered()
     if not codes:
         return ""
     data = base64.b64encode(_subset(codes)).decode("ascii")
