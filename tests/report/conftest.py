@@ -53,6 +53,7 @@ scenario = "green"
 [report.tradeoff]
 benefit = "GDP"
 burden = "CO2 emissions"
+sensitivity_outcome = "GDP 2035"
 
 [report.target]
 variable = "CO2 emissions"

@@ -96,8 +96,10 @@ def test_findings_numbers_equal_the_result_tables(mini_report, tmp_path):
     assert 'id="fig-tradeoff"' in dom
     findings = re.search(r'<ul id="findings">(.*?)</ul>', dom, flags=re.S)
     assert findings, "no findings section"
-    spans = NUM_SPAN.findall(findings.group(1))
-    assert len(spans) >= 6
+    framing = re.search(r'id="sobol-framing">(.*?)</p>', dom, flags=re.S)
+    assert framing, "no Sobol' framing in the sensitivity section"
+    spans = NUM_SPAN.findall(findings.group(1)) + NUM_SPAN.findall(framing.group(1))
+    assert len(spans) >= 6 and any(s[0] == "sensitivity" for s in spans)
     data = mini_report[0] / "data"
     for table, row, col, fmt, shown in spans:
         value = _cell(data, table, row, col)
