@@ -48,8 +48,8 @@ def _calibration(data: Path, inputs) -> list[str]:
         out.append(f"Calibration: {data / 'calibration_statistics.csv'} missing: fit "
                    "statistics not rendered")
     if getattr(calib, "targets", None) is None:
-        out.append(f"Calibration: {data / TARGETS_FILE} missing: series named by target, "
-                   "without units")
+        out.append(f"Calibration: {data / TARGETS_FILE} missing: labels read from the target "
+                   "names, no units or sources")
     if getattr(calib, "warnings", None) is None:
         out.append(f"Calibration: {data / WARNINGS_FILE} missing: the fit's warnings are "
                    "not shown")
