@@ -28,12 +28,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
+from sdkit.analysis.indicators import peak_status
 from sdkit.engine.simulate import simulate, split_subscripted
 from sdkit.errors import InvalidValueError, OutputError, SpecError
 from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.model.load import Model, load_model
 from sdkit.report.config import read_report_config
+from sdkit.report.tables import peak_start
 from sdkit.report.units import frame_shown, shown_units
 
 __all__ = ["SummarySpec", "read_summary_spec", "summarize", "run_and_summarize"]
@@ -114,14 +117,30 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _peak_cell(series: pd.Series, start: float | None) -> str:
+    """The peak year of one column; with `start` (the last history year) as the report
+    counts it: projection years only, a peak in the history shown as such."""
+    if start is None:
+        return f"{series.idxmax():g}"
+    da = xr.DataArray(series.to_numpy(float), coords={"time": series.index.to_numpy(float)},
+                      dims="time")
+    status = peak_status(da, last_observed=start)
+    if bool(status["already_peaked"]):
+        return f"already peaked ({float(status['historical_peak_year']):g})"
+    year = float(status["year"])
+    return "not by horizon" if not np.isfinite(year) else f"{year:g}"
+
+
 def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None,
-              units: dict[str, str] | None = None) -> str:
+              units: dict[str, str] | None = None,
+              peak_starts: dict[str, float] | None = None) -> str:
     """Format a run result for a terminal.
 
     With a `spec`: one table per variable (rows: subscript elements, columns:
     the spec's times) and the peak time of the `peak` variables. Without:
     the whole table when it is small, else initial/final/min/max per column.
-    `units` (name -> units) labels each variable's table.
+    `units` (name -> units) labels each variable's table; `peak_starts`
+    (name -> last history year) counts peaks as the report does.
     """
     if spec is None or not spec.variables:
         if len(frame.columns) <= 8 and len(frame) <= 30:
@@ -145,7 +164,9 @@ def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None,
             index=[", ".join(split_subscripted(c)[1]) or var for c in cols],
         )
         if var in spec.peak:
-            table["peak"] = [f"{frame[c].idxmax():g}" for c in cols]
+            start = (peak_starts or {}).get(var)
+            table["peak" if start is None else f"peak after {start:g}"] = [
+                _peak_cell(frame[c], start) for c in cols]
         unit = (units or {}).get(var)
         title = f"{var} ({unit})" if unit else var
         blocks.append(f"{title}\n{table.to_string(float_format=_fmt)}")
@@ -204,8 +225,11 @@ def run_and_summarize(
     if not use_spec:
         return summarize(frame)
     units = {v.name: v.units for v in model.variables}
-    if spec.report is not None:  # the report's units: the same numbers as the report
-        indicators = read_report_config(spec.report).indicators
-        frame = frame_shown(frame, indicators, lambda c: split_subscripted(c)[0])
-        units = {v: shown_units(indicators, v, units.get(v, "")) for v in spec.variables}
-    return summarize(frame, spec, units)
+    starts = None
+    if spec.report is not None:  # the report's units and peaks: the same numbers as the report
+        cfg = read_report_config(spec.report)
+        frame = frame_shown(frame, cfg.indicators, lambda c: split_subscripted(c)[0])
+        units = {v: shown_units(cfg.indicators, v, units.get(v, "")) for v in spec.variables}
+        starts = {p.variable: peak_start(p, cfg) for p in cfg.peaks
+                  if peak_start(p, cfg) is not None}
+    return summarize(frame, spec, units, starts)

@@ -30,7 +30,12 @@ model = "mini_iis.mdl"
 dimension = "City"
 projection_start = 2021
 summary_years = [2035, 2060]
-summary = ["Carbon intensity"]
+summary = ["Carbon intensity", "CO2 emissions"]
+
+[[report.peaks]]
+variable = "CO2 emissions"
+label = "CO2"
+start = 2021
 
 [[indicators]]
 variable = "Carbon intensity"
@@ -40,15 +45,16 @@ scale = 100.0
 """
 SIDECAR = """
 [summary]
-variables = ["Carbon intensity"]
+variables = ["Carbon intensity", "CO2 emissions"]
 times = [2035, 2060]
+peak = ["CO2 emissions"]
 report = "report.toml"
 """
 
 
 def _printed_table(text: str) -> pd.DataFrame:
     """The summary block ``Carbon intensity (units)`` as a table (city x year)."""
-    lines = text.strip().splitlines()
+    lines = text.strip().split("\n\n")[0].splitlines()
     header = lines[1].split()
     rows = {ln.split()[0]: [float(v.replace(",", "")) for v in ln.split()[1:]]
             for ln in lines[2:]}
@@ -67,7 +73,7 @@ def test_cli_summary_and_report_print_the_same_numbers(models_dir, tmp_path, cap
 
     cfg = read_report_config(tmp_path / "report.toml")
     runs = run_scenarios(model, [Scenario(name="baseline", title="Baseline")],
-                         outputs=["Carbon intensity"])
+                         outputs=["Carbon intensity", "CO2 emissions"])
     write_report(ReportInputs(config=cfg, scenarios=runs, titles={"baseline": "Baseline"}),
                  tmp_path / "r")
     summary = pd.read_csv(tmp_path / "r" / "data" / "summary.csv").set_index("City")
@@ -80,6 +86,12 @@ def test_cli_summary_and_report_print_the_same_numbers(models_dir, tmp_path, cap
     shown = summary[f"Carbon intensity 2035 [{UNITS}]"]
     for city in shown.index:  # the report's number is the model's x100, not the model's
         assert shown[city] == pytest.approx(100 * float(raw.sel(City=city)), rel=1e-12)
+    peaks = printed.split("\n\n")[1].splitlines()  # CO2 block: peaks counted as the report does
+    assert peaks[0] == "CO2 emissions (Mt)" and peaks[1].split()[-3:] == ["peak", "after", "2021"]
+    assert len(peaks) == 2 + len(summary)
+    for line in peaks[2:]:
+        city, cell = line.split()[0], " ".join(line.split()[3:])
+        assert cell == summary.loc[city, "CO2 peak year"], city
     html = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
     assert UNITS in html and "Mt/Cyuan" not in printed
 
