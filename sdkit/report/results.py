@@ -62,7 +62,7 @@ def _read_nc(path: Path):
 
 
 def _csv(path: Path, **kw) -> pd.DataFrame | None:
-    return pd.read_csv(path, **kw) if path.is_file() else None
+    return pd.read_csv(path, float_precision="round_trip", **kw) if path.is_file() else None
 
 
 def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs:
@@ -88,7 +88,7 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
     sens = None
     if meta.get("sensitivity") and (data / "sensitivity.csv").is_file():
         s = meta["sensitivity"]
-        sens = SensitivityResult(method=s["method"], table=pd.read_csv(data / "sensitivity.csv"),
+        sens = SensitivityResult(method=s["method"], table=_csv(data / "sensitivity.csv"),
                                  n=int(s["n"]), runs=int(s["runs"]), seed=s["seed"])
     calib = None
     params = _csv(data / "calibration_parameters.csv", index_col=0)
@@ -103,7 +103,7 @@ def load_inputs(folder: str | os.PathLike, config: ReportConfig) -> ReportInputs
     if not ensembles:  # the members are not committed: the compact tables stand in
         if (data / "bands.parquet").is_file():
             bands = bands_from_table(pd.read_parquet(data / "bands.parquet"))
-        stored = {k: pd.read_csv(data / f"{k}.csv") for k in STORED_TABLES
+        stored = {k: _csv(data / f"{k}.csv") for k in STORED_TABLES
                   if (data / f"{k}.csv").is_file()}
     return ReportInputs(
         config=config, scenarios=scenarios, titles=meta.get("titles", {}), ensembles=ensembles,
