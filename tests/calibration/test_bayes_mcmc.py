@@ -6,6 +6,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sdkit.calibration.bayes import BayesProblem, Pool, TargetGroup
@@ -17,6 +18,7 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import read_posterior, write_bayes_outputs
 from sdkit.calibration.priors import Prior
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
+from sdkit.engine.runner import run_ensemble
 from sdkit.errors import SdkitWarning, SpecError
 
 MODEL = "tests/models/decay.mdl"
@@ -73,6 +75,27 @@ def test_each_half_step_is_one_ensemble_call_without_a_loop_over_walkers():
     assert sum(calls[1:]) > 0.9 * steps * walkers  # are not run
     assert chain.samples.shape == (steps, walkers, 3)
     assert chain.n_runs == sum(calls)
+
+
+def test_sampler_path_reads_the_same_values_as_the_ensemble_dataset():
+    """The objective reads the engine's arrays directly: exactly what run_ensemble's
+    dataset holds at save times, linear interpolation between them."""
+    grid = Target("Stock", "Stock", TIMES, _synthetic(), source="SYNTHETIC (test)")
+    between = Target("Stock@", "Stock", (0.5, 3.25, 19.5), (1.0, 1.0, 1.0), scale=2.0,
+                     source="SYNTHETIC (test)")
+    problem = CalibrationProblem(MODEL, (Parameter("k", "Decay Rate", 0.01, 1.0, 0.2),),
+                                 (grid, between), dt=0.125)
+    objective = Objective(problem)
+    xs = np.array([[0.1], [0.25], [0.7]])
+    sim = objective.simulate_many(xs)
+    ds = run_ensemble(MODEL, pd.DataFrame({"Decay Rate": xs[:, 0]}), ["Stock"], stop=20,
+                      dt=0.125).dataset
+    t, stock = ds["time"].to_numpy(), ds["Stock"].to_numpy()
+    np.testing.assert_array_equal(sim["Stock"], stock[:, np.searchsorted(t, TIMES)])
+    expected = 2.0 * np.stack([np.interp(between.times, t, row) for row in stock])
+    np.testing.assert_allclose(sim["Stock@"], expected, rtol=1e-12)
+    again = objective.simulate_many(xs[::-1])  # the plan is reused; rows keep their order
+    np.testing.assert_array_equal(again["Stock"], sim["Stock"][::-1])
 
 
 def test_mcmc_posterior_covers_the_truth_and_writes_a_posterior_file(tmp_path):
