@@ -42,8 +42,8 @@ def test_cli_writes_cin_json_report_and_plots(spec, tmp_path, capsys):
         f"Initial Output[{c}]" for c in cities} | set(record["fixed"])
     assert cin["Initial Output[Jingmen]"] == pytest.approx(300.0, rel=1e-5)
     report = (out / "report.md").read_text(encoding="utf-8")
-    assert "| Output[Enshi] | holdout | 3 |" in report
-    assert "## In sample and hold-out" in report and "| Output[Enshi] | 0.00 | 0.00 |" in report
+    assert "| Output [Enshi] | holdout | 3 |" in report
+    assert "## In sample and hold-out" in report and "| Output [Enshi] | 0.00 | 0.00 |" in report
     assert "## Notes\n\nSynthetic data grow 5 %/yr." in report
     assert "![Output[Yichang]](plots/output_yichang.png)" in report
     png = (out / "plots" / "output_yichang.png").read_bytes()

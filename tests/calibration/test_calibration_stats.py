@@ -30,6 +30,18 @@ def test_pure_bias_is_all_u_m():
     assert (st.u_m, st.u_s, st.u_c) == pytest.approx((1.0, 0.0, 0.0))
 
 
+@pytest.mark.parametrize("size", [1e-9, 1e-6, 1e-3])
+def test_near_exact_fit_keeps_the_shares_in_unit_interval(size):
+    # a fit good to rounding level: the textbook (1 - r) form gave shares of 19 and 58 here
+    actual = 100 * np.exp(0.05 * np.arange(9))
+    wobble = size * np.array([1, -2, 0.5, 3, -1, 0, 2, -0.5, 1])
+    st = fit_statistics(actual * (1 + 1e-3 * size) + wobble, actual)
+    shares = np.array([st.u_m, st.u_s, st.u_c])
+    assert np.all((shares >= 0) & (shares <= 1)) and shares.sum() == pytest.approx(1, abs=1e-9)
+    e = actual * 1e-3 * size + wobble  # the bias share from the error's own mean
+    assert st.u_m == pytest.approx(e.mean() ** 2 / np.mean(e**2), rel=1e-2)
+
+
 def test_perfect_fit_and_single_point():
     st = fit_statistics([1.0, 2.0], [1.0, 2.0])
     assert st.mape == 0 and st.rmse == 0 and st.theil_u == 0 and st.r2 == 1
