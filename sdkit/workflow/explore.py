@@ -34,6 +34,7 @@ from sdkit.errors import InvalidValueError, UnknownVariableError, UnsupportedCon
 from sdkit.io.files import atomic_write_text
 from sdkit.model.load import Model, load_model
 from sdkit.model.names import canonical
+from sdkit.report.fonts import embed_font
 from sdkit.scenarios.spec import Scenario, read_scenario
 from sdkit.workflow.explore_page import PAGE
 
@@ -196,9 +197,13 @@ def _scenario_entries(model, scenarios, entries, params) -> list[dict]:
 
 
 def explorer_html(spec: dict, js: JsModel) -> str:
-    """The page: template, runtime, the model's JavaScript and its JSON data."""
-    return (PAGE.replace("@@SPEC@@", json_for_script(spec))
-            .replace("@@RUNTIME@@", RUNTIME_JS).replace("@@MODEL@@", js.source.strip()))
+    """The page: template, runtime, the model's JavaScript and its JSON data.
+
+    Chinese (CJK) text in the model's names, units or documentation is drawn with
+    sdkit's bundled font, embedded as a data URI (the page stays offline).
+    """
+    return embed_font(PAGE.replace("@@SPEC@@", json_for_script(spec))
+                      .replace("@@RUNTIME@@", RUNTIME_JS).replace("@@MODEL@@", js.source.strip()))
 
 
 def _program(model: Model, method: str | None):

@@ -18,7 +18,7 @@ from __future__ import annotations
 __all__ = ["PAGE"]
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0; color: #222; }
+body { font-family: "sdkit CJK Sans", system-ui, sans-serif; margin: 0; color: #222; }
 header { padding: 8px 16px; background: #f3f5f8; border-bottom: 1px solid #ccd; }
 h1 { font-size: 18px; margin: 4px 0; }
 #sdkit-status { color: #a00; font-size: 13px; min-height: 1em; }
@@ -322,7 +322,8 @@ PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
+ content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline';
+ font-src data:">
 <title>sdkit explorer</title>
 <style>""" + _STYLE + """</style>
 </head>
