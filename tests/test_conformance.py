@@ -50,12 +50,18 @@ XMILE_MISMATCH_OK = {"tests/active_initial/test_active_initial.xmile",
                      "tests/active_initial/test_active_initial.stmx"}
 
 
+#: seconds for the first slow test, which runs the whole suite (192 models, each in its
+#: own process: about 35 min on 2 cores under other load, pytest's default is 600 s)
+SUITE_TIMEOUT = 3600
+
+
 @pytest.fixture(scope="module")
 def report(conformance_dir):
     return run_conformance(conformance_dir, timeout=300)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SUITE_TIMEOUT)
 def test_every_plain_pysd_match_still_matches(report):
     got = report.by_name()
     assert set(got) == set(BASELINE) == set(RECORD["results"])
@@ -65,6 +71,7 @@ def test_every_plain_pysd_match_still_matches(report):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SUITE_TIMEOUT)
 def test_failures_are_known(report):
     failing = {r.name: r for r in report.results if r.status != "match"}
     assert {n for n in failing if n.endswith(".mdl")} == set(KNOWN_FAILURES)
@@ -81,6 +88,7 @@ def test_failures_are_known(report):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SUITE_TIMEOUT)
 def test_summary_last_line(report):
     last = report.summary().splitlines()[-1]
     m, n = report.counts()["vensim"]
