@@ -21,7 +21,7 @@ import pandas as pd
 from sdkit.report.fonts import figure_fonts
 
 __all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_figure",
-           "sensitivity_figure", "specialization_figure", "fit_figure"]
+           "sensitivity_figure", "specialization_figure"]
 
 if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure
@@ -268,35 +268,4 @@ def specialization_figure(index: pd.Series, config, *, title: str):
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return fig
-
-
-def fit_figure(observed_vs_simulated: pd.DataFrame):
-    """Observed (dots) and simulated (lines) for each calibration target."""
-    from matplotlib.ticker import MaxNLocator  # heavy: matplotlib only when drawing
-
-    targets = list(dict.fromkeys(observed_vs_simulated["target"]))
-    fig, axes = _grid(len(targets), width=4.2, height=2.6, sharex=False)
-    for ax, t in zip(axes, targets):
-        part = observed_vs_simulated[observed_vs_simulated["target"] == t].sort_values("time")
-        few = len(part) < 3
-        ax.plot(part["time"], part["simulated"], "x" if few else "-", color="#4c72b0",
-                ms=8, label="simulated")
-        ax.plot(part["time"], part["observed"], "o", color="k", ms=3, label="observed")
-        if "sample" in part:
-            held = part.loc[part["sample"] == "holdout", "time"]
-            if len(held):
-                ax.axvspan(held.min() - 0.5, held.max() + 0.5, color="0.9", zorder=0,
-                           label="hold-out")
-        if few:  # one or two points: show them against zero, not a zoomed rounding error
-            ax.set_xlim(part["time"].min() - 2, part["time"].max() + 2)
-            top = float(np.nanmax(part[["observed", "simulated"]].to_numpy()))
-            ax.set_ylim(0, 1.15 * top if top > 0 else 1)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
-        ax.set_title(str(t), fontsize=9)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Calibration fit: observed (dots) vs simulated (lines); grey = hold-out years")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
     return fig
