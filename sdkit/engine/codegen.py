@@ -6,6 +6,10 @@ values that never change; ``step(t, dt, S, K, N, save, update)`` computes
 every node still changing from the states at `t`, returns the requested
 outputs when `save`, and the Euler-updated states when `update`.
 
+With Euler, a fourth function ``step_lean`` (same signature, no outputs)
+computes only the nodes the state updates need; :mod:`.run` calls it at the
+steps between save times.
+
 With a Runge-Kutta method (``"rk2"``, ``"rk4"``) a third function,
 ``rates(t, t_in, dt, S, K, N, save, update)``, computes the same nodes from
 stage states at stage time `t` and returns the rates of change of the
@@ -59,6 +63,7 @@ class Compiled:
     reads_initial_time: bool = False  # an equation (not a time setting) reads INITIAL TIME
     method: str = "euler"
     rates: object = None  # Runge-Kutta methods only: see the module docstring
+    step_lean: object = None  # Euler only: ``step`` without the nodes no state update needs
 
 
 def _full(x, sizes):
@@ -295,23 +300,30 @@ class _Plan:
         src.append("    return S, K")
         return src
 
-    def step_body(self) -> list[str]:
-        """The lines of ``step`` that compute every node still changing."""
-        dynamic = [n for n in self.run_order if n not in self.static]
+    def step_body(self, only: set[str] | None = None) -> list[str]:
+        """The lines of ``step`` that compute every node still changing (or those in `only`,
+        without the outputs)."""
+        dynamic = [n for n in self.run_order
+                   if n not in self.static and (only is None or n in only)]
         used_static = set()
         for n in dynamic:
             used_static |= self.run_deps(n) & self.static
-        used_static |= set(self.outputs) & self.static
+        if only is None:
+            used_static |= set(self.outputs) & self.static
         body = [f"    n_{n} = K[{self.key[n]}]" for n in sorted(used_static)]
         for n in dynamic:
             body += ["    " + ln for ln in self.nodes[n].run_code]
         return body
 
-    def step(self, body: list[str]) -> list[str]:
+    def lean(self) -> set[str]:
+        """The nodes the state updates need: all that a step between save times computes."""
+        return _closure(self.states, self.run_deps)  # a state's deps: its update's inputs
+
+    def step(self, body: list[str], name: str = "step") -> list[str]:
         key = self.key
-        src = ["", "def step(t, dt, S, K, N, save, update):", *body]
+        src = ["", f"def {name}(t, dt, S, K, N, save, update):", *body]
         src.append("    out = (" + "".join(f"n_{o}, " for o in self.outputs)
-                   + ") if save else None")
+                   + ") if save else None" if name == "step" else "    out = None")
         src += ["    if not update:", "        return out, S", "    S2 = {}"]
         for n in self.states:
             st = self.nodes[n].stateful
@@ -338,6 +350,8 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
     src = plan.control_and_init() + plan.step(body)
     if method != "euler":
         src += _rk_source(program, method, plan.states, body, outputs)
+    else:  # steps between save times compute only what the state updates need
+        src += plan.step(plan.step_body(plan.lean()), "step_lean")
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
@@ -356,4 +370,4 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
 
     return Compiled(control_by_name, init_by_name, namespace["step"],
                     tuple(outputs), shapes, source, plan.reads_initial_time(),
-                    method, namespace.get("rates"))
+                    method, namespace.get("rates"), namespace.get("step_lean"))

@@ -140,6 +140,7 @@ def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
     if compiled.method != "euler":
         def step(t, dt, S, K, n, save, update):
             return rk_step(compiled, t, dt, S, K, n, save, update)
+    lean = compiled.step_lean or step  # between save times: only what the updates need
     k = 0
     last = len(steps) - 1
     buffers = [out[o] for o in compiled.outputs]
@@ -148,7 +149,7 @@ def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
         keep = saved[i]
         if i % every == 0 and i:
             tick(i / len(steps))
-        values, S = step(t, step_dt, S, K, n, keep, i < last)
+        values, S = (step if keep else lean)(t, step_dt, S, K, n, keep, i < last)
         if keep:
             for buf, v in zip(buffers, values):
                 buf[k] = v

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENGINE_NAMES = frozenset({
     "np", "rt", "_full", "_mat", "_override", "_delay_order", "_fixed_order", "_chain",
     "_order", "S", "S2", "K", "OV", "N", "t", "dt", "save", "update", "out", "control",
-    "init", "step", "_x", "_o", "_tm", "_p", "_out", "len", "int", "float", "range",
+    "init", "step", "step_lean", "_x", "_o", "_tm", "_p", "_out", "len", "int", "float", "range",
     "slice", "axis",
 })
 ALLOWED_STRINGS = frozenset({
