@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
         Executor,
         InProcessExecutor,
         ProcessPoolExecutor,
+        ThreadExecutor,
     )
     from sdkit.engine.simulate import simulate, to_dataset
     from sdkit.io.tidy import to_tidy, to_wide
@@ -86,6 +87,7 @@ _LAZY: dict[str, str] = {
     "Executor": "sdkit.engine.executors",
     "InProcessExecutor": "sdkit.engine.executors",
     "ProcessPoolExecutor": "sdkit.engine.executors",
+    "ThreadExecutor": "sdkit.engine.executors",
     "simulate": "sdkit.engine.simulate",
     "to_dataset": "sdkit.engine.simulate",
     "to_tidy": "sdkit.io.tidy",
@@ -130,6 +132,7 @@ __all__ = [
     "Executor",
     "InProcessExecutor",
     "ProcessPoolExecutor",
+    "ThreadExecutor",
     "DaskExecutor",
     "__version__",
     "load_model",
