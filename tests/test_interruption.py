@@ -333,9 +333,12 @@ def test_calibration_folder_is_all_old_or_all_new(spec, tmp_path, monkeypatch, w
 # -- real processes: SIGINT and SIGKILL while a folder is staged --------------------------------
 
 STAGING_SCRIPT = """
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
 from sdkit.io.files import atomic_path, staged_folder
+
+# Ctrl-C as at a terminal: a job started in the background inherits SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 out, between = Path(sys.argv[1]), sys.argv[2] == "between"
 if between:  # stop after the old folder moved aside, before the new one moves in
