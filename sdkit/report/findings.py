@@ -152,7 +152,7 @@ def _counter(trade, cfg, years, transfer):
     parts += [f". The model's explanation: the levers raise {label_of(cfg, t.benefit)} (",
               f"{year:g}: ", _num(trade, "tradeoff", t.combination,
                                   column(cfg, t.benefit, year)),
-              f"), and {label_of(cfg, t.burden)} rises with it before the cutting levers "
+              f"), and with it {label_of(cfg, t.burden)}, before the cutting levers "
               "catch up"]
     if t.cost and cost_column(cfg, year) in f.columns:
         parts += ["; the levers cost ", _num(trade, "tradeoff", t.combination,
@@ -222,7 +222,7 @@ def _target(target, cfg):
         return [(f"{g.label.capitalize()} by {g.year:g} is reached under {r['scenario']}: {lab} ",
                  _num(target, "target", g.scenario, val, LEVEL), f" {units}.")]
     parts = [f"{g.label.capitalize()} by {g.year:g} is not reached, even under {r['scenario']}: "
-             f"{lab} in {g.year:g} is ", _num(target, "target", g.scenario, val, LEVEL),
+             f"{lab} in {g.year:g}: ", _num(target, "target", g.scenario, val, LEVEL),
              f" {units}"]
     ref = f"{lab} {g.year:g} vs {g.reference:g} [%]" if g.reference is not None else None
     if ref in target.columns:
