@@ -20,8 +20,8 @@ import pandas as pd
 
 from sdkit.report.fonts import figure_fonts
 
-__all__ = ["figure_bytes", "scenario_figure", "fan_figure", "peak_probability_figure",
-           "sensitivity_figure", "specialization_figure"]
+__all__ = ["figure_bytes", "compact_png", "scenario_figure", "fan_figure",
+           "peak_probability_figure", "sensitivity_figure", "specialization_figure"]
 
 if TYPE_CHECKING:  # annotations only
     from matplotlib.figure import Figure
@@ -36,12 +36,29 @@ def _new_figure(**kwargs) -> Figure:
 
 
 def figure_bytes(fig) -> tuple[bytes, str]:
-    """PNG bytes and SVG text of `fig`."""
+    """PNG bytes (a 256-colour palette image, see :func:`compact_png`) and SVG text of `fig`."""
     png, svg = io.BytesIO(), io.StringIO()
     with figure_fonts(fig):  # CJK text falls back to the bundled font (sdkit.report.fonts)
         fig.savefig(png, format="png", dpi=100, bbox_inches="tight")
         fig.savefig(svg, format="svg", bbox_inches="tight")
-    return png.getvalue(), svg.getvalue()
+    return compact_png(png.getvalue()), svg.getvalue()
+
+
+def compact_png(png: bytes) -> bytes:
+    """`png` as a 256-colour palette PNG, without dithering.
+
+    Charts hold few colours (lines, flat bands and their anti-aliased edges), so
+    the palette loses nothing visible while the file shrinks about threefold:
+    the self-contained HTML page embeds every figure (IIS: 4.4 MB -> 1.4 MB).
+    """
+    from PIL import Image  # heavy: Pillow (matplotlib's own dependency) only when drawing
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    palette = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                             dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _grid(n: int, *, width: float = 5.0, height: float = 3.2, sharex: bool = True):

@@ -94,3 +94,26 @@ def test_tradeoff_figure_words_follow_the_config_years(years):
     F.figure_bytes(fig)  # draws the tick labels
     words = " ".join(t.get_text() for t in fig.findobj(Text))
     assert {int(y) for y in re.findall(r"\b(20\d\d)\b", words)} == {int(y) for y in years}
+
+
+def test_figure_png_is_a_palette_image_close_to_the_full_colour_one():
+    import io
+
+    from PIL import Image
+
+    cfg, ds = _cfg(), _runs()
+    fig = F.scenario_figure(ds, cfg.indicators[0], cfg, {s: s for s in SCEN})
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=100, bbox_inches="tight")
+    png, _ = F.figure_bytes(fig)
+    small = Image.open(io.BytesIO(png))
+    assert small.mode == "P" and len(png) < len(full.getvalue())
+    a = np.asarray(small.convert("RGB"), float)
+    b = np.asarray(Image.open(io.BytesIO(full.getvalue())).convert("RGB"), float)
+    assert a.shape == b.shape
+    assert np.mean(np.abs(a - b)) < 1.0  # per channel, of 255: no visible change
+    # every scenario colour survives exactly (line pixels are drawn in it)
+    colours = {tuple(c) for c in a.reshape(-1, 3).astype(int)}
+    for s in SCEN:
+        hexcol = to_hex(cfg.colors[s])
+        assert tuple(int(hexcol[i:i + 2], 16) for i in (1, 3, 5)) in colours, s

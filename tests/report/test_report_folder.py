@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -216,3 +217,11 @@ def test_rerender_without_members_keeps_every_section(mini_report, tmp_path):
     for name in ("robustness.csv", "peak_probability.csv", "tradeoff.csv"):
         assert (pd.read_csv(lean / "data" / name).round(12)
                 .equals(pd.read_csv(out / "data" / name).round(12))), name
+
+
+def test_committed_iis_page_is_self_contained_and_under_5_mib():
+    page = Path(__file__).resolve().parents[2] / "reports" / "iis" / "index.html"
+    text = page.read_text(encoding="utf-8")
+    assert page.stat().st_size < 5 * 2**20, f"{page}: {page.stat().st_size / 2**20:.1f} MiB"
+    images = re.findall(r'<img[^>]*src="([^"]*)"', text)
+    assert len(images) >= 20 and all(src.startswith("data:image/png;base64,") for src in images)
