@@ -35,25 +35,22 @@ def _uncertainty(data: Path, inputs) -> list[str]:
             for name in STORED_TABLES if name not in inputs.stored]
 
 
+#: parts of a stored calibration: (attribute, file it is read from, what is lost without it)
+_CALIBRATION_PARTS = (
+    ("observed_vs_simulated", "calibration_observed_vs_simulated.csv", "fit figures not rendered"),
+    ("statistics", "calibration_statistics.csv", "fit statistics not rendered"),
+    ("targets", TARGETS_FILE, "labels read from the target names, no units or sources"),
+    ("warnings", WARNINGS_FILE, "the fit's warnings are not shown"),
+)
+
+
 def _calibration(data: Path, inputs) -> list[str]:
     calib = inputs.calibration
     if calib is None:
         return [f"Calibration: {data / 'calibration_parameters.csv'} missing: the section "
                 "says the model's own values were used"]
-    out = []
-    if getattr(calib, "observed_vs_simulated", None) is None:
-        out.append(f"Calibration: {data / 'calibration_observed_vs_simulated.csv'} missing: "
-                   "fit figures not rendered")
-    if getattr(calib, "statistics", None) is None:
-        out.append(f"Calibration: {data / 'calibration_statistics.csv'} missing: fit "
-                   "statistics not rendered")
-    if getattr(calib, "targets", None) is None:
-        out.append(f"Calibration: {data / TARGETS_FILE} missing: labels read from the target "
-                   "names, no units or sources")
-    if getattr(calib, "warnings", None) is None:
-        out.append(f"Calibration: {data / WARNINGS_FILE} missing: the fit's warnings are "
-                   "not shown")
-    return out
+    return [f"Calibration: {data / name} missing: {lost}"
+            for attr, name, lost in _CALIBRATION_PARTS if getattr(calib, attr, None) is None]
 
 
 def section_gaps(folder: str | Path, inputs) -> list[str]:
