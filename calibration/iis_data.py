@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sdkit.calibration.data import read_number
 from sdkit.errors import DataError
 from sdkit.io.files import atomic_write_text
 from sdkit.io.textfile import read_text_file
@@ -175,12 +176,7 @@ def _check_row(path: Path, line: int, row: pd.Series) -> dict | None:
     if key not in INDICATORS:
         raise DataError(f"{where}: unknown indicator {raw_ind!r}")
     text = str(row["value"]).strip() if isinstance(row["value"], str) else ""
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{where}: {key} value must be a number: {row['value']!r}") from None
-    if not math.isfinite(value):
-        raise DataError(f"{where}: {key} value must be finite: {text!r}")
+    value = read_number(text, f"{key} value", where)
     unit_text = str(row["unit"]).strip() if isinstance(row["unit"], str) else ""
     family = INDICATORS[key]
     rule = _unit_rule(unit_text)

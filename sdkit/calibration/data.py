@@ -59,7 +59,7 @@ from sdkit.errors import DataError
 from sdkit.io.textfile import read_text_file
 
 __all__ = ["DataSpec", "Series", "ObservedData", "load_data", "FORMATS", "ROLES", "split_name",
-           "did_you_mean"]
+           "did_you_mean", "read_number"]
 
 #: layouts :func:`load_data` reads
 FORMATS = ("auto", "wide", "long", "vensim")
@@ -137,7 +137,8 @@ def did_you_mean(name: str, choices: Sequence[str]) -> str:
     return f"; did you mean {', '.join(map(repr, close))}?" if close else ""
 
 
-def _number(raw: str, what: str, where: str) -> float:
+def read_number(raw: str, what: str, where: str) -> float:
+    """`raw` as a finite float, or :class:`DataError` naming `where` and `what`."""
     try:
         value = float(raw)
     except ValueError:
@@ -266,8 +267,8 @@ def _read_long(path: Path, rows, spec: DataSpec) -> tuple[_Collector, str]:
         element = f[col["element"]] if "element" in col else ""
         if not element:
             name, element = split_name(name)
-        time = _number(f[col["time"]], header[col["time"]], f"{path}: {at}")
-        value = _number(f[col["value"]], f"{name} value", f"{path}: {at}")
+        time = read_number(f[col["time"]], header[col["time"]], f"{path}: {at}")
+        value = read_number(f[col["value"]], f"{name} value", f"{path}: {at}")
         got.add(name, element, time, value, at,
                 unit=f[col["unit"]] if "unit" in col else "",
                 source=f[col["source"]] if "source" in col else "",
@@ -288,11 +289,11 @@ def _read_wide(path: Path, rows, spec: DataSpec) -> _Collector:
         seen[h] = j
     got = _Collector(path, "element")
     for line, f in rows[1:]:
-        time = _number(f[0], header[0] or "time", f"{path}: line {line}")
+        time = read_number(f[0], header[0] or "time", f"{path}: line {line}")
         for j, (h, raw) in enumerate(zip(header[1:], f[1:]), start=2):
             if raw:
                 name, element = split_name(h)
-                got.add(name, element, time, _number(raw, f"{h} value",
+                got.add(name, element, time, read_number(raw, f"{h} value",
                                                      f"{path}: line {line}, column {j}"),
                         f"line {line}, column {j}")
     return got
@@ -302,7 +303,7 @@ def _read_vensim(path: Path, rows) -> _Collector:
     header_line, header = rows[0]
     while len(header) > 2 and not header[-1]:  # a trailing tab or comma on every row
         header = header[:-1]
-    times = [_number(t, "time", f"{path}: line {header_line}, column {j}")
+    times = [read_number(t, "time", f"{path}: line {header_line}, column {j}")
              for j, t in enumerate(header[1:], start=2)]
     got = _Collector(path, "element")
     for line, f in rows[1:]:
@@ -311,7 +312,7 @@ def _read_vensim(path: Path, rows) -> _Collector:
         name, element = split_name(f[0].strip('"'))
         for j, (t, raw) in enumerate(zip(times, f[1:]), start=2):
             if raw:
-                got.add(name, element, t, _number(raw, f"{f[0]} value",
+                got.add(name, element, t, read_number(raw, f"{f[0]} value",
                                                   f"{path}: line {line}, column {j}"),
                         f"line {line}, column {j}")
     return got
