@@ -195,14 +195,20 @@ class BayesProblem:
         theta = np.atleast_2d(np.asarray(theta, float))
         out = np.zeros(len(theta))
         for g in self.groups:
-            lik = g.likelihood
-            sigma = (theta[:, self.index(f"sigma::{g.name}")] if lik.sigma is None
-                     else np.full(len(theta), lik.sigma))
-            phi = theta[:, self.index(f"phi::{g.name}")] if lik.ar1 else None
+            sigma, phi = self.noise(theta, g)
             for name in g.targets:
                 r = self.residuals(name, sims[name])
-                out += log_likelihood(r, sigma, lik, phi)
+                out += log_likelihood(r, sigma, g.likelihood, phi)
         return out
+
+    def noise(self, theta: np.ndarray, group) -> tuple[np.ndarray, np.ndarray | None]:
+        """Noise scale and AR(1) coefficient (None without AR(1)) of `group`, per row of
+        `theta`: sampled (``sigma::``/``phi::`` columns) or the spec's fixed scale."""
+        lik = group.likelihood
+        sigma = (theta[:, self.index(f"sigma::{group.name}")] if lik.sigma is None
+                 else np.full(len(theta), lik.sigma))
+        phi = theta[:, self.index(f"phi::{group.name}")] if lik.ar1 else None
+        return sigma, phi
 
     def residuals(self, name: str, sim: np.ndarray) -> np.ndarray:
         """Relative residuals of target `name` in the fit window, in time order."""

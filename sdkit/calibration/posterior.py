@@ -12,7 +12,6 @@ for another model.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from sdkit.calibration.diagnostics import Diagnostics, import_arviz, to_inferenc
 from sdkit.calibration.predictive import PredictiveBand, holdout_coverage
 from sdkit.edit.cin import write_cin
 from sdkit.errors import OutputError, SpecError
+from sdkit.io.calibration_record import json_safe
 from sdkit.io.files import atomic_path, atomic_write_text, staged_folder
 from sdkit.model.translate import file_hash
 
@@ -41,18 +41,6 @@ def _sdkit_version() -> str:
         return version("sdkit")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _clean(value):
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +159,7 @@ class BayesResult:
         priors = {q.name: {"prior": self.bayes.priors[q.name].describe(),
                            "source": self.bayes.priors[q.name].source}
                   for q in p.parameters}
-        return _clean({
+        return json_safe({
             **self._parameters_block(),
             "model": p.model, "model_sha256": self.model_sha256, "data": p.data_path,
             "data_sha256": self.data_sha256, "spec": p.spec_path, "method": self.method,

@@ -98,9 +98,7 @@ def posterior_predictive(bp: BayesProblem, draws: np.ndarray, simulate, *,
     out = []
     for g in bp.groups:
         lik = g.likelihood
-        sigma = (draws[:, bp.index(f"sigma::{g.name}")] if lik.sigma is None
-                 else np.full(len(draws), lik.sigma))
-        phi = draws[:, bp.index(f"phi::{g.name}")] if lik.ar1 else None
+        sigma, phi = bp.noise(draws, g)
         for name in g.targets:
             target = next(t for t in bp.problem.targets if t.name == name)
             times = np.asarray(target.times, float)
