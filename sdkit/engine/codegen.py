@@ -95,6 +95,7 @@ def _uniform(values, what):
 
 
 def _delay_order(order, dt, delay_time):
+    """DELAY N's order, lowered while ``order * dt`` exceeds the delay time (PySD, Vensim)."""
     base = int(order)
     per_member = []
     for row in np.asarray(delay_time).reshape(len(delay_time), -1):
@@ -121,7 +122,7 @@ def _chain(first, rest):
 _INIT = {
     "integ": "S[{k}] = _mat({init}, N)",
     "smooth": "S[{k}] = np.stack([_mat({init}, N)] * int({order}))",
-    "delay": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
+    "delay": "_o = _kept_order({order}, dt, _mat({time}, N), {k})\n"
              "S[{k}] = np.stack([_mat({init} * {time}, N)] * _o)",
     "delayn": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
               "S[{k}] = (np.stack([_mat({init} * {time}, N)] * _o), "
@@ -174,11 +175,14 @@ _TIME_INPUT = re.compile(r"\brt\.(step|ramp|pulse|pulse_train|pulse_train_magnit
 
 
 def _user(program: Program, sid: str) -> str:
-    """The model variable whose equation holds the hidden node `sid`."""
-    for n, node in sorted(program.nodes.items()):
-        if n in program.real and sid in (node.run_deps | node.init_deps):
-            return program.real[n]
-    return sid
+    """The model variable whose equation holds the hidden node `sid` (through nested calls)."""
+    seen = set()
+    while sid not in program.real and sid not in seen:
+        seen.add(sid)
+        sid = next((n for n, node in sorted(program.nodes.items())
+                    if sid in (node.run_deps | node.init_deps
+                               | (node.stateful.dyn_deps if node.stateful else set()))), sid)
+    return program.real.get(sid, sid)
 
 
 def _rk_source(program: Program, method: str, states: list[str], body: list[str],
@@ -354,7 +358,10 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
         src += plan.step(plan.step_body(plan.lean()), "step_lean")
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
+    delays = {key[n]: _user(program, n) for n, node in program.nodes.items()
+              if node.stateful is not None and node.stateful.kind == "delay"}
     namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
+                 "_kept_order": lambda o, dt, time, k: rt.delay_order(o, dt, time, delays[k]),
                  "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
                  "_order": _order,
                  **program.constants}

@@ -50,7 +50,9 @@ def init_state(w, n: str, st) -> list[str]:
         return [f"{O} = Math.trunc({_order_code(w, st)});",
                 f"{S} = new Float64Array({O} * {m});", *_loop(m, [fill + f"{a['init']};"])]
     if st.kind in ("delay", "delayn"):
-        lines = [f"{O} = R.delayOrder({_order_code(w, st)}, dt, {w.js(st.args['time'])});",
+        order = (f"Math.trunc({_order_code(w, st)})" if st.kind == "delay"  # Vensim's DELAY3
+                 else f"R.delayOrder({_order_code(w, st)}, dt, {w.js(st.args['time'])})")
+        lines = [f"{O} = {order};",
                  f"if (!({O} >= 1)) R.fail(7);",
                  f"{S} = new Float64Array({O} * {m});",
                  *_loop(m, [fill + f"{a['init']} * {a['time']};"])]

@@ -6,11 +6,15 @@ same order of operations) so results agree with PySD to rounding.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+from sdkit.errors import SdkitWarning
 
 __all__ = [
     "SMALL_VENSIM", "step", "ramp", "pulse", "pulse_train", "pulse_train_magnitude", "xidz", "zidz",
-    "integer", "modulo", "lookup", "if_then_else",
+    "integer", "modulo", "lookup", "if_then_else", "delay_order",
 ]
 
 SMALL_VENSIM = 1e-6
@@ -110,3 +114,20 @@ def lookup(x, xs: np.ndarray, ys: np.ndarray, mode: str):
     for j in range(flat_y.shape[1]):
         out[:, j] = lookup(xb[:, j], xs, flat_y[:, j], mode)
     return out.reshape(xb.shape[:1] + shape)
+
+
+def delay_order(order, dt: float, delay_time, name: str) -> int:
+    """The order of DELAY3 / DELAY N, kept as Vensim keeps it.
+
+    Where a stage is shorter than TIME STEP (``order * dt > delay time``)
+    PySD lowers the order; Vensim keeps it, and so does sdkit: the one
+    deliberate departure from PySD (docs/conformance.md). It warns once,
+    naming the variable `name`.
+    """
+    kept = int(order)
+    shortest = float(np.min(delay_time))
+    if kept * dt > shortest:
+        warnings.warn(f"{name!r}: its delay's {kept} stages are shorter than TIME STEP "
+                      f"({shortest:g} / {kept} < {dt:g}); the order is kept as Vensim keeps "
+                      "it (PySD lowers it)", SdkitWarning, stacklevel=3)
+    return kept
