@@ -22,6 +22,7 @@ from sdkit.report.bayes_figures import (
     trace_figure,
 )
 from sdkit.report.calibration import figure_png
+from sdkit.report.fonts import report_fonts
 
 __all__ = ["bayes_report_files"]
 
@@ -69,8 +70,13 @@ def _markdown(result: BayesResult, plots: list[str]) -> str:
 
 
 def bayes_report_files(result: BayesResult, *, plots: bool = True) -> dict[str, bytes | str]:
-    """``{relative path: content}``: ``report.md`` and (with `plots`) the PNG figures."""
-    figs = _figures(result) if plots else {}
+    """``{relative path: content}``: ``report.md`` and (with `plots`) the PNG figures.
+
+    The figures are built inside :func:`~sdkit.report.fonts.report_fonts`, so that
+    their layouts measure CJK parameter and series names with the bundled font.
+    """
+    with report_fonts():
+        figs = _figures(result) if plots else {}
     files: dict[str, bytes | str] = {rel: figure_png(fig) for rel, fig in figs.items()}
     files["report.md"] = _markdown(result, list(figs))
     return files

@@ -189,3 +189,26 @@ def test_pooled_elements_share_a_sampled_location_and_scale():
     near, far = bp.log_prior(np.array([[0.3, 0.31, 0.3, 0.02, 0.05],
                                        [0.3, 0.6, 0.3, 0.02, 0.05]]))
     assert near > far + 10 * math.log(10)  # a small tau pulls the elements together
+
+
+def test_report_figures_are_laid_out_with_the_bundled_cjk_font(monkeypatch):
+    """Figures are built (and tight_layout measures text) inside report_fonts()."""
+    import matplotlib
+
+    import sdkit.workflow.bayes as wb
+    from sdkit.report.fonts import FAMILY
+
+    seen = []
+    real = wb.trace_figure
+
+    def spy(*args, **kwargs):
+        seen.append(list(matplotlib.rcParams["font.family"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(wb, "trace_figure", spy)
+    with pytest.warns(SdkitWarning, match="not converged"):
+        result = calibrate_bayes(_bayes(), method="mcmc", seed=0, walkers=8, steps=12, burn=4)
+    files = wb.bayes_report_files(result)
+    assert seen and FAMILY in seen[0]
+    assert FAMILY not in matplotlib.rcParams["font.family"]  # restored afterwards
+    assert files["plots/trace.png"].startswith(b"\x89PNG")
