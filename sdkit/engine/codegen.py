@@ -37,7 +37,7 @@ from sdkit.engine.graph import same_code as _same_code
 from sdkit.engine.graph import topo as _topo
 from sdkit.engine.program import Program
 
-__all__ = ["Compiled", "generate"]
+__all__ = ["Compiled", "Source", "bind", "generate"]
 
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 _NODE_REF = re.compile(r"(?<![.\w])n_(\w+)\b")  # a node's value
@@ -360,14 +360,35 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     delays = {key[n]: _user(program, n) for n, node in program.nodes.items()
               if node.stateful is not None and node.stateful.kind == "delay"}
-    namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
-                 "_kept_order": lambda o, dt, time, k: rt.delay_order(o, dt, time, delays[k]),
-                 "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
-                 "_order": _order,
-                 **program.constants}
-    exec(compile(source, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
     shapes = {o: (program.nodes[o].labels, program.nodes[o].coords) for o in outputs}
-    control, init = namespace["control"], namespace["init"]
+    keys = {n: key[n] for n in sorted(set(overrides) | set(CONTROL))}
+    return bind(Source(source, dict(program.constants), tuple(outputs), shapes, keys,
+                       plan.reads_initial_time(), method, delays))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Generated code and the data :func:`bind` needs (model text only as data, never code)."""
+
+    text: str
+    constants: dict
+    outputs: tuple[str, ...]
+    shapes: dict
+    keys: dict
+    reads_initial_time: bool
+    method: str
+    delays: dict
+
+
+def bind(src: Source) -> Compiled:
+    """Compile generated code into the functions of a :class:`Compiled`."""
+    key = src.keys
+    namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
+                 "_kept_order": lambda o, dt, time, k: rt.delay_order(o, dt, time, src.delays[k]),
+                 "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
+                 "_order": _order, **src.constants}
+    exec(compile(src.text, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
+    control, init, get = namespace["control"], namespace["init"], namespace.get
 
     def control_by_name(N, OV):
         return control(N, {key[k]: v for k, v in OV.items()})
@@ -375,6 +396,5 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
     def init_by_name(t, dt, N, OV):
         return init(t, dt, N, {key[k]: v for k, v in OV.items()})
 
-    return Compiled(control_by_name, init_by_name, namespace["step"],
-                    tuple(outputs), shapes, source, plan.reads_initial_time(),
-                    method, namespace.get("rates"), namespace.get("step_lean"))
+    return Compiled(control_by_name, init_by_name, get("step"), src.outputs, src.shapes,
+                    src.text, src.reads_initial_time, src.method, get("rates"), get("step_lean"))
