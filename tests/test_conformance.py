@@ -12,6 +12,7 @@ import pytest
 
 from sdkit.cli import main
 from sdkit.conformance.suite import (
+    compare_engines,
     compare_outputs,
     find_cases,
     load_canonical,
@@ -57,7 +58,9 @@ SUITE_TIMEOUT = 3600
 
 @pytest.fixture(scope="module")
 def report(conformance_dir):
-    return run_conformance(conformance_dir, timeout=300)
+    # PySD only: both engines would add minutes; the two-engine report is tested below
+    # on a few models, and tests/engine/test_engine_conformance.py compares the engines
+    return run_conformance(conformance_dir, engine="pysd", timeout=300)
 
 
 @pytest.mark.slow
@@ -128,13 +131,16 @@ def test_canonical_constants_exported_once_are_filled(tmp_path):
     assert load_canonical(transposed)["x"].tolist() == [1, 2]
 
 
+EXTRA = DATA / "conformance_extra"  # public suite cases not in ../shared (README there)
+
+
 def test_any_folder_with_the_layout(tmp_path, conformance_dir, capsys):
     suite = tmp_path / "suite"
-    for sub in ("samples/teacup", "tests/lookups"):
-        src = conformance_dir / sub
+    for src, sub in ((conformance_dir, "samples/teacup"), (conformance_dir, "tests/lookups"),
+                     (EXTRA, "tests/arguments")):
         dst = suite / sub
         dst.mkdir(parents=True)
-        for f in src.iterdir():
+        for f in (src / sub).iterdir():
             if f.suffix in {".mdl", ".csv", ".tab"} and f.name != "teacup_mdl.tab":
                 shutil.copy(f, dst)
     # a broken model and a case without canonical output
@@ -145,11 +151,52 @@ def test_any_folder_with_the_layout(tmp_path, conformance_dir, capsys):
     assert "tests/nocanon/m.mdl" not in names
     json_out = tmp_path / "r.json"
     assert main(["conformance", str(suite), "--quiet", "--json", str(json_out)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1] == "vensim: 3/4 match; xmile: 0/0 match"
-    assert any("translate_error" in ln for ln in lines)
+    text = capsys.readouterr().out.strip()
+    lines = text.splitlines()
+    # both engines by default, with totals per engine: the delay order is the one difference
+    assert lines[-2:] == ["sdkit: vensim: 4/5 match; xmile: 0/0 match",
+                          "pysd: vensim: 3/5 match; xmile: 0/0 match"]
+    assert "  tests/lookups/broken.mdl: sdkit translate_error, pysd translate_error: " \
+        in text
+    assert "equal 3, known departure 1, differ 0; not compared 1" in text
+    assert "  known departure: tests/arguments/test_arguments.mdl: " in text
     data = json.loads(json_out.read_text())
-    assert data["counts"]["vensim"] == {"match": 3, "total": 4}
+    assert data["engines"] == ["sdkit", "pysd"]
+    assert data["counts"]["sdkit"]["vensim"] == {"match": 4, "total": 5}
+    assert data["counts"]["pysd"]["vensim"] == {"match": 3, "total": 5}
+    agreed = {a["name"]: a for a in data["agreement"]}
+    departure = agreed["tests/arguments/test_arguments.mdl"]
+    assert departure["status"] == "known departure" and departure["worst_difference"] > 1e-3
+    assert {a["status"] for n, a in agreed.items() if "teacup" in n} == {"equal"}
+    assert {r["engine_used"] for r in data["results"] if r["engine"] == "sdkit"
+            and r["status"] == "match"} == {"fast"}
+
+
+def test_one_engine_only(tmp_path, conformance_dir, capsys):
+    suite = tmp_path / "suite" / "samples" / "teacup"
+    suite.mkdir(parents=True)
+    for name in ("teacup.mdl", "output.csv"):
+        shutil.copy(conformance_dir / "samples" / "teacup" / name, suite)
+    assert main(["conformance", str(tmp_path / "suite"), "--quiet", "--engine", "sdkit",
+                 "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].endswith("(engine: sdkit)")
+    assert lines[-1] == "vensim: 1/1 match; xmile: 0/0 match"
+    assert not any("pysd" in ln for ln in lines)
+
+
+def test_engines_compared_within_1e9():
+    t = pd.Index([0.0, 1.0])
+    a = pd.DataFrame({"x": [1.0, 2.0], "y": [0.0, np.nan], "lookup only here": [1, 2]},
+                     index=t)
+    assert compare_engines(a, a[["x", "y"]])["equal"]
+    near = a.assign(x=[1.0, 2.0 * (1 + 5e-10)])
+    assert compare_engines(near, a)["equal"]
+    far = a.assign(x=[1.0, 2.0 * (1 + 3e-9)])
+    res = compare_engines(far, a)
+    assert not res["equal"] and res["worst_column"] == "x"
+    assert res["worst_difference"] == pytest.approx(3e-9, rel=1e-3)
+    assert not compare_engines(a.assign(y=[0.0, 1.0]), a)["equal"]  # NaN against a value
 
 
 # -- data variables filled from another model's output ---------------------------

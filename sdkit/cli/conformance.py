@@ -12,13 +12,20 @@ from sdkit.io.files import atomic_write_text
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("conformance", help="run a suite of test models",
-                       description="Run every model under SUITE/tests/*/ and SUITE/samples/*/ "
-                                   "against its canonical output.")
+    p = sub.add_parser(
+        "conformance", help="run a suite of test models on sdkit's engine and on PySD",
+        description="Run every model under SUITE/tests/*/ and SUITE/samples/*/ against its "
+                    "canonical output, on sdkit's compiled engine (PySD where it cannot "
+                    "compile the model) and on PySD, with totals per engine; where both "
+                    "run, the two runs are compared with each other (equal within a "
+                    "relative 1e-9, or a known departure such as DELAY3's order).")
     p.add_argument("suite", help="suite folder (SDXorg test-models layout)")
-    p.add_argument("--engine", default="pysd", choices=ENGINES)
+    p.add_argument("--engine", default="both", choices=ENGINES,
+                   help="sdkit: the compiled engine; pysd: PySD; both (default): each, "
+                        "compared with the other")
     p.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per model")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds per model and engine (default 120)")
     p.add_argument("--jobs", type=int, help="models run at once (default: CPU count)")
     p.add_argument("--quiet", action="store_true", help="no per-model progress")
     return p
@@ -30,9 +37,11 @@ def run(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InvalidValueError(f"--jobs must be >= 1: {args.jobs}")
 
-    def show(r):
+    def show(results):
         if not args.quiet:
-            print(f"  {r.status:<15} {r.name} ({r.seconds:.1f} s)", file=sys.stderr)
+            statuses = " ".join(f"{r.engine} {r.status:<15}" for r in results)
+            print(f"  {statuses} {results[0].name} ({results[0].seconds:.1f} s)",
+                  file=sys.stderr)
 
     report = run_conformance(args.suite, engine=args.engine, timeout=args.timeout,
                              jobs=args.jobs, progress=show)

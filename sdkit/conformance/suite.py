@@ -1,301 +1,149 @@
-"""Run a folder of SD test models against their canonical outputs.
+"""Run a folder of SD test models against their canonical outputs, on one engine or both.
 
-The layout is the public SDXorg test-models suite: every model file under
-``SUITE/tests/*/`` and ``SUITE/samples/*/`` is run, each in its own process
-with a timeout, and compared with the ``output.csv`` or ``output.tab`` beside
-it using the suite's tolerance ``|expected - actual| <= 1e-5 + 1e-5*|actual|``
-(NaN equals NaN), on the columns and times both have.
+Every case (:func:`sdkit.conformance.cases.find_cases`) runs in its own
+process with a timeout. With ``engine="both"`` that process runs the model
+on sdkit's compiled engine (``"sdkit"``; PySD where the engine cannot compile
+it) and on PySD (``"pysd"``), compares each with the canonical output and
+the two runs with each other (within a relative 1e-9). Where they differ
+because sdkit departs from PySD on purpose (:data:`DEPARTURES`: DELAY3 keeps
+its order as Vensim does), the case is a known departure, not a failure.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
-from collections import Counter
+import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from pysd.py_backend.utils import detect_encoding, load_outputs
-
-from sdkit.engine.ensemble import simulate_all
-from sdkit.engine.simulate import simulate
-from sdkit.errors import (
-    InvalidValueError,
-    ModelFileError,
-    SdkitError,
-    SimulationError,
-    UnsupportedConstructError,
+from sdkit.conformance.cases import (
+    ConformanceCase,
+    compare_engines,
+    compare_outputs,
+    find_cases,
+    load_canonical,
+    suite_data_files,
 )
+from sdkit.conformance.report import Agreement, CaseResult, ConformanceReport
+from sdkit.engine.simulate import simulate
+from sdkit.errors import InvalidValueError, SdkitError, SdkitWarning, UnsupportedConstructError
 from sdkit.io.progress import Progress
-from sdkit.model.cached import translate_cached
-from sdkit.model.inputs import DATA_FILE_SUFFIXES, data_without_source
 from sdkit.model.load import load_model
-from sdkit.model.translate import MODEL_FORMATS
 
 __all__ = [
-    "ConformanceCase",
-    "CaseResult",
-    "ConformanceReport",
-    "find_cases",
-    "compare_outputs",
-    "run_case",
-    "run_conformance",
-    "suite_data_files",
-    "ENGINES",
+    "ConformanceCase", "CaseResult", "Agreement", "ConformanceReport", "find_cases",
+    "compare_outputs", "compare_engines", "load_canonical", "run_case", "run_engines",
+    "run_conformance", "suite_data_files", "ENGINES", "DEPARTURES",
 ]
 
-ATOL = 1e-5
-RTOL = 1e-5
-ENGINES = ("pysd", "fast")
-STATUSES = ("match", "mismatch", "translate_error", "run_error", "timeout", "unsupported")
+#: engines a suite runs on; ``"fast"`` is accepted for ``"sdkit"``
+ENGINES = ("sdkit", "pysd", "both")
+#: sdkit's deliberate departures from PySD: a phrase of the warning the sdkit run gives
+#: -> what the report says (docs/conformance.md)
+DEPARTURES = {
+    "shorter than TIME STEP": "DELAY3 keeps its order where a stage is shorter than TIME "
+                              "STEP, as Vensim does; PySD lowers it",
+}
 
 
-@dataclass(frozen=True)
-class ConformanceCase:
-    """One model file with its canonical output."""
-
-    name: str  # e.g. "tests/lookups/test_lookups.mdl"
-    model: Path
-    canonical: Path | None
-    format: str  # "vensim" | "xmile"
+def _engine_name(engine: str) -> str:
+    engine = "sdkit" if engine == "fast" else engine
+    if engine not in ENGINES:
+        raise InvalidValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    return engine
 
 
-@dataclass(frozen=True)
-class CaseResult:
-    """The outcome of one case."""
-
-    name: str
-    format: str
-    status: str
-    detail: str = ""
-    worst_column: str = ""
-    worst_error: float = 0.0
-    n_columns: int = 0
-    seconds: float = 0.0
-    engine_used: str = ""
+def _run(m, engine: str):
+    """One run on `engine` ("sdkit" or "pysd"): (frame, engine used, sdkit's warnings)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SdkitWarning)
+        frame = simulate(m, check_finite=False, engine="auto" if engine == "sdkit" else "pysd")
+    notes = tuple(dict.fromkeys(" ".join(str(w.message).split()) for w in caught
+                                if issubclass(w.category, SdkitWarning)))
+    return frame, frame.attrs.get("sdkit_engine", engine), notes
 
 
-@dataclass(frozen=True)
-class ConformanceReport:
-    """All case results of a run; :meth:`summary` gives the printed report."""
-
-    suite: str
-    engine: str
-    results: tuple[CaseResult, ...] = field(default_factory=tuple)
-
-    def counts(self) -> dict[str, tuple[int, int]]:
-        """``{format: (matched, with_canonical_output)}``."""
-        out = {}
-        for fmt in ("vensim", "xmile"):
-            rs = [r for r in self.results if r.format == fmt]
-            out[fmt] = (sum(r.status == "match" for r in rs), len(rs))
-        return out
-
-    def by_name(self) -> dict[str, CaseResult]:
-        """Results keyed by case name."""
-        return {r.name: r for r in self.results}
-
-    def summary(self) -> str:
-        """Counts per format, failures grouped by reason; the last line is the tally."""
-        lines = [f"suite: {self.suite} (engine: {self.engine})"]
-        for fmt in ("vensim", "xmile"):
-            tally = Counter(r.status for r in self.results if r.format == fmt)
-            if tally:
-                parts = ", ".join(f"{k} {tally[k]}" for k in STATUSES if tally[k])
-                lines.append(f"{fmt}: {parts}")
-        fallbacks = [r for r in self.results if r.engine_used and r.engine_used != self.engine]
-        if fallbacks:
-            lines.append(f"fell back to another engine: {len(fallbacks)}")
-        for status in STATUSES[1:]:
-            failed = [r for r in self.results if r.status == status]
-            if not failed:
-                continue
-            lines.append("")
-            lines.append(f"{status} ({len(failed)}):")
-            for r in sorted(failed, key=lambda r: r.name):
-                extra = ""
-                if status == "mismatch":
-                    extra = f" worst column {r.worst_column!r} (error {r.worst_error:.3g})"
-                lines.append(f"  {r.name}:{extra} {r.detail}".rstrip())
-        c = self.counts()
-        lines.append("")
-        lines.append(f"vensim: {c['vensim'][0]}/{c['vensim'][1]} match; "
-                     f"xmile: {c['xmile'][0]}/{c['xmile'][1]} match")
-        return "\n".join(lines)
-
-    def to_json(self) -> str:
-        """The report as JSON (suite, engine, counts, results)."""
-        return json.dumps({
-            "suite": self.suite, "engine": self.engine,
-            "counts": {k: {"match": m, "total": n} for k, (m, n) in self.counts().items()},
-            "results": [asdict(r) for r in self.results],
-        }, indent=2)
-
-
-def find_cases(suite_dir: str | os.PathLike) -> list[ConformanceCase]:
-    """List the model files of a suite folder that have a canonical output.
-
-    Raises
-    ------
-    ModelFileError
-        If the folder does not exist or holds no ``tests/*`` or ``samples/*``.
-    """
-    suite = Path(suite_dir)
-    if not suite.is_dir():
-        raise ModelFileError(f"{suite}: not a folder (expected a suite with tests/ and samples/)")
-    cases = []
-    dirs = sorted(
-        [d for sub in ("tests", "samples") for d in (suite / sub).glob("*") if d.is_dir()]
-    )
-    if not dirs:
-        raise ModelFileError(f"{suite}: no tests/*/ or samples/*/ folders found")
-    for d in dirs:
-        canonical = next((d / n for n in ("output.csv", "output.tab") if (d / n).is_file()), None)
-        if canonical is None:
-            continue
-        for f in sorted(d.iterdir()):
-            fmt = MODEL_FORMATS.get(f.suffix.lower())
-            if fmt and f.is_file():
-                name = f.relative_to(suite).as_posix()
-                cases.append(ConformanceCase(name, f, canonical, fmt))
-    return cases
-
-
-_NORM = re.compile(r"[\s_]+")
-
-
-def _norm(name: str) -> str:
-    name = str(name).strip().strip('"').lower()
-    name = name.replace('"', "")
-    name = re.sub(r"\s*([\[\],])\s*", r"\1", name)
-    return _NORM.sub(" ", name).strip()
-
-
-def load_canonical(path: Path) -> pd.DataFrame:
-    """Read a canonical output file (either orientation) indexed by time."""
-
-    encoding = detect_encoding(path)
-    sep = "\t" if path.suffix.lower() == ".tab" else ","
-    header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns
-    transpose = len(header) > 1 and _is_number(header[1])  # times across the top
-    if not transpose and header[0] != "Time":  # e.g. Stella's lower-case "time"
-        frame = pd.read_csv(path, sep=sep, encoding=encoding, index_col=0)
-    else:
-        frame = load_outputs(path, transpose=transpose, encoding=encoding)
-    frame.index = pd.to_numeric(frame.index, errors="coerce").astype(float)
-    frame = frame.apply(pd.to_numeric, errors="coerce")
-    if len(frame) > 1:  # Vensim exports constants once; the later rows are empty
-        const = frame.iloc[1:].isna().all() & frame.iloc[0].notna()
-        for col in frame.columns[const.to_numpy()]:
-            frame[col] = frame[col].iloc[0]
-    return frame
-
-
-def _is_number(text: object) -> bool:
+def _on_engine(m, expected, engine: str) -> tuple[dict, object]:
+    """The result dict of one engine and its frame (None when it did not run)."""
     try:
-        float(str(text))
-    except ValueError:
-        return False
-    return True
+        actual, used, notes = _run(m, engine)
+    except SdkitError as e:  # PySD's NotImplementedError, a construct refused: not a crash
+        refused = (isinstance(e, UnsupportedConstructError)
+                   or isinstance(e.__cause__, NotImplementedError))
+        return {"status": "unsupported" if refused else "run_error", "detail": _one_line(e),
+                "engine": engine}, None
+    if isinstance(expected, str):
+        return {"status": "run_error", "detail": expected, "engine": engine,
+                "engine_used": used, "notes": notes}, actual
+    cmp = compare_outputs(actual, expected)
+    return {"status": "match" if cmp["ok"] else "mismatch", "detail": cmp["detail"],
+            "worst_column": cmp["worst_column"], "worst_error": cmp["worst_error"],
+            "n_columns": cmp["n_columns"], "engine_used": used, "engine": engine,
+            "notes": notes}, actual
 
 
-def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
-    """Compare on shared columns and times with the SDXorg tolerance.
+def run_engines(model: str | os.PathLike, canonical: str | os.PathLike,
+                engine: str = "both") -> dict:
+    """Translate one model and run it on `engine` ("sdkit", "pysd" or "both") in this process.
 
     Returns
     -------
     dict
-        ``ok`` (bool), ``n_columns``, ``worst_column``, ``worst_error``
-        (largest ``|e - a| - (atol + rtol|a|)`` excess, 0 when all pass) and
-        ``detail``.
+        ``{"sdkit": result, "pysd": result, "agreement": dict or None}`` (the
+        engines run); each result as :func:`run_case` gives it. The agreement
+        (both engines only) has ``status``, ``worst_column``,
+        ``worst_difference`` and ``detail`` (see :class:`Agreement`).
     """
-    act_cols = {_norm(c): c for c in actual.columns}
-    shared = [(c, act_cols[_norm(c)]) for c in expected.columns if _norm(c) in act_cols]
-    if not shared:
-        return {"ok": False, "n_columns": 0, "worst_column": "", "worst_error": float("nan"),
-                "detail": "no columns in common with the canonical output"}
-    a_t = np.round(actual.index.to_numpy(dtype=float), 6)
-    e_t = np.round(expected.index.to_numpy(dtype=float), 6)
-    times = np.intersect1d(a_t, e_t)
-    if times.size == 0:
-        return {"ok": False, "n_columns": len(shared), "worst_column": "",
-                "worst_error": float("nan"), "detail": "no times in common"}
-    a_idx = {t: i for i, t in enumerate(a_t)}
-    e_idx = {t: i for i, t in enumerate(e_t)}
-    ai = [a_idx[t] for t in times]
-    ei = [e_idx[t] for t in times]
-    worst, worst_col = 0.0, ""
-    for e_col, a_col in shared:
-        e = expected[e_col].to_numpy(dtype=float)[ei]
-        a = actual[a_col].to_numpy(dtype=float)[ai]
-        both_nan = np.isnan(e) & np.isnan(a)
-        with np.errstate(invalid="ignore"):
-            excess = np.abs(e - a) - (ATOL + RTOL * np.abs(a))
-        excess = np.where(both_nan, -1.0, excess)
-        excess = np.where(np.isnan(excess), np.inf, excess)
-        m = float(excess.max())
-        if m > worst:
-            worst, worst_col = m, str(e_col)
-    ok = worst <= 0.0
-    return {"ok": ok, "n_columns": len(shared), "worst_column": worst_col,
-            "worst_error": worst, "detail": "" if ok else f"at {times.size} shared times"}
-
-
-def run_case(model: str | os.PathLike, canonical: str | os.PathLike, engine: str = "pysd") -> dict:
-    """Translate, run and compare one model in this process (used by the worker).
-
-    Returns a dict with ``status``, ``detail``, ``worst_column``,
-    ``worst_error``, ``n_columns`` and ``engine_used``.
-    """
-
+    engines = ("sdkit", "pysd") if _engine_name(engine) == "both" else (_engine_name(engine),)
     try:
         m = load_model(model, data_files=suite_data_files(model, canonical))
     except SdkitError as e:
         status = "unsupported" if isinstance(e, UnsupportedConstructError) else "translate_error"
-        return {"status": status, "detail": _one_line(e)}
-    try:
-        if engine == "fast":
-
-            actual, engine_used = simulate_all(m)
-        else:
-            actual = simulate(m, check_finite=False, engine="pysd")
-            engine_used = "pysd"
-    except SimulationError as e:  # PySD's NotImplementedError: a refusal, not a crash
-        status = "unsupported" if isinstance(e.__cause__, NotImplementedError) else "run_error"
-        return {"status": status, "detail": _one_line(e)}
+        out = {e_: {"status": status, "detail": _one_line(e), "engine": e_} for e_ in engines}
+        return {**out, "agreement": _agreement(None, None, out) if len(engines) == 2 else None}
     try:
         expected = load_canonical(Path(canonical))
     except Exception as e:  # noqa: BLE001 - report, do not crash the suite
-        return {"status": "run_error", "detail": f"cannot read canonical output: {e}"}
-    cmp = compare_outputs(actual, expected)
-    return {"status": "match" if cmp["ok"] else "mismatch", "detail": cmp["detail"],
-            "worst_column": cmp["worst_column"], "worst_error": cmp["worst_error"],
-            "n_columns": cmp["n_columns"], "engine_used": engine_used}
+        expected = f"cannot read canonical output: {e}"
+    out, frames = {}, {}
+    for e_ in engines:
+        out[e_], frames[e_] = _on_engine(m, expected, e_)
+    agreement = _agreement(frames.get("sdkit"), frames.get("pysd"), out) \
+        if len(engines) == 2 else None
+    return {**out, "agreement": agreement}
 
 
-def suite_data_files(model: str | os.PathLike, canonical: str | os.PathLike) -> list[Path]:
-    """The data files a suite case declares: only for data variables that name no source.
+def _agreement(ours, theirs, results: dict) -> dict:
+    if ours is None or theirs is None or results["sdkit"].get("engine_used") == "pysd":
+        why = ("the sdkit engine ran PySD" if ours is not None and theirs is not None
+               else "not run on both engines")
+        return {"status": "not compared", "detail": why}
+    cmp = compare_engines(ours, theirs)
+    status, detail = ("equal", "") if cmp["equal"] else ("differ", "")
+    if not cmp["equal"]:
+        for phrase, what in DEPARTURES.items():
+            if any(phrase in note for note in results["sdkit"].get("notes", ())):
+                status, detail = "known departure", what
+    return {"status": status, "worst_column": cmp["worst_column"],
+            "worst_difference": cmp["worst_difference"], "detail": detail}
 
-    Such a model (``x :INTERPOLATE:``) reads the output another model of its
-    folder wrote; the suite ships that output as the folder's ``.tab``/``.csv``
-    files other than the canonical output, which are declared here (as
-    PySD's own test runner declares them). Other models get none.
+
+def run_case(model: str | os.PathLike, canonical: str | os.PathLike,
+             engine: str = "pysd") -> dict:
+    """Translate, run and compare one model on one engine in this process.
+
+    Returns a dict with ``status``, ``detail``, ``worst_column``,
+    ``worst_error``, ``n_columns``, ``engine_used`` and ``notes`` (sdkit's
+    warnings during the run).
     """
-    model = Path(model)
-    abstract = translate_cached(model).load_abstract()
-    if not data_without_source(abstract):
-        return []
-    canonical = Path(canonical).resolve()
-    return sorted(f for f in model.parent.iterdir()
-                  if f.suffix.lower() in DATA_FILE_SUFFIXES and f.is_file()
-                  and f.resolve() != canonical and not f.name.startswith("output"))
+    engine = _engine_name(engine)
+    if engine == "both":
+        raise InvalidValueError("run_case runs one engine; run_engines runs both")
+    return run_engines(model, canonical, engine)[engine]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -303,34 +151,45 @@ def _one_line(exc: BaseException) -> str:
     return text[:300]
 
 
-def _run_in_subprocess(case: ConformanceCase, engine: str, timeout: float) -> CaseResult:
+def _run_in_subprocess(case: ConformanceCase, engine: str, timeout: float
+                       ) -> tuple[list[CaseResult], Agreement | None]:
+    engines = ("sdkit", "pysd") if engine == "both" else (engine,)
     t0 = time.perf_counter()
     cmd = [sys.executable, "-m", "sdkit.conformance.worker", str(case.model),
            str(case.canonical), engine]
+    limit = timeout * len(engines)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit,
                               stdin=subprocess.DEVNULL)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        failed = None if proc.returncode == 0 and lines else \
+            (proc.stderr.strip().splitlines() or ["worker died"])[-1][:300]
+        data = {} if failed else json.loads(lines[-1])
+        status = "run_error"
     except subprocess.TimeoutExpired:
-        return CaseResult(case.name, case.format, "timeout", f"no result in {timeout:g} s",
-                          seconds=time.perf_counter() - t0)
+        failed, data, status = f"no result in {limit:g} s", {}, "timeout"
     seconds = time.perf_counter() - t0
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        err = (proc.stderr.strip().splitlines() or ["worker died"])[-1]
-        return CaseResult(case.name, case.format, "run_error", err[:300], seconds=seconds)
-    data = json.loads(lines[-1])
-    worst = data.get("worst_error", 0.0)
-    return CaseResult(
-        case.name, case.format, data["status"], data.get("detail", ""),
-        data.get("worst_column", ""), float("nan") if worst is None else float(worst),
-        int(data.get("n_columns", 0)), seconds, data.get("engine_used", ""),
-    )
+    results = []
+    for e in engines:
+        d = data.get(e) or {"status": status, "detail": failed}
+        worst = d.get("worst_error", 0.0)
+        results.append(CaseResult(
+            case.name, case.format, d["status"], d.get("detail", ""), d.get("worst_column", ""),
+            float("nan") if worst is None else float(worst), int(d.get("n_columns", 0)),
+            seconds, d.get("engine_used", ""), e, tuple(d.get("notes", ()))))
+    agreement = None
+    if engine == "both":
+        a = data.get("agreement") or {"status": "not compared", "detail": failed or ""}
+        diff = a.get("worst_difference", 0.0)
+        agreement = Agreement(case.name, case.format, a["status"], a.get("worst_column", ""),
+                              float("nan") if diff is None else float(diff), a.get("detail", ""))
+    return results, agreement
 
 
 def run_conformance(
     suite_dir: str | os.PathLike,
     *,
-    engine: str = "pysd",
+    engine: str = "both",
     timeout: float = 120.0,
     jobs: int | None = None,
     progress=None,
@@ -341,30 +200,32 @@ def run_conformance(
     ----------
     suite_dir : path-like
         A folder laid out like SDXorg's test-models (``tests/*/``, ``samples/*/``).
-    engine : str, default "pysd"
-        Simulation engine.
+    engine : {"both", "sdkit", "pysd"}, default "both"
+        ``"sdkit"``: the compiled engine (PySD where it cannot compile the
+        model); ``"pysd"``: PySD; ``"both"``: each, compared with the other.
     timeout : float, default 120
-        Seconds allowed per model.
+        Seconds allowed per model and engine.
     jobs : int, optional
         Models run at once (default: CPU count).
     progress : callable, optional
-        Called with each :class:`CaseResult` as it finishes.
+        Called with the :class:`CaseResult` list (one per engine) of each case
+        as it finishes.
 
     Returns
     -------
     ConformanceReport
     """
-
-    if engine not in ENGINES:
-        raise InvalidValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    engine = _engine_name(engine)
     cases = find_cases(suite_dir)
     jobs = jobs or os.cpu_count() or 1
-    results = []
+    results, agreement = [], []
     with ThreadPoolExecutor(max_workers=jobs) as pool, \
             Progress(len(cases), desc="conformance", unit="model", lines=True) as bar:
-        for res in pool.map(lambda c: _run_in_subprocess(c, engine, timeout), cases):
-            results.append(res)
+        for res, agreed in pool.map(lambda c: _run_in_subprocess(c, engine, timeout), cases):
+            results += res
+            if agreed is not None:
+                agreement.append(agreed)
             bar.update(1)
             if progress is not None:
                 progress(res)
-    return ConformanceReport(str(suite_dir), engine, tuple(results))
+    return ConformanceReport(str(suite_dir), engine, tuple(results), tuple(agreement))

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sys
 
-from sdkit.conformance.suite import run_case
+from sdkit.conformance.suite import run_engines
 
 
 def main(argv: list[str]) -> int:
     model, canonical, engine = argv
-
-    result = run_case(model, canonical, engine)
+    result = run_engines(model, canonical, engine)
     print(json.dumps(result, default=float))
     return 0
 

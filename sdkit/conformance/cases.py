@@ -1,0 +1,209 @@
+"""The cases of a test-model suite and how their outputs are compared.
+
+The layout is the public SDXorg test-models suite: every model file under
+``SUITE/tests/*/`` and ``SUITE/samples/*/`` that has an ``output.csv`` or
+``output.tab`` beside it is a case. A run is compared with that canonical
+output using the suite's tolerance ``|expected - actual| <= 1e-5 + 1e-5*|actual|``
+(NaN equals NaN), on the columns and times both have
+(:func:`compare_outputs`); the runs of two engines are compared with each
+other within a relative 1e-9 (:func:`compare_engines`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pysd.py_backend.utils import detect_encoding, load_outputs
+
+from sdkit.errors import ModelFileError
+from sdkit.model.cached import translate_cached
+from sdkit.model.inputs import DATA_FILE_SUFFIXES, data_without_source
+from sdkit.model.translate import MODEL_FORMATS
+
+__all__ = ["ATOL", "RTOL", "ENGINE_RTOL", "ConformanceCase", "find_cases", "load_canonical",
+           "compare_outputs", "compare_engines", "suite_data_files"]
+
+#: the suite's tolerance against the canonical output
+ATOL = 1e-5
+RTOL = 1e-5
+#: two engines agree where ``|a - b| <= ENGINE_RTOL * max(|a|, |b|)`` (issue 16: "equal to
+#: PySD within 1e-9")
+ENGINE_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class ConformanceCase:
+    """One model file with its canonical output."""
+
+    name: str  # e.g. "tests/lookups/test_lookups.mdl"
+    model: Path
+    canonical: Path | None
+    format: str  # "vensim" | "xmile"
+
+
+
+def find_cases(suite_dir: str | os.PathLike) -> list[ConformanceCase]:
+    """List the model files of a suite folder that have a canonical output.
+
+    Raises
+    ------
+    ModelFileError
+        If the folder does not exist or holds no ``tests/*`` or ``samples/*``.
+    """
+    suite = Path(suite_dir)
+    if not suite.is_dir():
+        raise ModelFileError(f"{suite}: not a folder (expected a suite with tests/ and samples/)")
+    cases = []
+    dirs = sorted(
+        [d for sub in ("tests", "samples") for d in (suite / sub).glob("*") if d.is_dir()]
+    )
+    if not dirs:
+        raise ModelFileError(f"{suite}: no tests/*/ or samples/*/ folders found")
+    for d in dirs:
+        canonical = next((d / n for n in ("output.csv", "output.tab") if (d / n).is_file()), None)
+        if canonical is None:
+            continue
+        for f in sorted(d.iterdir()):
+            fmt = MODEL_FORMATS.get(f.suffix.lower())
+            if fmt and f.is_file():
+                name = f.relative_to(suite).as_posix()
+                cases.append(ConformanceCase(name, f, canonical, fmt))
+    return cases
+
+
+_NORM = re.compile(r"[\s_]+")
+
+
+def _norm(name: str) -> str:
+    name = str(name).strip().strip('"').lower()
+    name = name.replace('"', "")
+    name = re.sub(r"\s*([\[\],])\s*", r"\1", name)
+    return _NORM.sub(" ", name).strip()
+
+
+def load_canonical(path: Path) -> pd.DataFrame:
+    """Read a canonical output file (either orientation) indexed by time."""
+
+    encoding = detect_encoding(path)
+    sep = "\t" if path.suffix.lower() == ".tab" else ","
+    header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns
+    transpose = len(header) > 1 and _is_number(header[1])  # times across the top
+    if not transpose and header[0] != "Time":  # e.g. Stella's lower-case "time"
+        frame = pd.read_csv(path, sep=sep, encoding=encoding, index_col=0)
+    else:
+        frame = load_outputs(path, transpose=transpose, encoding=encoding)
+    frame.index = pd.to_numeric(frame.index, errors="coerce").astype(float)
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    if len(frame) > 1:  # Vensim exports constants once; the later rows are empty
+        const = frame.iloc[1:].isna().all() & frame.iloc[0].notna()
+        for col in frame.columns[const.to_numpy()]:
+            frame[col] = frame[col].iloc[0]
+    return frame
+
+
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
+def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
+    """Compare on shared columns and times with the SDXorg tolerance.
+
+    Returns
+    -------
+    dict
+        ``ok`` (bool), ``n_columns``, ``worst_column``, ``worst_error``
+        (largest ``|e - a| - (atol + rtol|a|)`` excess, 0 when all pass) and
+        ``detail``.
+    """
+    act_cols = {_norm(c): c for c in actual.columns}
+    shared = [(c, act_cols[_norm(c)]) for c in expected.columns if _norm(c) in act_cols]
+    if not shared:
+        return {"ok": False, "n_columns": 0, "worst_column": "", "worst_error": float("nan"),
+                "detail": "no columns in common with the canonical output"}
+    a_t = np.round(actual.index.to_numpy(dtype=float), 6)
+    e_t = np.round(expected.index.to_numpy(dtype=float), 6)
+    times = np.intersect1d(a_t, e_t)
+    if times.size == 0:
+        return {"ok": False, "n_columns": len(shared), "worst_column": "",
+                "worst_error": float("nan"), "detail": "no times in common"}
+    a_idx = {t: i for i, t in enumerate(a_t)}
+    e_idx = {t: i for i, t in enumerate(e_t)}
+    ai = [a_idx[t] for t in times]
+    ei = [e_idx[t] for t in times]
+    worst, worst_col = 0.0, ""
+    for e_col, a_col in shared:
+        e = expected[e_col].to_numpy(dtype=float)[ei]
+        a = actual[a_col].to_numpy(dtype=float)[ai]
+        both_nan = np.isnan(e) & np.isnan(a)
+        with np.errstate(invalid="ignore"):
+            excess = np.abs(e - a) - (ATOL + RTOL * np.abs(a))
+        excess = np.where(both_nan, -1.0, excess)
+        excess = np.where(np.isnan(excess), np.inf, excess)
+        m = float(excess.max())
+        if m > worst:
+            worst, worst_col = m, str(e_col)
+    ok = worst <= 0.0
+    return {"ok": ok, "n_columns": len(shared), "worst_column": worst_col,
+            "worst_error": worst, "detail": "" if ok else f"at {times.size} shared times"}
+
+
+
+def suite_data_files(model: str | os.PathLike, canonical: str | os.PathLike) -> list[Path]:
+    """The data files a suite case declares: only for data variables that name no source.
+
+    Such a model (``x :INTERPOLATE:``) reads the output another model of its
+    folder wrote; the suite ships that output as the folder's ``.tab``/``.csv``
+    files other than the canonical output, which are declared here (as
+    PySD's own test runner declares them). Other models get none.
+    """
+    model = Path(model)
+    abstract = translate_cached(model).load_abstract()
+    if not data_without_source(abstract):
+        return []
+    canonical = Path(canonical).resolve()
+    return sorted(f for f in model.parent.iterdir()
+                  if f.suffix.lower() in DATA_FILE_SUFFIXES and f.is_file()
+                  and f.resolve() != canonical and not f.name.startswith("output"))
+
+
+
+
+def compare_engines(first: pd.DataFrame, second: pd.DataFrame) -> dict:
+    """How far two runs of one model are apart, on the columns and times both have.
+
+    Returns
+    -------
+    dict
+        ``equal`` (every value within :data:`ENGINE_RTOL` of the other, NaN
+        equal to NaN), ``n_columns``, ``worst_column`` and ``worst_difference``
+        (the largest ``|a - b| / max(|a|, |b|)``; ``inf`` where one is NaN).
+    """
+    shared = [c for c in first.columns if c in set(second.columns)]
+    a_t = np.round(first.index.to_numpy(dtype=float), 6)
+    b_t = np.round(second.index.to_numpy(dtype=float), 6)
+    times, ai, bi = np.intersect1d(a_t, b_t, return_indices=True)
+    if not shared or times.size == 0:
+        return {"equal": False, "n_columns": 0, "worst_column": "",
+                "worst_difference": float("nan")}
+    worst, worst_col = 0.0, ""
+    for col in shared:
+        a = first[col].to_numpy(dtype=float)[ai]
+        b = second[col].to_numpy(dtype=float)[bi]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
+        rel = np.where(a == b, 0.0, rel)  # equal values, infinities and zeros included
+        rel = np.where(np.isnan(a) & np.isnan(b), 0.0, np.where(np.isnan(rel), np.inf, rel))
+        m = float(rel.max())
+        if m > worst:
+            worst, worst_col = m, str(col)
+    return {"equal": worst <= ENGINE_RTOL, "n_columns": len(shared), "worst_column": worst_col,
+            "worst_difference": worst}
