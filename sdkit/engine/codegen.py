@@ -346,8 +346,8 @@ class _Plan:
 
 
 def generate(program: Program, outputs: list[str], overrides: set[str],
-             method: str = "euler") -> Compiled:
-    """Write and compile the init and step functions (and ``rates``) for `outputs`."""
+             method: str = "euler") -> Source:
+    """Write the init and step functions (and ``rates``) for `outputs` (:func:`bind` runs them)."""
     plan = _Plan(program, outputs, overrides)
     key = plan.key
     body = plan.step_body()
@@ -362,8 +362,8 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
               if node.stateful is not None and node.stateful.kind == "delay"}
     shapes = {o: (program.nodes[o].labels, program.nodes[o].coords) for o in outputs}
     keys = {n: key[n] for n in sorted(set(overrides) | set(CONTROL))}
-    return bind(Source(source, dict(program.constants), tuple(outputs), shapes, keys,
-                       plan.reads_initial_time(), method, delays))
+    return Source(source, dict(program.constants), tuple(outputs), shapes, keys,
+                  plan.reads_initial_time(), method, delays)
 
 
 @dataclass(frozen=True)

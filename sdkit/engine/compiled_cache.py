@@ -1,21 +1,52 @@
-"""Compile a model once per (file content, outputs, set names) and reuse it."""
+"""Compile a model once per (file content, outputs, set names, method) and reuse it.
+
+Within a process, programs and compiled functions are memoised. Across
+processes, the generated code and its data (:class:`~sdkit.engine.codegen.Source`)
+are kept as a record beside the model's cache entry
+(:mod:`sdkit.model.derived`), so a warm run skips building the program
+(which needs PySD's abstract model) and writing the code. A kept record is
+read back with every check a fresh one gets: JSON only, arrays as numbers,
+the code through the engine's allow-list (:mod:`sdkit.engine.sourcecheck`)
+before it is compiled; a record that fails is refused with
+:class:`~sdkit.errors.CacheError`. A construct the engine does not compile
+is kept too (as its reason), so the fall-back to PySD is immediate.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import warnings
 from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
 
-from sdkit.engine.codegen import Compiled, generate
+import numpy as np
+
+from sdkit.engine.codegen import Compiled, Source, bind, generate
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.program import Program, build_program
+from sdkit.engine.sourcecheck import EngineSourceError, check_engine_source
+from sdkit.errors import CacheError
+from sdkit.model.derived import (
+    code_fingerprint,
+    decode_array,
+    encode_array,
+    read_record,
+    write_record,
+)
 
-__all__ = ["program_for", "compiled_for", "Unsupported"]
+__all__ = ["program_for", "compiled_for", "simulated_names", "Unsupported"]
 
 _LOCK = threading.Lock()
 _PROGRAMS: OrderedDict = OrderedDict()
 _COMPILED: OrderedDict = OrderedDict()
+_NAMES: OrderedDict = OrderedDict()
 _MAX = 32
+#: the modules whose code decides what the engine writes (a kept record names their hash)
+_WRITERS = ("codegen", "program", "expressions", "elements", "nodes", "graph", "runtime",
+            "sourcecheck", "compiled_cache")
 
 
 def _remember(cache: OrderedDict, key, value):
@@ -57,12 +88,118 @@ def program_for(model) -> Program:
                      lambda: _build_program(model), (Exception,))
 
 
+# -- records kept across processes ----------------------------------------------------
+@lru_cache(maxsize=1)
+def _fingerprint() -> str:
+    here = Path(__file__).parent
+    return code_fingerprint([here / f"{m}.py" for m in _WRITERS]) + f"-np{np.__version__}"
+
+
+def _record_name(kind: str, *parts) -> str:
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+    return f"{kind}-{digest}"
+
+
+def _kept(model, name: str, build):
+    """``build()`` (JSON data) once per cache entry and record name, across processes.
+
+    An :class:`Unsupported` is kept as its reason and raised again. `build`
+    may return None: nothing is kept.
+    """
+    entry = model.translation.folder
+    data = read_record(entry, name, _fingerprint())
+    if data is None:
+        try:
+            data = {"ok": build()}
+        except Unsupported as e:
+            data = {"unsupported": str(e)}
+        if data.get("ok", "") is not None:
+            write_record(entry, name, _fingerprint(), data)
+    if "unsupported" in data:
+        raise Unsupported(str(data["unsupported"]))
+    return data.get("ok")
+
+
+def _encode(src: Source) -> dict:
+    return {
+        "text": src.text,
+        "constants": {k: encode_array(v) for k, v in src.constants.items()},
+        "outputs": list(src.outputs),
+        "shapes": {o: [list(lab), [list(c) for c in coords]]
+                   for o, (lab, coords) in src.shapes.items()},
+        "keys": src.keys, "reads_initial_time": src.reads_initial_time, "method": src.method,
+        "delays": [[k, v] for k, v in src.delays.items()],
+    }
+
+
+def _decode(data: dict) -> Source:
+    """A kept :class:`Source`, checked (KeyError/TypeError/ValueError when malformed)."""
+    check_engine_source(data["text"])
+    keys = dict(data["keys"])
+    if not all(isinstance(k, str) and type(v) is int for k, v in keys.items()):
+        raise ValueError("bad keys")
+    shapes = {str(o): (tuple(map(str, lab)), tuple(tuple(map(str, c)) for c in coords))
+              for o, (lab, coords) in dict(data["shapes"]).items()}
+    outputs = tuple(map(str, data["outputs"]))
+    if set(outputs) != set(shapes) or not isinstance(data["reads_initial_time"], bool):
+        raise ValueError("bad outputs")
+    return Source(str(data["text"]),
+                  {str(k): decode_array(v) for k, v in dict(data["constants"]).items()},
+                  outputs, shapes, keys, data["reads_initial_time"], str(data["method"]),
+                  {int(k): str(v) for k, v in data["delays"]})
+
+
+def _source(model, outputs: tuple[str, ...], overrides: frozenset[str], method: str) -> Source:
+    """The code for these outputs: read back from the cache, or written (and kept)."""
+    fresh = []
+
+    def write() -> dict | None:
+        src = generate(program_for(model), list(outputs), set(overrides), method)
+        fresh.append(src)
+        try:
+            check_engine_source(src.text)  # only code that reads back is kept
+        except EngineSourceError:
+            return None
+        return _encode(src)
+
+    name = _record_name("engine", list(outputs), sorted(overrides), method)
+    data = _kept(model, name, write)
+    if fresh:
+        return fresh[0]
+    try:
+        return _decode(data)
+    except (EngineSourceError, KeyError, TypeError, ValueError) as e:
+        raise CacheError(f"{model.translation.folder}.derived/{name}.json: kept engine code "
+                         f"was changed after sdkit wrote it ({e}); delete the folder") from None
+
+
 def compiled_for(model, outputs: tuple[str, ...], overrides: frozenset[str],
                  method: str = "euler") -> Compiled:
     """The compiled functions for these outputs, set names and integration method."""
     key = (str(model.path), model.sha256, outputs, overrides, method)
     return _memoised(
-        _COMPILED, key,
-        lambda: generate(program_for(model), list(outputs), set(overrides), method),
+        _COMPILED, key, lambda: bind(_source(model, outputs, overrides, method)),
         (SyntaxError, NameError, KeyError, ValueError, TypeError),
     )
+
+
+def simulated_names(model) -> frozenset[str]:
+    """Python names of the model variables the engine simulates (not lookups).
+
+    Raises
+    ------
+    Unsupported
+        The engine cannot compile the model.
+    """
+    def build() -> list[str]:
+        program = program_for(model)
+        return sorted(n for n in program.nodes if n not in program.lookups)
+
+    def kept() -> frozenset[str]:
+        names = _kept(model, "engine-names", build)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise CacheError(f"{model.translation.folder}.derived/engine-names.json: "
+                             "changed after sdkit wrote it; delete the folder")
+        return frozenset(names)
+
+    return _memoised(_NAMES, (str(model.path), model.sha256), kept, ())

@@ -23,8 +23,8 @@ from sdkit.engine.checks import (
     raise_if_not_finite,
 )
 from sdkit.engine.chunks import FallbackNote
-from sdkit.engine.compiled_cache import Unsupported, program_for
-from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
+from sdkit.engine.compiled_cache import Unsupported, simulated_names
+from sdkit.engine.pysd_backend import run_pysd, unrequested_stocks
 from sdkit.engine.runner import RawRun, RunTimes, element_index, open_run, run_raw
 from sdkit.errors import InvalidValueError, UnsupportedConstructError
 from sdkit.io.tidy import to_dataset_from_wide
@@ -67,13 +67,12 @@ def _n_values(model: Model, columns: list[str] | None) -> int:
 
 def _all_outputs(model: Model) -> list[str]:
     """What a run returns by default: every variable the engine simulates, no lookups."""
-    program = program_for(model)
+    simulated = simulated_names(model)
     kinds = {v.py_name: v.kind for v in model.variables}
     out = []
     for name in model.names:  # PySD's order: the model's namespace
         py = model.py_name(name)
-        if py in program.nodes and py not in program.lookups \
-                and kinds.get(py) not in ("lookup", "data"):
+        if py in simulated and kinds.get(py) not in ("lookup", "data"):
             out.append(name)
     return out
 
@@ -109,7 +108,8 @@ def _fast_obstacle(model: Model, params: Mapping[str, object] | None) -> str | N
     for key, value in (params or {}).items():
         if isinstance(value, pd.Series | xr.DataArray):
             return f"time-series parameter {key!r}"
-    if touches_time_settings(model, params):  # PySD checks them, naming the constant
+    if any(model.py_name(split_subscripted(k)[0]) in model.time_inputs for k in params or {}):
+        # PySD checks them, naming the constant
         return "a parameter that a time setting is computed from"
     return None
 

@@ -3,92 +3,29 @@
 from __future__ import annotations
 
 import difflib
-import math
 import os
+import threading
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
-import pysd
-
 from sdkit.errors import ModelFileError, TranslationError, UnknownVariableError
-from sdkit.model.cached import CachedTranslation, translate_cached
+from sdkit.model.cached import CachedTranslation, translate_cached, verify_translation
+from sdkit.model.facts import (
+    KINDS,
+    ModelFacts,
+    TimeSettings,
+    Variable,
+    facts_from_pysd,
+    read_facts,
+    write_facts,
+)
 from sdkit.model.inputs import check_data_files
 from sdkit.model.names import canonical
-from sdkit.model.timesettings import check_model_time_settings
 from sdkit.model.translate import file_hash, importing_without_bytecode, model_format
 
-__all__ = ["Model", "TimeSettings", "Variable", "load_model"]
-
-#: what a variable is, as :attr:`Variable.kind` says
-KINDS = ("stock", "flow", "auxiliary", "constant", "lookup", "data", "stateful")
-_CONTROL = ("time", "initial_time", "final_time", "time_step", "saveper")
-
-
-@dataclass(frozen=True)
-class TimeSettings:
-    """A model's time settings (in the model's time unit)."""
-
-    start: float
-    stop: float
-    dt: float
-    saveper: float
-    units: str = ""
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One model variable: what :attr:`Model.variables` lists.
-
-    Attributes
-    ----------
-    name : str
-        As written in the model file.
-    py_name : str
-        PySD's Python name (the engine's too).
-    kind : str
-        One of :data:`KINDS`: ``stock`` (INTEG), ``flow`` (an auxiliary that
-        feeds a stock's rate directly), ``auxiliary``, ``constant``,
-        ``lookup``, ``data`` or ``stateful`` (delays, smooths, ...).
-    units : str
-    documentation : str
-    dims : tuple of str
-        Subscript dimensions (empty for scalars).
-    elements : tuple of tuple of str
-        The elements of each dimension, in order.
-    range : tuple of (float or None, float or None)
-        The declared ``[min, max]`` (None where the model gives none).
-    value : float, numpy.ndarray or None
-        A constant's value as the file sets it (an array over `dims` for a
-        subscripted constant); None for other kinds.
-    """
-
-    name: str
-    py_name: str
-    kind: str
-    units: str = ""
-    documentation: str = ""
-    dims: tuple[str, ...] = ()
-    elements: tuple[tuple[str, ...], ...] = ()
-    range: tuple[float | None, float | None] = (None, None)
-    value: float | np.ndarray | None = None
-
-
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
-
-
-def _limit(value: object) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
+__all__ = ["KINDS", "Model", "TimeSettings", "Variable", "load_model"]
 
 
 class Model:
@@ -99,6 +36,10 @@ class Model:
     :attr:`time_settings`); runs go through :func:`sdkit.engine.simulate` or
     :func:`sdkit.engine.runner.run_ensemble`. The PySD object behind it is
     private to :mod:`sdkit.engine.pysd_backend`, which alone resets it.
+
+    Names, variables and time settings come from the facts kept beside the
+    cached translation (:mod:`sdkit.model.facts`) when a previous load wrote
+    them; PySD's model object is then built only when a run needs PySD.
 
     Attributes
     ----------
@@ -120,25 +61,49 @@ class Model:
         self.format = model_format(path)
         self.sha256 = file_hash(path)
         self._translation = translation
-        try:
-            with warnings.catch_warnings(), importing_without_bytecode():
-                warnings.simplefilter("ignore")
-                self._pysd_object = pysd.load(str(translation.py_file),
-                                              data_files=[str(f) for f in data_files] or None)
-        except FileNotFoundError as e:  # external data (GET XLS ...) next to the model
-            missing = Path(e.filename).name if e.filename else str(e)
-            raise ModelFileError(
-                f"{path}: the model reads {missing!r}, which is not in {path.parent}"
-            ) from e
-        except Exception as e:  # noqa: BLE001 - PySD raises many types while initialising
-            raise TranslationError(
-                f"{path}: cannot initialise the translated model: {type(e).__name__}: {e}"
-            ) from e
-        self._names = {str(k): v for k, v in self._pysd_object.namespace.items()}
+        self._lock = threading.Lock()
+        self._pysd = None
+        # data files fill data variables when PySD loads: such a model is built now
+        facts = None if data_files else read_facts(translation.folder, path)
+        if facts is None:
+            self._pysd = self._build_pysd()
+            facts = facts_from_pysd(self._pysd, path)
+            if not data_files:
+                write_facts(translation.folder, facts)
+        self._facts: ModelFacts = facts
+        self._names = facts.names
         self._by_canonical = {canonical(k): v for k, v in self._names.items()}
         self._by_canonical.update({canonical(v): v for v in self._names.values()})
         self._real = {v: k for k, v in self._names.items()}
-        self._time_settings = self._read_time_settings()
+
+    def _build_pysd(self):
+        """PySD's model object for the cached translation (imports its module)."""
+        import pysd  # heavy: xarray, scipy and dask (through xarray) load with it
+
+        try:
+            with warnings.catch_warnings(), importing_without_bytecode():
+                warnings.simplefilter("ignore")
+                return pysd.load(str(self._translation.py_file),
+                                 data_files=[str(f) for f in self.data_files] or None)
+        except FileNotFoundError as e:  # external data (GET XLS ...) next to the model
+            missing = Path(e.filename).name if e.filename else str(e)
+            raise ModelFileError(
+                f"{self.path}: the model reads {missing!r}, which is not in {self.path.parent}"
+            ) from e
+        except Exception as e:  # noqa: BLE001 - PySD raises many types while initialising
+            raise TranslationError(
+                f"{self.path}: cannot initialise the translated model: {type(e).__name__}: {e}"
+            ) from e
+
+    @property
+    def _pysd_object(self):
+        """PySD's model object, built on first use (for :mod:`sdkit.engine.pysd_backend`)."""
+        with self._lock:
+            if self._pysd is None:
+                # checked again right before PySD imports the module (on load it was too)
+                verify_translation(self._translation, self.path, trusted=self.trusted)
+                self._pysd = self._build_pysd()
+            return self._pysd
 
     def __repr__(self) -> str:
         return f"<sdkit.Model {self.path.name} ({self.format}, {len(self._names)} names)>"
@@ -187,49 +152,26 @@ class Model:
     @property
     def subscripts(self) -> dict[str, list[str]]:
         """Subscript ranges: dimension name -> element names."""
-        return {k: list(v) for k, v in self._pysd_object.subscripts.items()}
+        return {k: list(v) for k, v in self._facts.subscripts.items()}
 
     def dims_of(self, name: str) -> list[str]:
         """The subscript dimensions of a variable (empty for scalars)."""
-        py = self.py_name(name)
-        comp = getattr(self._pysd_object.components, py, None)
-        dims = getattr(comp, "subscripts", None) or []
-        return list(dims)
+        return list(self._facts.dims.get(self.py_name(name), ()))
 
-    @cached_property
+    @property
     def saveper_follows_dt(self) -> bool:
         """True if SAVEPER is computed from TIME STEP (a new dt moves it too)."""
-        return "time_step" in (self._pysd_object.dependencies.get("saveper") or {})
+        return self._facts.saveper_follows_dt
 
-    @cached_property
+    @property
+    def time_inputs(self) -> frozenset[str]:
+        """Python names of everything the four time settings are computed from."""
+        return self._facts.time_inputs
+
+    @property
     def variables(self) -> tuple[Variable, ...]:
         """Every model variable but time and the time settings, in the file's order."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            doc = self._pysd_object.doc
-        flows: set[str] = set()
-        for key, val in (self._pysd_object.dependencies or {}).items():
-            if key.startswith("_integ_") and isinstance(val, dict):
-                flows.update(k for k in (val.get("step") or {}) if not k.startswith("_"))
-        subs = self.subscripts
-        out = []
-        for _, row in doc.iterrows():
-            py = row["Py Name"]
-            if py in _CONTROL:
-                continue
-            kind = _kind(_text(row.get("Type")), _text(row.get("Subtype")), py in flows)
-            dims = row.get("Subscripts")
-            dims = tuple(dims) if isinstance(dims, list | tuple) else ()
-            limits = row.get("Limits")
-            limits = tuple(limits) if isinstance(limits, list | tuple) else (None, None)
-            out.append(Variable(
-                name=str(row["Real Name"]), py_name=py, kind=kind, units=_text(row.get("Units")),
-                documentation=_text(row.get("Comment")), dims=dims,
-                elements=tuple(tuple(subs.get(d, ())) for d in dims),
-                range=(_limit(limits[0]), _limit(limits[-1])) if limits else (None, None),
-                value=self._constant(py) if kind == "constant" else None,
-            ))
-        return tuple(out)
+        return self._facts.variables
 
     def variable(self, name: str) -> Variable:
         """The :class:`Variable` called `name` (case, spaces and underscores ignored).
@@ -245,49 +187,11 @@ class Model:
                 return v
         raise UnknownVariableError(f"{self.path}: {name!r} is a time setting, not a variable")
 
-    def _constant(self, py: str) -> float | np.ndarray | None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = getattr(self._pysd_object.components, py)()
-        except Exception:  # noqa: BLE001 - a value PySD cannot give before a run
-            return None
-        value = getattr(value, "values", value)
-        try:
-            arr = np.asarray(value, dtype=float)
-        except OverflowError:  # an integer such as 1000 ^ 1000: infinite as a float
-            return math.inf if value > 0 else -math.inf
-        return float(arr) if arr.ndim == 0 else arr
-
     # -- time ----------------------------------------------------------------
     @property
     def time_settings(self) -> TimeSettings:
         """INITIAL TIME, FINAL TIME, TIME STEP and SAVEPER as the file sets them."""
-        return self._time_settings
-
-    def _read_time_settings(self) -> TimeSettings:
-        c = self._pysd_object.components
-        units = ""
-        try:
-            doc = self._pysd_object.doc
-            row = doc[doc["Py Name"] == "time_step"]
-            if len(row) and isinstance(row["Units"].iloc[0], str):
-                units = row["Units"].iloc[0]
-        except Exception:  # noqa: BLE001 - units are cosmetic here
-            pass
-        check_model_time_settings(self.path, c)  # refuse TIME STEP <= 0 etc. before any run
-        return TimeSettings(
-            float(c.initial_time()), float(c.final_time()), float(c.time_step()),
-            float(c.saveper()), units,
-        )
-
-
-def _kind(typ: str, sub: str, is_flow: bool) -> str:
-    if typ == "Stateful":
-        return "stock" if sub == "Integ" else "stateful"
-    if typ in ("Constant", "Lookup", "Data"):
-        return typ.lower()
-    return "flow" if is_flow else "auxiliary"
+        return self._facts.time
 
 
 def load_model(path: str | os.PathLike, *, trusted: bool = False,

@@ -1,0 +1,127 @@
+"""Structural check of the compiled engine's generated code: :func:`check_engine_source`.
+
+The engine (:mod:`sdkit.engine.codegen`) writes Python from the abstract
+model; its code holds only sdkit-made identifiers, numbers and a fixed set
+of strings (model text travels as data). Code kept in the cache
+(:mod:`sdkit.engine.compiled_cache`) is checked against this allow-list
+every time it is read back, before it is compiled, and fresh code before it
+is kept. The check requires the vocabulary codegen writes, measured on every
+model of the conformance suite, the test models and IIS, with Euler and RK4:
+
+* **node types** :data:`ALLOWED_NODES` (no imports, classes, lambdas,
+  comprehensions, ``with``, ``try``, ``global``, f-strings);
+* **top level**: only the functions :data:`FUNCTIONS`, plain positional
+  arguments from :data:`ARGUMENTS`, no decorators or defaults;
+* **names**: :data:`NAMES` and sdkit-made ones (``v12``, ``C3``, ``T4_x``);
+* **attributes**: a numpy function of :data:`NUMPY`, a function the engine's
+  runtime defines (``rt.lookup``), or one of :data:`ARRAY_ATTRS`; never a
+  dunder;
+* **constants**: numbers, ``None``, booleans and the strings of :data:`STRINGS`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import types
+
+from sdkit.engine import runtime
+
+__all__ = ["check_engine_source", "EngineSourceError"]
+
+ALLOWED_NODES = frozenset({
+    "Module", "FunctionDef", "arguments", "arg", "Assign", "Return", "If", "IfExp",
+    "Name", "Load", "Store", "Attribute", "Subscript", "Slice", "Tuple", "List", "Dict",
+    "Call", "keyword", "Constant", "BinOp", "UnaryOp", "Compare", "BoolOp",
+    "Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "USub", "UAdd", "Not", "And", "Or",
+    "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE",
+})
+FUNCTIONS = frozenset({"control", "init", "step", "step_lean", "rates"})
+ARGUMENTS = frozenset({"t", "t_in", "dt", "S", "K", "N", "OV", "save", "update"})
+NAMES = ARGUMENTS | frozenset({
+    "np", "rt", "_full", "_mat", "_override", "_kept_order", "_delay_order", "_fixed_order",
+    "_chain", "_order", "D", "S2", "out", "_x", "_o", "_tm", "_p", "_b", "_out",
+    "len", "int", "float", "range", "slice", "True", "False", "None",
+})
+SDKIT_MADE = re.compile(r"^(v\d+|[CT]\d+(_[xy])?)$")
+NUMPY = frozenset({
+    "abs", "any", "arange", "arccos", "arcsin", "arctan", "array", "asarray", "broadcast_to",
+    "concatenate", "cos", "cosh", "diff", "exp", "full", "interp", "isnan", "ix_", "log",
+    "logical_and", "logical_not", "logical_or", "max", "maximum", "min", "minimum", "nan",
+    "ones", "pi", "power", "prod", "reshape", "round", "searchsorted", "sin", "sinh", "sqrt",
+    "stack", "sum", "tan", "tanh", "unique", "where", "inf",
+})
+#: the functions the engine's runtime module itself defines (not what it imports)
+RUNTIME = frozenset(
+    k for k, v in vars(runtime).items()
+    if not k.startswith("_") and isinstance(v, types.FunctionType)
+    and v.__module__ == runtime.__name__)
+ARRAY_ATTRS = frozenset({"shape", "ndim", "T", "transpose", "reshape", "copy"})
+STRINGS = frozenset({"initial_time", "final_time", "time_step", "saveper",
+                     "interpolate", "extrapolate", "hold_backward", "look_forward"})
+KEYWORDS = frozenset({"axis", "dtype"})
+
+
+class EngineSourceError(ValueError):
+    """Generated engine code that is not made of codegen's vocabulary."""
+
+
+def _refuse(node: ast.AST, what: str) -> None:
+    raise EngineSourceError(f"line {getattr(node, 'lineno', '?')}: {what}")
+
+
+def _check_top(tree: ast.Module) -> None:
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef) or fn.name not in FUNCTIONS:
+            _refuse(fn, "only the engine's functions may stand at the top level")
+        a = fn.args
+        if fn.decorator_list or fn.returns or a.defaults or a.kw_defaults or a.vararg \
+                or a.kwarg or a.kwonlyargs or a.posonlyargs:
+            _refuse(fn, f"function {fn.name!r} is not as the engine writes it")
+        if any(arg.arg not in ARGUMENTS or arg.annotation for arg in a.args):
+            _refuse(fn, f"function {fn.name!r} has an argument the engine never writes")
+
+
+def _check_node(node: ast.AST) -> None:
+    kind = type(node).__name__
+    if kind not in ALLOWED_NODES:
+        _refuse(node, f"{kind} is not part of generated engine code")
+    if isinstance(node, ast.Name):
+        if node.id not in NAMES and not SDKIT_MADE.match(node.id):
+            _refuse(node, f"name {node.id!r} is not one the engine writes")
+    elif isinstance(node, ast.Attribute):
+        base = node.value.id if isinstance(node.value, ast.Name) else None
+        ok = (base == "np" and node.attr in NUMPY) or (base == "rt" and node.attr in RUNTIME) \
+            or (base not in ("np", "rt") and node.attr in ARRAY_ATTRS)
+        if not ok:
+            _refuse(node, f"attribute {node.attr!r} is not one the engine writes")
+    elif isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, str):
+            if value not in STRINGS:
+                _refuse(node, "a string constant the engine never writes")
+        elif not (value is None or isinstance(value, bool | int | float)):
+            _refuse(node, f"a {type(value).__name__} constant")
+    elif isinstance(node, ast.keyword):
+        if node.arg not in KEYWORDS:
+            _refuse(node, f"keyword argument {node.arg!r}")
+    elif isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name | ast.Attribute):
+            _refuse(node, "a call of something that is neither a name nor an attribute")
+
+
+def check_engine_source(text: str) -> None:
+    """Refuse generated engine code that codegen would not have written.
+
+    Raises
+    ------
+    EngineSourceError
+        The first construct outside the allow-list, with its line.
+    """
+    try:
+        tree = ast.parse(text, mode="exec")
+    except SyntaxError as e:
+        raise EngineSourceError(f"line {e.lineno}: not valid Python") from None
+    _check_top(tree)
+    for node in ast.walk(tree):
+        _check_node(node)
