@@ -106,14 +106,15 @@ def _write_index(root: Path, model_key: str, declared: list[str]) -> None:
         raise
 
 
-def _open_entry(folder: Path, path: Path, trusted: bool) -> CachedTranslation:
+def _open_entry(folder: Path, path: Path, trusted: bool,
+                check_code: bool = True) -> CachedTranslation:
     meta = verify_entry(folder)
     py_file = folder / str(meta.get("py_file", ""))
     abstract_file = folder / "abstract.pkl"
     if not (py_file.is_file() and abstract_file.is_file()) or py_file.parent != folder:
         raise CacheError(f"{folder}: cache entry is incomplete; delete the folder to "
                          "translate the model again")
-    if not trusted:
+    if check_code and not trusted:
         for py in sorted(folder.rglob("*.py")):
             check_generated_file(py, path)
     return CachedTranslation(folder, py_file, abstract_file, folder.name)
@@ -125,11 +126,17 @@ def verify_translation(translation: CachedTranslation, path: Path, *,
     _open_entry(translation.folder, path, trusted)
 
 
-def translate_cached(path: str | os.PathLike, *, trusted: bool = False) -> CachedTranslation:
+def translate_cached(path: str | os.PathLike, *, trusted: bool = False,
+                     check_code: bool = True) -> CachedTranslation:
     """Translate `path` through the cache and return the verified entry.
 
     The entry is built in a private temporary folder and renamed into the
-    cache whole, so concurrent loads never see half an entry.
+    cache whole, so concurrent loads never see half an entry. Every file of
+    an entry is checked against its manifest on every call; with
+    `check_code` False, an entry found in the cache skips the structural
+    check of its generated code, which :func:`verify_translation` must then
+    run right before the code is imported (a new translation is always
+    checked).
 
     Parameters
     ----------
@@ -159,7 +166,7 @@ def translate_cached(path: str | os.PathLike, *, trusted: bool = False) -> Cache
     if declared is not None:
         folder = root / f"{model_key}-{inputs_key(path, declared)[1][:16]}"
         if folder.is_dir():
-            return _open_entry(folder, path, trusted)
+            return _open_entry(folder, path, trusted, check_code)
     try:
         return _translate_into(root, path, model_key, trusted)
     except OSError as e:

@@ -77,9 +77,14 @@ class Model:
         self._real = {v: k for k, v in self._names.items()}
 
     def _build_pysd(self):
-        """PySD's model object for the cached translation (imports its module)."""
+        """PySD's model object for the cached translation (imports its module).
+
+        The entry is checked again first, its generated code included: the
+        code is checked right before every import of it.
+        """
         import pysd  # heavy: xarray, scipy and dask (through xarray) load with it
 
+        verify_translation(self._translation, self.path, trusted=self.trusted)
         try:
             with warnings.catch_warnings(), importing_without_bytecode():
                 warnings.simplefilter("ignore")
@@ -100,8 +105,6 @@ class Model:
         """PySD's model object, built on first use (for :mod:`sdkit.engine.pysd_backend`)."""
         with self._lock:
             if self._pysd is None:
-                # checked again right before PySD imports the module (on load it was too)
-                verify_translation(self._translation, self.path, trusted=self.trusted)
                 self._pysd = self._build_pysd()
             return self._pysd
 
@@ -235,5 +238,6 @@ def load_model(path: str | os.PathLike, *, trusted: bool = False,
     """
     path = Path(path)
     files = check_data_files(path, data_files)
-    translation = translate_cached(path, trusted=trusted)
+    # the generated code is checked when it is imported (Model._build_pysd), not here
+    translation = translate_cached(path, trusted=trusted, check_code=False)
     return Model(path, translation, trusted=trusted, data_files=files)

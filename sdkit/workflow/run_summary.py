@@ -28,9 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from sdkit.analysis.indicators import peak_status
 from sdkit.engine.simulate import simulate, split_subscripted
 from sdkit.errors import InvalidValueError, OutputError, SpecError
 from sdkit.io.files import TABLE_FORMATS, write_table
@@ -119,16 +117,20 @@ def _fmt(value: float) -> str:
 
 def _peak_cell(series: pd.Series, start: float | None) -> str:
     """The peak year of one column; with `start` (the last history year) as the report
-    counts it: projection years only, a peak in the history shown as such."""
+    counts it (:func:`sdkit.analysis.indicators.peak_status`, here on one series without
+    building an xarray object): projection years only, a peak in the history shown as such."""
     if start is None:
         return f"{series.idxmax():g}"
-    da = xr.DataArray(series.to_numpy(float), coords={"time": series.index.to_numpy(float)},
-                      dims="time")
-    status = peak_status(da, last_observed=start)
-    if bool(status["already_peaked"]):
-        return f"already peaked ({float(status['historical_peak_year']):g})"
-    year = float(status["year"])
-    return "not by horizon" if not np.isfinite(year) else f"{year:g}"
+    series = series.astype(float)
+    times = series.index.to_numpy(float)
+    hist, proj = series[times <= start], series[times > start]
+    if len(hist) < 2 or len(proj) < 2:
+        raise InvalidValueError(f"peak_status: need at least two times on each side of "
+                                f"{start:g} along 'time'")
+    if hist.max() >= proj.max():  # NaN skipped, as xarray's max does
+        return f"already peaked ({hist.fillna(-np.inf).idxmax():g})"
+    top = int(np.argmax(proj.fillna(-np.inf).to_numpy()))
+    return "not by horizon" if top == len(proj) - 1 else f"{proj.index[top]:g}"
 
 
 def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None,
