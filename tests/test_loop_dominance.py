@@ -8,6 +8,7 @@ loop of IIS, evaluated by the loop scorer, must give the engine's values).
 
 from __future__ import annotations
 
+import json
 import shutil
 import tomllib
 from pathlib import Path
@@ -158,23 +159,92 @@ def test_iis_documented_loops_are_found(iis):
         assert set(loops[by_name[label]].variables) == set(IIS_LOOPS[label]), label
 
 
-def test_documented_names_in_cli(sir_path, tmp_path, capsys):
+def _sir_with_sidecar(sir_path, tmp_path, loops: str) -> Path:
     model = tmp_path / "sir.mdl"
     shutil.copy(sir_path, model)
-    (tmp_path / "sir.sdkit.toml").write_text(
-        '[loops]\n"R1 contagion" = ["Infectious", "Succumbing"]\n'
-        '"B9 vaccination" = ["Susceptible", "Recovering"]\n'
-        '"R2 recovery" = ["Infectious", "Recovering"]\n', encoding="utf-8")
+    (tmp_path / "sir.sdkit.toml").write_text(loops, encoding="utf-8")
+    return model
+
+
+SIR_LOOPS = ('[loops]\n"R1 contagion" = ["Infectious", "Succumbing"]\n'
+             '"B9 vaccination" = ["Susceptible", "Recovering"]\n'
+             '"R2 recovery" = ["Infectious", "Recovering"]\n')
+
+
+def test_documented_names_in_cli(sir_path, tmp_path, capsys):
+    model = _sir_with_sidecar(sir_path, tmp_path, SIR_LOOPS)
     scores = tmp_path / "scores.csv"
     assert main(["loops", str(model), "--dominance", "--every", "10",
                  "--scores-out", str(scores)]) == 0
     out = capsys.readouterr().out
-    assert 'R1    reinforcing  "R1 contagion" Infectious -(+)-> Succumbing' in out
-    assert "documented loop 'B9 vaccination' matches no loop of the model" in out
-    assert "note: documented loop 'R2 recovery' (B1) is balancing here" in out
-    assert "\n  10 - " in out  # read on the --every grid; step 0 has no scores
-    assert 'R1 "R1 contagion" (reinforcing, 2 links)' in out
-    assert scores.read_text().splitlines()[0] == "time,B1,R1,B2"
+    listing, dominance = out.split("dominant loop by period")
+    # --dominance: the count and the documented loops, not the full listing
+    assert listing.splitlines()[1:] == [
+        '  R1    reinforcing  "contagion" Infectious -(+)-> Succumbing -(+)-> Infectious',
+        '  R2    balancing    "recovery" Infectious -(+)-> Recovering -(-)-> Infectious',
+        "  documented loop 'B9 vaccination' matches no loop of the model",
+        "  note: documented loop 'R2 recovery' (R2) is balancing here",
+        f"{model}: "]
+    assert "\n  10 - " in dominance  # read on the --every grid; step 0 has no scores
+    assert 'R1 "contagion" (reinforcing, 2 links)' in dominance
+    # the undocumented loop is numbered around the documented ids
+    assert scores.read_text().splitlines()[0] == "time,R1,R2,B1"
+    assert main(["loops", str(model), "--dominance", "--list", "--every", "10"]) == 0
+    full = capsys.readouterr().out.split("dominant loop by period")[0]
+    assert "  B1    balancing    Susceptible -(+)-> Succumbing -(-)-> Susceptible" in full
+
+
+def test_loops_json(sir_path, tmp_path, capsys):
+    model = _sir_with_sidecar(sir_path, tmp_path, SIR_LOOPS)
+    assert main(["loops", str(model), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [(lp["id"], lp["name"]) for lp in data["loops"]] == [
+        ("R1", "contagion"), ("R2", "recovery"), ("B1", "")]
+    assert [lp["id"] for lp in data["documented"]] == ["R1", "R2"]
+    assert data["unmatched"] == ["B9 vaccination"] and len(data["notes"]) == 1
+    assert main(["loops", str(model), "--json", "--dominance", "--every", "10"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert "loops" not in data and data["dominance"]["method"] == "all loops"
+    periods = data["dominance"]["periods"]
+    assert periods[0]["start"] == 10 and {p["loop"] for p in periods} <= {"R1", "R2", "B1"}
+    assert {p["name"] for p in periods if p["loop"] == "R1"} <= {"contagion"}
+
+
+def test_two_documented_loops_with_one_id_are_refused(sir_path, tmp_path, capsys):
+    model = _sir_with_sidecar(sir_path, tmp_path, '[loops]\n"R1 contagion" = '
+                              '["Infectious", "Succumbing"]\n"R1 again" = '
+                              '["Susceptible", "Succumbing"]\n')
+    assert main(["loops", str(model)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'R1 contagion' and 'R1 again' both name loop 'R1'" in err[0]
+
+
+def test_iis_loops_under_their_documented_ids(iis):
+    """The loops models/iis.sdkit.toml names come first, under its ids; no id is taken twice."""
+    report = find_loops(iis)
+    plain = find_loops(iis, documented=False)
+    labels = list(IIS_LOOPS)
+    documented = report.loops[:len(labels)]
+    assert [lp.id for lp in documented] == [label.split()[0] for label in labels]
+    assert [report.names[lp.id] for lp in documented] == [
+        label.split(maxsplit=1)[1] for label in labels]
+    auto, _ = match_documented(plain, IIS_LOOPS, iis.names)  # the same loops as before
+    by_id = {lp.id: lp for lp in plain}
+    assert [lp.variables for lp in documented] == [
+        by_id[next(i for i, lb in auto.items() if lb == label)].variables for label in labels]
+    ids = [lp.id for lp in report]
+    assert len(set(ids)) == len(ids) == len(plain)
+    assert sorted((lp.variables, lp.polarity) for lp in report) == sorted(
+        (lp.variables, lp.polarity) for lp in plain)
+    assert set(report.names) == {lp.id for lp in documented}
+    # every other loop keeps an id of its polarity, numbered around the documented ones
+    prefix = {"reinforcing": "R", "balancing": "B", "ambiguous": "U"}
+    assert all(lp.id[0] == prefix[lp.polarity] and lp.id[1:].isdigit()
+               for lp in report.loops[len(labels):])
+    # --dominance prints the count and the documented loops, not the 2,766-line listing
+    assert report.summary(loops=False).splitlines()[1:] == [
+        ln for ln in report.summary().splitlines()[1:len(labels) + 1]]
+    assert report.unmatched == () and report.notes == ()
 
 
 def test_documented_name_of_unknown_variable_is_one_line(sir_path, tmp_path, capsys):

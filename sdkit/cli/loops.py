@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from sdkit.errors import InvalidValueError
@@ -10,7 +11,6 @@ from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.io.staging import check_replaceable
 from sdkit.model.load import load_model
 from sdkit.structure.loops import find_loops
-from sdkit.structure.named_loops import documented_loops, match_documented, sidecar_of
 from sdkit.workflow.loops import loop_dominance
 
 
@@ -20,15 +20,21 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="Enumerate every elementary feedback loop (Johnson's algorithm) with its "
                     "variables in order and its polarity (R reinforcing, B balancing, "
                     "U ambiguous); loops the model's sidecar names ([loops] in "
-                    "MODEL.sdkit.toml) are shown with their names. With --dominance, run the "
-                    "model and report which loop dominates when (Loops That Matter: link, "
-                    "loop and relative loop scores, per element on subscripted models).")
+                    "MODEL.sdkit.toml) come first, under their documented ids and names, "
+                    "and the others are numbered around those ids. With --dominance, run "
+                    "the model and report which loop dominates when (Loops That Matter: "
+                    "link, loop and relative loop scores, per element on subscripted "
+                    "models) instead of the listing: the count, the documented loops, then "
+                    "dominance (--list adds the full listing).")
     p.add_argument("model", help="model file (.mdl, .xmile)")
     p.add_argument("--max-loops", type=int, default=100_000, metavar="N",
                    help="stop with an error beyond N loops between variables (default 100000)")
     p.add_argument("--dominance", action="store_true",
-                   help="also run the model and report the dominant loop over time "
-                        "(loop score, Schoenberg et al. 2020)")
+                   help="run the model and report the dominant loop over time "
+                        "(loop score, Schoenberg et al. 2020) instead of every loop")
+    p.add_argument("--list", action="store_true",
+                   help="with --dominance: list every loop too")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--max-element-loops", type=int, default=1000, metavar="N",
                    help="with --dominance: score every loop between elements up to N, beyond "
                         "that only those the strongest-path search finds (default 1000)")
@@ -53,8 +59,9 @@ def run(args) -> int:
                                 f"{args.max_element_loops}, {args.samples}")
     if args.every is not None and not args.every > 0:
         raise InvalidValueError(f"--every must be > 0: {args.every}")
-    if args.scores_out and not args.dominance:
-        raise InvalidValueError("--scores-out needs --dominance")
+    for flag, given in (("--scores-out", args.scores_out), ("--list", args.list)):
+        if given and not args.dominance:
+            raise InvalidValueError(f"{flag} needs --dominance")
     for out in (args.out, args.scores_out):  # refuse before the run, write nothing
         if out and Path(out).suffix.lower() not in TABLE_FORMATS:
             raise InvalidValueError(f"{out}: unknown output format "
@@ -64,24 +71,23 @@ def run(args) -> int:
             check_replaceable(out, overwrite=args.overwrite, what="table")
     model = load_model(args.model)
     report = find_loops(model, max_loops=args.max_loops)
-    names, unmatched = match_documented(report, documented_loops(model.path), model.names,
-                                        where=str(sidecar_of(model.path)))
-    print(report.summary(names))
-    for label in unmatched:
-        print(f"  documented loop {label!r} matches no loop of the model")
-    polarity = {lp.id: lp.polarity for lp in report}
-    for loop_id, label in names.items():
-        said = {"R": "reinforcing", "B": "balancing"}.get(label[:1].upper())
-        if said and polarity[loop_id] not in (said, "ambiguous"):
-            print(f"  note: documented loop {label!r} ({loop_id}) is {polarity[loop_id]} here")
-    result = None
+    listing = args.list or not args.dominance
+    if not args.json:  # the listing before the run, which can take a while
+        print(report.summary(loops=listing))
+    result = every = None
     if args.dominance:
         result = loop_dominance(model, loops=report, max_loops=args.max_element_loops,
                                 samples=args.samples)
         every = args.every if args.every is not None else model.time_settings.saveper
+    if args.json:
+        out = report.to_dict(loops=listing)
+        if result is not None:
+            out["dominance"] = result.to_dict(every=every)
+        print(json.dumps(out, indent=2))
+    elif result is not None:
         print(result.summary(every=every))
     if args.out:
-        write_table(report.to_frame(names).set_index("id"), args.out, overwrite=args.overwrite)
+        write_table(report.to_frame().set_index("id"), args.out, overwrite=args.overwrite)
     if result is not None and args.scores_out:
         write_table(result.to_frame(), args.scores_out, overwrite=args.overwrite)
     return 0

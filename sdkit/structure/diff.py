@@ -203,7 +203,7 @@ def _definition(el, ranges) -> tuple[object, str]:
 
 def _loops(model) -> dict[tuple, tuple[str, str]]:
     out = {}
-    for loop in find_loops(model):
+    for loop in find_loops(model, documented=False):  # structure only: no sidecar
         keys = [name_key(v) for v in loop.variables]
         i = keys.index(min(keys))
         out[tuple(keys[i:] + keys[:i])] = (" -> ".join(loop.variables), loop.polarity)

@@ -125,6 +125,16 @@ class LoopDominance:
             lines.append(f"  {value:.3f}  {self._label(by_id[loop_id])}")
         return "\n".join(lines)
 
+    def to_dict(self, *, every: float | None = None, top: int = 5) -> dict:
+        """:meth:`summary` as plain data: method, periods and the loops with the largest share."""
+        names = self.names or {}
+        share = self.scores.abs().mean().sort_values(ascending=False).head(top)
+        return {"method": self.method, "n_loops": len(self.loops),
+                "periods": [{"start": a, "end": b, "loop": i, "name": names.get(i, "")}
+                            for a, b, i in self.periods(every=every)],
+                "largest_mean_share": [{"loop": i, "name": names.get(i, ""), "share": float(v)}
+                                       for i, v in share.items()]}
+
     def _label(self, loop) -> str:
         name = (self.names or {}).get(loop.id)
         families = [v.split("[")[0] for v in loop.variables]

@@ -4,18 +4,21 @@
 links of :func:`sdkit.structure.graph.model_graph` (initial-value links excluded) and
 gives each loop its polarity: the product of its link signs, *reinforcing*
 (``R``) if positive, *balancing* (``B``) if negative, *ambiguous* (``U``) if
-any link is ``?``.
+any link is ``?``. Loops the model's documentation names (its sidecar's
+``[loops]`` table, :mod:`sdkit.structure.named_loops`) come first, under the
+documented ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from sdkit.errors import InvalidValueError
 from sdkit.structure.graph import ModelGraph, model_graph
+from sdkit.structure.named_loops import documented_loops, name_loops, sidecar_of
 
 __all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles", "strongly_connected"]
 
@@ -55,10 +58,26 @@ class Loop:
 
 @dataclass(frozen=True)
 class LoopReport:
-    """All feedback loops of a model."""
+    """All feedback loops of a model.
+
+    Attributes
+    ----------
+    model : str
+    loops : tuple of Loop
+    names : mapping
+        ``loop id -> name`` of the loops the model's documentation names
+        (listed first, under the documented ids).
+    unmatched : tuple of str
+        Documented loops no loop of the model fits.
+    notes : tuple of str
+        Documented names whose ``R``/``B`` disagrees with the polarity.
+    """
 
     model: str
     loops: tuple[Loop, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
+    unmatched: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.loops)
@@ -74,28 +93,50 @@ class LoopReport:
         return out
 
     def to_frame(self, names: Mapping[str, str] | None = None):
-        """One row per loop: id, polarity, length, variables (and `names`, if given).
+        """One row per loop: id, polarity, length, variables (and name, where documented).
 
-        `names` maps loop ids to the names the model's documentation gives
-        (:func:`sdkit.structure.named_loops.match_documented`).
+        `names` maps loop ids to names (default: :attr:`names`).
         """
+        names = self.names if names is None else names
         columns = ["id", "polarity", "length", "variables"] + (["name"] if names else [])
         return pd.DataFrame(
             [{"id": lp.id, "polarity": lp.polarity, "length": len(lp),
-              "variables": " -> ".join(lp.variables), "name": (names or {}).get(lp.id, "")}
+              "variables": " -> ".join(lp.variables), "name": names.get(lp.id, "")}
              for lp in self.loops],
             columns=columns,
         )
 
-    def summary(self, names: Mapping[str, str] | None = None) -> str:
-        """A readable listing of the loops, documented names in quotes."""
+    def to_dict(self, *, loops: bool = True) -> dict:
+        """Counts, the documented loops, and every loop (unless `loops` is false)."""
+        def row(lp: Loop) -> dict:
+            return {"id": lp.id, "name": self.names.get(lp.id, ""), "polarity": lp.polarity,
+                    "variables": list(lp.variables), "links": list(lp.polarities)}
+        return {"model": self.model, "n_loops": len(self), "counts": self.counts(),
+                "documented": [row(lp) for lp in self.loops if lp.id in self.names],
+                "unmatched": list(self.unmatched), "notes": list(self.notes),
+                **({"loops": [row(lp) for lp in self.loops]} if loops else {})}
+
+    def headline(self) -> str:
+        """``MODEL: 3 feedback loop(s): 1 reinforcing, 2 balancing, 0 ambiguous``."""
         c = self.counts()
-        lines = [f"{self.model}: {len(self.loops)} feedback loop(s): {c['reinforcing']} "
-                 f"reinforcing, {c['balancing']} balancing, {c['ambiguous']} ambiguous"]
+        return (f"{self.model}: {len(self.loops)} feedback loop(s): {c['reinforcing']} "
+                f"reinforcing, {c['balancing']} balancing, {c['ambiguous']} ambiguous")
+
+    def summary(self, names: Mapping[str, str] | None = None, *, loops: bool = True) -> str:
+        """A readable listing: documented loops first with their names in quotes.
+
+        With `loops` false, only the headline, the documented loops and the notes.
+        """
+        names = self.names if names is None else names
+        lines = [self.headline()]
         for loop in self.loops:
-            name = (names or {}).get(loop.id)
-            named = f'"{name}" ' if name else ""
-            lines.append(f"  {loop.id:<5} {loop.polarity:<12} {named}{loop.describe()}")
+            name = names.get(loop.id)
+            if loops or name:
+                named = f'"{name}" ' if name else ""
+                lines.append(f"  {loop.id:<5} {loop.polarity:<12} {named}{loop.describe()}")
+        lines += [f"  documented loop {label!r} matches no loop of the model"
+                  for label in self.unmatched]
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -230,7 +271,7 @@ def _rotate(cycle: list[str], graph: ModelGraph) -> list[str]:
     return cycle[i:] + cycle[:i]
 
 
-def find_loops(model, *, max_loops: int = 100_000) -> LoopReport:
+def find_loops(model, *, max_loops: int = 100_000, documented: bool = True) -> LoopReport:
     """Enumerate every elementary feedback loop of a model.
 
     Parameters
@@ -240,11 +281,20 @@ def find_loops(model, *, max_loops: int = 100_000) -> LoopReport:
     max_loops : int, default 100000
         Stop with :class:`~sdkit.errors.InvalidValueError` if a model has
         more loops than this (large models can have millions).
+    documented : bool, default True
+        Give the loops the model's sidecar names (``[loops]`` in
+        ``MODEL.sdkit.toml``) their documented ids, listed first
+        (:func:`sdkit.structure.named_loops.name_loops`).
 
     Returns
     -------
     LoopReport
-        Loops sorted by length, then by their variables.
+        Loops sorted by length, then by their variables (documented loops first).
+
+    Raises
+    ------
+    SpecError
+        The sidecar's ``[loops]`` table is invalid or names an unknown variable.
 
     Examples
     --------
@@ -284,4 +334,9 @@ def find_loops(model, *, max_loops: int = 100_000) -> LoopReport:
         counters[polarity] += 1
         loops.append(Loop(f"{prefix[polarity]}{counters[polarity]}", tuple(cycle), pols,
                           polarity))
-    return LoopReport(str(name), tuple(loops))
+    report = LoopReport(str(name), tuple(loops))
+    path = None if isinstance(model, ModelGraph) else getattr(model, "path", model)
+    named = documented_loops(path) if documented and path is not None else {}
+    if not named:
+        return report
+    return name_loops(report, named, graph.variables, where=str(sidecar_of(path)))

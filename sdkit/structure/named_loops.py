@@ -14,22 +14,36 @@ order (ties: the first in the report), so a documented loop survives an
 intermediate variable being added. A listed name the model does not define
 is an error (:class:`~sdkit.errors.SpecError`, naming the sidecar and the
 key); a documented loop no loop matches is reported as unmatched.
-On a subscripted model, every element loop along a named loop carries its
-name (``R7[Enshi]`` -> ``"R1 capital"``).
+
+:func:`name_loops` gives each documented loop the id its name starts with
+(``R1`` of ``"R1 capital"``, the whole name if it starts with no id) and
+lists those loops first, in the sidecar's order; the other loops are
+numbered ``R``, ``B``, ``U`` by length, skipping the documented ids, so an
+id never means two loops. On a subscripted model, every element loop along a
+named loop carries its name (``R1[Enshi]`` -> ``"capital"``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sdkit.errors import SpecError
 from sdkit.io.textfile import read_toml_file
 from sdkit.structure.graph import name_key
-from sdkit.structure.loops import LoopReport
 
-__all__ = ["documented_loops", "documented_names", "match_documented", "sidecar_of"]
+if TYPE_CHECKING:  # loops.py imports this module to name the loops it finds
+    from sdkit.structure.loops import LoopReport
+
+__all__ = ["documented_loops", "documented_names", "match_documented", "name_loops",
+           "sidecar_of", "split_label"]
+
+_LABEL = re.compile(r"([A-Za-z]+[0-9]+)(?:\s+(.*))?", re.S)
+_PREFIX = {"reinforcing": "R", "balancing": "B", "ambiguous": "U"}
 
 
 def sidecar_of(model_path: str | os.PathLike) -> Path:
@@ -119,11 +133,71 @@ def match_documented(family: LoopReport, documented: Mapping[str, Sequence[str]]
     return names, unmatched
 
 
+def split_label(label: str) -> tuple[str, str]:
+    """``"R1 capital"`` -> ``("R1", "capital")``; a label with no leading id is both."""
+    m = _LABEL.fullmatch(label.strip())
+    return (m.group(1), (m.group(2) or "").strip() or label) if m else (label, label)
+
+
+def name_loops(family: LoopReport, documented: Mapping[str, Sequence[str]],
+               variables: Sequence[str] = (), *, where: str = "") -> LoopReport:
+    """`family` with the documented loops first, under their documented ids.
+
+    Parameters
+    ----------
+    family : LoopReport
+        The model's variable loops, as :func:`sdkit.find_loops` numbers them.
+    documented, variables, where
+        As :func:`match_documented`.
+
+    Returns
+    -------
+    LoopReport
+        Documented loops first (sidecar order) with ``names`` (id -> name),
+        then the others renumbered skipping the documented ids;
+        ``unmatched`` lists documented loops no loop fits and ``notes`` each
+        name whose ``R``/``B`` disagrees with the polarity read off the links.
+
+    Raises
+    ------
+    SpecError
+        Two documented names start with the same id, or as
+        :func:`match_documented`.
+    """
+    matched, unmatched = match_documented(family, documented, variables, where=where)
+    by_id = {lp.id: lp for lp in family}
+    first, names, notes, seen = [], {}, [], {}
+    for old, label in sorted(matched.items(), key=lambda kv: list(documented).index(kv[1])):
+        new, name = split_label(label)
+        if new in seen:
+            raise SpecError(f"{where}: [loops]: {seen[new]!r} and {label!r} both name loop "
+                            f"{new!r}; give each documented loop its own id")
+        seen[new] = label
+        loop = by_id[old]
+        first.append(dataclasses.replace(loop, id=new))
+        names[new] = name
+        said = {"R": "reinforcing", "B": "balancing"}.get(new[:1].upper())
+        if said and loop.polarity not in (said, "ambiguous"):
+            notes.append(f"documented loop {label!r} ({new}) is {loop.polarity} here")
+    rest, counters = [], dict.fromkeys(_PREFIX, 0)
+    for loop in family:
+        if loop.id in matched:
+            continue
+        new = ""
+        while not new or new in seen:  # skip the documented ids
+            counters[loop.polarity] += 1
+            new = f"{_PREFIX[loop.polarity]}{counters[loop.polarity]}"
+        rest.append(dataclasses.replace(loop, id=new))
+    return dataclasses.replace(family, loops=tuple(first + rest), names=names,
+                               unmatched=tuple(unmatched), notes=tuple(notes))
+
+
 def documented_names(model, report: LoopReport, family: LoopReport) -> dict[str, str]:
     """``element loop id -> documented name`` for the loops of `report`.
 
     `model` is a loaded model (its ``path`` locates the sidecar); element
-    loop ids are ``<variable loop id>[elements]``.
+    loop ids are ``<variable loop id>[elements]``; names as :func:`split_label`
+    gives them.
     """
     path = getattr(model, "path", None)
     if path is None:
@@ -133,5 +207,5 @@ def documented_names(model, report: LoopReport, family: LoopReport) -> dict[str,
         return {}
     names, _ = match_documented(family, documented, getattr(model, "names", ()),
                                 where=str(sidecar_of(path)))
-    return {lp.id: names[lp.id.split("[")[0]] for lp in report
+    return {lp.id: split_label(names[lp.id.split("[")[0]])[1] for lp in report
             if lp.id.split("[")[0] in names}
