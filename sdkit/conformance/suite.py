@@ -76,6 +76,9 @@ def _on_engine(m, expected, engine: str) -> tuple[dict, object]:
                    or isinstance(e.__cause__, NotImplementedError))
         return {"status": "unsupported" if refused else "run_error", "detail": _one_line(e),
                 "engine": engine}, None
+    except Exception as e:  # noqa: BLE001 - a crash of one engine; the other still runs
+        return {"status": "run_error", "detail": f"{type(e).__name__}: {_one_line(e)}",
+                "engine": engine}, None
     if isinstance(expected, str):
         return {"status": "run_error", "detail": expected, "engine": engine,
                 "engine_used": used, "notes": notes}, actual
