@@ -1,0 +1,93 @@
+"""``sdkit run`` and ``sdkit.simulate`` on IIS from a warm cache, against baselines of the same run.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/cli_run.py [--repeats 5]
+
+Prints, each the best of ``--repeats`` after one untimed warm-up (so the
+translation cache and its records, :mod:`sdkit.model.derived`, are warm):
+
+* the wall time of ``python -c pass`` (Python's start-up), of importing
+  numpy and pandas (what any run that returns a table needs) and of
+  ``sdkit run models/iis.mdl --cin calibration/results/iis/fitted.cin``
+  (issue 16's target: under 2 s), with the ratios of the run to the first two;
+* ``sdkit.simulate`` on IIS (every variable, compiled engine, model loaded)
+  (target: under 0.3 s) beside the engine's bare run of the same model and
+  outputs (:func:`sdkit.engine.run.run_compiled`: the integration loop alone),
+  so the ratio is what simulate adds around the loop; and one PySD run.
+
+The load average is printed at the start and the end: on a shared machine
+every figure grows with it, the ratios much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+SDKIT = str(Path(PY).with_name("sdkit"))
+RUN = [SDKIT, "run", "models/iis.mdl", "--cin", "calibration/results/iis/fitted.cin"]
+
+SIMULATE = """
+import time, sdkit
+from sdkit.engine.compiled_cache import compiled_for
+from sdkit.engine.run import run_compiled
+from sdkit.model.names import split_subscripted
+m = sdkit.load_model("models/iis.mdl")
+frame = sdkit.simulate(m)
+
+def best(f, n):
+    out = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        out = min(out, time.perf_counter() - t0)
+    return out
+
+outs = tuple(dict.fromkeys(m.py_name(split_subscripted(c)[0]) for c in frame.columns))
+compiled = compiled_for(m, outs, frozenset())
+run_compiled(compiled, 1, {})
+print(best(lambda: sdkit.simulate(m), {n}), best(lambda: run_compiled(compiled, 1, {}), {n}),
+      best(lambda: sdkit.simulate(m, engine="pysd"), 1))
+"""
+
+
+def _wall(cmd: list[str], repeats: int) -> float:
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)  # warm every cache
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    n = parser.parse_args().repeats
+    print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at the start")
+    start = _wall([PY, "-c", "pass"], n)
+    deps = _wall([PY, "-c", "import numpy, pandas"], n)
+    run = _wall(RUN, n)
+    print(f"python -c pass                {start:7.3f} s")
+    print(f"python -c 'import numpy, pandas' {deps:5.3f} s")
+    print(f"sdkit run IIS --cin (warm)    {run:7.3f} s  = {run / start:5.1f}x start-up, "
+          f"{run / deps:4.2f}x the numpy+pandas import (target 2 s)")
+    out = subprocess.run([PY, "-c", SIMULATE.replace("{n}", str(n))], cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    sim, bare, pysd = map(float, out.stdout.split())
+    print(f"simulate IIS, every variable  {sim:7.3f} s  (target 0.3 s)")
+    print(f"  engine's bare run (loop)    {bare:7.3f} s  simulate = {sim / bare:4.2f}x the loop")
+    print(f"  PySD (engine='pysd')        {pysd:7.3f} s  = {pysd / sim:5.1f}x simulate")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()
