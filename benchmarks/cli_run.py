@@ -14,7 +14,8 @@ translation cache and its records, :mod:`sdkit.model.derived`, are warm):
 * ``sdkit.simulate`` on IIS (every variable, compiled engine, model loaded)
   (target: under 0.3 s) beside the engine's bare run of the same model and
   outputs (:func:`sdkit.engine.run.run_compiled`: the integration loop alone),
-  so the ratio is what simulate adds around the loop; and one PySD run.
+  so the ratio is what simulate adds around the loop. (PySD on IIS takes
+  minutes on a busy machine: ``benchmarks/single_run.py`` times it.)
 
 The load average is printed at the start and the end: on a shared machine
 every figure grows with it, the ratios much less.
@@ -53,8 +54,7 @@ def best(f, n):
 outs = tuple(dict.fromkeys(m.py_name(split_subscripted(c)[0]) for c in frame.columns))
 compiled = compiled_for(m, outs, frozenset())
 run_compiled(compiled, 1, {})
-print(best(lambda: sdkit.simulate(m), {n}), best(lambda: run_compiled(compiled, 1, {}), {n}),
-      best(lambda: sdkit.simulate(m, engine="pysd"), 1))
+print(best(lambda: sdkit.simulate(m), {n}), best(lambda: run_compiled(compiled, 1, {}), {n}))
 """
 
 
@@ -82,10 +82,9 @@ def main() -> None:
           f"{run / deps:4.2f}x the numpy+pandas import (target 2 s)")
     out = subprocess.run([PY, "-c", SIMULATE.replace("{n}", str(n))], cwd=ROOT, check=True,
                          capture_output=True, text=True)
-    sim, bare, pysd = map(float, out.stdout.split())
+    sim, bare = map(float, out.stdout.split())
     print(f"simulate IIS, every variable  {sim:7.3f} s  (target 0.3 s)")
     print(f"  engine's bare run (loop)    {bare:7.3f} s  simulate = {sim / bare:4.2f}x the loop")
-    print(f"  PySD (engine='pysd')        {pysd:7.3f} s  = {pysd / sim:5.1f}x simulate")
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 
