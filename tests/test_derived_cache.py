@@ -255,3 +255,15 @@ def test_records_are_never_written_beside_the_model(cache, tmp_path):
     derived = _derived(sdkit.load_model(path))
     assert derived.parent == cache and oct(derived.stat().st_mode & 0o777) == "0o700"
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in derived.iterdir())
+
+
+def test_engine_records_per_entry_are_capped(cache, fresh_process, monkeypatch):
+    from sdkit.model import derived
+
+    monkeypatch.setattr(derived, "MAX_RECORDS", 3)
+    model = sdkit.load_model(MODELS / "SIR.mdl")
+    for name in ["Infectious", "Susceptible", "Recovered", "Contact Infectivity", "Duration"]:
+        sdkit.simulate(model, outputs=[name])
+    records = sorted(p.name for p in _derived(model).glob("*.json"))
+    assert "facts.json" in records
+    assert len([r for r in records if r.startswith("engine-")]) == 3

@@ -44,9 +44,6 @@ _PROGRAMS: OrderedDict = OrderedDict()
 _COMPILED: OrderedDict = OrderedDict()
 _NAMES: OrderedDict = OrderedDict()
 _MAX = 32
-#: the modules whose code decides what the engine writes (a kept record names their hash)
-_WRITERS = ("codegen", "program", "expressions", "elements", "nodes", "graph", "runtime",
-            "sourcecheck", "compiled_cache")
 
 
 def _remember(cache: OrderedDict, key, value):
@@ -91,8 +88,9 @@ def program_for(model) -> Program:
 # -- records kept across processes ----------------------------------------------------
 @lru_cache(maxsize=1)
 def _fingerprint() -> str:
-    here = Path(__file__).parent
-    return code_fingerprint([here / f"{m}.py" for m in _WRITERS]) + f"-np{np.__version__}"
+    """A hash of every engine module (whatever decides the code kept records hold)."""
+    engine = sorted(Path(__file__).parent.glob("*.py"))
+    return code_fingerprint(engine) + f"-np{np.__version__}"
 
 
 def _record_name(kind: str, *parts) -> str:

@@ -15,7 +15,8 @@ object and the engine's code generation. The rules:
   and written again.
 * Records are written to a private temporary file and renamed into place,
   so a reader never sees half a record; a record that cannot be written
-  (disk full) is skipped: it only saves time.
+  (disk full) is skipped: it only saves time. At most :data:`MAX_RECORDS`
+  engine records are kept per entry (the oldest go).
 * Readers check every value they use (:mod:`sdkit.model.facts`,
   :mod:`sdkit.engine.compiled_cache`); generated code read back passes the
   engine's allow-list (:mod:`sdkit.engine.sourcecheck`) on every load.
@@ -42,6 +43,8 @@ __all__ = ["code_fingerprint", "read_record", "write_record", "encode_array", "d
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 _DTYPES = ("float64", "int64", "bool")
+#: engine records kept per entry at most; the least recently written go first
+MAX_RECORDS = 200
 
 
 def code_fingerprint(files: Iterable[str | os.PathLike]) -> str:
@@ -103,6 +106,7 @@ def write_record(entry: Path, name: str, fingerprint: str, data: dict) -> None:
     except OSError:
         return
     _checked(folder, folder=True)
+    _prune(folder, MAX_RECORDS - 1)
     text = json.dumps({"entry": entry.name, "code": fingerprint, "data": data})
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
@@ -117,6 +121,17 @@ def write_record(entry: Path, name: str, fingerprint: str, data: dict) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Delete the oldest engine records beyond `keep` (facts and name lists stay)."""
+    try:
+        records = [(p.lstat().st_mtime_ns, p) for p in folder.glob("engine-*.json")
+                   if p.name != "engine-names.json"]
+    except OSError:
+        return
+    for _, p in sorted(records)[:max(0, len(records) - keep)]:
+        p.unlink(missing_ok=True)
 
 
 def encode_array(value: np.ndarray) -> dict:
