@@ -11,13 +11,8 @@ its order as Vensim does), the case is a known departure, not a failure.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sdkit.conformance.cases import (
@@ -28,6 +23,7 @@ from sdkit.conformance.cases import (
     load_canonical,
     suite_data_files,
 )
+from sdkit.conformance.isolate import IsolatedPool, Outcome
 from sdkit.conformance.report import Agreement, CaseResult, ConformanceReport
 from sdkit.engine.simulate import simulate
 from sdkit.errors import InvalidValueError, SdkitError, SdkitWarning, UnsupportedConstructError
@@ -154,24 +150,12 @@ def _one_line(exc: BaseException) -> str:
     return text[:300]
 
 
-def _run_in_subprocess(case: ConformanceCase, engine: str, timeout: float
-                       ) -> tuple[list[CaseResult], Agreement | None]:
+def _case_results(case: ConformanceCase, engine: str, outcome: Outcome
+                  ) -> tuple[list[CaseResult], Agreement | None]:
     engines = ("sdkit", "pysd") if engine == "both" else (engine,)
-    t0 = time.perf_counter()
-    cmd = [sys.executable, "-m", "sdkit.conformance.worker", str(case.model),
-           str(case.canonical), engine]
-    limit = timeout * len(engines)
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit,
-                              stdin=subprocess.DEVNULL)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        failed = None if proc.returncode == 0 and lines else \
-            (proc.stderr.strip().splitlines() or ["worker died"])[-1][:300]
-        data = {} if failed else json.loads(lines[-1])
-        status = "run_error"
-    except subprocess.TimeoutExpired:
-        failed, data, status = f"no result in {limit:g} s", {}, "timeout"
-    seconds = time.perf_counter() - t0
+    data, failed = outcome.result or {}, outcome.failure
+    status = "timeout" if outcome.timed_out else "run_error"
+    seconds = outcome.seconds
     results = []
     for e in engines:
         d = data.get(e) or {"status": status, "detail": failed}
@@ -222,9 +206,12 @@ def run_conformance(
     cases = find_cases(suite_dir)
     jobs = jobs or os.cpu_count() or 1
     results, agreement = [], []
-    with ThreadPoolExecutor(max_workers=jobs) as pool, \
+    limit = timeout * (2 if engine == "both" else 1)
+    calls = [(str(c.model), str(c.canonical), engine) for c in cases]
+    with IsolatedPool(run_engines, "sdkit.conformance.worker", jobs) as pool, \
             Progress(len(cases), desc="conformance", unit="model", lines=True) as bar:
-        for res, agreed in pool.map(lambda c: _run_in_subprocess(c, engine, timeout), cases):
+        for case, outcome in zip(cases, pool.map(calls, timeout=limit)):
+            res, agreed = _case_results(case, engine, outcome)
             results += res
             if agreed is not None:
                 agreement.append(agreed)
