@@ -18,6 +18,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from sdkit.cli import main
+from sdkit.report import figures as F
 from sdkit.report import read_report_config, write_report
 from sdkit.report.calibration_figures import calibration_fit_figures
 from sdkit.report.calibration_tables import (
@@ -35,6 +36,13 @@ RECORD = ROOT / "calibration" / "results" / "iis" / "calibration.json"
 WARNINGS = ("Catch up speed[Enshi] = 0.002 is at its lower bound",
             "Lending rate[Yichang] and Target compliance[Yichang] are strongly correlated "
             "(+0.971); the data may not separate them")
+
+
+@pytest.fixture
+def undrawn(monkeypatch):
+    """Figures are built but not drawn to PNG/SVG (drawing is most of a render's time):
+    for tests about the page's text only; drawing is tested in test_report_figures."""
+    monkeypatch.setattr(F, "figure_bytes", lambda fig: (b"\x89PNG undrawn", "<svg/>"))
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +139,8 @@ def test_section_shows_labels_units_warnings_and_rerenders(mini_report, record, 
     assert _section(html2, '<h2 id="calibration">', "<h2 ") == part
 
 
-def test_without_stored_warnings_the_section_says_so(mini_report, record, tmp_path):
+def test_without_stored_warnings_the_section_says_so(mini_report, record, tmp_path,
+                                                     undrawn):
     out, config, _ = mini_report
     full = load_inputs(out / "data", read_report_config(config))
     write_report(dataclasses.replace(full, calibration=dataclasses.replace(
@@ -144,7 +153,7 @@ def test_without_stored_warnings_the_section_says_so(mini_report, record, tmp_pa
     assert "The fit gave no warnings" in html
 
 
-def test_cli_names_every_section_it_cannot_render(mini_report, tmp_path, capsys):
+def test_cli_names_every_section_it_cannot_render(mini_report, tmp_path, capsys, undrawn):
     out, config, _ = mini_report
     data = tmp_path / "data"
     shutil.copytree(out / "data", data, ignore=shutil.ignore_patterns(
