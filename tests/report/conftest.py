@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sdkit.report import figures as F
 from sdkit.workflow.pipeline import run_pipeline
 from sdkit.workflow.study import Study
 
@@ -183,3 +184,11 @@ def mini_report(mini_setup):
     index = run_pipeline(study, log=None)
     assert index == out / "index.html"
     return out, config, scen
+
+
+@pytest.fixture
+def undrawn(monkeypatch):
+    """Figures are built but not drawn to PNG/SVG (drawing is most of a render's time):
+    for tests about a report's text, tables and files; drawing is tested in
+    test_report_figures and the browser tests."""
+    monkeypatch.setattr(F, "figure_bytes", lambda fig: (b"\x89PNG undrawn", "<svg/>"))

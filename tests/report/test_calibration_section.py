@@ -18,7 +18,6 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from sdkit.cli import main
-from sdkit.report import figures as F
 from sdkit.report import read_report_config, write_report
 from sdkit.report.calibration_figures import calibration_fit_figures
 from sdkit.report.calibration_tables import (
@@ -36,13 +35,6 @@ RECORD = ROOT / "calibration" / "results" / "iis" / "calibration.json"
 WARNINGS = ("Catch up speed[Enshi] = 0.002 is at its lower bound",
             "Lending rate[Yichang] and Target compliance[Yichang] are strongly correlated "
             "(+0.971); the data may not separate them")
-
-
-@pytest.fixture
-def undrawn(monkeypatch):
-    """Figures are built but not drawn to PNG/SVG (drawing is most of a render's time):
-    for tests about the page's text only; drawing is tested in test_report_figures."""
-    monkeypatch.setattr(F, "figure_bytes", lambda fig: (b"\x89PNG undrawn", "<svg/>"))
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def test_rerender_from_stored_results(mini_report, tmp_path, capsys):
     assert main(args) == 2 and "exists" in capsys.readouterr().err
 
 
-def test_overwrite_replaces_the_whole_folder(mini_report, tmp_path):
+def test_overwrite_replaces_the_whole_folder(mini_report, tmp_path, undrawn):
     from sdkit.report import read_report_config, write_report
     from sdkit.report.results import load_inputs
 
@@ -146,7 +146,7 @@ def test_calibration_section_and_fit_figure(mini_report, tmp_path):
     assert again.calibration.to_frame().loc["Growth rate[Yichang]", "value"] == 0.061
 
 
-def test_folder_gets_the_usual_permissions(mini_report, tmp_path):
+def test_folder_gets_the_usual_permissions(mini_report, tmp_path, undrawn):
     import os
     import stat
 
@@ -200,7 +200,7 @@ def _section(md: str, head: str) -> str:
     return md.split(f"## {head}\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_rerender_without_members_keeps_every_section(mini_report, tmp_path):
+def test_rerender_without_members_keeps_every_section(mini_report, tmp_path, undrawn):
     """The committed data (no ensemble_*.nc) re-render every figure and the same findings."""
     out, config, _ = mini_report
     data = tmp_path / "data"
