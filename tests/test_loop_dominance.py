@@ -302,6 +302,7 @@ def test_third_order_smooth_on_a_loop_is_refused_by_name(tmp_path):
     (["--max-element-loops", "-1"], "--max-element-loops and --samples must be >= 1: -1, 100"),
     (["--every", "0"], "--every must be > 0: 0.0"),
     (["--scores-out", "{tmp}/s.csv"], "--scores-out needs --dominance"),
+    (["--list"], "--list needs --dominance"),
     (["--dominance", "--scores-out", "{tmp}/s.txt"], "unknown output format '.txt'"),
     (["--dominance", "--out", "{tmp}/loops.csv", "--scores-out", "{tmp}/exists.csv"],
      "exists.csv"),
