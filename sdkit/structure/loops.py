@@ -75,7 +75,7 @@ class LoopReport:
 
     model: str
     loops: tuple[Loop, ...]
-    names: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict, hash=False)
     unmatched: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
