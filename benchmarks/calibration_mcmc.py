@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/calibration_mcmc.py                 # IIS and SIR
     .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 256 512 1024
     .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 256 --profile
+    .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 256 --workers 2
 
 For each calibration spec and each walker count it starts the walkers in a
 small ball around the spec's initial values and times ``--steps`` steps of
@@ -23,6 +24,10 @@ of ``walkers / 2`` members. It prints:
   the share of the engine's speed the sampler keeps (1.0 = no overhead). The
   machine is shared: compare ratios and shares, not absolute rates;
 * ``accept``: the mean acceptance fraction.
+
+``--workers N`` samples each walker count a second time with every half-step
+split over N local processes (the calibration option ``workers``) and prints
+that run's rate as a multiple of the one-process rate measured just before it.
 
 ``--converge SECONDS`` tries for a converged IIS posterior within a wall-time
 budget (MAP start included): it samples with ``--walkers`` (the first count)
@@ -59,6 +64,7 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.predictive import holdout_coverage
 from sdkit.calibration.spec import read_problem
 from sdkit.engine.chunks import run_chunk
+from sdkit.engine.executors import ProcessPoolExecutor
 from sdkit.engine.runner import run_raw
 
 SPECS = {"IIS": "calibration/iis.toml", "SIR": "examples/sir/calibration.toml"}
@@ -83,9 +89,9 @@ CATEGORIES = {
 }
 
 
-def _prepare(spec: str, walkers: int):
+def _prepare(spec: str, walkers: int, executor=None):
     bp = read_bayes(read_problem(spec))
-    objective = Objective(bp.problem)
+    objective = Objective(bp.problem, executor=executor)
     simulate = model_simulator(objective)
     theta0 = _start_theta(bp, objective)
     start = initial_walkers(bp, walkers, np.random.default_rng(0), center=theta0)
@@ -131,7 +137,8 @@ def split(profile: cProfile.Profile, total: float) -> dict[str, float]:
     return out
 
 
-def measure(spec: str, walkers: int, steps: int, profile: bool = False) -> dict:
+def measure(spec: str, walkers: int, steps: int, profile: bool = False,
+            executor=None) -> dict:
     """Runs/s of `steps` MCMC steps with `walkers` walkers on `spec`, and the bare engine's.
 
     After every half-step's model run the bare engine runs the same rows
@@ -139,7 +146,7 @@ def measure(spec: str, walkers: int, steps: int, profile: bool = False) -> dict:
     median over half-steps of bare time / sampler time (model run,
     likelihood and emcee's proposal, from one model call to the next).
     """
-    bp, objective, simulate, start = _prepare(spec, walkers)
+    bp, objective, simulate, start = _prepare(spec, walkers, executor)
     # under cProfile the bare runs would count as the sampler's: profile without them
     bare = None if profile else bare_engine(objective, start[:, : bp.n_model])
     marks: list[tuple[float, float]] = []  # (call start, bare seconds after it)
@@ -233,6 +240,10 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(SPECS), help="one model only")
     parser.add_argument("--profile", action="store_true",
                         help="split the sampler's time by category (cProfile)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="also sample with each half-step split over this many local "
+                             "processes (the calibration option 'workers'), interleaved with "
+                             "the one-process run, and print the speed-up")
     parser.add_argument("--converge", type=float, metavar="SECONDS",
                         help="try for a converged IIS posterior within SECONDS of wall time")
     args = parser.parse_args()
@@ -250,12 +261,20 @@ def main() -> None:
             continue
         for walkers in args.walkers:
             m = measure(spec, walkers, args.steps, args.profile)
-            print(f"{name:5} {m['ndim']:>4} {walkers:>7} {m['runs']:>7} {m['seconds']:>7.1f} "
-                  f"{m['runs_per_s']:>8.0f} {m['bare_per_s']:>8.0f} "
-                  f"{m['ratio']:>5.2f} {m['acceptance']:>6.2f}"
-                  f"  ({m['engine']})", flush=True)
+            _row(name, walkers, m)
             for cat, share in m.get("split", {}).items():
                 print(f"      {cat:26} {100 * share:5.1f} %")
+            if args.workers > 1:
+                with ProcessPoolExecutor(args.workers) as ex:
+                    mw = measure(spec, walkers, args.steps, executor=ex)
+                _row(name, walkers, mw, f", {args.workers} workers: "
+                     f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate")
+
+
+def _row(name: str, walkers: int, m: dict, note: str = "") -> None:
+    print(f"{name:5} {m['ndim']:>4} {walkers:>7} {m['runs']:>7} {m['seconds']:>7.1f} "
+          f"{m['runs_per_s']:>8.0f} {m['bare_per_s']:>8.0f} "
+          f"{m['ratio']:>5.2f} {m['acceptance']:>6.2f}  ({m['engine']}{note})", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ or from prior draws (``init = "prior"``), and checks convergence with ArviZ
 (:mod:`sdkit.calibration.diagnostics`). Options (spec ``[fit] options`` or
 keywords): ``walkers`` (default ``max(32, 4 * ndim)``), ``steps`` (2000),
 ``burn`` (half the steps), ``init``, ``moves`` (``"de"``, the default, or
-``"stretch"``), ``maxiter`` (MAP).
+``"stretch"``), ``maxiter`` (MAP), ``workers`` (1: each half-step's ensemble
+run splits its walkers over that many local processes; the draws are the same
+for any number of workers).
 
 Why differential-evolution moves by default: on the decay model (3
 parameters, 32 walkers, 4000 steps, 1000 burn-in) emcee's ``DEMove`` gave
@@ -28,6 +30,7 @@ checks need are about the same, so the wall time grows with the walkers
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from time import perf_counter
@@ -43,13 +46,14 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import BayesResult, data_hashes
 from sdkit.calibration.predictive import posterior_predictive
 from sdkit.calibration.problem import CalibrationProblem
+from sdkit.engine.executors import ProcessPoolExecutor
 from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
 from sdkit.io.progress import Progress
 
 __all__ = ["calibrate_bayes", "model_simulator", "BAYES_METHODS"]
 
 BAYES_METHODS = ("map", "mcmc")
-_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter"}
+_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers"}
 
 
 def model_simulator(objective: Objective):
@@ -78,6 +82,7 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
     out = {"walkers": walkers + walkers % 2, "steps": steps,
            "burn": _int_option(opts, "burn", steps // 2, 0),
            "maxiter": _int_option(opts, "maxiter", 200, 1),
+           "workers": _int_option(opts, "workers", 1, 1),
            "init": opts.get("init", "map"), "moves": opts.get("moves", "de")}
     if out["burn"] >= steps:
         raise InvalidValueError(f"option 'burn' ({out['burn']}) must be < steps ({steps})")
@@ -152,7 +157,15 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
         raise SpecError(f"method {method!r} is not Bayesian; expected one of {BAYES_METHODS}")
     opts = _options(bp, {k: v for k, v in {**bp.problem.options, **options}.items()})
     check_names(bp.problem)
-    objective = Objective(bp.problem)
+    workers = opts["workers"]
+    with (ProcessPoolExecutor(workers) if workers > 1
+          else contextlib.nullcontext()) as executor:
+        return _calibrate(bp, method, opts, seed, progress, executor)
+
+
+def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
+               progress: bool | None, executor) -> BayesResult:
+    objective = Objective(bp.problem, executor=executor)
     simulate = model_simulator(objective)
     theta0 = _start_theta(bp, objective)
     model_sha, data_sha = data_hashes(bp)

@@ -15,6 +15,7 @@ the same numbers wherever it runs::
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 
@@ -96,7 +97,10 @@ class ProcessPoolExecutor(Executor):
         if workers is not None and workers < 1:
             raise InvalidValueError(f"'workers' must be >= 1: {workers}")
         self.n_workers = workers or os.cpu_count() or 1
-        self._pool = cf.ProcessPoolExecutor(max_workers=self.n_workers)
+        # workers start from a fork server, not by forking this process: a fork copies
+        # locks that other threads hold (BLAS, progress lines, logging) and can deadlock
+        self._pool = cf.ProcessPoolExecutor(max_workers=self.n_workers,
+                                            mp_context=multiprocessing.get_context("forkserver"))
 
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
         futures = [self._pool.submit(fn, *t) for t in tasks]

@@ -19,7 +19,7 @@ from sdkit.calibration.posterior import read_posterior, write_bayes_outputs
 from sdkit.calibration.priors import Prior
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
 from sdkit.engine.runner import run_ensemble
-from sdkit.errors import SdkitWarning, SpecError
+from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
 
 MODEL = "tests/models/decay.mdl"
 TRUE_K, TRUE_S0, TRUE_SIGMA = 0.25, 120.0, 0.04
@@ -212,3 +212,20 @@ def test_report_figures_are_laid_out_with_the_bundled_cjk_font(monkeypatch):
     assert seen and FAMILY in seen[0]
     assert FAMILY not in matplotlib.rcParams["font.family"]  # restored afterwards
     assert files["plots/trace.png"].startswith(b"\x89PNG")
+
+
+def test_walkers_split_over_worker_processes_give_the_same_draws():
+    with pytest.warns(SdkitWarning, match="not converged"):
+        one = calibrate_bayes(_bayes(), method="mcmc", seed=5, walkers=8, steps=10, burn=2,
+                              init="prior")
+    with pytest.warns(SdkitWarning, match="not converged"):
+        two = calibrate_bayes(_bayes(), method="mcmc", seed=5, walkers=8, steps=10, burn=2,
+                              init="prior", workers=2)
+    np.testing.assert_array_equal(one.samples, two.samples)
+    assert one.n_runs == two.n_runs
+
+
+@pytest.mark.parametrize("workers", [0, 1.5, True])
+def test_workers_must_be_a_positive_integer(workers):
+    with pytest.raises(InvalidValueError, match="option 'workers' must be an integer >= 1"):
+        calibrate_bayes(_bayes(), method="mcmc", seed=0, walkers=8, steps=4, workers=workers)
