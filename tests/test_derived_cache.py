@@ -267,3 +267,17 @@ def test_engine_records_per_entry_are_capped(cache, fresh_process, monkeypatch):
     records = sorted(p.name for p in _derived(model).glob("*.json"))
     assert "facts.json" in records
     assert len([r for r in records if r.startswith("engine-")]) == 3
+
+
+def test_a_killed_writers_temporary_file_is_removed_later(cache, fresh_process):
+    from sdkit.io.staging import STALE_AFTER
+
+    model = sdkit.load_model(MODELS / "SIR.mdl")
+    left = _derived(model) / ".engine-x.abc.tmp"  # as a writer killed mid-write leaves it
+    left.write_text("{")
+    recent = _derived(model) / ".engine-y.abc.tmp"  # another process may be writing this one
+    recent.write_text("{")
+    old = left.stat().st_mtime - STALE_AFTER - 60
+    os.utime(left, (old, old))
+    sdkit.simulate(model, outputs=["Infectious"])  # writes a record
+    assert not left.exists() and recent.exists()

@@ -16,7 +16,8 @@ object and the engine's code generation. The rules:
 * Records are written to a private temporary file and renamed into place,
   so a reader never sees half a record; a record that cannot be written
   (disk full) is skipped: it only saves time. At most :data:`MAX_RECORDS`
-  engine records are kept per entry (the oldest go).
+  engine records are kept per entry (the oldest go); temporary files of a
+  killed writer are removed by a later write.
 * Readers check every value they use (:mod:`sdkit.model.facts`,
   :mod:`sdkit.engine.compiled_cache`); generated code read back passes the
   engine's allow-list (:mod:`sdkit.engine.sourcecheck`) on every load.
@@ -30,12 +31,14 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from sdkit.errors import CacheError
+from sdkit.io.staging import STALE_AFTER
 from sdkit.model.cache import check_private
 from sdkit.version import __version__
 
@@ -124,12 +127,17 @@ def write_record(entry: Path, name: str, fingerprint: str, data: dict) -> None:
 
 
 def _prune(folder: Path, keep: int) -> None:
-    """Delete the oldest engine records beyond `keep` (facts and name lists stay)."""
+    """Delete the oldest engine records beyond `keep` (facts and name lists stay), and
+    temporary files a killed writer left (older than :data:`STALE_AFTER` seconds)."""
     try:
         records = [(p.lstat().st_mtime_ns, p) for p in folder.glob("engine-*.json")
                    if p.name != "engine-names.json"]
+        stale = [p for p in folder.glob(".*.tmp")
+                 if time.time() - p.lstat().st_mtime > STALE_AFTER]
     except OSError:
         return
+    for p in stale:
+        p.unlink(missing_ok=True)
     for _, p in sorted(records)[:max(0, len(records) - keep)]:
         p.unlink(missing_ok=True)
 
