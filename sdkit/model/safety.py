@@ -117,10 +117,9 @@ def check_model_text(text: str, path: Path, fmt: str) -> None:
 
 def _vensim_equations(text: str) -> Iterator[tuple[str, str]]:
     """Yield (name, equation text) of every Vensim element, parsed without eval."""
-    # heavy: PySD's Vensim grammar (parsimonious) is needed only when a model is translated
-    from pysd.translators.vensim import vensim_utils as vu
-    from pysd.translators.vensim.vensim_file import FileSectionsVisitor
-    from pysd.translators.vensim.vensim_section import SectionElementsVisitor
+    from pysd.translators.vensim import vensim_utils as vu  # heavy: parsimonious grammars
+    from pysd.translators.vensim.vensim_file import FileSectionsVisitor  # heavy: idem
+    from pysd.translators.vensim.vensim_section import SectionElementsVisitor  # heavy: idem
 
     # as VensimFile._split_sketch and ._clean do before parsing
     model = text.split(_SKETCH, 1)[0]
