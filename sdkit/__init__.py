@@ -13,7 +13,6 @@ only when something needs them.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from sdkit.errors import (
@@ -31,6 +30,7 @@ from sdkit.errors import (
     UnsafeModelError,
     UnsupportedConstructError,
 )
+from sdkit.lazy import lazy_names as _lazy_names
 from sdkit.version import __version__
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
@@ -112,18 +112,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str):
-    """Import a public name on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sdkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [
@@ -181,3 +169,5 @@ __all__ = [
     "CacheError",
     "OutputError",
 ]
+
+__getattr__, __dir__ = _lazy_names(__name__, globals(), _LAZY, __all__)

@@ -30,6 +30,7 @@ SDKIT = Path(__file__).resolve().parents[1] / "sdkit"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "version": set(),
+    "lazy": set(),
     "io": {"errors"},
     "model": {"errors", "io"},
     "structure": {"errors", "io", "model"},
@@ -72,7 +73,7 @@ def _package(mod: str) -> str:
 
 
 #: modules every package may import
-BASE = {"errors", "version"}
+BASE = {"errors", "version", "lazy"}
 
 
 def _imports(mod: str, path: Path) -> list[tuple[str, int, bool]]:

@@ -12,8 +12,9 @@ the renderer, jinja2 and the figure code with it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from sdkit.lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
     from sdkit.report.config import Indicator, ReportConfig, read_report_config
@@ -30,16 +31,4 @@ _LAZY: dict[str, str] = {
 
 __all__ = ["Indicator", "ReportConfig", "read_report_config", "ReportInputs", "write_report"]
 
-
-def __getattr__(name: str):
-    """Import a public name on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sdkit.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_names(__name__, globals(), _LAZY, __all__)
