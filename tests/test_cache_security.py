@@ -17,7 +17,10 @@ from __future__ import annotations
 import os
 import pickle
 import py_compile
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from test_safety import ATTACKS, Attack, payload
 
 import sdkit
 from sdkit import CacheError, ModelFileError, UnsafeModelError
+from sdkit.cli import main
 from sdkit.model.cache import cache_root, load_abstract
 
 TEACUP = Path(__file__).parent / "models" / "teacup.mdl"
@@ -185,6 +189,133 @@ def test_cache_folder_owned_by_another_user_is_refused(cache, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: real + 1)
     with pytest.raises(CacheError, match="owned by another user"):
         sdkit.load_model(TEACUP)
+
+
+# -- the folders above the cache (OpenSSH's StrictModes rule) ---------------------------
+def _one_line_refusal(capsys, folder: Path) -> str:
+    """``sdkit info`` refuses the cache with one line naming `folder`; returns the line."""
+    assert main(["info", str(TEACUP)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("sdkit: error: "), err
+    assert f"lies under {folder}," in err and "SDKIT_CACHE_DIR" in err
+    return err
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o777, 0o707])
+def test_cache_under_a_writable_folder_is_refused(tmp_path, monkeypatch, capsys, mode):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(shared / "a" / "cache"))
+    with pytest.raises(CacheError, match=f"lies under {shared}, .* without the sticky bit"):
+        sdkit.load_model(TEACUP)
+    assert "without the sticky bit" in _one_line_refusal(capsys, shared)
+
+
+def test_cache_under_a_sticky_writable_folder_is_accepted(tmp_path, monkeypatch):
+    public = tmp_path / "public"  # like /tmp
+    public.mkdir()
+    public.chmod(0o1777)
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(public / "cache"))
+    assert sdkit.load_model(TEACUP).cache_folder.parent == public / "cache"
+    assert stat.S_IMODE(Path("/tmp").stat().st_mode) == 0o1777  # the suite's own setup
+
+
+def test_cache_under_another_users_folder_is_refused(tmp_path, monkeypatch, capsys):
+    other = tmp_path / "other"
+    other.mkdir(mode=0o755)
+    if os.geteuid() == 0:  # CI and this machine run as root: give the folder to nobody
+        os.chown(other, 65534, -1)
+        uid = 65534
+    else:  # the folder is ours: pretend to be someone else (nothing above is then ours)
+        uid = os.geteuid()
+        monkeypatch.setattr(os, "geteuid", lambda: uid + 1)
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(other / "cache"))
+    with pytest.raises(CacheError, match=f"lies under {other}, .*owned by another user "
+                                         f"\\(uid {uid}\\)"):
+        sdkit.load_model(TEACUP)
+    _one_line_refusal(capsys, other)
+
+
+def test_a_link_in_a_writable_folder_is_refused(tmp_path, monkeypatch):
+    """A link in a folder others may write can be pointed elsewhere, even at a safe folder."""
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (shared / "cache").symlink_to(mine)
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(shared / "cache"))
+    with pytest.raises(CacheError, match=f"lies under {shared}, "):
+        cache_root()
+
+
+def test_the_resolved_root_is_used_for_every_access(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "link"))
+    assert cache_root() == real.resolve()
+    model = sdkit.load_model(TEACUP)
+    assert model.cache_folder.parent == real.resolve()
+    assert model.translation.py_file.parent.parent == real.resolve()
+
+
+def test_missing_folders_above_are_made_private(tmp_path, monkeypatch):
+    """A group-writable umask must not create folders the ancestor rule then refuses."""
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(tmp_path / "home" / ".cache" / "sdkit"))
+    old = os.umask(0o002)
+    try:
+        root = cache_root()
+    finally:
+        os.umask(old)
+    for folder in (root, root.parent, root.parent.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+FLIPPER = """
+import ctypes, os, sys, time
+real, swap = (os.fsencode(a) for a in sys.argv[1:3])
+renameat2 = ctypes.CDLL(None, use_errno=True).renameat2  # Linux: an atomic exchange
+while True:  # real is the user's folder for 4 ms, then a link to the edited copy for 1.5 ms
+    for pause in (0.004, 0.0015):
+        time.sleep(pause)
+        if renameat2(-100, real, -100, swap, 2) != 0:  # AT_FDCWD, RENAME_EXCHANGE
+            sys.exit(os.strerror(ctypes.get_errno()))
+"""
+
+
+def test_swapping_the_cache_under_a_writable_parent_runs_nothing(tmp_path, monkeypatch):
+    """The reviewer's race (R1 a07): whoever can write the folder above the cache swaps
+    the cache for an edited copy between sdkit's checks and PySD's import. Without the
+    ancestor rule the edited module ran within about 20 attempts; now every load is
+    refused before anything is read."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    real, evil = shared / "real", shared / "evil"
+    monkeypatch.setenv("SDKIT_CACHE_DIR", str(real))
+    sdkit.load_model(TEACUP)  # the real entry, made while the parent was still safe
+    shutil.copytree(real, evil)
+    marker = tmp_path / "PWNED"
+    for py in evil.glob("*/*.py"):
+        py.write_text(f"open({str(marker)!r}, 'w').close()\n" + py.read_text())
+    (shared / "swap").symlink_to(evil)
+    shared.chmod(0o777)  # the misconfigured parent
+    flipper = subprocess.Popen([sys.executable, "-c", FLIPPER, str(real), str(shared / "swap")])
+    refused = 0
+    try:
+        for _ in range(60):
+            try:
+                sdkit.simulate(sdkit.load_model(TEACUP), engine="pysd")
+            except CacheError as e:
+                assert f"lies under {shared}, " in str(e)
+                refused += 1
+        assert flipper.poll() is None, "the flipper stopped: no race was run"
+    finally:
+        flipper.kill()
+        flipper.wait()
+    assert not marker.exists(), "the edited module ran"
+    assert refused == 60
+    assert refused == 60 and not marker.exists()
 
 
 @pytest.mark.parametrize("layout", ["file", "under-a-file"])

@@ -6,6 +6,12 @@ treated as code. The rules (tested in ``tests/test_cache_security.py``):
 * The cache root is created with mode 0700. A root or entry that is not a
   folder, is owned by another user, or is group- or world-writable is
   refused with :class:`~sdkit.errors.CacheError`.
+* The root is resolved once (links followed) and every later access goes
+  through that resolved path. It is refused if any folder above it, or a
+  folder holding a link on the way to it, is group- or world-writable
+  without the sticky bit or owned by someone other than the user or root
+  (OpenSSH's ``StrictModes`` rule): whoever can write such a folder could
+  swap the cache between sdkit's checks and PySD's import.
 * Nothing in an entry is a link, and nothing in it comes from the model's
   folder but the model text and the data files the model declares
   (``GET DIRECT ...``), copied (never linked) into the entry.
@@ -64,28 +70,72 @@ def _why(e: OSError) -> str:
 
 
 def cache_root() -> Path:
-    """Return the cache root, creating it with mode 0700 and checking who owns it.
+    """Return the cache root, resolved, creating it with mode 0700 and checking who owns it.
+
+    Returns
+    -------
+    Path
+        The root with every link resolved; use it (not :func:`cache_dir`) for
+        every access, so a link swapped later cannot redirect sdkit.
 
     Raises
     ------
     CacheError
         The folder cannot be created (a file is in the way, the disk is full,
-        no permission), or it is not a private folder of the current user.
+        no permission), it is not a private folder of the current user, or a
+        folder above it is open to others (see the module docstring).
     """
-    root = cache_dir()
+    given = cache_dir()
+    root = Path(os.path.realpath(given))  # resolved once: a link swapped later changes nothing
     try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # missing folders above are made private too (XDG asks 0700 for ~/.cache), so a
+        # group-writable umask does not create a folder the ancestor check refuses
+        for folder in reversed([f for f in root.parents if not f.exists()]):
+            folder.mkdir(mode=0o700, exist_ok=True)
+        root.mkdir(mode=0o700, exist_ok=True)
     except FileExistsError:
-        raise CacheError(f"{root}: the translation cache is a file, expected a folder; "
+        raise CacheError(f"{given}: the translation cache is a file, expected a folder; "
                          "remove it or set SDKIT_CACHE_DIR to a folder") from None
     except OSError as e:
-        raise CacheError(f"{root}: cannot create the translation cache ({_why(e)}); "
+        raise CacheError(f"{given}: cannot create the translation cache ({_why(e)}); "
                          "set SDKIT_CACHE_DIR to a writable folder") from None
     if not root.is_dir():
-        raise CacheError(f"{root}: the translation cache is not a folder; "
+        raise CacheError(f"{given}: the translation cache is not a folder; "
                          "set SDKIT_CACHE_DIR to a folder")
+    for folder in _folders_above(given, root):
+        _check_ancestor(folder, given)
     check_private(root, what="translation cache folder")
     return root
+
+
+def _folders_above(given: Path, real: Path) -> list[Path]:
+    """The folders whoever could swap `given` must be able to write, top first.
+
+    The real folders above `real`, and above every link met on the way from
+    `given` (a link in a folder others may write can be pointed elsewhere).
+    """
+    found = set(real.parents)
+    lexical = Path(os.path.abspath(given))
+    for prefix in (lexical, *lexical.parents):
+        if prefix.is_symlink():
+            holder = Path(os.path.realpath(prefix.parent))
+            found.update((holder, *holder.parents))
+    return sorted(found, key=lambda f: len(f.parts))
+
+
+def _check_ancestor(folder: Path, root: Path) -> None:
+    """Refuse `folder` (above the cache `root`) if someone else may rename what it holds."""
+    st = folder.stat()
+    fix = "set SDKIT_CACHE_DIR to a private folder of yours (e.g. under your home)"
+    if st.st_uid not in (os.geteuid(), 0):
+        raise CacheError(f"{root}: the translation cache lies under {folder}, which is owned "
+                         f"by another user (uid {st.st_uid}), who could swap the cache for "
+                         f"code sdkit imports; {fix}")
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise CacheError(f"{root}: the translation cache lies under {folder}, which is group- "
+                         f"or world-writable without the sticky bit "
+                         f"(mode {stat.filemode(st.st_mode)}), so others could swap the cache "
+                         f"for code sdkit imports; {fix}, or run 'chmod go-w {folder}'")
 
 
 def check_private(path: Path, *, what: str, st: os.stat_result | None = None) -> None:
