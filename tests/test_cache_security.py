@@ -14,6 +14,7 @@ stale data files) and for the structural defences that close them:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pickle
 import py_compile
@@ -27,6 +28,7 @@ import pytest
 from test_safety import ATTACKS, Attack, payload
 
 import sdkit
+import sdkit.model.load
 from sdkit import CacheError, ModelFileError, UnsafeModelError
 from sdkit.cli import main
 from sdkit.model.cache import cache_root, load_abstract
@@ -167,6 +169,49 @@ def test_no_bytecode_is_written_anywhere(cache, tmp_path):
     sdkit.simulate(sdkit.load_model(path), outputs=["Teacup Temperature"])
     assert not list(cache.rglob("__pycache__")) and not list(cache.rglob("*.pyc"))
     assert sorted(p.name for p in folder.iterdir()) == ["teacup.mdl"]
+
+
+def _plant_bytecode(py: Path, marker: Path) -> Path:
+    """A ``__pycache__/*.pyc`` beside `py` that Python would take in its place."""
+    evil = py.parent / "evil_src.py"
+    evil.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    pyc = py.parent / "__pycache__" / f"{py.stem}.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(str(evil), cfile=str(pyc),
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    evil.unlink()
+    return pyc
+
+
+def test_bytecode_planted_after_the_check_is_never_read(cache, tmp_path, monkeypatch):
+    """A ``.pyc`` appearing beside the generated module between sdkit's check of the
+    entry and PySD's import of it (R1 fix 2) is not read: bytecode is looked up only
+    in an empty private folder (``sys.pycache_prefix``)."""
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    marker = tmp_path / "PWNED"
+    ref = sdkit.simulate(sdkit.load_model(TEACUP), engine="pysd")  # cold: entry written
+    py = sdkit.load_model(TEACUP).translation.py_file
+    # control: with bytecode writing off alone, Python runs the planted file
+    pyc = _plant_bytecode(py, marker)
+    spec = importlib.util.spec_from_file_location("teacup_control", py)
+    sys.dont_write_bytecode = True
+    try:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    finally:
+        sys.dont_write_bytecode = False
+    assert marker.exists(), "the control did not read the planted bytecode"
+    marker.unlink()
+    shutil.rmtree(pyc.parent)
+    real_verify = sdkit.model.load.verify_translation
+
+    def verify_then_plant(translation, path, *, trusted=False):
+        real_verify(translation, path, trusted=trusted)
+        _plant_bytecode(translation.py_file, marker)  # the race, won every time
+
+    monkeypatch.setattr(sdkit.model.load, "verify_translation", verify_then_plant)
+    out = sdkit.simulate(sdkit.load_model(TEACUP), engine="pysd")  # warm: imports the module
+    assert pyc.exists() and not marker.exists()
+    assert out["Teacup Temperature"].tolist() == ref["Teacup Temperature"].tolist()
+    assert sys.pycache_prefix is None and sys.dont_write_bytecode is False
 
 
 # -- the cache folder and its entries ------------------------------------------------

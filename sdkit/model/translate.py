@@ -23,7 +23,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import sys
+import tempfile
+import threading
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -301,12 +304,25 @@ def build_python(abstract, out_dir: str | os.PathLike, *, source_path: Path | No
     return py_file
 
 
+_NO_BYTECODE = threading.RLock()  # the two settings below are the whole process's
+
+
 @contextmanager
 def importing_without_bytecode():
-    """Import generated modules from source only: no ``.pyc`` is read or written."""
-    saved = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True
-    try:
-        yield
-    finally:
-        sys.dont_write_bytecode = saved
+    """Import generated modules from source only: no ``.pyc`` is read or written.
+
+    ``sys.dont_write_bytecode`` stops writing. ``sys.pycache_prefix`` points at
+    a new empty private folder, so Python looks for bytecode only there and
+    never reads a ``__pycache__/*.pyc`` that appears beside the generated module
+    after sdkit checked the entry. Both are restored on exit (under a lock, so
+    concurrent loads never restore each other's folder); the folder is removed.
+    """
+    with _NO_BYTECODE:
+        saved = sys.dont_write_bytecode, sys.pycache_prefix
+        empty = tempfile.mkdtemp(prefix="sdkit-no-bytecode-")  # mode 0700, ours
+        sys.dont_write_bytecode, sys.pycache_prefix = True, empty
+        try:
+            yield
+        finally:
+            sys.dont_write_bytecode, sys.pycache_prefix = saved
+            shutil.rmtree(empty, ignore_errors=True)
