@@ -18,6 +18,7 @@ from contextlib import nullcontext
 
 from sdkit.errors import SdkitError, SdkitWarning
 from sdkit.io.progress import quiet
+from sdkit.io.terminal import printable
 from sdkit.version import __version__
 
 __all__ = ["main", "build_parser"]
@@ -55,7 +56,7 @@ _default_showwarning = warnings.showwarning
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """SdkitWarnings as one ``sdkit: warning: ...`` line; others as Python shows them."""
     if issubclass(category, SdkitWarning):
-        print(f"sdkit: warning: {message}", file=sys.stderr)
+        print(printable(f"sdkit: warning: {message}"), file=sys.stderr)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             with quiet() if getattr(args, "no_progress", False) else nullcontext():
                 return int(args._handler(args) or 0)
     except SdkitError as e:
-        print(f"sdkit: error: {e}", file=sys.stderr)
+        print(printable(f"sdkit: error: {e}"), file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `sdkit info M | head`
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.io.terminal import printable
 from sdkit.structure.units import CheckReport, check_model
 
 
@@ -26,5 +27,5 @@ def run(args) -> int:
     report = check_model(args.model, docs=not args.no_docs)
     if args.errors_only:
         report = CheckReport(report.model, report.errors)
-    print(report.summary())
+    print(printable(report.summary()))
     return 0 if report.ok else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.io.terminal import printable
 from sdkit.structure.diff import diff_models
 
 
@@ -21,5 +22,5 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     result = diff_models(args.a, args.b, loops=not args.no_loops)
-    print(result.summary())
+    print(printable(result.summary()))
     return 1 if result else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from sdkit.io.terminal import printable, printable_json
 from sdkit.structure.info import KINDS, model_info
 
 
@@ -27,5 +28,5 @@ def run(args) -> int:
     info = model_info(args.model)
     if args.name or args.kind:
         info = info.select(names=args.name, kinds=args.kind)
-    print(info.to_json() if args.json else info.summary(doc=args.doc))
+    print(printable_json(info.to_json()) if args.json else printable(info.summary(doc=args.doc)))
     return 0

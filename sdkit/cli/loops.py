@@ -9,6 +9,7 @@ from pathlib import Path
 from sdkit.errors import InvalidValueError
 from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.io.staging import check_replaceable
+from sdkit.io.terminal import printable
 from sdkit.model.load import load_model
 from sdkit.structure.loops import find_loops
 from sdkit.workflow.loops import loop_dominance
@@ -73,7 +74,7 @@ def run(args) -> int:
     report = find_loops(model, max_loops=args.max_loops)
     listing = args.list or not args.dominance
     if not args.json:  # the listing before the run, which can take a while
-        print(report.summary(loops=listing))
+        print(printable(report.summary(loops=listing)))
     result = every = None
     if args.dominance:
         result = loop_dominance(model, loops=report, max_loops=args.max_element_loops,
@@ -83,9 +84,9 @@ def run(args) -> int:
         out = report.to_dict(loops=listing)
         if result is not None:
             out["dominance"] = result.to_dict(every=every)
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2))  # ensure_ascii: every control character escaped
     elif result is not None:
-        print(result.summary(every=every))
+        print(printable(result.summary(every=every)))
     if args.out:
         write_table(report.to_frame().set_index("id"), args.out, overwrite=args.overwrite)
     if result is not None and args.scores_out:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from sdkit.cli._common import parse_assignments
 from sdkit.edit.cin import merge_changes
 from sdkit.edit.writeback import backup_path, edit_model, model_diff_text, save_model
 from sdkit.errors import InvalidValueError
+from sdkit.io.terminal import printable
 from sdkit.model.translate import MODEL_FORMATS
 
 
@@ -45,7 +47,8 @@ def run(args) -> int:
         _check_out_suffix(args.model, args.out)
     text = edit_model(args.model, changes, force=args.force)
     if not args.out and not args.in_place:
-        print(model_diff_text(args.model, text), end="")
+        diff = model_diff_text(args.model, text)  # a patch: shown escaped, piped exact
+        print(printable(diff) if sys.stdout.isatty() else diff, end="")
         return 0
     # --in-place edits the real file behind a symbolic link and backs it up beside it
     backup = backup_path(os.path.realpath(args.model)) if args.in_place else None
