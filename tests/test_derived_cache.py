@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -281,3 +283,186 @@ def test_a_killed_writers_temporary_file_is_removed_later(cache, fresh_process):
     os.utime(left, (old, old))
     sdkit.simulate(model, outputs=["Infectious"])  # writes a record
     assert not left.exists() and recent.exists()
+
+
+# -- review R1, findings 1-4 ------------------------------------------------------------
+PULSE_MDL = ("{UTF-8}\ny = PULSE(1, 1) ~ u ~ |\nINITIAL TIME = 0 ~ Month ~ |\n"
+             "FINAL TIME = 3 ~ Month ~ |\nTIME STEP = 1 ~ Month ~ |\n"
+             "SAVEPER = TIME STEP ~ Month ~ |\n")
+
+
+def _pulse_models(tmp_path) -> list[Path]:
+    """PULSE in Vensim (codegen writes ``width=``) and in XMILE (``magnitude=``)."""
+    vensim = tmp_path / "pulse.mdl"
+    vensim.write_text(PULSE_MDL)
+    xmile = tmp_path / "pulse.xmile"
+    xmile.write_text((MODELS / "teacup.xmile").read_text().replace(
+        "<eqn>70</eqn>", "<eqn>70 + PULSE(5, 3)</eqn>"))
+    return [vensim, xmile]
+
+
+def test_pulse_models_run_warm_from_a_kept_record(cache, fresh_process, tmp_path):
+    """R1 finding 1: the allow-list refused the ``width=`` codegen writes for PULSE, so a
+    PULSE model never got an engine record."""
+    for path, keyword in zip(_pulse_models(tmp_path), ("width=", "magnitude=")):
+        cold = sdkit.simulate(sdkit.load_model(path), engine="fast")
+        fresh_process()
+        model = sdkit.load_model(path)
+        warm = sdkit.simulate(model, engine="fast")
+        kept = [json.loads(p.read_text())["data"]["ok"]["text"]
+                for p in _derived(model).glob("engine-*.json") if p.name != "engine-names.json"]
+        assert len(kept) == 1 and keyword in kept[0]
+        pd.testing.assert_frame_equal(warm, cold, check_exact=True)
+        pysd_run = sdkit.simulate(model, engine="pysd")
+        pd.testing.assert_frame_equal(pysd_run[warm.columns], warm, rtol=1e-12,
+                                      check_dtype=False)
+    # analytical: PULSE(1, 1) is 1 for 1 <= t < 2, else 0 (TIME STEP 1)
+    pulse = sdkit.simulate(sdkit.load_model(tmp_path / "pulse.mdl"), outputs=["y"])
+    assert pulse["y"].tolist() == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_fresh_code_the_allow_list_refuses_is_never_run(cache, tmp_path, monkeypatch):
+    """R1 finding 1: fresh code was compiled and run even when the allow-list refused it
+    (it was only not kept). With the gap R1 found put back, the model runs with PySD and
+    the engine's code is never compiled."""
+    from sdkit.engine import sourcecheck
+
+    monkeypatch.setattr(sourcecheck, "KEYWORDS", sourcecheck.KEYWORDS - {"width"})
+    bound = []
+    real_bind = compiled_cache.bind
+    monkeypatch.setattr(compiled_cache, "bind", lambda src: bound.append(src) or real_bind(src))
+    model = sdkit.load_model(_pulse_models(tmp_path)[0])
+    run = sdkit.simulate(model, outputs=["y"])
+    assert run.attrs["sdkit_engine"] == "pysd"
+    assert "allow-list" in run.attrs["sdkit_fallback"] and "width" in run.attrs["sdkit_fallback"]
+    assert run["y"].tolist() == [0.0, 1.0, 0.0, 0.0]
+    with pytest.raises(sdkit.UnsupportedConstructError, match="allow-list"):
+        sdkit.simulate(model, outputs=["y"], engine="fast")
+    assert bound == []
+
+
+@pytest.mark.parametrize("tamper,line", [
+    ("numpy-attribute", "    np.sum = np.max\n    np.nan = 0.0\n"),
+    ("runtime-attribute", "    rt.zidz = rt.xidz\n"),
+    ("rebind-np", "    np = rt\n"),
+    ("nested-def", "    def v9(S):\n        return 1\n"),
+    ("ifexp-base", "    v0 = (np if 1 else 0).copy\n"),
+])
+def test_tampered_record_cannot_change_numpy_or_the_runtime(cache, fresh_process, tamper, line):
+    """R1 finding 2 (script a02): a kept record that passed the allow-list could patch numpy
+    and the engine's shared runtime for the whole process."""
+    from sdkit.engine.codegen import _RT
+
+    _run_teacup()
+    record = _engine_record(sdkit.load_model(MODELS / "teacup.mdl"))
+    data = json.loads(record.read_text())
+    kept = data["data"]["ok"]
+    kept["text"] = kept["text"].replace("    S = {}\n", "    S = {}\n" + line, 1)
+    record.write_text(json.dumps(data))
+    np_sum, np_nan, zidz = np.sum, np.nan, _RT.zidz
+    fresh_process()
+    with pytest.raises(CacheError, match="kept engine code was changed"):
+        _run_teacup()
+    assert np.sum is np_sum and np.isnan(np.nan) and np_nan is np.nan and _RT.zidz is zidz
+
+
+@pytest.mark.parametrize("name", ["__builtins__", "np", "rt", "_full", "v1", "C1_x", "T2"])
+def test_constants_of_a_record_are_named_as_codegen_names_them(cache, fresh_process, name):
+    """R1 finding 3 (script a05): constant names are spread into the code's namespace; a
+    record could shadow ``__builtins__``, ``np``, ``rt`` or a helper."""
+    _run_teacup()
+    record = _engine_record(sdkit.load_model(MODELS / "teacup.mdl"))
+    data = json.loads(record.read_text())
+    data["data"]["ok"]["constants"][name] = {"dtype": "float64", "shape": [1], "data": [1.0]}
+    record.write_text(json.dumps(data))
+    fresh_process()
+    with pytest.raises(CacheError, match=f"a constant named '{name}'"):
+        _run_teacup()
+
+
+def test_codegen_names_constants_as_the_reader_expects(cache):
+    model = sdkit.load_model(MODELS / "mini_iis.mdl")
+    constants = compiled_cache.program_for(model).constants
+    assert constants and all(compiled_cache._CONSTANT.match(k) for k in constants)
+
+
+@pytest.mark.parametrize("tamper", ["int64-beyond-range", "float-beyond-range",
+                                    "unary-minus-100000", "sum-20000"])
+def test_malformed_engine_record_is_a_cache_error(cache, fresh_process, tamper):
+    """R1 finding 4 (script a06): values no reader expected gave tracebacks (exit 1)."""
+    _run_teacup()
+    record = _engine_record(sdkit.load_model(MODELS / "teacup.mdl"))
+    data = json.loads(record.read_text())
+    kept = data["data"]["ok"]
+    if tamper == "int64-beyond-range":
+        kept["constants"]["C0"] = {"dtype": "int64", "shape": [1], "data": [10 ** 30]}
+    elif tamper == "float-beyond-range":
+        kept["constants"]["C0"] = {"dtype": "float64", "shape": [1], "data": [10 ** 400]}
+    elif tamper == "unary-minus-100000":
+        kept["text"] = "def init(t, dt, N, OV):\n    return " + "-" * 100_000 + "1\n"
+    else:
+        kept["text"] = "def init(t, dt, N, OV):\n    return " + "+".join(["1"] * 20_000) + "\n"
+    record.write_text(json.dumps(data))
+    fresh_process()
+    with pytest.raises(CacheError, match=f"{record.name}: kept engine code was changed"):
+        _run_teacup()
+
+
+def test_malformed_records_through_the_cli_give_one_line(cache, tmp_path):
+    """The same through ``sdkit run``: one line naming the record, exit 2."""
+    out = tmp_path / "run.csv"
+    cmd = [sys.executable, "-m", "sdkit", "run", str(MODELS / "teacup.mdl"), "--out", str(out),
+           "--overwrite"]
+    env = {**os.environ, "SDKIT_CACHE_DIR": str(cache)}
+    subprocess.run(cmd, check=True, env=env, capture_output=True)
+    record = _engine_record(sdkit.load_model(MODELS / "teacup.mdl"))
+    data = json.loads(record.read_text())
+    data["data"]["ok"]["constants"]["C0"] = {"dtype": "int64", "shape": [1], "data": [10 ** 30]}
+    record.write_text(json.dumps(data))
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert record.name in r.stderr and "Traceback" not in r.stderr
+
+
+def test_facts_value_beyond_range_is_ignored_and_written_again(cache):
+    """R1 finding 4: a facts record whose constant is beyond int64 is not used (PySD reads
+    the model, as for any malformed facts record) and is written again."""
+    model = sdkit.load_model(MODELS / "teacup.mdl")
+    record = _derived(model) / "facts.json"
+    data = json.loads(record.read_text())
+    rows = [r for r in data["data"]["variables"] if r[2] == "constant"]
+    assert rows
+    for row in rows:
+        row[8] = {"dtype": "int64", "shape": [1], "data": [10 ** 30]}
+    record.write_text(json.dumps(data))
+    again = sdkit.load_model(MODELS / "teacup.mdl")
+    assert again._pysd is not None  # the record was not used
+    assert [v.value for v in again.variables] == [v.value for v in model.variables]
+    assert "1000000000000000000000000000000" not in record.read_text()  # written again
+
+
+def test_facts_a_reader_cannot_decode_is_a_cache_error(cache, monkeypatch):
+    """What the facts reader cannot decode at all (an overflow, nesting too deep) names the
+    record, as the engine record's reader does."""
+    from sdkit.model import facts
+
+    sdkit.load_model(MODELS / "teacup.mdl")
+
+    def too_deep(data, path):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(facts, "_decode", too_deep)
+    with pytest.raises(CacheError, match=r"facts\.json: changed after sdkit wrote it"):
+        sdkit.load_model(MODELS / "teacup.mdl")
+
+
+@pytest.mark.parametrize("record", ["facts.json", "engine"])
+def test_json_nested_too_deep_is_ignored_and_written_again(cache, fresh_process, record):
+    model = sdkit.load_model(MODELS / "teacup.mdl")
+    _run_teacup()
+    path = _derived(model) / record if record == "facts.json" else _engine_record(model)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    fresh_process()
+    run = _run_teacup()
+    assert run.attrs["sdkit_engine"] == "fast"
+    assert json.loads(path.read_text())["entry"] == model.cache_folder.name

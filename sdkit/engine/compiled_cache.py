@@ -6,16 +6,20 @@ are kept as a record beside the model's cache entry
 (:mod:`sdkit.model.derived`), so a warm run skips building the program
 (which needs PySD's abstract model) and writing the code. A kept record is
 read back with every check a fresh one gets: JSON only, arrays as numbers,
-the code through the engine's allow-list (:mod:`sdkit.engine.sourcecheck`)
-before it is compiled; a record that fails is refused with
-:class:`~sdkit.errors.CacheError`. A construct the engine does not compile
-is kept too (as its reason), so the fall-back to PySD is immediate.
+constants named as codegen names them (``C3``, ``T4_x``), the code through
+the engine's allow-list (:mod:`sdkit.engine.sourcecheck`) before it is
+compiled; a record that fails is refused with
+:class:`~sdkit.errors.CacheError`. Fresh code passes the same allow-list
+before it is compiled: code that fails it is never run, and the model runs
+with PySD (:class:`Unsupported`). A construct the engine does not compile is
+kept too (as its reason), so the fall-back to PySD is immediate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import warnings
 from collections import OrderedDict
@@ -44,6 +48,8 @@ _PROGRAMS: OrderedDict = OrderedDict()
 _COMPILED: OrderedDict = OrderedDict()
 _NAMES: OrderedDict = OrderedDict()
 _MAX = 32
+#: the names codegen gives the constants it passes as data (:mod:`sdkit.engine.program`)
+_CONSTANT = re.compile(r"^(C\d+|T\d+_[xy])$")
 
 
 def _remember(cache: OrderedDict, key, value):
@@ -136,28 +142,43 @@ def _decode(data: dict) -> Source:
     keys = dict(data["keys"])
     if not all(isinstance(k, str) and type(v) is int for k, v in keys.items()):
         raise ValueError("bad keys")
+    constants = dict(data["constants"])
+    # spread into the code's namespace: a name must not shadow np, rt or a helper
+    bad = next((k for k in constants if not (isinstance(k, str) and _CONSTANT.match(k))), None)
+    if bad is not None:
+        raise ValueError(f"a constant named {str(bad)[:40]!r}")
     shapes = {str(o): (tuple(map(str, lab)), tuple(tuple(map(str, c)) for c in coords))
               for o, (lab, coords) in dict(data["shapes"]).items()}
     outputs = tuple(map(str, data["outputs"]))
     if set(outputs) != set(shapes) or not isinstance(data["reads_initial_time"], bool):
         raise ValueError("bad outputs")
-    return Source(str(data["text"]),
-                  {str(k): decode_array(v) for k, v in dict(data["constants"]).items()},
+    return Source(str(data["text"]), {k: decode_array(v) for k, v in constants.items()},
                   outputs, shapes, keys, data["reads_initial_time"], str(data["method"]),
                   {int(k): str(v) for k, v in data["delays"]})
 
 
 def _source(model, outputs: tuple[str, ...], overrides: frozenset[str], method: str) -> Source:
-    """The code for these outputs: read back from the cache, or written (and kept)."""
+    """The code for these outputs: read back from the cache, or written (and kept).
+
+    Fresh code passes the allow-list before it is kept or compiled.
+
+    Raises
+    ------
+    Unsupported
+        The engine cannot compile the model, or its code fails the allow-list.
+    CacheError
+        A kept record is malformed or fails the allow-list.
+    """
     fresh = []
 
-    def write() -> dict | None:
+    def write() -> dict:
         src = generate(program_for(model), list(outputs), set(overrides), method)
-        fresh.append(src)
         try:
-            check_engine_source(src.text)  # only code that reads back is kept
-        except EngineSourceError:
-            return None
+            check_engine_source(src.text)
+        except EngineSourceError as e:  # a gap between codegen and the allow-list
+            raise Unsupported(f"generated code refused by the engine's allow-list ({e})") \
+                from None
+        fresh.append(src)
         return _encode(src)
 
     name = _record_name("engine", list(outputs), sorted(overrides), method)
@@ -166,9 +187,11 @@ def _source(model, outputs: tuple[str, ...], overrides: frozenset[str], method: 
         return fresh[0]
     try:
         return _decode(data)
-    except (EngineSourceError, KeyError, TypeError, ValueError) as e:
+    except (EngineSourceError, KeyError, TypeError, ValueError, OverflowError, MemoryError,
+            RecursionError) as e:
         raise CacheError(f"{model.translation.folder}.derived/{name}.json: kept engine code "
-                         f"was changed after sdkit wrote it ({e}); delete the folder") from None
+                         f"was changed after sdkit wrote it ({type(e).__name__}: "
+                         f"{str(e)[:200]}); delete the folder") from None
 
 
 def compiled_for(model, outputs: tuple[str, ...], overrides: frozenset[str],

@@ -91,7 +91,7 @@ def read_record(entry: Path, name: str, fingerprint: str) -> dict | None:
         return None
     try:
         record = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     if not isinstance(record, dict) or record.get("entry") != entry.name \
             or record.get("code") != fingerprint or not isinstance(record.get("data"), dict):
@@ -161,4 +161,7 @@ def decode_array(data: object) -> np.ndarray:
     if not isinstance(values, list) or not all(
             type(v) in (float, int, bool) for v in values):
         raise ValueError("bad array values")
-    return np.array(values, dtype=data["dtype"]).reshape(shape)
+    try:
+        return np.array(values, dtype=data["dtype"]).reshape(shape)
+    except OverflowError:  # an integer beyond int64 (or float64): sdkit never writes one
+        raise ValueError("array value out of range") from None

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from sdkit.errors import CacheError
 from sdkit.model.derived import (
     code_fingerprint,
     decode_array,
@@ -300,7 +301,9 @@ def read_facts(entry: Path, path: Path) -> ModelFacts | None:
     Raises
     ------
     CacheError
-        The record is not a private regular file.
+        The record is not a private regular file, or holds what sdkit never
+        writes and cannot be decoded at all (a value beyond range, nesting too
+        deep); a record that is otherwise malformed is ignored (None).
     TranslationError
         The recorded time settings are refused (as on a load through PySD).
     """
@@ -311,3 +314,6 @@ def read_facts(entry: Path, path: Path) -> ModelFacts | None:
         return _decode(data, path)
     except (KeyError, ValueError, TypeError, AttributeError):
         return None
+    except (OverflowError, MemoryError, RecursionError) as e:
+        raise CacheError(f"{entry}.derived/{_RECORD}.json: changed after sdkit wrote it "
+                         f"({type(e).__name__}); delete the folder") from None
