@@ -105,7 +105,8 @@ def _section(text: str, start: str, stop: str) -> str:
     return text[begin:text.index(stop, begin + len(start))]
 
 
-def test_section_shows_labels_units_warnings_and_rerenders(mini_report, record, tmp_path):
+def test_section_shows_labels_units_warnings_and_rerenders(mini_report, record, tmp_path,
+                                                         undrawn):
     out, config, _ = mini_report
     full = load_inputs(out / "data", read_report_config(config))
     calib = dataclasses.replace(record, warnings=WARNINGS)
