@@ -220,6 +220,19 @@ def test_cache_root_is_private(cache):
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
 
 
+def test_a_group_writable_umask_still_gives_private_entries(cache):
+    """umask 002 (common on shared machines): sdkit must not refuse its own files."""
+    old = os.umask(0o002)
+    try:
+        first = sdkit.simulate(sdkit.load_model(TEACUP), outputs=["Teacup Temperature"])
+        again = sdkit.simulate(sdkit.load_model(TEACUP), outputs=["Teacup Temperature"])
+    finally:
+        os.umask(old)
+    assert first.equals(again)
+    loose = [p for p in cache.rglob("*") if p.lstat().st_mode & 0o022]
+    assert not loose
+
+
 @pytest.mark.parametrize("mode", [0o777, 0o775, 0o757])
 def test_writable_cache_folder_is_refused(cache, mode):
     cache.mkdir()

@@ -174,13 +174,33 @@ def _entry_files(folder: Path) -> dict[str, Path]:
     return files
 
 
+def _make_private(folder: Path) -> None:
+    """Modes 0700/0600 for everything sdkit and PySD wrote into a staging folder.
+
+    The files were created under the user's umask (002 makes them group-writable,
+    which :func:`check_private` refuses); the staging folder is 0700 from
+    ``mkdtemp``, so nobody else could have written into it. Links are left for
+    :func:`_entry_files` to refuse.
+    """
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            if stat.S_ISDIR(st.st_mode):
+                os.chmod(p, 0o700)
+            elif stat.S_ISREG(st.st_mode):
+                os.chmod(p, 0o600)
+
+
 def write_manifest(folder: Path, meta: dict) -> None:
     """Record the hash of every file in `folder` (called last, before the rename)."""
+    _make_private(folder)
     files = _entry_files(folder)
     files.pop(MANIFEST, None)
     record = {"meta": meta,
               "files": {rel: sha256_bytes(p.read_bytes()) for rel, p in sorted(files.items())}}
-    with open(folder / MANIFEST, "x", encoding="utf-8") as fh:
+    fd = os.open(folder / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=1, sort_keys=True)
 
 
