@@ -91,6 +91,27 @@ def test_delay_order_cut_warns(tmp_path):
         sdkit.simulate(path, outputs=["Out"], engine="pysd")  # PySD-path diagnostic
 
 
+def test_delay_n_order_cut_warns_on_both_engines(tmp_path):
+    """DELAY N's lowered order (Vensim and PySD lower it) is said on the default engine too."""
+    path = _model(tmp_path, "delayn.mdl", "Input = STEP(10, 1) ~ u ~ |\n"
+                  "Out = DELAY N(Input, 1.25, 0, 3) ~ u ~ |", stop=6, dt=0.5)
+    with pytest.warns(SdkitWarning, match=r"'Out': time step too large for DELAY N's order 3 "
+                      r"\(delay time 1.25, TIME STEP 0.5\): its order was lowered to 2"):
+        fast = sdkit.simulate(path, outputs=["Out"])
+    with pytest.warns(SdkitWarning, match=r"time step too large for delay 'Out'"):
+        slow = sdkit.simulate(path, outputs=["Out"], engine="pysd")
+    assert fast["Out"].to_numpy() == pytest.approx(slow["Out"].to_numpy(), rel=1e-12)
+
+
+def test_kept_delay3_order_warns_that_the_output_oscillates(tmp_path):
+    path = _model(tmp_path, "delay3.mdl", "Input = STEP(10, 1) ~ u ~ |\n"
+                  "Out = DELAY3(Input, 0.25) ~ u ~ |", stop=3, dt=0.125)
+    with pytest.warns(SdkitWarning, match=r"oscillates and can turn negative: use a TIME STEP "
+                      r"of at most 0.0833333"):
+        out = sdkit.simulate(path, outputs=["Out"])
+    assert out["Out"].min() < 0  # what the warning says: Euler with stages shorter than dt
+
+
 def test_cli_prints_warning_once(drain, capsys):
     assert main(["run", str(drain), "--columns", "Level", "--engine", "pysd"]) == 0
     err = capsys.readouterr().err

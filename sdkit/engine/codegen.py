@@ -124,7 +124,7 @@ _INIT = {
     "smooth": "S[{k}] = np.stack([_mat({init}, N)] * int({order}))",
     "delay": "_o = _kept_order({order}, dt, _mat({time}, N), {k})\n"
              "S[{k}] = np.stack([_mat({init} * {time}, N)] * _o)",
-    "delayn": "_o = _delay_order({order}, dt, _mat({time}, N))\n"
+    "delayn": "_o = _lowered_order({order}, dt, _mat({time}, N), {k})\n"
               "S[{k}] = (np.stack([_mat({init} * {time}, N)] * _o), "
               "np.stack([_mat({time}, N)] * _o))",
     "delayfixed": "_o = _fixed_order(_mat({time}, N), dt)\n"
@@ -359,7 +359,7 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     delays = {key[n]: _user(program, n) for n, node in program.nodes.items()
-              if node.stateful is not None and node.stateful.kind == "delay"}
+              if node.stateful is not None and node.stateful.kind in ("delay", "delayn")}
     shapes = {o: (program.nodes[o].labels, program.nodes[o].coords) for o in outputs}
     keys = {n: key[n] for n in sorted(set(overrides) | set(CONTROL))}
     return Source(source, dict(program.constants), tuple(outputs), shapes, keys,
@@ -385,7 +385,9 @@ def bind(src: Source) -> Compiled:
     key = src.keys
     namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
                  "_kept_order": lambda o, dt, time, k: rt.delay_order(o, dt, time, src.delays[k]),
-                 "_delay_order": _delay_order, "_fixed_order": _fixed_order, "_chain": _chain,
+                 "_lowered_order": lambda o, dt, time, k: rt.lowered_order(
+                     _delay_order(o, dt, time), o, dt, time, src.delays[k]),
+                 "_fixed_order": _fixed_order, "_chain": _chain,
                  "_order": _order, **src.constants}
     exec(compile(src.text, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
     control, init, get = namespace["control"], namespace["init"], namespace.get

@@ -14,7 +14,7 @@ from sdkit.errors import SdkitWarning
 
 __all__ = [
     "SMALL_VENSIM", "step", "ramp", "pulse", "pulse_train", "pulse_train_magnitude", "xidz", "zidz",
-    "integer", "modulo", "lookup", "if_then_else", "delay_order",
+    "integer", "modulo", "lookup", "if_then_else", "delay_order", "lowered_order",
 ]
 
 SMALL_VENSIM = 1e-6
@@ -129,5 +129,21 @@ def delay_order(order, dt: float, delay_time, name: str) -> int:
     if kept * dt > shortest:
         warnings.warn(f"{name!r}: its delay's {kept} stages are shorter than TIME STEP "
                       f"({shortest:g} / {kept} < {dt:g}); the order is kept as Vensim keeps "
-                      "it (PySD lowers it)", SdkitWarning, stacklevel=3)
+                      "it (PySD lowers it), so the delay's output oscillates and can turn "
+                      f"negative: use a TIME STEP of at most {shortest / kept:g}",
+                      SdkitWarning, stacklevel=3)
     return kept
+
+
+def lowered_order(lowered: int, order, dt: float, delay_time, name: str) -> int:
+    """DELAY N's order `lowered` (by the caller) from `order`; warns once when it was.
+
+    Vensim and PySD lower DELAY N's order while ``order * dt`` exceeds the delay
+    time; the run says so, as PySD's does, naming the variable `name`.
+    """
+    if lowered < int(order):
+        warnings.warn(f"{name!r}: time step too large for DELAY N's order {int(order)} "
+                      f"(delay time {float(np.min(delay_time)):g}, TIME STEP {dt:g}): its "
+                      f"order was lowered to {lowered}, as Vensim and PySD do (use a smaller "
+                      "TIME STEP)", SdkitWarning, stacklevel=3)
+    return lowered

@@ -52,13 +52,13 @@ ALLOWED_NODES = frozenset({
 FUNCTIONS = frozenset({"control", "init", "step", "step_lean", "rates"})
 ARGUMENTS = frozenset({"t", "t_in", "dt", "S", "K", "N", "OV", "save", "update"})
 NAMES = ARGUMENTS | frozenset({
-    "np", "rt", "_full", "_mat", "_override", "_kept_order", "_delay_order", "_fixed_order",
+    "np", "rt", "_full", "_mat", "_override", "_kept_order", "_lowered_order", "_fixed_order",
     "_chain", "_order", "D", "S2", "out", "_x", "_o", "_tm", "_p", "_b", "_out",
     "len", "int", "float", "range", "slice", "True", "False", "None",
 })
 #: names that stand only as what they are for: ``np.<f>``/``rt.<f>``, ``_full(...)``
 MODULES = frozenset({"np", "rt"})
-HELPERS = frozenset({"_full", "_mat", "_override", "_kept_order", "_delay_order",
+HELPERS = frozenset({"_full", "_mat", "_override", "_kept_order", "_lowered_order",
                      "_fixed_order", "_chain", "_order", "len", "int", "float", "range", "slice"})
 SDKIT_MADE = re.compile(r"^(v\d+|C\d+|T\d+_[xy])$")
 #: what codegen assigns to besides node values ``v<n>``: the states and their next values
