@@ -170,6 +170,14 @@ def test_any_folder_with_the_layout(tmp_path, conformance_dir, capsys):
     assert {a["status"] for n, a in agreed.items() if "teacup" in n} == {"equal"}
     assert {r["engine_used"] for r in data["results"] if r["engine"] == "sdkit"
             and r["status"] == "match"} == {"fast"}
+    # an existing --json file is refused before the suite runs, and kept; --overwrite replaces it
+    before = json_out.read_bytes()
+    assert main(["conformance", str(suite), "--quiet", "--json", str(json_out)]) == 2
+    err = capsys.readouterr().err
+    assert "exists" in err and "--overwrite" in err and json_out.read_bytes() == before
+    assert main(["conformance", str(suite), "--quiet", "--engine", "sdkit", "--json",
+                 str(json_out), "--overwrite"]) == 0
+    assert json.loads(json_out.read_text())["engines"] == ["sdkit"]
 
 
 def test_one_engine_only(tmp_path, conformance_dir, capsys):

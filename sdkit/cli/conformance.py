@@ -9,6 +9,7 @@ import sys
 from sdkit.conformance.suite import ENGINES, run_conformance
 from sdkit.errors import InvalidValueError
 from sdkit.io.files import atomic_write_text
+from sdkit.io.staging import check_replaceable
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="sdkit: the compiled engine; pysd: PySD; both (default): each, "
                         "compared with the other")
     p.add_argument("--json", metavar="FILE", help="also write the full report as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace the --json FILE if it exists")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds per model and engine (default 120)")
     p.add_argument("--jobs", type=int, help="models run at once (default: CPU count)")
@@ -36,6 +38,8 @@ def run(args) -> int:
         raise InvalidValueError(f"--timeout must be > 0: {args.timeout:g}")
     if args.jobs is not None and args.jobs < 1:
         raise InvalidValueError(f"--jobs must be >= 1: {args.jobs}")
+    if args.json:  # refused before the suite runs, not after
+        check_replaceable(args.json, overwrite=args.overwrite, what="--json file")
 
     def show(results):
         if not args.quiet:
@@ -46,6 +50,6 @@ def run(args) -> int:
     report = run_conformance(args.suite, engine=args.engine, timeout=args.timeout,
                              jobs=args.jobs, progress=show)
     if args.json:
-        atomic_write_text(args.json, report.to_json())
+        atomic_write_text(args.json, report.to_json(), overwrite=args.overwrite)
     print(report.summary())
     return 0
