@@ -173,7 +173,7 @@ CASES = [
          r"v\.cin: line 1: value of 'Room Temperature' must be a number: 'abc'"),
     Case("cin-unknown-name",
          _run(teacup, "--cin", "{folder}/u.cin", files={"u.cin": b"Room Tempx = 20\n"}),
-         r"teacup\.mdl: no variable named 'Room Tempx'"),
+         r"u\.cin: line 1: no variable named 'Room Tempx'; did you mean 'Room Temperature'"),
     Case("cin-binary", _run(teacup, "--cin", "{folder}/b.cin", files={"b.cin": b"\xff\xfe\x00"}),
          r"b\.cin: line 1: text is UTF-16 encoded; expected UTF-8"),
     # -- conformance ----------------------------------------------------------

@@ -117,3 +117,33 @@ def test_run_cli_bad_cin_exits_2(tmp_path, teacup_path, capsys):
     assert main(["run", str(teacup_path), "--cin", str(cin)]) == 2
     err = capsys.readouterr().err
     assert "line 1" in err and "warm" in err
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("Room Temperature = 20\nRoom Temperatur = 21\n",
+     "line 2: no variable named 'Room Temperatur'; did you mean 'Room Temperature'"),
+    ("Room Temperature[hot] = 20\n", "line 1: 'Room Temperature' has 0 subscript(s) [], not 1"),
+])
+def test_run_cli_names_a_cin_typo_at_its_file_and_line(tmp_path, teacup_path, capsys, text,
+                                                       fragment):
+    cin = _write(tmp_path, text)
+    out = tmp_path / "out.csv"
+    assert main(["run", str(teacup_path), "--cin", str(cin), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"sdkit: error: {cin}: {fragment}")
+    assert err[0].endswith(f"(in {teacup_path})") and not out.exists()
+
+
+def test_a_cin_element_typo_names_the_dimension_and_a_close_element(tmp_path, models_dir):
+    from sdkit.edit.cin import check_changes
+
+    model = sdkit.load_model(models_dir / "mini_iis.mdl")
+    dim, elems = next(iter(model.subscripts.items()))
+    name = next(n for n in model.names if model.dims_of(n) == [dim])
+    typo = elems[0][:-1]
+    cin = _write(tmp_path, f"{name}[{elems[0]}] = 1\n{name}[{typo}] = 2\n")
+    with pytest.raises(sdkit.UnknownVariableError,
+                       match=rf"line 2: '{typo}' is not an element of '{dim}'.*did you mean "
+                             rf"'{elems[0]}'"):
+        check_changes(model, [cin])
+    check_changes(model, [_write(tmp_path, f"{name}[{elems[-1]}] = 1\nFINAL TIME = 5\n")])

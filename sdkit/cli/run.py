@@ -37,6 +37,7 @@ def run(args) -> int:
         args.model, params, start=args.start, stop=args.stop,
         dt=args.dt, saveper=args.saveper, outputs=args.columns, out=args.out,
         overwrite=args.overwrite, engine=args.engine, method=args.method,
+        changes=args.cin or (),
     )
     print(text)
     return 0

@@ -14,6 +14,7 @@ ones and ``--set`` wins over every file (see :func:`merge_changes`).
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -21,10 +22,11 @@ import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from sdkit.errors import SdkitWarning, SpecError
+from sdkit.errors import SdkitWarning, SpecError, UnknownVariableError
 from sdkit.io.files import atomic_write_text
 from sdkit.io.textfile import read_text_file
-from sdkit.model.names import canonical_key
+from sdkit.model.load import Model
+from sdkit.model.names import canonical, canonical_key
 from sdkit.model.timesettings import (
     MODEL_NAMES,
     check_time_settings,
@@ -72,6 +74,38 @@ def _strip_comments(text: str, path: Path) -> list[tuple[int, str]]:
     return out
 
 
+def _entries(path: Path) -> dict[str, tuple[float, int]]:
+    """``{name: (value, line)}`` of a changes file, checked line by line (see :func:`read_cin`)."""
+    text = read_text_file(path, error=SpecError, what="changes file", empty_ok=True,
+                          missing="changes file not found")
+    values: dict[str, tuple[float, int]] = {}
+    seen: dict[str, int] = {}
+    for lineno, line in _strip_comments(text, path):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise SpecError(f"{path}: line {lineno}: expected 'name = value', got {line.strip()!r}")
+        if not _NAME.match(name):
+            raise SpecError(f"{path}: line {lineno}: invalid variable name {name!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise SpecError(f"{path}: line {lineno}: value of {name!r} must be a number: "
+                            f"{value!r}") from None
+        if not math.isfinite(number):
+            raise SpecError(f"{path}: line {lineno}: value of {name!r} must be finite: {value!r}")
+        key = canonical_key(name)
+        if key in seen:
+            raise SpecError(f"{path}: line {lineno}: {name!r} is set twice "
+                            f"(first on line {seen[key]})")
+        seen[key] = lineno
+        values[_tidy_key(name)] = (number, lineno)
+        _check_time_setting(name, number, where=f"{path}: line {lineno}")
+    return values
+
+
 def read_cin(path: str | os.PathLike) -> dict[str, float]:
     """Read a Vensim changes file into ``{name: value}``.
 
@@ -107,33 +141,7 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
     {'Room Temperature': 20.0}
     """
     path = Path(path)
-    text = read_text_file(path, error=SpecError, what="changes file", empty_ok=True,
-                          missing="changes file not found")
-    values: dict[str, float] = {}
-    seen: dict[str, int] = {}
-    for lineno, line in _strip_comments(text, path):
-        if not line.strip():
-            continue
-        name, sep, value = line.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name or not value:
-            raise SpecError(f"{path}: line {lineno}: expected 'name = value', got {line.strip()!r}")
-        if not _NAME.match(name):
-            raise SpecError(f"{path}: line {lineno}: invalid variable name {name!r}")
-        try:
-            number = float(value)
-        except ValueError:
-            raise SpecError(f"{path}: line {lineno}: value of {name!r} must be a number: "
-                            f"{value!r}") from None
-        if not math.isfinite(number):
-            raise SpecError(f"{path}: line {lineno}: value of {name!r} must be finite: {value!r}")
-        key = canonical_key(name)
-        if key in seen:
-            raise SpecError(f"{path}: line {lineno}: {name!r} is set twice "
-                            f"(first on line {seen[key]})")
-        seen[key] = lineno
-        values[_tidy_key(name)] = number
-        _check_time_setting(name, number, where=f"{path}: line {lineno}")
+    values = {name: number for name, (number, _) in _entries(path).items()}
     times = {time_setting_name(k): v for k, v in values.items() if time_setting_name(k)}
     check_time_settings(times.get("INITIAL TIME"), times.get("FINAL TIME"), None, None,
                         where=str(path), names=MODEL_NAMES, error=SpecError)
@@ -141,6 +149,52 @@ def read_cin(path: str | os.PathLike) -> dict[str, float]:
         warnings.warn(f"{path}: changes file holds no changes; nothing is changed",
                       SdkitWarning, stacklevel=2)
     return values
+
+
+def check_changes(model: Model, files: Iterable[str | os.PathLike] | None) -> None:
+    """Every name the changes `files` set is a variable of `model`, with its elements.
+
+    Run before a run, so that a typo in a ``.cin`` file is reported where it
+    is (the file and line), not as a parameter of the model.
+
+    Raises
+    ------
+    UnknownVariableError
+        ``<file>: line <n>: no variable named 'X'; did you mean ...? (in <model>)``,
+        or an element that is not one of its dimension's.
+    SpecError
+        A file that :func:`read_cin` refuses.
+    """
+    for path in files or []:
+        for name, (_, lineno) in _entries(Path(path)).items():
+            problem = _not_in_model(model, name)
+            if problem:
+                raise UnknownVariableError(f"{path}: line {lineno}: {problem} (in {model.path})")
+
+
+def _not_in_model(model: Model, name: str) -> str:
+    """Why `name` (``Var`` or ``Var[a,b]``) is not settable in `model`, or ``""``."""
+    base, _, rest = name.partition("[")
+    base = base.strip()
+    if time_setting_name(base):
+        return ""
+    try:
+        dims = model.dims_of(base)
+    except UnknownVariableError as e:
+        return str(e).removeprefix(f"{model.path}: ")
+    if not rest:
+        return ""
+    elems = [e.strip() for e in rest.rstrip("]").split(",")]
+    if len(elems) != len(dims):
+        return f"{base!r} has {len(dims)} subscript(s) {dims}, not {len(elems)}"
+    for dim, elem in zip(dims, elems):
+        known = model.subscripts[dim]
+        if canonical(elem) not in {canonical(k) for k in known}:
+            close = difflib.get_close_matches(elem, known, n=3)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            return (f"{elem!r} is not an element of {dim!r} of {base!r} "
+                    f"(elements: {', '.join(known)}){hint}")
+    return ""
 
 
 def _check_time_setting(name: str, value: float, *, where: str) -> None:

@@ -6,18 +6,17 @@ values that never change; ``step(t, dt, S, K, N, save, update)`` computes
 every node still changing from the states at `t`, returns the requested
 outputs when `save`, and the Euler-updated states when `update`.
 
-With Euler, a fourth function ``step_lean`` (same signature, no outputs)
-computes only the nodes the state updates need; :mod:`.run` calls it at the
-steps between save times.
+With Euler, ``step_lean`` (same signature, no outputs) computes only the nodes
+the state updates need; :mod:`.run` calls it between save times.
 
 With a Runge-Kutta method (``"rk2"``, ``"rk4"``) a third function,
 ``rates(t, t_in, dt, S, K, N, save, update)``, computes the same nodes from
 stage states at stage time `t` and returns the rates of change of the
 continuous states (stocks, SMOOTH and SMOOTH N, DELAY1 and DELAY3, TREND,
-FORECAST); :mod:`.run` combines them. As Vensim documents for its
-Runge-Kutta methods, STEP, RAMP and PULSE read the time at the start of the
-step (`t_in`) and DELAY FIXED neither changes within a step nor takes in
-more than the value at its start. Constructs whose meaning under Runge-Kutta
+FORECAST); :mod:`.run` combines them. As Vensim documents for its Runge-Kutta
+methods, STEP, RAMP and PULSE read the time at the start of the step (`t_in`)
+and DELAY FIXED neither changes within a step nor takes in more than the
+value at its start. Constructs whose meaning under Runge-Kutta
 is not documented (SAMPLE IF TRUE, DELAY N with a varying delay time,
 non-negative stocks) are refused.
 """
@@ -96,8 +95,7 @@ def _uniform(values, what):
 
 def _delay_order(order, dt, delay_time):
     """DELAY N's order, lowered while ``order * dt`` exceeds the delay time (PySD, Vensim)."""
-    base = int(order)
-    per_member = []
+    base, per_member = int(order), []
     for row in np.asarray(delay_time).reshape(len(delay_time), -1):
         o = base
         while o * dt > np.min(row):
@@ -359,7 +357,7 @@ def generate(program: Program, outputs: list[str], overrides: set[str],
     source = _NODE_REF.sub(lambda m: f"v{key[m.group(1)]}", "\n".join(src) + "\n")
     source = _STATE_REF.sub(lambda m: str(key[m.group(1)]), source)
     delays = {key[n]: _user(program, n) for n, node in program.nodes.items()
-              if node.stateful is not None and node.stateful.kind in ("delay", "delayn")}
+              if node.stateful and node.stateful.kind in ("delay", "delayn")}
     shapes = {o: (program.nodes[o].labels, program.nodes[o].coords) for o in outputs}
     keys = {n: key[n] for n in sorted(set(overrides) | set(CONTROL))}
     return Source(source, dict(program.constants), tuple(outputs), shapes, keys,
@@ -387,8 +385,8 @@ def bind(src: Source) -> Compiled:
                  "_kept_order": lambda o, dt, time, k: rt.delay_order(o, dt, time, src.delays[k]),
                  "_lowered_order": lambda o, dt, time, k: rt.lowered_order(
                      _delay_order(o, dt, time), o, dt, time, src.delays[k]),
-                 "_fixed_order": _fixed_order, "_chain": _chain,
-                 "_order": _order, **src.constants}
+                 "_fixed_order": _fixed_order, "_chain": _chain, "_order": _order,
+                 **src.constants}
     exec(compile(src.text, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
     control, init, get = namespace["control"], namespace["init"], namespace.get
 

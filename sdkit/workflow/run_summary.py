@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sdkit.edit.cin import check_changes
 from sdkit.engine.simulate import simulate, split_subscripted
 from sdkit.errors import InvalidValueError, OutputError, SpecError
 from sdkit.io.files import TABLE_FORMATS, write_table
@@ -188,8 +190,13 @@ def run_and_summarize(
     overwrite: bool = False,
     engine: str = "auto",
     method: str | None = None,
+    changes: Sequence[str | os.PathLike] = (),
 ) -> str:
     """Run once; write `out` if given; return the text ``sdkit run`` prints.
+
+    `changes` names the ``.cin`` files `params` was merged from: their names
+    are checked against the model first, so that a typo is reported at its
+    file and line (:func:`sdkit.edit.cin.check_changes`).
 
     `out` is a file (``.csv``, ``.nc``, ``.parquet``, ``.tab``; see
     :func:`sdkit.io.files.write_table`) or ``"-"``: the result as CSV (the
@@ -202,6 +209,7 @@ def run_and_summarize(
     """
     if not isinstance(model, Model):
         model = load_model(model)
+    check_changes(model, changes)
     spec = read_summary_spec(model.path)
     use_spec = outputs is None and out is None and spec is not None and bool(spec.variables)
     if use_spec:
