@@ -26,7 +26,7 @@ from sdkit.errors import SdkitWarning, SpecError, UnknownVariableError
 from sdkit.io.files import atomic_write_text
 from sdkit.io.textfile import read_text_file
 from sdkit.model.load import Model
-from sdkit.model.names import canonical, canonical_key
+from sdkit.model.names import canonical, canonical_key, split_subscripted
 from sdkit.model.timesettings import (
     MODEL_NAMES,
     check_time_settings,
@@ -174,17 +174,15 @@ def check_changes(model: Model, files: Iterable[str | os.PathLike] | None) -> No
 
 def _not_in_model(model: Model, name: str) -> str:
     """Why `name` (``Var`` or ``Var[a,b]``) is not settable in `model`, or ``""``."""
-    base, _, rest = name.partition("[")
-    base = base.strip()
+    base, elems = split_subscripted(name)
     if time_setting_name(base):
         return ""
     try:
         dims = model.dims_of(base)
     except UnknownVariableError as e:
         return str(e).removeprefix(f"{model.path}: ")
-    if not rest:
+    if not elems:
         return ""
-    elems = [e.strip() for e in rest.rstrip("]").split(",")]
     if len(elems) != len(dims):
         return f"{base!r} has {len(dims)} subscript(s) {dims}, not {len(elems)}"
     for dim, elem in zip(dims, elems):
