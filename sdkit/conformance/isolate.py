@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-__all__ = ["Outcome", "IsolatedPool"]
+__all__ = ["Outcome", "IsolatedPool", "one_line"]
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,9 @@ class Outcome:
     seconds: float = 0.0  # wall time of the call, start of the process to its end
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+def one_line(message: object) -> str:
+    """`message` (text or an exception) as one line of at most 300 characters."""
+    return " ".join(str(message).split())[:300]
 
 
 def _child(fn: Callable[..., dict], args: tuple, w: int) -> None:
@@ -53,7 +54,7 @@ def _child(fn: Callable[..., dict], args: tuple, w: int) -> None:
         try:
             payload = {"ok": fn(*args)}
         except BaseException as exc:  # noqa: BLE001 - reported as the case's failure
-            payload = {"error": _one_line(f"{type(exc).__name__}: {exc}")}
+            payload = {"error": one_line(f"{type(exc).__name__}: {exc}")}
         data = json.dumps(payload, default=float).encode()
         with os.fdopen(w, "wb") as out:
             out.write(data)
@@ -118,7 +119,7 @@ def _fresh(module: str, argv: list[str], timeout: float) -> Outcome:
         return Outcome(None, f"no result in {timeout:g} s", timed_out=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode or not lines:
-        return Outcome(None, _one_line((proc.stderr.strip().splitlines() or ["worker died"])[-1]))
+        return Outcome(None, one_line((proc.stderr.strip().splitlines() or ["worker died"])[-1]))
     return Outcome(json.loads(lines[-1]))
 
 

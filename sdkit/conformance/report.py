@@ -24,6 +24,11 @@ AGREEMENTS = ("equal", "known departure", "differ", "not compared")
 FORMATS = ("vensim", "xmile")
 
 
+
+def engines_of(engine: str) -> tuple[str, ...]:
+    """The engines a run of `engine` uses: ``("sdkit", "pysd")`` for ``"both"``."""
+    return ("sdkit", "pysd") if engine == "both" else (engine,)
+
 @dataclass(frozen=True)
 class CaseResult:
     """The outcome of one case on one engine.
@@ -79,7 +84,7 @@ class ConformanceReport:
     @property
     def engines(self) -> tuple[str, ...]:
         """The engines run, ``("sdkit", "pysd")`` for ``"both"``."""
-        return ("sdkit", "pysd") if self.engine == "both" else (self.engine,)
+        return engines_of(self.engine)
 
     def of(self, engine: str | None = None) -> list[CaseResult]:
         """The results of one engine (default: the first run)."""

@@ -23,8 +23,8 @@ from sdkit.conformance.cases import (
     load_canonical,
     suite_data_files,
 )
-from sdkit.conformance.isolate import IsolatedPool, Outcome
-from sdkit.conformance.report import Agreement, CaseResult, ConformanceReport
+from sdkit.conformance.isolate import IsolatedPool, Outcome, one_line
+from sdkit.conformance.report import Agreement, CaseResult, ConformanceReport, engines_of
 from sdkit.engine.simulate import simulate
 from sdkit.errors import InvalidValueError, SdkitError, SdkitWarning, UnsupportedConstructError
 from sdkit.io.progress import Progress
@@ -70,10 +70,10 @@ def _on_engine(m, expected, engine: str) -> tuple[dict, object]:
     except SdkitError as e:  # PySD's NotImplementedError, a construct refused: not a crash
         refused = (isinstance(e, UnsupportedConstructError)
                    or isinstance(e.__cause__, NotImplementedError))
-        return {"status": "unsupported" if refused else "run_error", "detail": _one_line(e),
+        return {"status": "unsupported" if refused else "run_error", "detail": one_line(e),
                 "engine": engine}, None
     except Exception as e:  # noqa: BLE001 - a crash of one engine; the other still runs
-        return {"status": "run_error", "detail": f"{type(e).__name__}: {_one_line(e)}",
+        return {"status": "run_error", "detail": f"{type(e).__name__}: {one_line(e)}",
                 "engine": engine}, None
     if isinstance(expected, str):
         return {"status": "run_error", "detail": expected, "engine": engine,
@@ -97,12 +97,12 @@ def run_engines(model: str | os.PathLike, canonical: str | os.PathLike,
         (both engines only) has ``status``, ``worst_column``,
         ``worst_difference`` and ``detail`` (see :class:`Agreement`).
     """
-    engines = ("sdkit", "pysd") if _engine_name(engine) == "both" else (_engine_name(engine),)
+    engines = engines_of(_engine_name(engine))
     try:
         m = load_model(model, data_files=suite_data_files(model, canonical))
     except SdkitError as e:
         status = "unsupported" if isinstance(e, UnsupportedConstructError) else "translate_error"
-        out = {e_: {"status": status, "detail": _one_line(e), "engine": e_} for e_ in engines}
+        out = {e_: {"status": status, "detail": one_line(e), "engine": e_} for e_ in engines}
         return {**out, "agreement": _agreement(None, None, out) if len(engines) == 2 else None}
     try:
         expected = load_canonical(Path(canonical))
@@ -145,14 +145,9 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike,
     return run_engines(model, canonical, engine)[engine]
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:300]
-
-
 def _case_results(case: ConformanceCase, engine: str, outcome: Outcome
                   ) -> tuple[list[CaseResult], Agreement | None]:
-    engines = ("sdkit", "pysd") if engine == "both" else (engine,)
+    engines = engines_of(engine)
     data, failed = outcome.result or {}, outcome.failure
     status = "timeout" if outcome.timed_out else "run_error"
     seconds = outcome.seconds
@@ -206,7 +201,7 @@ def run_conformance(
     cases = find_cases(suite_dir)
     jobs = jobs or os.cpu_count() or 1
     results, agreement = [], []
-    limit = timeout * (2 if engine == "both" else 1)
+    limit = timeout * len(engines_of(engine))
     calls = [(str(c.model), str(c.canonical), engine) for c in cases]
     with IsolatedPool(run_engines, "sdkit.conformance.worker", jobs) as pool, \
             Progress(len(cases), desc="conformance", unit="model", lines=True) as bar:

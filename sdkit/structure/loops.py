@@ -92,12 +92,9 @@ class LoopReport:
             out[loop.polarity] += 1
         return out
 
-    def to_frame(self, names: Mapping[str, str] | None = None):
-        """One row per loop: id, polarity, length, variables (and name, where documented).
-
-        `names` maps loop ids to names (default: :attr:`names`).
-        """
-        names = self.names if names is None else names
+    def to_frame(self):
+        """One row per loop: id, polarity, length, variables (and name, where documented)."""
+        names = self.names
         columns = ["id", "polarity", "length", "variables"] + (["name"] if names else [])
         return pd.DataFrame(
             [{"id": lp.id, "polarity": lp.polarity, "length": len(lp),
@@ -122,12 +119,12 @@ class LoopReport:
         return (f"{self.model}: {len(self.loops)} feedback loop(s): {c['reinforcing']} "
                 f"reinforcing, {c['balancing']} balancing, {c['ambiguous']} ambiguous")
 
-    def summary(self, names: Mapping[str, str] | None = None, *, loops: bool = True) -> str:
+    def summary(self, *, loops: bool = True) -> str:
         """A readable listing: documented loops first with their names in quotes.
 
         With `loops` false, only the headline, the documented loops and the notes.
         """
-        names = self.names if names is None else names
+        names = self.names
         lines = [self.headline()]
         for loop in self.loops:
             name = names.get(loop.id)
@@ -304,7 +301,8 @@ def find_loops(model, *, max_loops: int = 100_000, documented: bool = True) -> L
     """
 
     graph = model if isinstance(model, ModelGraph) else model_graph(model)
-    name = getattr(model, "path", model) if not isinstance(model, ModelGraph) else "model"
+    path = None if isinstance(model, ModelGraph) else getattr(model, "path", model)
+    name = "model" if path is None else path
     signs: dict[tuple[str, str], str] = {}
     succ: dict[str, list[str]] = {}
     for link in graph.links:
@@ -335,7 +333,6 @@ def find_loops(model, *, max_loops: int = 100_000, documented: bool = True) -> L
         loops.append(Loop(f"{prefix[polarity]}{counters[polarity]}", tuple(cycle), pols,
                           polarity))
     report = LoopReport(str(name), tuple(loops))
-    path = None if isinstance(model, ModelGraph) else getattr(model, "path", model)
     named = documented_loops(path) if documented and path is not None else {}
     if not named:
         return report
