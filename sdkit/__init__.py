@@ -111,9 +111,6 @@ _LAZY: dict[str, str] = {
     "run_pipeline": "sdkit.workflow.pipeline",
 }
 
-
-
-
 __all__ = [
     "simulate_ensemble",
     "FallbackNote",

@@ -95,20 +95,7 @@ def resolve_params(model: Model, params) -> dict[str, object]:
 
 def touches_time_settings(model: Model, params) -> bool:
     """True if `params` set a constant a time setting is computed from."""
-    reach = _feeding_time_settings(_pysd(model))
-    return any(model.py_name(split_subscripted(k)[0]) in reach for k in params or {})
-
-
-def _feeding_time_settings(pysd_model) -> set[str]:
-    """Python names of everything the four time settings are computed from."""
-    deps = pysd_model.dependencies
-    reach, stack = set(), list(_CONTROL)
-    while stack:
-        for name in deps.get(stack.pop()) or {}:
-            if name not in reach:
-                reach.add(name)
-                stack.append(name)
-    return reach
+    return any(model.py_name(split_subscripted(k)[0]) in model.time_inputs for k in params or {})
 
 
 def _check_params_time(model: Model, pysd_model, pysd_params: dict, overrides: tuple) -> None:
@@ -118,8 +105,7 @@ def _check_params_time(model: Model, pysd_model, pysd_params: dict, overrides: t
     loop run for ever. The constants are set on the (fresh) PySD model here,
     as PySD's run sets them again, and the four settings evaluated.
     """
-    reach = _feeding_time_settings(pysd_model)
-    touched = [real for real in pysd_params if model.py_name(real) in reach]
+    touched = [real for real in pysd_params if model.py_name(real) in model.time_inputs]
     if not touched:
         return
     pysd_model.set_components(pysd_params)

@@ -24,7 +24,7 @@ from sdkit.engine.checks import (
 )
 from sdkit.engine.chunks import FallbackNote
 from sdkit.engine.compiled_cache import Unsupported, simulated_names
-from sdkit.engine.pysd_backend import run_pysd, unrequested_stocks
+from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
 from sdkit.engine.runner import RawRun, RunTimes, element_index, open_run, run_raw
 from sdkit.errors import InvalidValueError, UnsupportedConstructError
 from sdkit.io.tidy import to_dataset_from_wide
@@ -110,8 +110,7 @@ def _fast_obstacle(model: Model, params: Mapping[str, object] | None) -> str | N
     for key, value in (params or {}).items():
         if isinstance(value, pd.Series | xr.DataArray):
             return f"time-series parameter {key!r}"
-    if any(model.py_name(split_subscripted(k)[0]) in model.time_inputs for k in params or {}):
-        # PySD checks them, naming the constant
+    if touches_time_settings(model, params):  # PySD checks them, naming the constant
         return "a parameter that a time setting is computed from"
     return None
 

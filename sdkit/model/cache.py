@@ -193,7 +193,8 @@ def _make_private(folder: Path) -> None:
 
 
 def write_manifest(folder: Path, meta: dict) -> None:
-    """Record the hash of every file in `folder` (called last, before the rename)."""
+    """Make `folder` private and record the hash of every file in it (called last, before
+    the rename)."""
     _make_private(folder)
     files = _entry_files(folder)
     files.pop(MANIFEST, None)

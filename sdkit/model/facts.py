@@ -10,6 +10,7 @@ needs PySD.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -220,7 +221,9 @@ def facts_from_pysd(pysd_object, path: Path) -> ModelFacts:
 
 
 # -- the record ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
 def _fingerprint() -> str:
+    """The hash of this module's code (read once a process)."""
     return code_fingerprint([__file__])
 
 
