@@ -24,7 +24,7 @@ non-negative stocks) are refused.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
@@ -376,25 +376,25 @@ class Source:
     reads_initial_time: bool
     method: str
     delays: dict
+    tree: object = field(default=None, compare=False, repr=False)  # `text` checked and parsed
 
 
 def bind(src: Source) -> Compiled:
     """Compile generated code into the functions of a :class:`Compiled`."""
-    key = src.keys
     namespace = {"np": np, "rt": _RT, "_full": _full, "_mat": _mat, "_override": _override,
                  "_kept_order": lambda o, dt, time, k: rt.delay_order(o, dt, time, src.delays[k]),
                  "_lowered_order": lambda o, dt, time, k: rt.lowered_order(
                      _delay_order(o, dt, time), o, dt, time, src.delays[k]),
-                 "_fixed_order": _fixed_order, "_chain": _chain, "_order": _order,
-                 **src.constants}
-    exec(compile(src.text, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
+                 "_fixed_order": _fixed_order, "_chain": _chain, "_order": _order, **src.constants}
+    code = src.text if src.tree is None else src.tree
+    exec(compile(code, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
     control, init, get = namespace["control"], namespace["init"], namespace.get
 
     def control_by_name(N, OV):
-        return control(N, {key[k]: v for k, v in OV.items()})
+        return control(N, {src.keys[k]: v for k, v in OV.items()})
 
     def init_by_name(t, dt, N, OV):
-        return init(t, dt, N, {key[k]: v for k, v in OV.items()})
+        return init(t, dt, N, {src.keys[k]: v for k, v in OV.items()})
 
     return Compiled(control_by_name, init_by_name, get("step"), src.outputs, src.shapes,
                     src.text, src.reads_initial_time, src.method, get("rates"), get("step_lean"))

@@ -17,6 +17,7 @@ kept too (as its reason), so the fall-back to PySD is immediate.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -138,7 +139,7 @@ def _encode(src: Source) -> dict:
 
 def _decode(data: dict) -> Source:
     """A kept :class:`Source`, checked (KeyError/TypeError/ValueError when malformed)."""
-    check_engine_source(data["text"])
+    tree = check_engine_source(data["text"])
     keys = dict(data["keys"])
     if not all(isinstance(k, str) and type(v) is int for k, v in keys.items()):
         raise ValueError("bad keys")
@@ -154,7 +155,7 @@ def _decode(data: dict) -> Source:
         raise ValueError("bad outputs")
     return Source(str(data["text"]), {k: decode_array(v) for k, v in constants.items()},
                   outputs, shapes, keys, data["reads_initial_time"], str(data["method"]),
-                  {int(k): str(v) for k, v in data["delays"]})
+                  {int(k): str(v) for k, v in data["delays"]}, tree)
 
 
 def _source(model, outputs: tuple[str, ...], overrides: frozenset[str], method: str) -> Source:
@@ -174,11 +175,11 @@ def _source(model, outputs: tuple[str, ...], overrides: frozenset[str], method: 
     def write() -> dict:
         src = generate(program_for(model), list(outputs), set(overrides), method)
         try:
-            check_engine_source(src.text)
+            tree = check_engine_source(src.text)
         except EngineSourceError as e:  # a gap between codegen and the allow-list
             raise Unsupported(f"generated code refused by the engine's allow-list ({e})") \
                 from None
-        fresh.append(src)
+        fresh.append(dataclasses.replace(src, tree=tree))
         return _encode(src)
 
     name = _record_name("engine", list(outputs), sorted(overrides), method)

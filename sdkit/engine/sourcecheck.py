@@ -191,8 +191,11 @@ def _check_node(node: ast.AST, where: _Where) -> None:
             _refuse(node, "a call of something that is neither a name nor an attribute")
 
 
-def check_engine_source(text: str) -> None:
+def check_engine_source(text: str) -> ast.Module:
     """Refuse generated engine code that codegen would not have written.
+
+    Returns the checked syntax tree: compiling it (:func:`~sdkit.engine.codegen.bind`)
+    runs exactly what was checked, without parsing the text a second time.
 
     Raises
     ------
@@ -213,3 +216,4 @@ def check_engine_source(text: str) -> None:
                    frozenset(id(n.func) for n in nodes if isinstance(n, ast.Call)))
     for node in nodes:
         _check_node(node, where)
+    return tree
