@@ -135,8 +135,8 @@ def translate_cached(path: str | os.PathLike, *, trusted: bool = False,
     an entry is checked against its manifest on every call; with
     `check_code` False, an entry found in the cache skips the structural
     check of its generated code, which :func:`verify_translation` must then
-    run right before the code is imported (a new translation is always
-    checked).
+    run right before the code is imported (a new translation's code is
+    always checked when :func:`build_python` writes it).
 
     Parameters
     ----------
@@ -168,7 +168,7 @@ def translate_cached(path: str | os.PathLike, *, trusted: bool = False,
         if folder.is_dir():
             return _open_entry(folder, path, trusted, check_code)
     try:
-        return _translate_into(root, path, model_key, trusted)
+        return _translate_into(root, path, model_key, trusted, check_code)
     except OSError as e:
         if isinstance(e, ModelFileError | CacheError):
             raise
@@ -176,7 +176,8 @@ def translate_cached(path: str | os.PathLike, *, trusted: bool = False,
                          "free some space or set SDKIT_CACHE_DIR") from None
 
 
-def _translate_into(root: Path, path: Path, model_key: str, trusted: bool) -> CachedTranslation:
+def _translate_into(root: Path, path: Path, model_key: str, trusted: bool,
+                    check_code: bool) -> CachedTranslation:
     stem = _SAFE_STEM.sub("_", path.stem) or "model"
     work = Path(tempfile.mkdtemp(prefix=f".{model_key}.", dir=root))  # mode 0700
     try:
@@ -188,7 +189,7 @@ def _translate_into(root: Path, path: Path, model_key: str, trusted: bool) -> Ca
         _write_index(root, model_key, declared)
         folder = root / f"{model_key}-{inputs_key(path, declared)[1][:16]}"
         if folder.is_dir():
-            return _open_entry(folder, path, trusted)
+            return _open_entry(folder, path, trusted, check_code)
         copy_inputs(path, abstract, work)
         py_file = build_python(abstract, work, source_path=path, trusted=trusted)
         dump_abstract(abstract, work / "abstract.pkl")
@@ -199,7 +200,7 @@ def _translate_into(root: Path, path: Path, model_key: str, trusted: bool) -> Ca
         except OSError:
             if not folder.is_dir():
                 raise
-        return _open_entry(folder, path, trusted)
+        return _open_entry(folder, path, trusted, check_code)
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
