@@ -65,7 +65,7 @@ MODEL_FORMATS = {
 }
 
 #: bump when sdkit changes how it translates, so stale cache entries are not reused
-TRANSLATOR_VERSION = "4"
+TRANSLATOR_VERSION = "5"  # 5: XMILE <range> read as limits
 
 _CONTROL_NAMES = {"initial time", "final time", "time step", "saveper", "time"}
 

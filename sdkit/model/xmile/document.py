@@ -18,13 +18,12 @@ from lxml import etree
 from sdkit.errors import ModelFileError, TranslationError, UnsupportedConstructError
 from sdkit.io.textfile import read_checked_bytes
 from sdkit.model.timesettings import check_time_value
+from sdkit.model.xmile import xmltree as xt
 from sdkit.model.xmile.guard import check_xml_declaration
 from sdkit.model.xmile.names import canonical, display
 
-__all__ = [
-    "Dimension", "Lookup", "Equation", "Variable", "ModuleInstance",
-    "SubModel", "Macro", "SimSpecs", "Document", "read_document",
-]
+__all__ = ["Dimension", "Lookup", "Equation", "Variable", "ModuleInstance", "SubModel", "Macro",
+           "SimSpecs", "Document", "read_document"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,7 @@ class Variable:
     units: str = ""
     doc: str = ""
     lookup: Lookup | None = None  # for kind "gf"
+    limits: tuple[float | None, float | None] = (None, None)  # <range min= max=>, as PySD
 
 
 @dataclass(frozen=True)
@@ -126,41 +126,14 @@ class Document:
     non_negative_flows: bool = False
 
 
-def _local(el) -> str:
-    tag = el.tag
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _children(el, name: str) -> list:
-    return [c for c in el if _local(c) == name]
-
-
-def _child(el, name: str):
-    found = _children(el, name)
-    return found[0] if found else None
-
-
-def _text(el, name: str) -> str | None:
-    c = _child(el, name)
-    return None if c is None else (c.text or "")
-
-
-def _floats(el, where: str) -> tuple[float, ...]:
-    sep = el.get("sep", ",")
-    try:
-        return tuple(float(v) for v in (el.text or "").replace(sep, " ").split())
-    except ValueError:
-        raise TranslationError(f"{where}: cannot read the numbers {el.text!r}") from None
-
-
 def _read_lookup(gf, where: str) -> Lookup:
-    ypts = _child(gf, "ypts")
+    ypts = xt.child(gf, "ypts")
     if ypts is None:
         raise TranslationError(f"{where}: graphical function without <ypts>")
-    ys = _floats(ypts, where)
-    xpts, xscale = _child(gf, "xpts"), _child(gf, "xscale")
+    ys = xt.floats(ypts, where)
+    xpts, xscale = xt.child(gf, "xpts"), xt.child(gf, "xscale")
     if xpts is not None:
-        xs = _floats(xpts, where)
+        xs = xt.floats(xpts, where)
     elif xscale is not None and len(ys) > 1:
         lo, hi = float(xscale.get("min")), float(xscale.get("max"))
         xs = tuple(lo + (hi - lo) * i / (len(ys) - 1) for i in range(len(ys)))
@@ -184,34 +157,35 @@ _REFUSED_CHILDREN = {
 
 
 def _read_variable(el, path: Path) -> Variable:
-    kind = _local(el)
+    kind = xt.local(el)
     raw = el.get("name")
     line = el.sourceline or 0
     if raw is None:
         raise TranslationError(f"{path}: line {line}: <{kind}> without a name")
     name = display(raw)
     where = f"{path}: line {line}: variable {name!r}"
-    for child in el:
-        what = _REFUSED_CHILDREN.get(_local(child))
+    for part in el:
+        what = _REFUSED_CHILDREN.get(xt.local(part))
         if what:
-            raise UnsupportedConstructError(f"{where}: {what} (<{_local(child)}>) is not supported")
-    dims_el = _child(el, "dimensions")
-    dims = () if dims_el is None else tuple(d.get("name", "") for d in _children(dims_el, "dim"))
-    top_gf = el if kind == "gf" else _child(el, "gf")
+            raise UnsupportedConstructError(f"{where}: {what} (<{xt.local(part)}>) is not "
+                                            "supported")
+    dims_el = xt.child(el, "dimensions")
+    dims = () if dims_el is None else tuple(d.get("name", "") for d in xt.children(dims_el, "dim"))
+    top_gf = el if kind == "gf" else xt.child(el, "gf")
     top_lookup = _read_lookup(top_gf, where) if top_gf is not None else None
     equations = []
-    for sub in _children(el, "element"):
+    for sub in xt.children(el, "element"):
         elems = tuple(s.strip() for s in sub.get("subscript", "").split(","))
-        text = _text(sub, "eqn")
-        gf = _child(sub, "gf")
+        text = xt.text(sub, "eqn")
+        gf = xt.child(sub, "gf")
         lookup = _read_lookup(gf, where) if gf is not None else top_lookup
         if text is None and kind != "gf":
             raise TranslationError(f"{where}: element [{', '.join(elems)}] has no <eqn>")
         if kind == "gf" or (text is None and lookup is not None):
             raise UnsupportedConstructError(f"{where}: arrayed graphical function")
-        eqn_line = _child(sub, "eqn").sourceline or line
+        eqn_line = xt.child(sub, "eqn").sourceline or line
         equations.append(Equation(text, eqn_line, elems, lookup))
-    eqns = _children(el, "eqn")
+    eqns = xt.children(el, "eqn")
     if not equations and kind != "gf":
         if not eqns:
             raise TranslationError(f"{where}: no <eqn> (the variable has no equation)")
@@ -225,7 +199,7 @@ def _read_variable(el, path: Path) -> Variable:
             raise TranslationError(f"{where}: {len(eqns)} <eqn> for a variable with "
                                    f"{len(dims)} dimensions (expected one, or one per "
                                    "element of a single dimension)")
-    nn_el = _child(el, "non_negative")
+    nn_el = xt.child(el, "non_negative")
     non_negative = None
     if nn_el is not None:
         non_negative = "false" not in (nn_el.text or "").lower()
@@ -233,30 +207,30 @@ def _read_variable(el, path: Path) -> Variable:
         raise TranslationError(f"{where}: <gf> without points")
     return Variable(
         kind=kind, name=name, line=line, dims=dims, equations=tuple(equations),
-        inflows=tuple(display(f.text or "") for f in _children(el, "inflow")),
-        outflows=tuple(display(f.text or "") for f in _children(el, "outflow")),
-        non_negative=non_negative, units=(_text(el, "units") or "").strip(),
-        doc=(_text(el, "doc") or "").strip(),
-        lookup=top_lookup if kind == "gf" else None,
+        inflows=tuple(display(f.text or "") for f in xt.children(el, "inflow")),
+        outflows=tuple(display(f.text or "") for f in xt.children(el, "outflow")),
+        non_negative=non_negative, units=(xt.text(el, "units") or "").strip(),
+        doc=(xt.text(el, "doc") or "").strip(),
+        lookup=top_lookup if kind == "gf" else None, limits=xt.read_range(el, where),
     )
 
 
 def _read_model(el, path: Path) -> SubModel:
     variables, modules = [], []
-    vars_el = _child(el, "variables")
-    if vars_el is None and any(_local(c) in ("aux", "stock", "flow") for c in el):
+    vars_el = xt.child(el, "variables")
+    if vars_el is None and any(xt.local(c) in ("aux", "stock", "flow") for c in el):
         raise TranslationError(
             f"{path}: line {el.sourceline}: old-format (pre-XMILE 1.0) file: variables sit "
             "directly under <model> instead of <model><variables>; re-save it as XMILE 1.0")
     for v in (vars_el if vars_el is not None else []):
-        kind = _local(v)
+        kind = xt.local(v)
         if kind in ("aux", "flow", "stock", "gf"):
             variables.append(_read_variable(v, path))
         elif kind == "module":
             line = v.sourceline or 0
             name = v.get("name", "")
             connects = tuple((c.get("to", ""), c.get("from", ""))
-                             for c in _children(v, "connect") + _children(v, "connect2"))
+                             for c in xt.children(v, "connect") + xt.children(v, "connect2"))
             modules.append(ModuleInstance(display(name), v.get("model", name), line, connects))
         elif kind in ("group", "dependencies"):
             continue
@@ -270,13 +244,13 @@ def _read_macro(el, path: Path) -> Macro:
     line = el.sourceline or 0
     name = el.get("name", "")
     where = f"{path}: line {line}: macro {name!r}"
-    eqn = _child(el, "eqn")
-    vars_el = _child(el, "variables")
+    eqn = xt.child(el, "eqn")
+    vars_el = xt.child(el, "variables")
     if eqn is None or (vars_el is not None and len(vars_el)):
         raise UnsupportedConstructError(
             f"{where}: macros with their own variables (stocks, auxiliaries) are not "
             "supported; only macros defined by one <eqn> of their parameters")
-    params = tuple(display(p.text or "") for p in _children(el, "parm"))
+    params = tuple(display(p.text or "") for p in xt.children(el, "parm"))
     return Macro(canonical(name), params, Equation(eqn.text or "", eqn.sourceline or line), line)
 
 
@@ -288,7 +262,7 @@ def _check_specs(node, values: dict[str, str], reciprocal: bool, path: Path) -> 
     """
     numbers = {}
     for key in ("start", "stop", "dt"):
-        line = _child(node, key).sourceline or node.sourceline or 0
+        line = xt.child(node, key).sourceline or node.sourceline or 0
         try:
             number = float(values[key])
         except ValueError:
@@ -306,17 +280,17 @@ def _check_specs(node, values: dict[str, str], reciprocal: bool, path: Path) -> 
 
 
 def _read_specs(root, path: Path) -> SimSpecs:
-    node = _child(root, "sim_specs")
+    node = xt.child(root, "sim_specs")
     if node is None:
         raise TranslationError(f"{path}: no <sim_specs> (start, stop, dt)")
     line = node.sourceline or 0
     values = {}
     for key in ("start", "stop", "dt"):
-        text = _text(node, key)
+        text = xt.text(node, key)
         if text is None or not text.strip():
             raise TranslationError(f"{path}: line {line}: <sim_specs> has no <{key}>")
         values[key] = text.strip()
-    dt_el = _child(node, "dt")
+    dt_el = xt.child(node, "dt")
     reciprocal = dt_el.get("reciprocal", "false").lower() == "true"
     _check_specs(node, values, reciprocal, path)
     if reciprocal:
@@ -326,12 +300,12 @@ def _read_specs(root, path: Path) -> SimSpecs:
 
 
 def _read_dimensions(root) -> tuple[Dimension, ...]:
-    node = _child(root, "dimensions")
+    node = xt.child(root, "dimensions")
     if node is None:
         return ()
     dims = []
-    for d in _children(node, "dim"):
-        elems = tuple(e.get("name", "") for e in _children(d, "elem"))
+    for d in xt.children(node, "dim"):
+        elems = tuple(e.get("name", "") for e in xt.children(d, "elem"))
         if not elems and d.get("size"):
             elems = tuple(str(i) for i in range(1, int(d.get("size")) + 1))
         dims.append(Dimension(d.get("name", ""), elems))
@@ -367,9 +341,9 @@ def read_document(path: Path, *, shown: Path | None = None) -> Document:
     root = tree.getroot()
     if root is None:
         raise TranslationError(f"{path}: not an XML file")
-    if _local(root) != "xmile":
-        raise TranslationError(f"{path}: the root element is <{_local(root)}>, expected <xmile>")
-    models = _children(root, "model")
+    if xt.local(root) != "xmile":
+        raise TranslationError(f"{path}: the root element is <{xt.local(root)}>, expected <xmile>")
+    models = xt.children(root, "model")
     if not models:
         raise TranslationError(f"{path}: no <model> element")
     roots = models if len(models) == 1 else [m for m in models if not m.get("name")]
@@ -379,17 +353,17 @@ def read_document(path: Path, *, shown: Path | None = None) -> Document:
     subs = {canonical(m.get("name")): _read_model(m, path) for m in models
             if m.get("name") and m is not roots[0]}
     macros = {}
-    for m in _children(root, "macro"):
+    for m in xt.children(root, "macro"):
         macro = _read_macro(m, path)
         macros[macro.name] = macro
-    behavior = _child(root, "behavior")
+    behavior = xt.child(root, "behavior")
     nn_stock = nn_flow = False
     if behavior is not None:
-        if _child(behavior, "non_negative") is not None:
+        if xt.child(behavior, "non_negative") is not None:
             nn_stock = nn_flow = True
         for kind in ("stock", "flow"):
-            part = _child(behavior, kind)
-            if part is not None and _child(part, "non_negative") is not None:
+            part = xt.child(behavior, kind)
+            if part is not None and xt.child(part, "non_negative") is not None:
                 if kind == "stock":
                     nn_stock = True
                 else:

@@ -152,9 +152,9 @@ class _Builder:
         if v.kind == "gf":
             if v.dims:
                 raise UnsupportedConstructError(f"{where}: arrayed graphical function")
-            return AbstractElement(name=fv.name, units=v.units, documentation=v.doc,
-                                   components=[AbstractLookup(subscripts=([], []),
-                                                              ast=_lookup_structure(v.lookup))])
+            lookup = AbstractLookup(subscripts=([], []), ast=_lookup_structure(v.lookup))
+            return AbstractElement(name=fv.name, units=v.units, limits=v.limits,
+                                   documentation=v.doc, components=[lookup])
         for eq in v.equations:  # the exporter's placeholder first: it explains the rest
             _refuse_placeholder(eq, _where(self.shown, eq.line, fv.name))
         self.check_coverage(fv, sym)
@@ -176,7 +176,7 @@ class _Builder:
                 if v.kind == "flow" and self.non_negative(v, flow=True):
                     ast = ae.CallStructure(ae.ReferenceStructure("max"), (ast, 0))
             components.append(AbstractComponent(subscripts=(subs, []), ast=ast))
-        return AbstractElement(name=fv.name, units=v.units, documentation=v.doc,
+        return AbstractElement(name=fv.name, units=v.units, limits=v.limits, documentation=v.doc,
                                components=components)
 
     def number_list(self, fv, sym, eq: Equation) -> list[AbstractComponent] | None:
