@@ -1,11 +1,17 @@
 """``sdkit run``'s peak cells count peaks as the report does.
 
-The summary computes the cell from one pandas column (no xarray object: its
+The summary computes the cell from one pandas column with
+:func:`sdkit.analysis.indicators.peak_status_values` (no xarray object: its
 first use imports dask, a second of a one-run command); it must say what
-:func:`sdkit.analysis.indicators.peak_status` says on the same series.
+:func:`sdkit.analysis.indicators.peak_status` says on the same series, and a
+warm ``sdkit run`` must not import dask.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +20,9 @@ import xarray as xr
 
 from sdkit.analysis.indicators import peak_status
 from sdkit.errors import InvalidValueError
-from sdkit.workflow.run_summary import _peak_cell
+from sdkit.workflow.run_summary import _peak_cell, run_and_summarize
+
+IIS = Path(__file__).resolve().parents[1] / "models" / "iis.mdl"
 
 TIMES = np.arange(2010.0, 2061.0)
 
@@ -59,3 +67,17 @@ def test_peak_cell_needs_two_times_on_each_side():
         _peak_cell(series, 2059.5)
     with pytest.raises(InvalidValueError, match="two times on each side"):
         _peak_cell(series, 2010.0)
+
+
+def test_warm_sdkit_run_imports_no_dask():
+    # in this process: warms the cache (a cold load translates with PySD, which imports dask)
+    expected = run_and_summarize(IIS)
+    assert "peak after" in expected  # the sidecar's report counts peaks: peak_status_values
+    code = ("import sys; from sdkit.cli import main; "
+            f"rc = main(['run', {str(IIS)!r}]); "
+            "print(rc, sorted(m for m in sys.modules if m.split('.')[0] == 'dask'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    text, dask_modules = proc.stdout.rstrip("\n").rsplit("\n", 1)
+    assert text == expected
+    assert dask_modules == "0 []"

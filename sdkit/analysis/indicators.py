@@ -2,7 +2,8 @@
 
 * :func:`peak_year`, :func:`peak`: when a series peaks and at what level.
 * :func:`peak_status`: the peak over projection years only, and whether the
-  series had already peaked by the last observed year (kept separate).
+  series had already peaked by the last observed year (kept separate);
+  :func:`peak_status_values` on plain arrays (no xarray object, so no dask import).
 * :func:`intensity_reduction`: carbon-intensity reduction against a base year;
   :func:`intensity_reduction_vs_2005` adds the 2005 framing of China's NDC
   under a stated assumption (the data start in 2010).
@@ -20,6 +21,7 @@ Functions take ``xarray.DataArray`` (dimension ``time`` plus any others),
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,8 +30,9 @@ import xarray as xr
 from sdkit.errors import DataError, InvalidValueError
 
 __all__ = [
-    "peak_year", "peak", "peak_status", "intensity_reduction", "intensity_reduction_vs_2005",
-    "ASSUMPTION_2005", "normalise", "minmax_benchmarks", "coupling_coordination",
+    "peak_year", "peak", "peak_status", "peak_status_values", "PeakStatus", "intensity_reduction",
+    "intensity_reduction_vs_2005", "ASSUMPTION_2005", "normalise", "minmax_benchmarks",
+    "coupling_coordination",
     "krugman_index", "krugman_pairwise",
 ]
 
@@ -46,9 +49,25 @@ ASSUMPTION_2005 = (
 
 
 def _select_from(da, start: float | None, time_dim: str):
-    if start is None:
-        return da
-    return da.sel({time_dim: da[time_dim] >= start})
+    return da if start is None else da.sel({time_dim: da[time_dim] >= start})
+
+
+def _peak_years(values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Time of each row's maximum along the last axis (NaN counted as -inf); NaN where
+    the maximum is the last time (no peak within the horizon)."""
+    idx = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=-1)
+    return np.where(idx == values.shape[-1] - 1, np.nan, times[idx])
+
+
+def _on_time_axis(da, time_dim: str, fn, attrs: str) -> list:
+    """`fn(values, times)` (time on the last axis) on a DataArray: each array it returns
+    becomes a DataArray over `da`'s other dimensions, with the attributes of the time
+    coordinate (``"t"`` in `attrs`) or of `da` (``"v"``), as xarray's reductions keep them."""
+    rest = da.isel({time_dim: 0}, drop=True)
+    out = fn(da.transpose(..., time_dim).to_numpy(), da[time_dim].to_numpy())
+    return [xr.DataArray(np.asarray(a), dims=rest.dims, coords=rest.coords,
+                         attrs=(da[time_dim] if kind == "t" else da).attrs)
+            for a, kind in zip(out, attrs, strict=True)]
 
 
 def peak_year(da, *, start: float | None = None, time_dim: str = "time"):
@@ -68,11 +87,7 @@ def peak_year(da, *, start: float | None = None, time_dim: str = "time"):
     da = _select_from(da, start, time_dim)
     if da.sizes[time_dim] < 2:
         raise InvalidValueError(f"peak_year: need at least two times along {time_dim!r}")
-    times = da[time_dim]
-    idx = da.fillna(-np.inf).argmax(time_dim)
-    years = times.isel({time_dim: idx}).drop_vars(time_dim)
-    still_rising = idx == da.sizes[time_dim] - 1
-    return years.where(~still_rising)
+    return _on_time_axis(da, time_dim, lambda v, t: [_peak_years(v, t)], "t")[0].rename(time_dim)
 
 
 def peak(da, *, start: float | None = None, time_dim: str = "time"):
@@ -84,10 +99,42 @@ def peak(da, *, start: float | None = None, time_dim: str = "time"):
         ``year`` (NaN where not peaked within the horizon) and ``level``
         (the maximum over the considered times).
     """
-
     sel = _select_from(da, start, time_dim)
     return xr.Dataset({"year": peak_year(sel, time_dim=time_dim),
                        "level": sel.max(time_dim)})
+
+
+class PeakStatus(NamedTuple):
+    """:func:`peak_status_values`' result: arrays over all but the time axis."""
+
+    year: np.ndarray
+    level: np.ndarray
+    already_peaked: np.ndarray
+    historical_peak_year: np.ndarray
+
+
+def peak_status_values(values, times, *, last_observed: float,
+                       time_dim: str = "time") -> PeakStatus:
+    """:func:`peak_status` on plain arrays (time on the last axis of `values`; `times`
+    1-D; `time_dim` names the axis in the error), without building an xarray object.
+
+    Returns
+    -------
+    PeakStatus
+        :func:`peak_status`'s fields as arrays (NumPy scalars for 1-D `values`);
+        maxima skip NaN as xarray's do.
+    """
+    values, times = np.asarray(values), np.asarray(times)
+    in_hist, in_proj = times <= last_observed, times > last_observed
+    if in_hist.sum() < 2 or in_proj.sum() < 2:
+        raise InvalidValueError(f"peak_status: need at least two times on each side of "
+                                f"{last_observed:g} along {time_dim!r}")
+    hist, proj = values[..., in_hist], values[..., in_proj]
+    level = np.fmax.reduce(proj, axis=-1)
+    hist_top = np.argmax(np.where(np.isnan(hist), -np.inf, hist), axis=-1)
+    return PeakStatus(year=_peak_years(proj, times[in_proj]), level=level,
+                      already_peaked=np.fmax.reduce(hist, axis=-1) >= level,
+                      historical_peak_year=times[in_hist][hist_top])
 
 
 def peak_status(da, *, last_observed: float, time_dim: str = "time"):
@@ -115,20 +162,10 @@ def peak_status(da, *, last_observed: float, time_dim: str = "time"):
     ------
     InvalidValueError
         Fewer than two history or two projection times.
-    """
-
-    times = da[time_dim]
-    hist = da.sel({time_dim: times <= last_observed})
-    proj = da.sel({time_dim: times > last_observed})
-    if hist.sizes[time_dim] < 2 or proj.sizes[time_dim] < 2:
-        raise InvalidValueError(f"peak_status: need at least two times on each side of "
-                                f"{last_observed:g} along {time_dim!r}")
-    already = hist.max(time_dim) >= proj.max(time_dim)
-    hist_year = hist[time_dim].isel({time_dim: hist.fillna(-np.inf).argmax(time_dim)})
-    return xr.Dataset({"year": peak_year(proj, time_dim=time_dim),
-                       "level": proj.max(time_dim),
-                       "already_peaked": already,
-                       "historical_peak_year": hist_year.drop_vars(time_dim)})
+    """  # the work: peak_status_values on da's values
+    fields = _on_time_axis(da, time_dim, lambda v, t: peak_status_values(
+        v, t, last_observed=last_observed, time_dim=time_dim), "tvvt")
+    return xr.Dataset(dict(zip(PeakStatus._fields, fields)))
 
 
 def _at(da, year: float, time_dim: str):
@@ -213,8 +250,7 @@ def normalise(values, lower, upper, *, positive: bool = True):
     InvalidValueError
         If ``upper <= lower``.
     """
-    lower = np.asarray(lower, dtype=float)
-    upper = np.asarray(upper, dtype=float)
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
     if np.any(upper <= lower):
         raise InvalidValueError(f"normalise: upper must exceed lower: {lower} .. {upper}")
     scaled = (np.asarray(values, dtype=float) - lower) / (upper - lower)

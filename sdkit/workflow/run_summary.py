@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sdkit.analysis.indicators import peak_status_values
 from sdkit.edit.cin import check_changes
 from sdkit.engine.simulate import simulate, split_subscripted
 from sdkit.errors import InvalidValueError, OutputError, SpecError
@@ -119,20 +120,15 @@ def _fmt(value: float) -> str:
 
 def _peak_cell(series: pd.Series, start: float | None) -> str:
     """The peak year of one column; with `start` (the last history year) as the report
-    counts it (:func:`sdkit.analysis.indicators.peak_status`, here on one series without
-    building an xarray object): projection years only, a peak in the history shown as such."""
+    counts it (:func:`sdkit.analysis.indicators.peak_status_values`: no xarray object,
+    whose first use imports dask): projection years only, a peak in the history shown as such."""
     if start is None:
         return f"{series.idxmax():g}"
-    series = series.astype(float)
-    times = series.index.to_numpy(float)
-    hist, proj = series[times <= start], series[times > start]
-    if len(hist) < 2 or len(proj) < 2:
-        raise InvalidValueError(f"peak_status: need at least two times on each side of "
-                                f"{start:g} along 'time'")
-    if hist.max() >= proj.max():  # NaN skipped, as xarray's max does
-        return f"already peaked ({hist.fillna(-np.inf).idxmax():g})"
-    top = int(np.argmax(proj.fillna(-np.inf).to_numpy()))
-    return "not by horizon" if top == len(proj) - 1 else f"{proj.index[top]:g}"
+    st = peak_status_values(series.to_numpy(float), series.index.to_numpy(float),
+                            last_observed=start)
+    if st.already_peaked:
+        return f"already peaked ({st.historical_peak_year:g})"
+    return "not by horizon" if np.isnan(st.year) else f"{st.year:g}"
 
 
 def summarize(frame: pd.DataFrame, spec: SummarySpec | None = None,
