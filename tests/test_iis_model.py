@@ -156,6 +156,21 @@ def test_every_variable_has_units_and_documentation(mdl_model):
     assert len(variables) == len(BUILD.VARS)
 
 
+def test_levers_declare_their_bounds_in_both_files(mdl_model):
+    """Vensim ``[min,max]`` and XMILE ``<range>`` give the same bounds, so ``sdkit set`` holds them."""
+    xmile_model = sdkit.load_model(XMILE)
+    for k in LEVERS:
+        ranges = {f"Lever {k}": (0, 1), f"Lever {k} start year": (2022, 2050),
+                  f"Lever {k} ramp years": (0, 20)}
+        for name, bounds in ranges.items():
+            assert mdl_model.variable(name).range == bounds, name
+            assert xmile_model.variable(name).range == bounds, name
+            assert bounds[0] <= mdl_model.variable(name).value <= bounds[1], name
+    for path in (MDL, XMILE):
+        with pytest.raises(sdkit.SdkitError, match=r"outside the declared range \[0, 1\]"):
+            sdkit.edit_model(path, {f"Lever {LEVERS[0]}": 1.5})
+
+
 def test_units_are_dimensionally_consistent():
     for path in (MDL, XMILE):
         report = sdkit.check_model(path)

@@ -57,6 +57,7 @@ class Var:
     inflows: tuple[str, ...] = ()
     outflows: tuple[str, ...] = ()
     group: str = ""
+    limits: tuple[float, float] | None = None  # Vensim [min,max] after the units; XMILE <range>
 
 
 def csum(template: str) -> str:
@@ -205,13 +206,13 @@ def lever_vars(key: str, title: str, default_start: float, what: str) -> list[Va
     return [
         Var(base, (0.0,), "Dmnl",
             f"Strategy lever '{title}': strength, 0 = off (baseline), 1 = full strategy; "
-            f"bounds [0, 1]. {what}", kind="const", group="levers"),
+            f"bounds [0, 1]. {what}", kind="const", group="levers", limits=(0, 1)),
         Var(f"{base} start year", (default_start,), "Year",
             f"Year the '{title}' lever starts to act; bounds [2022, 2050].",
-            kind="const", group="levers"),
+            kind="const", group="levers", limits=(2022, 2050)),
         Var(f"{base} ramp years", (5.0,), "Year",
             f"Years over which the '{title}' lever ramps linearly from 0 to its strength; "
-            "0 gives a step; bounds [0, 20].", kind="const", group="levers"),
+            "0 gives a step; bounds [0, 20].", kind="const", group="levers", limits=(0, 20)),
         Var(f"{title[0].upper()}{title[1:]} effect",
             f"{base} * MIN(1, MAX(0, (Time - {base} start year) / MAX({base} ramp years, "
             "Minimum ramp)))", "Dmnl",
@@ -1461,6 +1462,8 @@ def mdl_equation(var: Var) -> str:
     else:
         rhs = var.eqn
     units = var.units
+    if var.limits is not None:
+        units += " [{},{}]".format(*map(fmt_num, var.limits))
     return f"{lhs} =\n\t{rhs}\n\t~\t{units}\n\t~\t{var.doc}\n\t|\n"
 
 
@@ -1621,6 +1624,8 @@ def xmile_var(var: Var) -> str:
     for f in var.outflows:
         lines.append(f"\t\t\t\t<outflow>{xname(f)}</outflow>")
     lines.append(f"\t\t\t\t<units>{escape(xmile_units(var.units))}</units>")
+    if var.limits is not None:
+        lines.append('\t\t\t\t<range min="{}" max="{}"/>'.format(*map(fmt_num, var.limits)))
     lines.append(f"\t\t\t\t<doc>{escape(var.doc)}</doc>")
     lines.append(f"\t\t\t</{tag}>")
     return "\n".join(lines)
