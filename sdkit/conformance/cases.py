@@ -114,6 +114,28 @@ def _is_number(text: object) -> bool:
     return True
 
 
+def _aligned(first: pd.DataFrame, second: pd.DataFrame, key=None):
+    """The columns two runs share and the rows of the times they share.
+
+    Columns are matched by name, or by `key` of the name (in `first`'s order), times
+    after rounding to 1e-6 (a repeated time: its first row).
+
+    Returns
+    -------
+    columns : list of (str, str)
+        ``(column of first, column of second)`` pairs.
+    rows : tuple of two numpy.ndarray
+        The rows of `first` and of `second`, one per shared time.
+    """
+    key = key or (lambda c: c)
+    by_key = {key(c): c for c in second.columns}
+    columns = [(c, by_key[key(c)]) for c in first.columns if key(c) in by_key]
+    _, rows_first, rows_second = np.intersect1d(
+        np.round(first.index.to_numpy(dtype=float), 6),
+        np.round(second.index.to_numpy(dtype=float), 6), return_indices=True)
+    return columns, (rows_first, rows_second)
+
+
 def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
     """Compare on shared columns and times with the SDXorg tolerance.
 
@@ -124,21 +146,13 @@ def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
         (largest ``|e - a| - (atol + rtol|a|)`` excess, 0 when all pass) and
         ``detail``.
     """
-    act_cols = {_norm(c): c for c in actual.columns}
-    shared = [(c, act_cols[_norm(c)]) for c in expected.columns if _norm(c) in act_cols]
+    shared, (ei, ai) = _aligned(expected, actual, _norm)
     if not shared:
         return {"ok": False, "n_columns": 0, "worst_column": "", "worst_error": float("nan"),
                 "detail": "no columns in common with the canonical output"}
-    a_t = np.round(actual.index.to_numpy(dtype=float), 6)
-    e_t = np.round(expected.index.to_numpy(dtype=float), 6)
-    times = np.intersect1d(a_t, e_t)
-    if times.size == 0:
+    if ei.size == 0:
         return {"ok": False, "n_columns": len(shared), "worst_column": "",
                 "worst_error": float("nan"), "detail": "no times in common"}
-    a_idx = {t: i for i, t in enumerate(a_t)}
-    e_idx = {t: i for i, t in enumerate(e_t)}
-    ai = [a_idx[t] for t in times]
-    ei = [e_idx[t] for t in times]
     worst, worst_col = 0.0, ""
     for e_col, a_col in shared:
         e = expected[e_col].to_numpy(dtype=float)[ei]
@@ -153,8 +167,7 @@ def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
             worst, worst_col = m, str(e_col)
     ok = worst <= 0.0
     return {"ok": ok, "n_columns": len(shared), "worst_column": worst_col,
-            "worst_error": worst, "detail": "" if ok else f"at {times.size} shared times"}
-
+            "worst_error": worst, "detail": "" if ok else f"at {ei.size} shared times"}
 
 
 def suite_data_files(model: str | os.PathLike, canonical: str | os.PathLike) -> list[Path]:
@@ -187,17 +200,14 @@ def compare_engines(first: pd.DataFrame, second: pd.DataFrame) -> dict:
         equal to NaN), ``n_columns``, ``worst_column`` and ``worst_difference``
         (the largest ``|a - b| / max(|a|, |b|)``; ``inf`` where one is NaN).
     """
-    shared = [c for c in first.columns if c in set(second.columns)]
-    a_t = np.round(first.index.to_numpy(dtype=float), 6)
-    b_t = np.round(second.index.to_numpy(dtype=float), 6)
-    times, ai, bi = np.intersect1d(a_t, b_t, return_indices=True)
-    if not shared or times.size == 0:
+    shared, (ai, bi) = _aligned(first, second)
+    if not shared or ai.size == 0:
         return {"equal": False, "n_columns": 0, "worst_column": "",
                 "worst_difference": float("nan")}
     worst, worst_col = 0.0, ""
-    for col in shared:
+    for col, other in shared:
         a = first[col].to_numpy(dtype=float)[ai]
-        b = second[col].to_numpy(dtype=float)[bi]
+        b = second[other].to_numpy(dtype=float)[bi]
         with np.errstate(invalid="ignore", divide="ignore"):
             rel = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
         rel = np.where(a == b, 0.0, rel)  # equal values, infinities and zeros included
