@@ -42,7 +42,6 @@ KNOWN_FAILURES = {
 XMILE_REFUSAL_REASONS = (
     "the placeholder '???'",  # the exporter could not write the equation
     "nor a macro defined in the file",  # a macro lost in export
-    "old-format (pre-XMILE 1.0) file",  # isee's format before the standard
     "cannot parse equation",  # 'x not' in test_logicals.stmx
 )
 #: the only XMILE mismatches allowed: xmutil dropped Vensim's ACTIVE INITIAL when
@@ -101,7 +100,7 @@ def test_summary_last_line(report):
         assert (matched, total) == (RECORD["counts"][fmt]["match"],
                                     RECORD["counts"][fmt]["total"])
     assert RECORD["counts"]["vensim"]["match"] == 95  # of 97; plain PySD: 95
-    assert RECORD["counts"]["xmile"]["match"] == 66  # of 95; plain PySD: 62
+    assert RECORD["counts"]["xmile"]["match"] == 72  # of 95; plain PySD: 62
 
 
 def test_compare_uses_sdxorg_tolerance():
@@ -109,15 +108,24 @@ def test_compare_uses_sdxorg_tolerance():
     expected = pd.DataFrame({"A": [100.0, 200.0, np.nan], "B c": [1.0, 1.0, 1.0]}, index=t)
     close = pd.DataFrame({"a": [100.0 + 0.9e-3, 200.0, np.nan], "B_C": [1.0, 1.0, 1.0]},
                          index=t)
-    assert compare_outputs(close, expected)["ok"]
+    res = compare_outputs(close, expected)
+    # a match: no excess over the tolerance, and how close it came (|e - a|, relative)
+    assert res["ok"] and res["worst_error"] == 0.0
+    assert res["worst_abs_difference"] == pytest.approx(0.9e-3, rel=1e-9)
+    assert res["worst_rel_difference"] == pytest.approx(0.9e-3 / (100.0 + 0.9e-3), rel=1e-9)
     far = close.copy()
     far.iloc[1, 0] = 200.0 + 3e-3  # > 1e-5 + 1e-5 * 200
     res = compare_outputs(far, expected)
     assert not res["ok"] and res["worst_column"] == "A"
+    assert res["worst_error"] == pytest.approx(3e-3 - (1e-5 + 1e-5 * (200.0 + 3e-3)), rel=1e-6)
+    assert res["worst_abs_difference"] == pytest.approx(3e-3, rel=1e-9)
+    assert res["worst_rel_difference"] == pytest.approx(3e-3 / (200.0 + 3e-3), rel=1e-9)
     nan_vs_value = close.copy()
     nan_vs_value.iloc[2, 0] = 1.0
-    assert not compare_outputs(nan_vs_value, expected)["ok"]
-    assert compare_outputs(pd.DataFrame({"Z": [1.0]}, index=[0.0]), expected)["n_columns"] == 0
+    res = compare_outputs(nan_vs_value, expected)
+    assert not res["ok"] and res["worst_abs_difference"] == res["worst_rel_difference"] == np.inf
+    none = compare_outputs(pd.DataFrame({"Z": [1.0]}, index=[0.0]), expected)
+    assert none["n_columns"] == 0 and np.isnan(none["worst_abs_difference"])
 
 
 def test_canonical_constants_exported_once_are_filled(tmp_path):
@@ -170,6 +178,14 @@ def test_any_folder_with_the_layout(tmp_path, conformance_dir, capsys):
     assert {a["status"] for n, a in agreed.items() if "teacup" in n} == {"equal"}
     assert {r["engine_used"] for r in data["results"] if r["engine"] == "sdkit"
             and r["status"] == "match"} == {"fast"}
+    # every compared result says how close it came, beside its excess over the tolerance
+    compared = [r for r in data["results"] if r["status"] in ("match", "mismatch")]
+    assert all(0.0 <= r["worst_error"] <= r["worst_abs_difference"] < np.inf
+               and 0.0 <= r["worst_rel_difference"] <= 2.0 for r in compared)
+    assert any(r["worst_abs_difference"] > 0.0 for r in compared)  # not all bit for bit
+    assert {r["worst_error"] == 0.0 for r in compared if r["status"] == "match"} == {True}
+    broken = [r for r in data["results"] if r["status"] == "translate_error"]
+    assert broken and all(np.isnan(r["worst_abs_difference"]) for r in broken)
     # an existing --json file is refused before the suite runs, and kept; --overwrite replaces it
     before = json_out.read_bytes()
     assert main(["conformance", str(suite), "--quiet", "--json", str(json_out)]) == 2

@@ -136,6 +136,17 @@ def _aligned(first: pd.DataFrame, second: pd.DataFrame, key=None):
     return columns, (rows_first, rows_second)
 
 
+def _differences(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``|a - b|`` and ``|a - b| / max(|a|, |b|)``, elementwise: 0 where the values are
+    equal (infinities and zeros included) or both NaN, ``inf`` where one is NaN."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = np.abs(a - b)
+        rel = diff / np.maximum(np.abs(a), np.abs(b))
+    both_nan = np.isnan(a) & np.isnan(b)
+    return tuple(np.where(both_nan, 0.0, np.where(np.isnan(x), np.inf, x))
+                 for x in (np.where(a == b, 0.0, diff), np.where(a == b, 0.0, rel)))
+
+
 def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
     """Compare on shared columns and times with the SDXorg tolerance.
 
@@ -143,31 +154,36 @@ def compare_outputs(actual: pd.DataFrame, expected: pd.DataFrame) -> dict:
     -------
     dict
         ``ok`` (bool), ``n_columns``, ``worst_column``, ``worst_error``
-        (largest ``|e - a| - (atol + rtol|a|)`` excess, 0 when all pass) and
-        ``detail``.
+        (largest ``|e - a| - (atol + rtol|a|)`` excess, 0 when all pass),
+        ``worst_abs_difference`` and ``worst_rel_difference`` (the largest
+        ``|e - a|`` and ``|e - a| / max(|e|, |a|)`` over all shared values,
+        however close: how near a match is; ``inf`` where one is NaN, NaN
+        when nothing was compared) and ``detail``.
     """
+    nan = float("nan")
     shared, (ei, ai) = _aligned(expected, actual, _norm)
-    if not shared:
-        return {"ok": False, "n_columns": 0, "worst_column": "", "worst_error": float("nan"),
-                "detail": "no columns in common with the canonical output"}
-    if ei.size == 0:
-        return {"ok": False, "n_columns": len(shared), "worst_column": "",
-                "worst_error": float("nan"), "detail": "no times in common"}
-    worst, worst_col = 0.0, ""
+    if not shared or ei.size == 0:
+        return {"ok": False, "n_columns": len(shared), "worst_column": "", "worst_error": nan,
+                "worst_abs_difference": nan, "worst_rel_difference": nan,
+                "detail": "no times in common" if shared
+                else "no columns in common with the canonical output"}
+    worst, worst_col, worst_abs, worst_rel = 0.0, "", 0.0, 0.0
     for e_col, a_col in shared:
         e = expected[e_col].to_numpy(dtype=float)[ei]
         a = actual[a_col].to_numpy(dtype=float)[ai]
-        both_nan = np.isnan(e) & np.isnan(a)
+        diff, rel = _differences(e, a)
+        worst_abs, worst_rel = max(worst_abs, float(diff.max())), max(worst_rel, float(rel.max()))
         with np.errstate(invalid="ignore"):
             excess = np.abs(e - a) - (ATOL + RTOL * np.abs(a))
-        excess = np.where(both_nan, -1.0, excess)
-        excess = np.where(np.isnan(excess), np.inf, excess)
-        m = float(excess.max())
+        excess = np.where(np.isnan(e) & np.isnan(a), -1.0, excess)
+        m = float(np.where(np.isnan(excess), np.inf, excess).max())
         if m > worst:
             worst, worst_col = m, str(e_col)
     ok = worst <= 0.0
     return {"ok": ok, "n_columns": len(shared), "worst_column": worst_col,
-            "worst_error": worst, "detail": "" if ok else f"at {ei.size} shared times"}
+            "worst_error": worst, "worst_abs_difference": worst_abs,
+            "worst_rel_difference": worst_rel,
+            "detail": "" if ok else f"at {ei.size} shared times"}
 
 
 def suite_data_files(model: str | os.PathLike, canonical: str | os.PathLike) -> list[Path]:
@@ -208,11 +224,7 @@ def compare_engines(first: pd.DataFrame, second: pd.DataFrame) -> dict:
     for col, other in shared:
         a = first[col].to_numpy(dtype=float)[ai]
         b = second[other].to_numpy(dtype=float)[bi]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = np.abs(a - b) / np.maximum(np.abs(a), np.abs(b))
-        rel = np.where(a == b, 0.0, rel)  # equal values, infinities and zeros included
-        rel = np.where(np.isnan(a) & np.isnan(b), 0.0, np.where(np.isnan(rel), np.inf, rel))
-        m = float(rel.max())
+        m = float(_differences(a, b)[1].max())
         if m > worst:
             worst, worst_col = m, str(col)
     return {"equal": worst <= ENGINE_RTOL, "n_columns": len(shared), "worst_column": worst_col,

@@ -36,6 +36,10 @@ class CaseResult:
     `engine` is the engine asked for, `engine_used` the one that ran
     (``"fast"`` or ``"pysd"``: the sdkit engine runs PySD where it cannot
     compile the model); `notes` are sdkit's warnings during the run.
+    `worst_error` is the largest excess over the suite's tolerance (0 for a
+    match); `worst_abs_difference` and `worst_rel_difference` say how close
+    the run came to the canonical output (NaN: not compared; see
+    :func:`~sdkit.conformance.cases.compare_outputs`).
     """
 
     name: str
@@ -49,6 +53,8 @@ class CaseResult:
     engine_used: str = ""
     engine: str = "pysd"
     notes: tuple[str, ...] = ()
+    worst_abs_difference: float = float("nan")
+    worst_rel_difference: float = float("nan")
 
 
 @dataclass(frozen=True)

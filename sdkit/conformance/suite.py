@@ -81,6 +81,8 @@ def _on_engine(m, expected, engine: str) -> tuple[dict, object]:
     cmp = compare_outputs(actual, expected)
     return {"status": "match" if cmp["ok"] else "mismatch", "detail": cmp["detail"],
             "worst_column": cmp["worst_column"], "worst_error": cmp["worst_error"],
+            "worst_abs_difference": cmp["worst_abs_difference"],
+            "worst_rel_difference": cmp["worst_rel_difference"],
             "n_columns": cmp["n_columns"], "engine_used": used, "engine": engine,
             "notes": notes}, actual
 
@@ -136,13 +138,18 @@ def run_case(model: str | os.PathLike, canonical: str | os.PathLike,
     """Translate, run and compare one model on one engine in this process.
 
     Returns a dict with ``status``, ``detail``, ``worst_column``,
-    ``worst_error``, ``n_columns``, ``engine_used`` and ``notes`` (sdkit's
-    warnings during the run).
+    ``worst_error``, ``worst_abs_difference``, ``worst_rel_difference``
+    (see :func:`~sdkit.conformance.cases.compare_outputs`), ``n_columns``,
+    ``engine_used`` and ``notes`` (sdkit's warnings during the run).
     """
     engine = _engine_name(engine)
     if engine == "both":
         raise InvalidValueError("run_case runs one engine; run_engines runs both")
     return run_engines(model, canonical, engine)[engine]
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _case_results(case: ConformanceCase, engine: str, outcome: Outcome
@@ -154,17 +161,16 @@ def _case_results(case: ConformanceCase, engine: str, outcome: Outcome
     results = []
     for e in engines:
         d = data.get(e) or {"status": status, "detail": failed}
-        worst = d.get("worst_error", 0.0)
         results.append(CaseResult(
             case.name, case.format, d["status"], d.get("detail", ""), d.get("worst_column", ""),
-            float("nan") if worst is None else float(worst), int(d.get("n_columns", 0)),
-            seconds, d.get("engine_used", ""), e, tuple(d.get("notes", ()))))
+            _number(d.get("worst_error", 0.0)), int(d.get("n_columns", 0)), seconds,
+            d.get("engine_used", ""), e, tuple(d.get("notes", ())),
+            _number(d.get("worst_abs_difference")), _number(d.get("worst_rel_difference"))))
     agreement = None
     if engine == "both":
         a = data.get("agreement") or {"status": "not compared", "detail": failed or ""}
-        diff = a.get("worst_difference", 0.0)
         agreement = Agreement(case.name, case.format, a["status"], a.get("worst_column", ""),
-                              float("nan") if diff is None else float(diff), a.get("detail", ""))
+                              _number(a.get("worst_difference", 0.0)), a.get("detail", ""))
     return results, agreement
 
 
