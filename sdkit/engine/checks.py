@@ -12,7 +12,8 @@ from sdkit.errors import InvalidValueError, SimulationError
 from sdkit.model.load import Model
 from sdkit.model.timesettings import check_output_size, check_time_value
 
-__all__ = ["coerce_number", "check_time_setting", "check_run_size", "raise_if_not_finite"]
+__all__ = ["coerce_number", "check_time_setting", "check_run_size", "run_time_settings",
+           "raise_if_not_finite"]
 
 
 def coerce_number(value: object, *, what: str) -> float:
@@ -56,6 +57,17 @@ def check_run_size(model: Model, start: float | None, stop: float | None, dt: fl
         Naming the model file, the number of steps or the bytes the saved
         output would take (saved times x values x members x 8).
     """
+    s, e, d, sp = run_time_settings(model, start, stop, dt, saveper)
+    check_output_size(s, e, d, sp, n_values, members=members, where=str(model.path),
+                      limit=limit)
+
+
+def run_time_settings(model: Model, start: float | None, stop: float | None,
+                      dt: float | None, saveper: float | None) -> tuple[float, float, float, float]:
+    """``(start, stop, dt, saveper)`` of a run: the caller's overrides, else the model's own.
+
+    A SAVEPER defined as TIME STEP follows a new `dt`.
+    """
     ts = model.time_settings
     s = ts.start if start is None else start
     e = ts.stop if stop is None else stop
@@ -66,8 +78,7 @@ def check_run_size(model: Model, start: float | None, stop: float | None, dt: fl
         sp = dt  # SAVEPER = TIME STEP follows the new step
     else:
         sp = ts.saveper
-    check_output_size(s, e, d, sp, n_values, members=members, where=str(model.path),
-                      limit=limit)
+    return s, e, d, sp
 
 
 def raise_if_not_finite(frame: pd.DataFrame, model: Model, params, inputs=None) -> None:
