@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 
+import pandas as pd
 import pytest
 
 import sdkit
@@ -118,9 +119,14 @@ def test_model_of_only_control_variables_is_an_error(tmp_path):
         sdkit.load_model(path)
 
 
-def test_legacy_stmx_is_refused(conformance_dir):
-    with pytest.raises(TranslationError, match="old-format"):
-        sdkit.load_model(conformance_dir / "samples" / "teacup" / "teacup_legacy.stmx")
+def test_legacy_stmx_reads_as_its_xmile_1_0_twin(conformance_dir):
+    # isee's pre-1.0 draft: variables straight under <model>, beside its <display>
+    folder = conformance_dir / "samples" / "teacup"
+    old = sdkit.simulate(sdkit.load_model(folder / "teacup_legacy.stmx"))
+    new = sdkit.simulate(sdkit.load_model(folder / "teacup.xmile"))
+    new = new.rename(columns=lambda c: c if c.isupper() else c.lower())  # the twin capitalises
+    assert len(old.columns) == 8
+    pd.testing.assert_frame_equal(old, new[old.columns], check_exact=True)
 
 
 def test_missing_external_data_is_a_model_file_error(tmp_path, conformance_dir):

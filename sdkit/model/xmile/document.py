@@ -218,11 +218,10 @@ def _read_variable(el, path: Path) -> Variable:
 def _read_model(el, path: Path) -> SubModel:
     variables, modules = [], []
     vars_el = xt.child(el, "variables")
-    if vars_el is None and any(xt.local(c) in ("aux", "stock", "flow") for c in el):
-        raise TranslationError(
-            f"{path}: line {el.sourceline}: old-format (pre-XMILE 1.0) file: variables sit "
-            "directly under <model> instead of <model><variables>; re-save it as XMILE 1.0")
-    for v in (vars_el if vars_el is not None else []):
+    # the pre-1.0 drafts isee wrote (Stella 10) put the variables straight under <model>, beside
+    # its <display>: read them the same way and skip what is not a variable
+    legacy = vars_el is None
+    for v in (el if legacy else vars_el):
         kind = xt.local(v)
         if kind in ("aux", "flow", "stock", "gf"):
             variables.append(_read_variable(v, path))
@@ -232,7 +231,7 @@ def _read_model(el, path: Path) -> SubModel:
             connects = tuple((c.get("to", ""), c.get("from", ""))
                              for c in xt.children(v, "connect") + xt.children(v, "connect2"))
             modules.append(ModuleInstance(display(name), v.get("model", name), line, connects))
-        elif kind in ("group", "dependencies"):
+        elif kind in ("group", "dependencies") or legacy:
             continue
         elif isinstance(v.tag, str):
             raise UnsupportedConstructError(
