@@ -110,3 +110,25 @@ def test_non_finite_output_is_an_error(tmp_path):
         sdkit.simulate(path, outputs=["rate", "x"])
     out = sdkit.simulate(path, outputs=["rate"], check_finite=False)
     assert np.isinf(out["rate"].loc[1.0])
+
+
+def test_a_pysd_run_reports_its_steps_as_log_lines(teacup_path, monkeypatch, capsys):
+    # stderr is not a terminal here: log lines (every 0 s), with rate and ETA, then "done"
+    monkeypatch.setenv("SDKIT_PROGRESS_SECONDS", "0")
+    model = sdkit.load_model(teacup_path)
+    out = sdkit.simulate(model, engine="pysd", stop=10)
+    lines = capsys.readouterr().err.splitlines()
+    steps = [ln for ln in lines if ln.startswith("sdkit: teacup.mdl on PySD: ")]
+    assert steps[0].startswith("sdkit: teacup.mdl on PySD: 1/80 step (1%), ")
+    assert "steps/s, ETA" in steps[0]
+    assert steps[-1].startswith("sdkit: teacup.mdl on PySD: 80/80 steps (100%)")
+    assert "done in" in steps[-1]
+    assert out.index[-1] == 10.0
+    # the step counter is gone after the run: the next run counts afresh and PySD's own
+    # method is back
+    from sdkit.engine.pysd_backend import fresh_pysd
+
+    assert "_integrate_step" not in vars(fresh_pysd(model))
+    sdkit.simulate(model, engine="pysd", stop=5)
+    again = [ln for ln in capsys.readouterr().err.splitlines() if "on PySD" in ln]
+    assert again[-1].startswith("sdkit: teacup.mdl on PySD: 40/40 steps (100%)")

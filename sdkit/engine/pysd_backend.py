@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ import xarray as xr
 
 from sdkit.engine.checks import coerce_number, raise_if_not_finite
 from sdkit.errors import InvalidValueError, SdkitWarning, SimulationError, UnknownVariableError
+from sdkit.io.progress import Progress
 from sdkit.model.cached import verify_translation
 from sdkit.model.load import Model
 from sdkit.model.names import canonical, split_subscripted
@@ -130,12 +132,41 @@ def unrequested_stocks(model: Model, columns: list[str] | None) -> list[str]:
     return [v.name for v in model.variables if v.kind == "stock" and v.name not in asked]
 
 
+@contextmanager
+def _counting_steps(pysd_model, desc: str):
+    """Count PySD's integration steps on a :class:`Progress` while the block runs.
+
+    A bar on a terminal, a log line every few seconds elsewhere (nothing for a
+    short run). The total is read from PySD's clock at the first step, once
+    the run has set its time settings.
+    """
+    step, bars = pysd_model._integrate_step, []
+
+    def counted():
+        if not bars:
+            clock = pysd_model.time
+            total = int(round((clock.final_time() - clock()) / clock.time_step()))
+            bars.append(Progress(max(total, 1), desc=desc, unit="step"))
+        step()
+        bars[0].update()
+
+    pysd_model._integrate_step = counted  # an instance attribute over PySD's method
+    try:
+        yield
+    finally:
+        del pysd_model._integrate_step
+        for bar in bars:
+            bar.close()
+
+
 def run_pysd(model: Model, params=None, *, columns: list[str] | None = None,
              start: float | None = None, stop: float | None = None, dt: float | None = None,
-             saveper: float | None = None, check_finite: bool = True) -> pd.DataFrame:
+             saveper: float | None = None, check_finite: bool = True,
+             progress: bool = False) -> pd.DataFrame:
     """One PySD run from a fresh state (see :func:`sdkit.engine.simulate.simulate`).
 
-    The caller has checked the time settings and the output size.
+    The caller has checked the time settings and the output size. `progress`
+    reports the integration steps (PySD runs of large models take minutes).
     """
     pysd_model = fresh_pysd(model)
     pysd_params = resolve_params(model, params)
@@ -144,7 +175,9 @@ def run_pysd(model: Model, params=None, *, columns: list[str] | None = None,
     kwargs = {"initial_condition": (start, {})} if start is not None else {}
     _DIRTY.add(model)  # whatever happens below, reset before the next run
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, (
+                _counting_steps(pysd_model, f"{model.path.name} on PySD") if progress
+                else nullcontext()):
             warnings.simplefilter("always")
             frame = pysd_model.run(
                 params=pysd_params or None,

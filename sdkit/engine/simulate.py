@@ -240,7 +240,8 @@ def simulate(
     if engine != "pysd":
         frame, why = _try_fast(model, params, columns, check_finite, times, method, engine)
     if frame is None:
-        frame = run_pysd(model, params, columns=columns, check_finite=check_finite, **times)
+        frame = run_pysd(model, params, columns=columns, check_finite=check_finite,
+                         progress=True, **times)
     frame.attrs["sdkit_dims"] = {
         name: model.dims_of(name)
         for name in {split_subscripted(c)[0] for c in frame.columns if "[" in str(c)}
