@@ -210,6 +210,19 @@ def test_loops_json(sir_path, tmp_path, capsys):
     assert {p["name"] for p in periods if p["loop"] == "R1"} <= {"contagion"}
 
 
+def test_dominance_names_come_from_the_loop_report(sir_path, tmp_path):
+    """The names are the loop report's: the sidecar is read once, by find_loops."""
+    model = _sir_with_sidecar(sir_path, tmp_path, SIR_LOOPS)
+    m = sdkit.load_model(model)
+    family = find_loops(m)
+    assert dict(family.names) == {"R1": "contagion", "R2": "recovery"}
+    model.with_name("sir.sdkit.toml").unlink()  # what the report carries is what counts
+    assert dict(loop_dominance(m, loops=family).names) == dict(family.names)
+    plain = find_loops(m, documented=False)  # numbered once, by length: no names
+    assert sorted(lp.id for lp in plain) == ["B1", "B2", "R1"]
+    assert dict(loop_dominance(m, loops=plain).names) == {}
+
+
 def test_two_documented_loops_with_one_id_are_refused(sir_path, tmp_path, capsys):
     model = _sir_with_sidecar(sir_path, tmp_path, '[loops]\n"R1 contagion" = '
                               '["Infectious", "Succumbing"]\n"R1 again" = '

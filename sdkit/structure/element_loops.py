@@ -17,12 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sdkit.structure.elements import ElementGraph
-from sdkit.structure.loops import Loop, LoopReport, simple_cycles
+from sdkit.structure.loops import ID_PREFIX, Loop, LoopReport, polarity_of, simple_cycles
 
 __all__ = ["all_element_loops", "label_loops"]
-
-_PREFIX = {"reinforcing": "R", "balancing": "B", "ambiguous": "U"}
-
 
 def all_element_loops(graph: ElementGraph, *, max_loops: int) -> list[list[str]] | None:
     """Every elementary cycle of the element graph, or None past `max_loops`."""
@@ -56,16 +53,15 @@ def label_loops(cycles: list[list[str]], graph: ElementGraph, family: LoopReport
     """
     rank = {n: i for i, n in enumerate(graph.nodes)}
     by_family = {_canonical(lp.variables): lp for lp in family}
-    polarity_of = {(lk.source, lk.target): lk.polarity for lk in graph.links}
-    extra = {"reinforcing": 0, "balancing": 0, "ambiguous": 0}
+    sign_of = {(lk.source, lk.target): lk.polarity for lk in graph.links}
+    extra = dict.fromkeys(ID_PREFIX, 0)
     rows = []
     for cycle in cycles:
         stocks = [n for n in cycle if graph.equations[n].is_stock] or cycle
         i = cycle.index(min(stocks, key=lambda n: rank[n]))
         cycle = cycle[i:] + cycle[:i]
-        pols = tuple(polarity_of[(a, b)] for a, b in zip(cycle, cycle[1:] + cycle[:1]))
-        polarity = ("ambiguous" if "?" in pols
-                    else "balancing" if pols.count("-") % 2 else "reinforcing")
+        pols = tuple(sign_of[(a, b)] for a, b in zip(cycle, cycle[1:] + cycle[:1]))
+        polarity = polarity_of(pols)
         parent = by_family.get(_canonical(_root([graph.family[n] for n in cycle])))
         rows.append((parent, cycle, pols, polarity))
     order = {lp.id: i for i, lp in enumerate(family)}
@@ -75,7 +71,7 @@ def label_loops(cycles: list[list[str]], graph: ElementGraph, family: LoopReport
     for parent, cycle, pols, polarity in rows:
         if parent is None:
             extra[polarity] += 1
-            base = f"{_PREFIX[polarity]}x{extra[polarity]}"
+            base = f"{ID_PREFIX[polarity]}x{extra[polarity]}"
         else:
             base = parent.id
         elems = []

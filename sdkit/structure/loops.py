@@ -11,6 +11,7 @@ documented ids.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -18,9 +19,26 @@ import pandas as pd
 
 from sdkit.errors import InvalidValueError
 from sdkit.structure.graph import ModelGraph, model_graph
-from sdkit.structure.named_loops import documented_loops, name_loops, sidecar_of
+from sdkit.structure.named_loops import (
+    DocumentedIds,
+    documented_ids,
+    documented_loops,
+    sidecar_of,
+)
 
-__all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles", "strongly_connected"]
+__all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles", "strongly_connected",
+           "polarity_of", "ID_PREFIX"]
+
+#: the first letter of a loop id, by polarity
+ID_PREFIX = {"reinforcing": "R", "balancing": "B", "ambiguous": "U"}
+
+
+def polarity_of(signs: Sequence[str]) -> str:
+    """A loop's polarity from its link signs: ``"ambiguous"`` if any is ``?``, else
+    ``"balancing"`` for an odd number of ``-``, else ``"reinforcing"``."""
+    if "?" in signs:
+        return "ambiguous"
+    return "balancing" if list(signs).count("-") % 2 else "reinforcing"
 
 
 @dataclass(frozen=True)
@@ -281,7 +299,7 @@ def find_loops(model, *, max_loops: int = 100_000, documented: bool = True) -> L
     documented : bool, default True
         Give the loops the model's sidecar names (``[loops]`` in
         ``MODEL.sdkit.toml``) their documented ids, listed first
-        (:func:`sdkit.structure.named_loops.name_loops`).
+        (:func:`sdkit.structure.named_loops.documented_ids`).
 
     Returns
     -------
@@ -320,20 +338,29 @@ def find_loops(model, *, max_loops: int = 100_000, documented: bool = True) -> L
             raise InvalidValueError(f"{name}: more than {max_loops} feedback loops; "
                                     "raise max_loops to enumerate them all")
     cycles.sort(key=lambda c: (len(c), c))
-    counters = {"reinforcing": 0, "balancing": 0, "ambiguous": 0}
-    prefix = {"reinforcing": "R", "balancing": "B", "ambiguous": "U"}
     loops = []
     for cycle in cycles:
         pols = tuple(signs[(a, b)] for a, b in zip(cycle, cycle[1:] + cycle[:1]))
-        if "?" in pols:
-            polarity = "ambiguous"
-        else:
-            polarity = "balancing" if pols.count("-") % 2 else "reinforcing"
-        counters[polarity] += 1
-        loops.append(Loop(f"{prefix[polarity]}{counters[polarity]}", tuple(cycle), pols,
-                          polarity))
-    report = LoopReport(str(name), tuple(loops))
+        loops.append(Loop("", tuple(cycle), pols, polarity_of(pols)))
     named = documented_loops(path) if documented and path is not None else {}
-    if not named:
-        return report
-    return name_loops(report, named, graph.variables, where=str(sidecar_of(path)))
+    doc = (documented_ids(loops, named, graph.variables, where=str(sidecar_of(path)))
+           if named else DocumentedIds({}, {}))
+    return LoopReport(str(name), _numbered(loops, doc.ids), doc.names, doc.unmatched,
+                      doc.notes)
+
+
+def _numbered(loops: list[Loop], documented: Mapping[int, str]) -> tuple[Loop, ...]:
+    """The loops' one numbering: those at the positions `documented` gives first, under
+    its ids and in its order; then the others ``R``, ``B``, ``U`` by length, skipping
+    the documented ids."""
+    first = [dataclasses.replace(loops[i], id=new) for i, new in documented.items()]
+    taken, counters, rest = set(documented.values()), dict.fromkeys(ID_PREFIX, 0), []
+    for i, loop in enumerate(loops):
+        if i in documented:
+            continue
+        new = ""
+        while not new or new in taken:
+            counters[loop.polarity] += 1
+            new = f"{ID_PREFIX[loop.polarity]}{counters[loop.polarity]}"
+        rest.append(dataclasses.replace(loop, id=new))
+    return tuple(first + rest)

@@ -15,12 +15,13 @@ intermediate variable being added. A listed name the model does not define
 is an error (:class:`~sdkit.errors.SpecError`, naming the sidecar and the
 key); a documented loop no loop matches is reported as unmatched.
 
-:func:`name_loops` gives each documented loop the id its name starts with
-(``R1`` of ``"R1 capital"``, the whole name if it starts with no id) and
-lists those loops first, in the sidecar's order; the other loops are
-numbered ``R``, ``B``, ``U`` by length, skipping the documented ids, so an
-id never means two loops. On a subscripted model, every element loop along a
-named loop carries its name (``R1[Enshi]`` -> ``"capital"``).
+:func:`documented_ids` gives each documented loop the id its name starts with
+(``R1`` of ``"R1 capital"``, the whole name if it starts with no id), and
+:func:`sdkit.find_loops` lists those loops first, in the sidecar's order, and
+numbers the others ``R``, ``B``, ``U`` by length, skipping the documented ids,
+so an id never means two loops. On a subscripted model, every element loop
+along a named loop carries its name (``R1[Enshi]`` -> ``"capital"``,
+:func:`documented_names`).
 """
 
 from __future__ import annotations
@@ -39,11 +40,10 @@ from sdkit.structure.graph import name_key
 if TYPE_CHECKING:  # loops.py imports this module to name the loops it finds
     from sdkit.structure.loops import LoopReport
 
-__all__ = ["documented_loops", "documented_names", "match_documented", "name_loops",
-           "sidecar_of", "split_label"]
+__all__ = ["DocumentedIds", "documented_ids", "documented_loops", "documented_names",
+           "match_documented", "sidecar_of", "split_label"]
 
 _LABEL = re.compile(r"([A-Za-z]+[0-9]+)(?:\s+(.*))?", re.S)
-_PREFIX = {"reinforcing": "R", "balancing": "B", "ambiguous": "U"}
 
 
 def sidecar_of(model_path: str | os.PathLike) -> Path:
@@ -93,6 +93,26 @@ def _visits_in_order(cycle: Sequence[str], waypoints: Sequence[str]) -> bool:
     return True
 
 
+def _fits(loops: Sequence, documented: Mapping[str, Sequence[str]],
+          variables: Sequence[str], where: str) -> tuple[dict[int, str], list[str]]:
+    """``position of a loop in loops -> documented label``, and the labels no loop fits."""
+    known = {name_key(v) for v in variables}
+    matched: dict[int, str] = {}
+    unmatched = []
+    for label, path in documented.items():
+        if known:
+            missing = [v for v in path if name_key(v) not in known]
+            if missing:
+                raise SpecError(f"{where}: [loops].{label!r}: {missing[0]!r} is not a "
+                                "variable of the model")
+        fits = [i for i, lp in enumerate(loops) if _visits_in_order(lp.variables, path)]
+        if not fits:
+            unmatched.append(label)
+            continue
+        matched.setdefault(min(fits, key=lambda i: len(loops[i])), label)
+    return matched, unmatched
+
+
 def match_documented(family: LoopReport, documented: Mapping[str, Sequence[str]],
                      variables: Sequence[str] = (), *, where: str = "") -> tuple[
                          dict[str, str], list[str]]:
@@ -115,22 +135,9 @@ def match_documented(family: LoopReport, documented: Mapping[str, Sequence[str]]
     (names, unmatched)
         ``loop id -> documented name`` and the documented names no loop fits.
     """
-    known = {name_key(v) for v in variables}
-    names: dict[str, str] = {}
-    unmatched = []
-    for label, path in documented.items():
-        if known:
-            missing = [v for v in path if name_key(v) not in known]
-            if missing:
-                raise SpecError(f"{where}: [loops].{label!r}: {missing[0]!r} is not a "
-                                "variable of the model")
-        fits = [lp for lp in family if _visits_in_order(lp.variables, path)]
-        if not fits:
-            unmatched.append(label)
-            continue
-        best = min(fits, key=len)
-        names.setdefault(best.id, label)
-    return names, unmatched
+    loops = list(family)
+    matched, unmatched = _fits(loops, documented, variables, where)
+    return {loops[i].id: label for i, label in matched.items()}, unmatched
 
 
 def split_label(label: str) -> tuple[str, str]:
@@ -139,24 +146,36 @@ def split_label(label: str) -> tuple[str, str]:
     return (m.group(1), (m.group(2) or "").strip() or label) if m else (label, label)
 
 
-def name_loops(family: LoopReport, documented: Mapping[str, Sequence[str]],
-               variables: Sequence[str] = (), *, where: str = "") -> LoopReport:
-    """`family` with the documented loops first, under their documented ids.
+@dataclasses.dataclass(frozen=True)
+class DocumentedIds:
+    """What the documentation says of a model's loops (:func:`documented_ids`)."""
+
+    ids: dict[int, str]  # position of a loop -> its documented id, in the sidecar's order
+    names: dict[str, str]  # documented id -> name
+    unmatched: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def documented_ids(loops: Sequence, documented: Mapping[str, Sequence[str]],
+                   variables: Sequence[str] = (), *, where: str = "") -> DocumentedIds:
+    """The documented id and name of each loop the documentation names.
 
     Parameters
     ----------
-    family : LoopReport
-        The model's variable loops, as :func:`sdkit.find_loops` numbers them.
+    loops : sequence of Loop
+        The model's variable loops, sorted as :func:`sdkit.find_loops` lists
+        them (their ids are not read: :func:`sdkit.find_loops` numbers them
+        once, from this result).
     documented, variables, where
         As :func:`match_documented`.
 
     Returns
     -------
-    LoopReport
-        Documented loops first (sidecar order) with ``names`` (id -> name),
-        then the others renumbered skipping the documented ids;
-        ``unmatched`` lists documented loops no loop fits and ``notes`` each
-        name whose ``R``/``B`` disagrees with the polarity read off the links.
+    DocumentedIds
+        ``ids`` (the loop's position -> the id its label starts with), ``names``
+        (id -> name), ``unmatched`` (documented loops no loop fits) and
+        ``notes`` (each name whose ``R``/``B`` disagrees with the polarity read
+        off the links).
 
     Raises
     ------
@@ -164,48 +183,24 @@ def name_loops(family: LoopReport, documented: Mapping[str, Sequence[str]],
         Two documented names start with the same id, or as
         :func:`match_documented`.
     """
-    matched, unmatched = match_documented(family, documented, variables, where=where)
-    by_id = {lp.id: lp for lp in family}
-    first, names, notes, seen = [], {}, [], {}
-    for old, label in sorted(matched.items(), key=lambda kv: list(documented).index(kv[1])):
+    matched, unmatched = _fits(loops, documented, variables, where)
+    ids, names, notes, seen = {}, {}, [], {}
+    for i, label in sorted(matched.items(), key=lambda kv: list(documented).index(kv[1])):
         new, name = split_label(label)
         if new in seen:
             raise SpecError(f"{where}: [loops]: {seen[new]!r} and {label!r} both name loop "
                             f"{new!r}; give each documented loop its own id")
         seen[new] = label
-        loop = by_id[old]
-        first.append(dataclasses.replace(loop, id=new))
-        names[new] = name
+        ids[i], names[new] = new, name
         said = {"R": "reinforcing", "B": "balancing"}.get(new[:1].upper())
-        if said and loop.polarity not in (said, "ambiguous"):
-            notes.append(f"documented loop {label!r} ({new}) is {loop.polarity} here")
-    rest, counters = [], dict.fromkeys(_PREFIX, 0)
-    for loop in family:
-        if loop.id in matched:
-            continue
-        new = ""
-        while not new or new in seen:  # skip the documented ids
-            counters[loop.polarity] += 1
-            new = f"{_PREFIX[loop.polarity]}{counters[loop.polarity]}"
-        rest.append(dataclasses.replace(loop, id=new))
-    return dataclasses.replace(family, loops=tuple(first + rest), names=names,
-                               unmatched=tuple(unmatched), notes=tuple(notes))
+        if said and loops[i].polarity not in (said, "ambiguous"):
+            notes.append(f"documented loop {label!r} ({new}) is {loops[i].polarity} here")
+    return DocumentedIds(ids, names, tuple(unmatched), tuple(notes))
 
 
-def documented_names(model, report: LoopReport, family: LoopReport) -> dict[str, str]:
-    """``element loop id -> documented name`` for the loops of `report`.
-
-    `model` is a loaded model (its ``path`` locates the sidecar); element
-    loop ids are ``<variable loop id>[elements]``; names as :func:`split_label`
-    gives them.
-    """
-    path = getattr(model, "path", None)
-    if path is None:
-        return {}
-    documented = documented_loops(path)
-    if not documented:
-        return {}
-    names, _ = match_documented(family, documented, getattr(model, "names", ()),
-                                where=str(sidecar_of(path)))
-    return {lp.id: split_label(names[lp.id.split("[")[0]])[1] for lp in report
-            if lp.id.split("[")[0] in names}
+def documented_names(report: LoopReport, family: LoopReport) -> dict[str, str]:
+    """``element loop id -> documented name`` for the loops of `report`, from the names
+    `family` (the variable loops) carries; element loop ids are
+    ``<variable loop id>[elements]``."""
+    return {lp.id: family.names[lp.id.split("[")[0]] for lp in report
+            if lp.id.split("[")[0] in family.names}

@@ -89,5 +89,5 @@ def loop_dominance(model: Model | str | os.PathLike, params: Mapping[str, object
                   "after Eberlein & Schoenberg 2020")
     report = label_loops(cycles, graph, family, str(getattr(model, "path", "model")))
     raw, relative = loop_scores(report, scores, run.index)
-    names = documented_names(model, report, family)
+    names = documented_names(report, family)
     return LoopDominance(report, relative, raw, method, names)
