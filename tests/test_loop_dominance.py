@@ -9,6 +9,7 @@ loop of IIS, evaluated by the loop scorer, must give the engine's values).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -221,6 +222,38 @@ def test_dominance_names_come_from_the_loop_report(sir_path, tmp_path):
     plain = find_loops(m, documented=False)  # numbered once, by length: no names
     assert sorted(lp.id for lp in plain) == ["B1", "B2", "R1"]
     assert dict(loop_dominance(m, loops=plain).names) == {}
+
+
+def test_loops_cli_cin_runs_with_the_changed_constants(sir_path, tmp_path, capsys):
+    """--cin: dominance of the run with the file's constants, as the library call gives it."""
+    cin = tmp_path / "fitted.cin"
+    cin.write_text("Duration = 1\n", encoding="utf-8")  # R0 = 0.3 * 1: the epidemic dies out
+    args = ["loops", str(sir_path), "--json", "--dominance", "--every", "5"]
+    assert main(args) == 0
+    plain = json.loads(capsys.readouterr().out)["dominance"]
+    assert main([*args, "--cin", str(cin)]) == 0
+    fitted = json.loads(capsys.readouterr().out)["dominance"]
+    reference = loop_dominance(sdkit.load_model(sir_path), {"Duration": 1.0}).to_dict(every=5)
+    assert fitted == json.loads(json.dumps(reference))
+    assert [p["loop"] for p in fitted["periods"]] != [p["loop"] for p in plain["periods"]]
+
+
+@pytest.mark.parametrize(("text", "dominance", "message"), [
+    ("Duraton = 1\n", True, r"fitted\.cin: line 1: no variable named 'Duraton'; did you mean "
+                          r"'Duration'\?"),
+    ("Duration = long\n", True, r"fitted\.cin: line 1"),
+    ("Duration = 1\n", False, r"--cin needs --dominance"),
+])
+def test_loops_cli_bad_cin_is_one_line(sir_path, tmp_path, capsys, text, dominance, message):
+    cin = tmp_path / "fitted.cin"
+    cin.write_text(text, encoding="utf-8")
+    scores = tmp_path / "scores.csv"
+    flags = ["--dominance", "--scores-out", str(scores)] if dominance else []
+    assert main(["loops", str(sir_path), *flags, "--cin", str(cin)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+    assert captured.out == "" and not scores.exists()  # nothing listed, nothing written
 
 
 def test_two_documented_loops_with_one_id_are_refused(sir_path, tmp_path, capsys):

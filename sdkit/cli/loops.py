@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from sdkit.edit.cin import check_changes, merge_changes
 from sdkit.errors import InvalidValueError
 from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.io.staging import check_replaceable
@@ -35,6 +36,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "(loop score, Schoenberg et al. 2020) instead of every loop")
     p.add_argument("--list", action="store_true",
                    help="with --dominance: list every loop too")
+    p.add_argument("--cin", action="append", metavar="FILE",
+                   help="with --dominance: apply a Vensim changes file to the run, e.g. "
+                        "fitted constants (repeatable; later files win), as sdkit run --cin")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--max-element-loops", type=int, default=1000, metavar="N",
                    help="with --dominance: score every loop between elements up to N, beyond "
@@ -60,9 +64,11 @@ def run(args) -> int:
                                 f"{args.max_element_loops}, {args.samples}")
     if args.every is not None and not args.every > 0:
         raise InvalidValueError(f"--every must be > 0: {args.every}")
-    for flag, given in (("--scores-out", args.scores_out), ("--list", args.list)):
+    for flag, given in (("--scores-out", args.scores_out), ("--list", args.list),
+                        ("--cin", args.cin)):
         if given and not args.dominance:
             raise InvalidValueError(f"{flag} needs --dominance")
+    params = merge_changes(args.cin)  # a changes file's error names its file and line
     for out in (args.out, args.scores_out):  # refuse before the run, write nothing
         if out and Path(out).suffix.lower() not in TABLE_FORMATS:
             raise InvalidValueError(f"{out}: unknown output format "
@@ -71,14 +77,15 @@ def run(args) -> int:
         if out:
             check_replaceable(out, overwrite=args.overwrite, what="table")
     model = load_model(args.model)
+    check_changes(model, args.cin)  # before the listing: a typo is reported at its line
     report = find_loops(model, max_loops=args.max_loops)
     listing = args.list or not args.dominance
     if not args.json:  # the listing before the run, which can take a while
         print(printable(report.summary(loops=listing)))
     result = every = None
     if args.dominance:
-        result = loop_dominance(model, loops=report, max_loops=args.max_element_loops,
-                                samples=args.samples)
+        result = loop_dominance(model, params, loops=report,
+                                max_loops=args.max_element_loops, samples=args.samples)
         every = args.every if args.every is not None else model.time_settings.saveper
     if args.json:
         out = report.to_dict(loops=listing)
