@@ -46,6 +46,7 @@ from sdkit.io.staging import (
     check_replaceable,
     clean_stale,
     file_kind,
+    stage_affixes,
 )
 from sdkit.io.tidy import tab_text, to_dataset_from_wide
 
@@ -54,11 +55,6 @@ __all__ = ["atomic_path", "atomic_paths", "atomic_write_text", "atomic_write_byt
            "STAGE_PREFIX", "STALE_AFTER"]
 
 TABLE_FORMATS = (".csv", ".nc", ".parquet", ".tab")
-
-def _stage_affixes(target: Path, kind: str) -> tuple[str, str]:
-    name = target.name if kind == "old" else target.name[:80]
-    return f"{STAGE_PREFIX}{os.getpid()}-", f"-{kind}.{name}"
-
 
 def _prepare_parent(target: Path) -> None:
     try:
@@ -109,7 +105,7 @@ def atomic_path(target: str | os.PathLike, *, overwrite: bool = True) -> Iterato
     _clean_beside(target)
     check_replaceable(target, overwrite=overwrite)
     _prepare_parent(target)
-    prefix, suffix = _stage_affixes(target, "tmp")
+    prefix, suffix = stage_affixes(target, "tmp")
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     except OSError as e:
@@ -187,7 +183,7 @@ def _swap(stage: Path, target: Path) -> None:
     if not os.path.lexists(target):
         os.rename(stage, target)
         return
-    prefix, suffix = _stage_affixes(target, "old")
+    prefix, suffix = stage_affixes(target, "old")
     backup = target.with_name(f"{prefix}{secrets.token_hex(6)}{suffix}")
     _ACTIVE.add(str(backup))
     try:
@@ -244,7 +240,7 @@ def staged_folder(target: str | os.PathLike, *, overwrite: bool = False, merge: 
     else:
         check_replaceable(target, overwrite=overwrite, folder=True, owned=owned, what=what)
     _prepare_parent(target)
-    prefix, suffix = _stage_affixes(target, "dir")
+    prefix, suffix = stage_affixes(target, "dir")
     try:
         stage = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=target.parent))
     except OSError as e:

@@ -1,7 +1,8 @@
 """Staging names and the checks made before any output is written (see :mod:`sdkit.io.files`).
 
 :func:`check_replaceable` refuses a target sdkit must not replace;
-:func:`clean_stale` removes staging leftovers of processes that are gone.
+:func:`stage_affixes` names a staging file or folder; :func:`clean_stale`
+removes staging leftovers of processes that are gone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from sdkit.errors import OutputError
 
-__all__ = ["check_replaceable", "clean_stale", "file_kind", "STAGE_PREFIX", "STALE_AFTER", "ACTIVE"]
+__all__ = ["check_replaceable", "clean_stale", "file_kind", "stage_affixes", "STAGE_PREFIX",
+           "STALE_AFTER", "ACTIVE"]
 
 #: every temporary name sdkit makes starts with this
 STAGE_PREFIX = ".sdkit-stage-"
@@ -25,6 +27,13 @@ STALE_AFTER = 600.0
 _STAGE_RE = re.compile(r"^\.sdkit-stage-(\d+)-[A-Za-z0-9_]+-(tmp|dir|old)\.(.+)$", re.S)
 #: staging names this process is using right now (never cleaned as stale)
 ACTIVE: set[str] = set()
+
+
+def stage_affixes(target: Path, kind: str) -> tuple[str, str]:
+    """``mkstemp``/``mkdtemp`` prefix and suffix of a staging name for `target`
+    (`kind`: ``"tmp"``, ``"dir"`` or ``"old"``), as :func:`clean_stale` recognises it."""
+    name = target.name if kind == "old" else target.name[:80]
+    return f"{STAGE_PREFIX}{os.getpid()}-", f"-{kind}.{name}"
 
 
 def file_kind(st: os.stat_result) -> str:
