@@ -271,18 +271,52 @@ def test_engine_records_per_entry_are_capped(cache, fresh_process, monkeypatch):
     assert len([r for r in records if r.startswith("engine-")]) == 3
 
 
+def _stage_name(pid: int, target: str) -> str:
+    return f".sdkit-stage-{pid}-abc123-tmp.{target}"  # as sdkit.io.staging names them
+
+
 def test_a_killed_writers_temporary_file_is_removed_later(cache, fresh_process):
     from sdkit.io.staging import STALE_AFTER
 
     model = sdkit.load_model(MODELS / "SIR.mdl")
-    left = _derived(model) / ".engine-x.abc.tmp"  # as a writer killed mid-write leaves it
-    left.write_text("{")
-    recent = _derived(model) / ".engine-y.abc.tmp"  # another process may be writing this one
-    recent.write_text("{")
-    old = left.stat().st_mtime - STALE_AFTER - 60
-    os.utime(left, (old, old))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = _derived(model) / _stage_name(int(gone.stdout), "engine-x.json")  # killed mid-write
+    old = _derived(model) / _stage_name(os.getppid(), "engine-y.json")  # alive, but too old
+    recent = _derived(model) / _stage_name(os.getppid(), "engine-z.json")  # may be writing
+    for left in (dead, old, recent):
+        left.write_text("{")
+    then = old.stat().st_mtime - STALE_AFTER - 60
+    os.utime(old, (then, then))
     sdkit.simulate(model, outputs=["Infectious"])  # writes a record
-    assert not left.exists() and recent.exists()
+    assert not dead.exists() and not old.exists() and recent.exists()
+    assert [p.name for p in _derived(model).glob(".sdkit-stage-*")] == [recent.name]
+
+
+def test_the_translation_index_is_a_private_json_file_written_like_records(cache):
+    """The index beside the entries (sdkit.model.cached) is read and written as records
+    are: private, a regular file, its writer's leftovers removed by a later write."""
+    from sdkit.io.staging import STALE_AFTER
+
+    sdkit.load_model(MODELS / "teacup.mdl")
+    index = next(cache.glob("*.inputs.json"))
+    assert index.stat().st_mode & 0o777 == 0o600 and json.loads(index.read_text()) == []
+    left = cache / _stage_name(os.getppid(), "x.inputs.json")
+    left.write_text("[")
+    then = left.stat().st_mtime - STALE_AFTER - 60
+    os.utime(left, (then, then))
+    sdkit.load_model(MODELS / "SIR.mdl")  # a new translation writes its index
+    assert not left.exists() and len(list(cache.glob("*.inputs.json"))) == 2
+    index.chmod(0o620)
+    with pytest.raises(CacheError, match="cache index file is group- or world-writable"):
+        sdkit.load_model(MODELS / "teacup.mdl")
+    index.chmod(0o600)
+    other = cache / "other.json"
+    other.write_text("[]")
+    index.unlink()
+    index.symlink_to(other)
+    with pytest.raises(CacheError, match="expected a regular file written by sdkit"):
+        sdkit.load_model(MODELS / "teacup.mdl")
 
 
 # -- review R1, findings 1-4 ------------------------------------------------------------

@@ -12,11 +12,9 @@ generated code against the allow-list (:mod:`sdkit.model.codecheck`).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 
@@ -26,13 +24,13 @@ from sdkit.errors import CacheError, ModelFileError
 from sdkit.io.textfile import read_checked_bytes
 from sdkit.model.cache import (
     cache_root,
-    check_private,
     dump_abstract,
     load_abstract,
     verify_entry,
     write_manifest,
 )
 from sdkit.model.codecheck import check_generated_file
+from sdkit.model.derived import read_private_json, write_private_json
 from sdkit.model.inputs import copy_inputs, declared_inputs, inputs_key
 from sdkit.model.translate import (
     TRANSLATOR_VERSION,
@@ -78,32 +76,14 @@ def _index_file(root: Path, model_key: str) -> Path:
 
 def _read_index(root: Path, model_key: str) -> list[str] | None:
     """The data files a model declared when it was last translated (None if unknown)."""
-    file = _index_file(root, model_key)
-    try:
-        st = file.lstat()
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        raise CacheError(f"{file}: not a regular file; delete it")
-    check_private(file, what="cache index file", st=st)
-    try:
-        declared = json.loads(file.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
+    declared = read_private_json(_index_file(root, model_key), what="cache index file")
     if not (isinstance(declared, list) and all(isinstance(d, str) for d in declared)):
         return None
     return declared
 
 
 def _write_index(root: Path, model_key: str, declared: list[str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{model_key}.", suffix=".tmp", dir=root)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(declared, fh)
-        os.replace(tmp, _index_file(root, model_key))
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private_json(_index_file(root, model_key), declared)
 
 
 def _open_entry(folder: Path, path: Path, trusted: bool,

@@ -18,6 +18,9 @@ object and the engine's code generation. The rules:
   (disk full) is skipped: it only saves time. At most :data:`MAX_RECORDS`
   engine records are kept per entry (the oldest go); temporary files of a
   killed writer are removed by a later write.
+* :func:`read_private_json` and :func:`write_private_json` read and write
+  every such JSON file of the cache, the translation index of
+  :mod:`sdkit.model.cached` included.
 * Readers check every value they use (:mod:`sdkit.model.facts`,
   :mod:`sdkit.engine.compiled_cache`); generated code read back passes the
   engine's allow-list (:mod:`sdkit.engine.sourcecheck`) on every load.
@@ -31,18 +34,18 @@ import os
 import re
 import stat
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from sdkit.errors import CacheError
-from sdkit.io.staging import STALE_AFTER
+from sdkit.io.staging import ACTIVE, clean_stale, stage_affixes
 from sdkit.model.cache import check_private
 from sdkit.version import __version__
 
-__all__ = ["code_fingerprint", "read_record", "write_record", "encode_array", "decode_array"]
+__all__ = ["code_fingerprint", "read_record", "write_record", "read_private_json",
+           "write_private_json", "encode_array", "decode_array"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 _DTYPES = ("float64", "int64", "bool")
@@ -62,18 +65,82 @@ def _folder(entry: Path) -> Path:
     return entry.with_name(entry.name + ".derived")
 
 
-def _checked(path: Path, *, folder: bool) -> bool:
-    """False if `path` does not exist; raise if it is not a private folder / regular file."""
+def _checked_folder(folder: Path) -> bool:
+    """False if `folder` does not exist; raise if it is not a private folder."""
     try:
-        st = path.lstat()
+        st = folder.lstat()
     except FileNotFoundError:
         return False
+    _refuse_unless(folder, st, folder=True, what="cache record folder")
+    return True
+
+
+def _refuse_unless(path: Path, st: os.stat_result, *, folder: bool, what: str) -> None:
     ok = stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)
     if not ok:
         raise CacheError(f"{path}: expected a {'folder' if folder else 'regular file'} "
                          "written by sdkit; delete it")
-    check_private(path, what="cache record folder" if folder else "cache record", st=st)
-    return True
+    check_private(path, what=what, st=st)
+
+
+def read_private_json(path: Path, *, what: str) -> object | None:
+    """The JSON value of a file sdkit keeps in its cache, or None (absent, unreadable, not
+    JSON, or nested too deep).
+
+    The path is checked before it is opened (nothing else is ever opened), then
+    opened without following a link (``O_NOFOLLOW``; ``O_NONBLOCK``: nothing
+    blocks) and the open file checked again.
+
+    Raises
+    ------
+    CacheError
+        `path` is a link or not a regular file, owned by another user, or group-
+        or world-writable (`what` names it in the message).
+    """
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    _refuse_unless(path, st, folder=False, what=what)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:  # gone, or swapped for a link since the check: not read
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        _refuse_unless(path, os.fstat(fh.fileno()), folder=False, what=what)
+        try:
+            return json.loads(fh.read().decode("utf-8"))
+        except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
+            return None
+
+
+def write_private_json(path: Path, value: object) -> None:
+    """Write `value` as JSON to `path` atomically, as a private (0600) file.
+
+    The JSON goes to a temporary file beside `path` (``mkstemp``: mode 0600,
+    whatever the umask), named as :func:`sdkit.io.staging.stage_affixes` names
+    staging files, which is renamed into place; first, such files that a
+    killed writer left in the folder are removed (:func:`sdkit.io.staging.clean_stale`).
+
+    Raises
+    ------
+    OSError
+        The file could not be written (nothing is left behind).
+    """
+    text = json.dumps(value)
+    clean_stale(path.parent)
+    prefix, suffix = stage_affixes(path, "tmp")
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    ACTIVE.add(tmp)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        ACTIVE.discard(tmp)
 
 
 def read_record(entry: Path, name: str, fingerprint: str) -> dict | None:
@@ -87,12 +154,9 @@ def read_record(entry: Path, name: str, fingerprint: str) -> dict | None:
     if not _NAME.match(name):
         raise ValueError(f"bad record name {name!r}")
     folder = _folder(entry)
-    if not _checked(folder, folder=True) or not _checked(folder / f"{name}.json", folder=False):
+    if not _checked_folder(folder):
         return None
-    try:
-        record = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep
-        return None
+    record = read_private_json(folder / f"{name}.json", what="cache record")
     if not isinstance(record, dict) or record.get("entry") != entry.name \
             or record.get("code") != fingerprint or not isinstance(record.get("data"), dict):
         return None
@@ -108,36 +172,22 @@ def write_record(entry: Path, name: str, fingerprint: str, data: dict) -> None:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError:
         return
-    _checked(folder, folder=True)
+    _checked_folder(folder)
     _prune(folder, MAX_RECORDS - 1)
-    text = json.dumps({"entry": entry.name, "code": fingerprint, "data": data})
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        write_private_json(folder / f"{name}.json",
+                           {"entry": entry.name, "code": fingerprint, "data": data})
     except OSError:
         return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, folder / f"{name}.json")
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _prune(folder: Path, keep: int) -> None:
-    """Delete the oldest engine records beyond `keep` (facts and name lists stay), and
-    temporary files a killed writer left (older than :data:`STALE_AFTER` seconds)."""
+    """Delete the oldest engine records beyond `keep` (facts and name lists stay)."""
     try:
         records = [(p.lstat().st_mtime_ns, p) for p in folder.glob("engine-*.json")
                    if p.name != "engine-names.json"]
-        stale = [p for p in folder.glob(".*.tmp")
-                 if time.time() - p.lstat().st_mtime > STALE_AFTER]
     except OSError:
         return
-    for p in stale:
-        p.unlink(missing_ok=True)
     for _, p in sorted(records)[:max(0, len(records) - keep)]:
         p.unlink(missing_ok=True)
 
