@@ -108,8 +108,7 @@ def _record_name(kind: str, *parts) -> str:
 def _kept(model, name: str, build):
     """``build()`` (JSON data) once per cache entry and record name, across processes.
 
-    An :class:`Unsupported` is kept as its reason and raised again. `build`
-    may return None: nothing is kept.
+    An :class:`Unsupported` is kept as its reason and raised again.
     """
     entry = model.translation.folder
     data = read_record(entry, name, _fingerprint())
@@ -118,8 +117,7 @@ def _kept(model, name: str, build):
             data = {"ok": build()}
         except Unsupported as e:
             data = {"unsupported": str(e)}
-        if data.get("ok", "") is not None:
-            write_record(entry, name, _fingerprint(), data)
+        write_record(entry, name, _fingerprint(), data)
     if "unsupported" in data:
         raise Unsupported(str(data["unsupported"]))
     return data.get("ok")
