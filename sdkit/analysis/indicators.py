@@ -52,17 +52,21 @@ def _select_from(da, start: float | None, time_dim: str):
     return da if start is None else da.sel({time_dim: da[time_dim] >= start})
 
 
+def _top(values: np.ndarray) -> np.ndarray:
+    """Where each row is largest along the last axis, NaN counted as -inf."""
+    return np.argmax(np.where(np.isnan(values), -np.inf, values), axis=-1)
+
+
 def _peak_years(values: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Time of each row's maximum along the last axis (NaN counted as -inf); NaN where
-    the maximum is the last time (no peak within the horizon)."""
-    idx = np.argmax(np.where(np.isnan(values), -np.inf, values), axis=-1)
+    """Time of each row's maximum (:func:`_top`); NaN where it is the last time."""
+    idx = _top(values)
     return np.where(idx == values.shape[-1] - 1, np.nan, times[idx])
 
 
 def _on_time_axis(da, time_dim: str, fn, attrs: str) -> list:
     """`fn(values, times)` (time on the last axis) on a DataArray: each array it returns
-    becomes a DataArray over `da`'s other dimensions, with the attributes of the time
-    coordinate (``"t"`` in `attrs`) or of `da` (``"v"``), as xarray's reductions keep them."""
+    becomes a DataArray over `da`'s other dimensions, with the attributes xarray's own
+    reductions keep: the time coordinate's (``"t"`` in `attrs`) or `da`'s (``"v"``)."""
     rest = da.isel({time_dim: 0}, drop=True)
     out = fn(da.transpose(..., time_dim).to_numpy(), da[time_dim].to_numpy())
     return [xr.DataArray(np.asarray(a), dims=rest.dims, coords=rest.coords,
@@ -115,14 +119,10 @@ class PeakStatus(NamedTuple):
 
 def peak_status_values(values, times, *, last_observed: float,
                        time_dim: str = "time") -> PeakStatus:
-    """:func:`peak_status` on plain arrays (time on the last axis of `values`; `times`
-    1-D; `time_dim` names the axis in the error), without building an xarray object.
+    """:func:`peak_status` on plain arrays, without building an xarray object: its fields
+    as a :class:`PeakStatus` of arrays (NumPy scalars for 1-D `values`; maxima skip NaN).
 
-    Returns
-    -------
-    PeakStatus
-        :func:`peak_status`'s fields as arrays (NumPy scalars for 1-D `values`);
-        maxima skip NaN as xarray's do.
+    `values` has time on its last axis, `times` is 1-D; `time_dim` names it in the error.
     """
     values, times = np.asarray(values), np.asarray(times)
     in_hist, in_proj = times <= last_observed, times > last_observed
@@ -131,10 +131,9 @@ def peak_status_values(values, times, *, last_observed: float,
                                 f"{last_observed:g} along {time_dim!r}")
     hist, proj = values[..., in_hist], values[..., in_proj]
     level = np.fmax.reduce(proj, axis=-1)
-    hist_top = np.argmax(np.where(np.isnan(hist), -np.inf, hist), axis=-1)
     return PeakStatus(year=_peak_years(proj, times[in_proj]), level=level,
                       already_peaked=np.fmax.reduce(hist, axis=-1) >= level,
-                      historical_peak_year=times[in_hist][hist_top])
+                      historical_peak_year=times[in_hist][_top(hist)])
 
 
 def peak_status(da, *, last_observed: float, time_dim: str = "time"):
