@@ -12,7 +12,11 @@ executor (the baseline, measured in the same run), on ``ThreadExecutor`` and on
 that all give identical arrays, and prints the speed-up over the baseline with
 the machine's load average before and after (``os.getloadavg``): on a shared
 machine the ratio is only as good as the load.
-The process pool's time includes starting its workers, each loading the model.
+Each pool is created inside the timed region, so the "cold" time includes
+starting its workers, each loading and compiling the model; the "warm" time
+is a second ensemble on the same executor (what repeated calls see, e.g. the
+calibration's ``workers`` option). Load averages (1, 5, 15 min, as ``uptime``
+prints them) are printed before and after every round.
 """
 
 from __future__ import annotations
@@ -32,11 +36,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ensemble import CASES, _iis_setup, _table  # noqa: E402 - the same cases
 
 
-def _timed(model, table, kw, executor):
+def _timed(model, table, kw, make, warm: bool):
+    """Seconds for a new executor's first ensemble (and, if `warm`, its second), the dataset."""
     t0 = time.perf_counter()
-    with executor as ex:
+    with make() as ex:
         ds = sdkit.simulate_ensemble(model, table, executor=ex, **kw)
-    return time.perf_counter() - t0, ds
+        cold = time.perf_counter() - t0
+        if not warm:
+            return cold, None, ds
+        del ds
+        t1 = time.perf_counter()
+        ds = sdkit.simulate_ensemble(model, table, executor=ex, **kw)
+        return cold, time.perf_counter() - t1, ds
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv=None) -> None:
@@ -46,7 +61,7 @@ def main(argv=None) -> None:
     parser.add_argument("--models", default="IIS")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best kept)")
     args = parser.parse_args(argv)
-    print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"{os.cpu_count()} CPUs; load average {_load()} at the start")
     for name in args.models.split(","):
         path, base, outputs, saveper = CASES[name]
         model = sdkit.load_model(path)
@@ -59,22 +74,33 @@ def main(argv=None) -> None:
         makers = {"in-process": InProcessExecutor,
                   "threads": lambda: ThreadExecutor(args.workers),
                   "processes": lambda: ProcessPoolExecutor(args.workers)}
-        best = dict.fromkeys(makers, float("inf"))
-        for _ in range(args.rounds):  # interleaved: each backend sees the same mix of loads
+        times = {label: [] for label in makers}
+        warm = {label: [] for label in makers if label != "in-process"}
+        for r in range(args.rounds):  # interleaved: each backend sees the same mix of loads
+            before = _load()
             for label, make in makers.items():
-                took, ds = _timed(model, table, kw, make())
-                best[label] = min(best[label], took)
+                cold, again, ds = _timed(model, table, kw, make, label in warm)
+                times[label].append(cold)
+                if again is not None:
+                    warm[label].append(again)
                 ref = ds if ref is None else ref
                 for var in ref.data_vars:
                     np.testing.assert_array_equal(ds[var].to_numpy(), ref[var].to_numpy())
                 del ds
-        base_s = best.pop("in-process")
+            print(f"  round {r + 1}: " + ", ".join(
+                f"{k} {v[-1]:.2f} s" + (f" (warm {warm[k][-1]:.2f} s)" if k in warm else "")
+                for k, v in times.items()) + f"; load {before} -> {_load()}")
+        here = times.pop("in-process")
+        base_s = min(here)
         print(f"\n{name}, N = {args.n:,}: in-process {base_s:8.2f} s (baseline; best of "
               f"{args.rounds} rounds, interleaved)")
-        for label, t in best.items():
-            print(f"  {label:9} x{args.workers}: {t:8.2f} s, {base_s / t:5.2f}x the baseline "
-                  f"(identical arrays)")
-        print(f"  load average {os.getloadavg()[0]:.1f} at the end")
+        for label, t in times.items():
+            ratios = [b / x for b, x in zip(here, t)]  # paired: same round, same load
+            print(f"  {label:9} x{args.workers}: new executor {min(t):8.2f} s, "
+                  f"{base_s / min(t):5.2f}x the baseline (per round {min(ratios):.2f}-"
+                  f"{max(ratios):.2f}x); same executor again {min(warm[label]):8.2f} s, "
+                  f"{base_s / min(warm[label]):5.2f}x (identical arrays)")
+        print(f"  load average {_load()} at the end")
 
 
 if __name__ == "__main__":

@@ -65,12 +65,17 @@ class ChunkSpec:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """Save times and ``{output: (members, times, *dims)}`` of one chunk."""
+    """Save times and ``{output: (members, times, *dims)}`` of one chunk.
+
+    ``shared`` is True when the worker wrote the values into the caller's
+    shared memory instead (:mod:`sdkit.engine.shared`); `values` is then empty.
+    """
 
     times: np.ndarray
     values: dict
     engine: str  # "fast" or "pysd"
     note: str = ""
+    shared: bool = False
 
 
 def _model(spec: ChunkSpec, model=None):

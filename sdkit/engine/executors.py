@@ -24,6 +24,9 @@ from sdkit.errors import InvalidValueError
 __all__ = ["Executor", "InProcessExecutor", "ThreadExecutor", "ProcessPoolExecutor",
            "DaskExecutor"]
 
+#: what a process pool's fork server imports once, so that its workers start with it
+_PRELOAD = ["__main__", "sdkit.engine.shared"]
+
 
 class Executor:
     """Run ``fn(*args)`` for each argument tuple and return results in order."""
@@ -32,6 +35,8 @@ class Executor:
     n_workers: int = 1
     #: chunks run in this process (they can share the caller's loaded model)
     in_process: bool = False
+    #: workers on this machine can write into the caller's shared memory
+    shares_memory: bool = False
 
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
         raise NotImplementedError
@@ -87,11 +92,21 @@ class ThreadExecutor(Executor):
 class ProcessPoolExecutor(Executor):
     """Run chunks in a pool of local processes.
 
+    The executor to use for large ensembles on one machine. Workers write
+    their members' outputs straight into shared memory the caller allocated
+    (:mod:`sdkit.engine.shared`), so nothing is pickled back, and keep the
+    loaded and compiled model for the next call on the same executor. They
+    start from a fork server that has imported sdkit's engine once
+    (``multiprocessing``'s forkserver preload), so a new worker only loads the
+    model and compiles it.
+
     Parameters
     ----------
     workers : int, optional
         Number of processes (default: CPU count).
     """
+
+    shares_memory = True
 
     def __init__(self, workers: int | None = None):
         if workers is not None and workers < 1:
@@ -99,12 +114,21 @@ class ProcessPoolExecutor(Executor):
         self.n_workers = workers or os.cpu_count() or 1
         # workers start from a fork server, not by forking this process: a fork copies
         # locks that other threads hold (BLAS, progress lines, logging) and can deadlock
-        self._pool = cf.ProcessPoolExecutor(max_workers=self.n_workers,
-                                            mp_context=multiprocessing.get_context("forkserver"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)  # takes effect when the server starts
+        self._pool = cf.ProcessPoolExecutor(max_workers=self.n_workers, mp_context=context)
 
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> list:
         futures = [self._pool.submit(fn, *t) for t in tasks]
-        return [f.result() for f in futures]
+        try:
+            return [f.result() for f in futures]
+        except Exception:
+            # a chunk failed: drop the chunks not started and let the running ones end, so
+            # that none is still writing when the caller frees what they write into
+            for f in futures:
+                f.cancel()
+            cf.wait(futures)
+            raise
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -31,6 +31,7 @@ from sdkit.engine.checks import check_run_size, check_time_setting, coerce_numbe
 from sdkit.engine.chunks import ChunkSpec, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
+from sdkit.engine.shared import run_shared
 from sdkit.errors import InvalidValueError, UnknownVariableError
 from sdkit.io.progress import Progress
 from sdkit.io.tidy import describe
@@ -150,20 +151,18 @@ def _table(param_table) -> pd.DataFrame:
 
 
 def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Executor | None):
-    own = executor is None
-    executor = executor or InProcessExecutor()
-    try:
-        # chunks of up to CHUNK members (faster than a few thousand), at least one per worker
-        n_chunks = max(1, min(len(values), max(executor.n_workers, -(-len(values) // CHUNK))))
-        blocks = np.array_split(values, n_chunks)
-        if own and len(values) > 1:  # a line on stderr every few seconds if it runs that long
-            with Progress(len(values), desc="ensemble", lines=True) as bar:
-                return [_run_counted(spec, b, model, bar) for b in blocks]
-        return executor.map(run_chunk, [(spec, b, model) if executor.in_process else (spec, b)
-                                        for b in blocks])
-    finally:
-        if own:
-            executor.close()
+    workers = 1 if executor is None else executor.n_workers
+    # chunks of up to CHUNK members (faster than a few thousand), at least one per worker
+    blocks = np.array_split(values, max(1, min(len(values),
+                                               max(workers, -(-len(values) // CHUNK)))))
+    if executor is None and len(values) > 1:  # a line on stderr every few seconds if it runs long
+        with Progress(len(values), desc="ensemble", lines=True) as bar:
+            return [_run_counted(spec, b, model, bar) for b in blocks]
+    if executor is None or executor.in_process:
+        return (executor or InProcessExecutor()).map(run_chunk, [(spec, b, model) for b in blocks])
+    if executor.shares_memory:  # local processes: outputs come back through shared memory
+        return run_shared(executor, model, spec, blocks)
+    return executor.map(run_chunk, [(spec, b) for b in blocks])
 
 
 def _run_counted(spec: ChunkSpec, block: np.ndarray, model: Model, bar: Progress):
