@@ -18,13 +18,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sdkit.errors import InvalidValueError
+from sdkit.model.sidecar import sidecar_path
 from sdkit.structure.graph import ModelGraph, model_graph
-from sdkit.structure.named_loops import (
-    DocumentedIds,
-    documented_ids,
-    documented_loops,
-    sidecar_of,
-)
+from sdkit.structure.named_loops import DocumentedIds, documented_ids, documented_loops
 
 __all__ = ["Loop", "LoopReport", "find_loops", "simple_cycles", "strongly_connected",
            "polarity_of", "ID_PREFIX"]
@@ -343,7 +339,7 @@ def find_loops(model, *, max_loops: int = 100_000, documented: bool = True) -> L
         pols = tuple(signs[(a, b)] for a, b in zip(cycle, cycle[1:] + cycle[:1]))
         loops.append(Loop("", tuple(cycle), pols, polarity_of(pols)))
     named = documented_loops(path) if documented and path is not None else {}
-    doc = (documented_ids(loops, named, graph.variables, where=str(sidecar_of(path)))
+    doc = (documented_ids(loops, named, graph.variables, where=str(sidecar_path(path)))
            if named else DocumentedIds({}, {}))
     return LoopReport(str(name), _numbered(loops, doc.ids), doc.names, doc.unmatched,
                       doc.notes)

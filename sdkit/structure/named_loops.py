@@ -30,26 +30,19 @@ import dataclasses
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sdkit.errors import SpecError
-from sdkit.io.textfile import read_toml_file
+from sdkit.model.sidecar import read_sidecar
 from sdkit.structure.graph import name_key
 
 if TYPE_CHECKING:  # loops.py imports this module to name the loops it finds
     from sdkit.structure.loops import LoopReport
 
 __all__ = ["DocumentedIds", "documented_ids", "documented_loops", "documented_names",
-           "match_documented", "sidecar_of", "split_label"]
+           "match_documented", "split_label"]
 
 _LABEL = re.compile(r"([A-Za-z]+[0-9]+)(?:\s+(.*))?", re.S)
-
-
-def sidecar_of(model_path: str | os.PathLike) -> Path:
-    """``models/iis.mdl`` -> ``models/iis.sdkit.toml``."""
-    p = Path(model_path)
-    return p.with_name(p.stem + ".sdkit.toml")
 
 
 def documented_loops(model_path: str | os.PathLike) -> dict[str, tuple[str, ...]]:
@@ -62,10 +55,11 @@ def documented_loops(model_path: str | os.PathLike) -> dict[str, tuple[str, ...]
     SpecError
         Invalid TOML, or an entry that is not a list of at least two names.
     """
-    side = sidecar_of(model_path)
-    if not side.is_file():
+    found = read_sidecar(model_path)
+    if found is None:
         return {}
-    table = read_toml_file(side, error=SpecError, what="sidecar").get("loops", {})
+    side, data = found
+    table = data.get("loops", {})
     if not isinstance(table, dict):
         raise SpecError(f"{side}: [loops] must be a table of name = [variables]")
     out = {}

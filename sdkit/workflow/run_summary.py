@@ -22,7 +22,6 @@ minimum and maximum of each column.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from sdkit.engine.simulate import simulate, split_subscripted
 from sdkit.errors import InvalidValueError, OutputError, SpecError
 from sdkit.io.files import TABLE_FORMATS, write_table
 from sdkit.model.load import Model, load_model
+from sdkit.model.sidecar import read_sidecar
 from sdkit.report.config import read_report_config
 from sdkit.report.tables import peak_start
 from sdkit.report.units import frame_shown, shown_units
@@ -54,12 +54,6 @@ class SummarySpec:
     report: Path | None = None
 
 
-def sidecar_path(model_path: str | os.PathLike) -> Path:
-    """``models/iis.mdl`` -> ``models/iis.sdkit.toml``."""
-    p = Path(model_path)
-    return p.with_name(p.stem + ".sdkit.toml")
-
-
 def read_summary_spec(model_path: str | os.PathLike) -> SummarySpec | None:
     """Read the ``[summary]`` table of a model's sidecar, or None if there is none.
 
@@ -68,13 +62,10 @@ def read_summary_spec(model_path: str | os.PathLike) -> SummarySpec | None:
     SpecError
         Invalid TOML, or keys of the wrong type.
     """
-    path = sidecar_path(model_path)
-    if not path.is_file():
+    found = read_sidecar(model_path)
+    if found is None:
         return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SpecError(f"{path}: invalid TOML: {e}") from e
+    path, data = found
     table = data.get("summary")
     if table is None:
         return None
