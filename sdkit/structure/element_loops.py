@@ -21,6 +21,7 @@ from sdkit.structure.loops import ID_PREFIX, Loop, LoopReport, polarity_of, simp
 
 __all__ = ["all_element_loops", "label_loops"]
 
+
 def all_element_loops(graph: ElementGraph, *, max_loops: int) -> list[list[str]] | None:
     """Every elementary cycle of the element graph, or None past `max_loops`."""
     cycles = []
