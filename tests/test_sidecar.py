@@ -27,3 +27,15 @@ def test_a_broken_sidecar_is_one_line_naming_it_for_run_and_loops(sir_path, tmp_
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and re.search(r"sir\.sdkit\.toml: not valid TOML: .*line \d",
                                            err[0]), (command, err)
+
+
+def test_a_broken_sidecar_stops_the_causal_loop_diagram_naming_its_line(sir_path, tmp_path):
+    from sdkit.errors import SpecError
+    from sdkit.structure.diagram import causal_loop_diagram
+
+    model = tmp_path / "sir.mdl"
+    shutil.copy(sir_path, model)
+    sidecar_path(model).write_text("[diagram\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"sir\.sdkit\.toml: not valid TOML: .*line 1"):
+        causal_loop_diagram(model, tmp_path / "cld.png")
+    assert not (tmp_path / "cld.png").exists()

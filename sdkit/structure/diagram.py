@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 from sdkit.errors import SpecError, UnknownVariableError
 from sdkit.io.files import atomic_path
 from sdkit.model.load import load_model
+from sdkit.model.sidecar import read_sidecar
 from sdkit.structure.graph import model_graph
 
 __all__ = ["png_description", "CausalLoopDiagram", "causal_loop_diagram", "aggregate_links"]
@@ -115,13 +115,10 @@ def aggregate_links(graph, variables: Sequence[str]) -> tuple[tuple[str, str, st
 
 
 def _sidecar_diagram(model_path: Path) -> dict:
-    side = model_path.with_name(model_path.stem + ".sdkit.toml")
-    if not side.is_file():
+    found = read_sidecar(model_path)
+    if found is None:
         return {}
-    try:
-        data = tomllib.loads(side.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise SpecError(f"{side}: invalid TOML: {e}") from e
+    side, data = found
     table = data.get("diagram", {})
     if not isinstance(table, dict):
         raise SpecError(f"{side}: [diagram] must be a table")
