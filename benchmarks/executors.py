@@ -16,7 +16,10 @@ Each pool is created inside the timed region, so the "cold" time includes
 starting its workers, each loading and compiling the model; the "warm" time
 is a second ensemble on the same executor (what repeated calls see, e.g. the
 calibration's ``workers`` option). Load averages (1, 5, 15 min, as ``uptime``
-prints them) are printed before and after every round.
+prints them) are printed before and after every round, with the CPUs other
+sessions used just before it: Linux shares the CPUs fairly between sessions
+(autogroup scheduling), so two workers only get two cores while other
+sessions are idle, and a ratio measured otherwise says little.
 """
 
 from __future__ import annotations
@@ -54,6 +57,39 @@ def _load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _cpu_by_others(seconds: float = 1.0) -> float | None:
+    """CPUs that processes of other sessions used over `seconds` (Linux; else None).
+
+    With the kernel's autogroup scheduling each session gets a fair share of
+    the CPUs, however many processes it runs: two workers of this session get
+    two cores only while other sessions are idle.
+    """
+    def sample() -> dict[int, int]:
+        out = {}
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/autogroup") as f:
+                    if f.read().split()[0] == mine:
+                        continue
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out[int(pid)] = int(fields[11]) + int(fields[12])  # utime + stime, ticks
+            except (OSError, ValueError, IndexError):
+                continue
+        return out
+
+    try:
+        with open("/proc/self/autogroup") as f:
+            mine = f.read().split()[0]
+    except OSError:
+        return None
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    ticks = sum(v - first[k] for k, v in second.items() if k in first)
+    return ticks / os.sysconf("SC_CLK_TCK") / seconds
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="members (default 10,000)")
@@ -77,7 +113,9 @@ def main(argv=None) -> None:
         times = {label: [] for label in makers}
         warm = {label: [] for label in makers if label != "in-process"}
         for r in range(args.rounds):  # interleaved: each backend sees the same mix of loads
-            before = _load()
+            others = _cpu_by_others()
+            before = _load() + ("" if others is None else
+                                f" (other sessions busy on {others:.1f} CPUs)")
             for label, make in makers.items():
                 cold, again, ds = _timed(model, table, kw, make, label in warm)
                 times[label].append(cold)
