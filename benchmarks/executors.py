@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -39,18 +40,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ensemble import CASES, _iis_setup, _table  # noqa: E402 - the same cases
 
 
+def _cpu(ex) -> float:
+    """CPU seconds used so far by this process (all its threads) and `ex`'s worker processes."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    total = usage.ru_utime + usage.ru_stime
+    pool = getattr(ex, "_pool", None)
+    for pid in getattr(pool, "_processes", None) or {}:  # concurrent.futures' worker table
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:  # not Linux: the workers' share is not counted
+            pass
+    return total
+
+
 def _timed(model, table, kw, make, warm: bool):
-    """Seconds for a new executor's first ensemble (and, if `warm`, its second), the dataset."""
+    """``(seconds, cpu seconds)`` of a new executor's first ensemble and, if `warm`, of its
+    second (else None), and the dataset."""
     t0 = time.perf_counter()
+    c0 = _cpu(None)
     with make() as ex:
         ds = sdkit.simulate_ensemble(model, table, executor=ex, **kw)
-        cold = time.perf_counter() - t0
+        cold = (time.perf_counter() - t0, _cpu(ex) - c0)
         if not warm:
             return cold, None, ds
         del ds
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), _cpu(ex)
         ds = sdkit.simulate_ensemble(model, table, executor=ex, **kw)
-        return cold, time.perf_counter() - t1, ds
+        return cold, (time.perf_counter() - t1, _cpu(ex) - c1), ds
 
 
 def _load() -> str:
@@ -110,7 +128,7 @@ def main(argv=None) -> None:
         makers = {"in-process": InProcessExecutor,
                   "threads": lambda: ThreadExecutor(args.workers),
                   "processes": lambda: ProcessPoolExecutor(args.workers)}
-        times = {label: [] for label in makers}
+        times = {label: [] for label in makers}  # (seconds, cpu seconds) per round
         warm = {label: [] for label in makers if label != "in-process"}
         for r in range(args.rounds):  # interleaved: each backend sees the same mix of loads
             others = _cpu_by_others()
@@ -126,18 +144,23 @@ def main(argv=None) -> None:
                     np.testing.assert_array_equal(ds[var].to_numpy(), ref[var].to_numpy())
                 del ds
             print(f"  round {r + 1}: " + ", ".join(
-                f"{k} {v[-1]:.2f} s" + (f" (warm {warm[k][-1]:.2f} s)" if k in warm else "")
+                f"{k} {v[-1][0]:.2f} s" + (f" (warm {warm[k][-1][0]:.2f} s)" if k in warm else "")
                 for k, v in times.items()) + f"; load {before} -> {_load()}")
         here = times.pop("in-process")
-        base_s = min(here)
+        base_s = min(t for t, _ in here)
         print(f"\n{name}, N = {args.n:,}: in-process {base_s:8.2f} s (baseline; best of "
               f"{args.rounds} rounds, interleaved)")
         for label, t in times.items():
-            ratios = [b / x for b, x in zip(here, t)]  # paired: same round, same load
-            print(f"  {label:9} x{args.workers}: new executor {min(t):8.2f} s, "
-                  f"{base_s / min(t):5.2f}x the baseline (per round {min(ratios):.2f}-"
-                  f"{max(ratios):.2f}x); same executor again {min(warm[label]):8.2f} s, "
-                  f"{base_s / min(warm[label]):5.2f}x (identical arrays)")
+            ratios = [b / x for (b, _), (x, _) in zip(here, t)]  # paired: same round, same load
+            cpu = [c / b for (_, b), (_, c) in zip(here, warm[label])]
+            print(f"  {label:9} x{args.workers}: new executor {min(x for x, _ in t):8.2f} s, "
+                  f"{base_s / min(x for x, _ in t):5.2f}x the baseline (per round "
+                  f"{min(ratios):.2f}-{max(ratios):.2f}x); same executor again "
+                  f"{min(x for x, _ in warm[label]):8.2f} s, "
+                  f"{base_s / min(x for x, _ in warm[label]):5.2f}x (identical arrays)")
+            print(f"  {'':9}     CPU time of the warm call / the in-process run's: "
+                  + ", ".join(f"{x:.2f}" for x in cpu) + " (parent and workers; "
+                  "1.00 = no work added by splitting)")
         print(f"  load average {_load()} at the end")
 
 

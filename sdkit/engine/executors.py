@@ -6,7 +6,13 @@ the GIL, so members split over the cores without loading the model again);
 ``ProcessPoolExecutor`` spreads them over local processes; ``DaskExecutor``
 sends them to a Dask cluster (an existing scheduler, or a ``LocalCluster`` it
 starts on 127.0.0.1 and closes). All are context managers, and a chunk gives
-the same numbers wherever it runs::
+the same numbers wherever it runs.
+
+Which to use: the default for small ensembles and single runs; a
+``ProcessPoolExecutor`` kept open across calls for large ensembles on one
+machine (its workers write into shared memory, see :mod:`sdkit.engine.shared`);
+``DaskExecutor`` beyond one machine. Threads spend more CPU than processes for
+the same members (``benchmarks/executors.py``; ``docs/executors.md``)::
 
     with sdkit.DaskExecutor(workers=2) as ex:
         ds = sdkit.simulate_ensemble(model, table, outputs=["x"], executor=ex)
@@ -66,6 +72,9 @@ class ThreadExecutor(Executor):
     The compiled engine spends a large ensemble's time in numpy's array loops,
     which run outside the GIL, so two threads use two cores; the model is
     loaded and compiled once. Small chunks gain little (their time is Python's).
+    On IIS at N = 10,000 two threads spent 1.3-1.55 times the CPU time of
+    the in-process run for the same members (two processes: 1.2-1.3 times;
+    ``docs/executors.md``): prefer :class:`ProcessPoolExecutor`.
 
     Parameters
     ----------
