@@ -11,8 +11,8 @@ the same numbers wherever it runs.
 Which to use: the default for small ensembles and single runs; a
 ``ProcessPoolExecutor`` kept open across calls for large ensembles on one
 machine (its workers write into shared memory, see :mod:`sdkit.engine.shared`);
-``DaskExecutor`` beyond one machine. Threads spend more CPU than processes for
-the same members (``benchmarks/executors.py``; ``docs/executors.md``)::
+``DaskExecutor`` beyond one machine. ``docs/executors.md`` gives the measured
+speed-ups (``benchmarks/executors.py``)::
 
     with sdkit.DaskExecutor(workers=2) as ex:
         ds = sdkit.simulate_ensemble(model, table, outputs=["x"], executor=ex)
@@ -72,9 +72,7 @@ class ThreadExecutor(Executor):
     The compiled engine spends a large ensemble's time in numpy's array loops,
     which run outside the GIL, so two threads use two cores; the model is
     loaded and compiled once. Small chunks gain little (their time is Python's).
-    On IIS at N = 10,000 two threads spent 1.3-1.55 times the CPU time of
-    the in-process run for the same members (two processes: 1.2-1.3 times;
-    ``docs/executors.md``): prefer :class:`ProcessPoolExecutor`.
+    Measured against :class:`ProcessPoolExecutor` in ``docs/executors.md``.
 
     Parameters
     ----------
