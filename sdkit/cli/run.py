@@ -22,9 +22,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write results to FILE (.csv, .nc, .parquet, "
                                                  ".tab); '-' prints CSV on standard output")
     p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
-    p.add_argument("--engine", choices=["auto", "fast", "pysd"], default="auto",
+    p.add_argument("--engine", choices=["auto", "fast", "pysd", "native"], default="auto",
                    help="auto: sdkit's compiled engine, PySD where it cannot compile the "
-                        "model (default); fast: refuse instead; pysd: always PySD")
+                        "model (default); fast: refuse instead; pysd: always PySD; native: "
+                        "the compiled engine through Numba (the 'fast' extra; compiles "
+                        "for seconds to tens of seconds per process, then runs faster)")
     p.add_argument("--method", metavar="METHOD",
                    help="integration method: euler, rk2 (midpoint) or rk4 (default: the "
                         "model's own: an XMILE file's sim_specs method, else euler)")

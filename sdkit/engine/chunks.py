@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdkit.engine.compiled_cache import Unsupported, compiled_for
+from sdkit.engine.native_run import run_native
 from sdkit.engine.pysd_backend import run_pysd_members
 from sdkit.engine.run import control_overrides, run_compiled
 from sdkit.errors import UnsupportedConstructError
@@ -58,7 +59,7 @@ class ChunkSpec:
     stop: float | None = None
     dt: float | None = None
     saveper: float | None = None
-    engine: str = "auto"  # "auto", "fast" or "pysd" (see sdkit.engine.runner)
+    engine: str = "auto"  # "auto", "fast", "pysd" or "native" (see sdkit.engine.runner)
     max_output_bytes: int | None = None
     method: str = "euler"  # see sdkit.engine.methods; PySD runs Euler only
 
@@ -111,13 +112,14 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None, tick=None) -> Chu
     overrides.update(control_overrides(n, stop=spec.stop, dt=spec.dt, saveper=spec.saveper))
     try:
         compiled = compiled_for(model, spec.outputs, frozenset(overrides), spec.method)
-        times, out = run_compiled(compiled, n, overrides, start=spec.start, stop=spec.stop,
-                                  dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
-                                  where=str(model.path), tick=tick)
+        runner = run_native if spec.engine == "native" else run_compiled  # native: opt-in
+        times, out = runner(compiled, n, overrides, start=spec.start, stop=spec.stop,
+                            dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
+                            where=str(model.path), tick=tick)
         return ChunkResult(times, out, "fast")
     except Unsupported as e:  # a construct the engine does not compile; nothing else
         construct = " ".join(str(e).split())[:200]
-        if spec.engine == "fast" or spec.method != "euler":  # PySD integrates with Euler only
+        if spec.engine in ("fast", "native") or spec.method != "euler":  # no PySD then
             hint = "(use engine 'auto' or 'pysd')" if spec.method == "euler" else \
                 "(PySD integrates with Euler only; use method 'euler')"
             err = UnsupportedConstructError(

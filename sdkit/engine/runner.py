@@ -44,7 +44,7 @@ __all__ = ["ENGINES", "EnsembleResult", "run_ensemble", "check_engine", "member_
 log = logging.getLogger("sdkit.engine")
 
 #: the engine names every sdkit entry point accepts
-ENGINES = ("auto", "fast", "pysd")
+ENGINES = ("auto", "fast", "pysd", "native")  # native: opt-in, sdkit.engine.native_run
 CHUNK = 10_000  # members per chunk (at most): larger chunks spend less per step in Python
 _CONTROL = {"time", "initial_time", "final_time", "time_step", "saveper"}
 

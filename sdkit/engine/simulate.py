@@ -116,7 +116,7 @@ def _fast_obstacle(model: Model, params: Mapping[str, object] | None) -> str | N
 
 
 def _run_fast(model: Model, params, columns, check_finite: bool, times: dict,
-              method: str) -> pd.DataFrame:
+              method: str, engine: str = "fast") -> pd.DataFrame:
     """One member of the compiled engine, as PySD's frame (may raise :class:`Unsupported`)."""
     outputs = list(columns) if columns is not None else _all_outputs(model)
     extra = unrequested_stocks(model, columns) if check_finite and columns is not None else []
@@ -124,7 +124,8 @@ def _run_fast(model: Model, params, columns, check_finite: bool, times: dict,
     table = pd.DataFrame({k: [v] for k, v in checked.items()},
                          index=pd.RangeIndex(1, name="member"))
     # the caller checked the size of what it returns; the stocks added here are dropped
-    raw = run_raw(model, table, outputs + extra, engine="fast", max_output_bytes=2**62,
+    raw = run_raw(model, table, outputs + extra, engine=engine if engine == "native" else "fast",
+                  max_output_bytes=2**62,
                   method=method, **times)
     frame = _first_member(raw)
     if check_finite:
@@ -176,12 +177,16 @@ def simulate(
         Refuse (before running) a run whose saved output, saved times x
         saved values x 8 bytes, exceeds this; default
         ``$SDKIT_MAX_OUTPUT_BYTES`` or 2 GiB.
-    engine : {"auto", "fast", "pysd"}, default "auto"
+    engine : {"auto", "fast", "pysd", "native"}, default "auto"
         ``"auto"`` runs sdkit's compiled engine, and PySD where the engine
         cannot honour the run (a construct it does not compile, a time-series
         parameter); the reason is logged on the ``sdkit.engine`` logger and
         kept in ``frame.attrs["sdkit_fallback"]``. ``"fast"`` refuses such a
         run; ``"pysd"`` always runs PySD. Both engines agree to 1e-9.
+        ``"native"`` (opt-in, the ``fast`` extra) runs the compiled engine's
+        code compiled by Numba (:mod:`sdkit.engine.native_run`): it compiles
+        once per process (seconds; tens of seconds for a model the size of
+        IIS), then runs a single run many times faster; it never falls back.
     method : {"euler", "rk2", "rk4"}, optional
         Integration method (see :mod:`sdkit.engine.methods`); default: the
         model's own (an XMILE file's ``<sim_specs method>``, else Euler).
@@ -248,7 +253,8 @@ def simulate(
     }
     frame.attrs["sdkit_meta"] = variable_meta(model, frame.columns)
     frame.attrs["sdkit_model"] = str(model.path)
-    frame.attrs["sdkit_engine"] = "pysd" if engine == "pysd" or why else "fast"
+    frame.attrs["sdkit_engine"] = "pysd" if engine == "pysd" or why else (
+        "native" if engine == "native" else "fast")
     frame.attrs["sdkit_method"] = method
     if why:
         frame.attrs["sdkit_fallback"] = str(FallbackNote(model.path.name, why))
@@ -267,16 +273,19 @@ def _try_fast(model: Model, params, columns, check_finite: bool, times: dict, me
     if why is None:
         try:
             with np.errstate(all="ignore"):
-                return _run_fast(model, params, columns, check_finite, times, method), None
+                return _run_fast(model, params, columns, check_finite, times, method,
+                                 engine), None
         except (Unsupported, UnsupportedConstructError) as e:
+            if engine == "native":  # asked for: never another engine
+                raise
             why = getattr(e, "construct", None) or " ".join(str(e).split())[:200]
     if method != "euler":
         raise UnsupportedConstructError(
             f"{model.path}: {method.upper()} runs only on the fast engine, which does "
             f"not support: {why} (PySD integrates with Euler only; use method 'euler')")
-    if engine == "fast":
+    if engine in ("fast", "native"):
         raise UnsupportedConstructError(
-            f"{model.path}: the fast engine does not support: {why} "
+            f"{model.path}: the {engine} engine does not support: {why} "
             "(use engine 'auto' or 'pysd')")
     log.info(str(FallbackNote(model.path.name, why)))
     return None, why

@@ -1,0 +1,194 @@
+"""Run the native engine (``engine="native"``): the compiled engine's step, compiled by Numba.
+
+:func:`run_native` has the contract of :func:`sdkit.engine.run.run_compiled`
+(same arguments, outputs, shapes and save times) and the same checks of the
+time settings and of the output's size. The numpy engine's ``control`` and
+``init`` still run first, in Python; then one call of the Numba-compiled
+``run`` (:mod:`sdkit.engine.native`) steps every member and fills the output
+buffer.
+
+Only code that sdkit generated reaches Numba: the engine's code, checked by
+:func:`~sdkit.engine.sourcecheck.check_engine_source`, traced, written and
+checked again (:func:`~sdkit.engine.native.check_native_source`). It is
+compiled in memory, once per process and code; nothing is written to disk
+(no Numba cache), so every new process compiles again: about 1 s for a small
+model, tens of seconds for IIS (docs/engine.md). Numba is optional (the
+``fast`` extra): without it, :class:`NativeUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from sdkit.engine.codegen import Compiled, _uniform
+from sdkit.engine.expressions import Unsupported
+from sdkit.engine.native import NativeSource, write_loop
+from sdkit.engine.native_rt import FUNCTIONS
+from sdkit.engine.native_trace import trace_step
+from sdkit.engine.run import RPREC, save_times
+from sdkit.engine.sourcecheck import check_engine_source
+from sdkit.errors import SdkitError, UnsupportedConstructError
+from sdkit.model.timesettings import check_output_size, check_time_settings, warn_run_end
+
+__all__ = ["run_native", "native_loop", "NativeUnavailableError"]
+
+_LOCK = threading.Lock()
+_LOOPS: dict = {}  # (engine code, method) -> (NativeSource, compiled run), or why not
+_OPTIONS = {"nopython": True, "error_model": "numpy", "cache": False}  # never on disk
+
+
+class NativeUnavailableError(SdkitError, ImportError):
+    """The native engine was asked for, but Numba is not installed."""
+
+
+def _numba():
+    try:
+        import numba  # optional: the `fast` extra, imported only when the native engine runs
+    except ImportError:
+        raise NativeUnavailableError(
+            "the native engine needs Numba, which is not installed "
+            "(pip install 'sdkit[fast]', or use engine 'fast')") from None
+    return numba
+
+
+def _build(compiled: Compiled, S: dict, K: dict):
+    """Trace, write and check the native code of `compiled`; its functions, for Numba."""
+    numba = _numba()
+    if compiled.method != "euler":
+        raise Unsupported(f"{compiled.method.upper()} (the native engine integrates with "
+                          "Euler only)")
+    tree = check_engine_source(compiled.source)  # what is traced is what the engine checked
+    names = {k: v for k, v in compiled.step.__globals__.items()
+             if k not in ("np", "rt", "__builtins__")}  # its constants and helpers (bind's)
+    src = write_loop(*trace_step(tree, S, K, names))  # checks what it writes
+    namespace = {"np": np, **{k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}}
+    exec(compile(src.text, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
+    for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
+        namespace[k] = numba.jit(**_OPTIONS)(namespace[k])
+    return src, numba.jit(**_OPTIONS)(namespace["run"])
+
+
+def native_loop(compiled: Compiled, S: dict, K: dict) -> tuple[NativeSource, object]:
+    """The native code of `compiled` and its ``run`` (memoised per process).
+
+    `S` and `K` are what ``compiled.init`` returned (their shapes are traced).
+    Numba compiles ``run`` at its first call.
+
+    Raises
+    ------
+    NativeUnavailableError
+        Numba is not installed.
+    Unsupported
+        A construct the native engine does not support (the message names it).
+    """
+    key = (compiled.source, compiled.method)
+    with _LOCK:
+        hit = _LOOPS.get(key)
+        if hit is None:
+            try:
+                hit = _build(compiled, S, K)
+            except Unsupported as e:
+                hit = e
+            _LOOPS[key] = hit
+    if isinstance(hit, Unsupported):
+        raise hit
+    return hit
+
+
+@lru_cache(maxsize=64)
+def _times(start: float, stop: float, dt: float, saveper: float):
+    """:func:`~sdkit.engine.run.save_times` as arrays (kept: it is a pure function)."""
+    steps, saved = save_times(start, stop, dt, saveper)
+    steps, saved = np.asarray(steps, dtype=float), np.asarray(saved, dtype=np.bool_)
+    steps.flags.writeable = saved.flags.writeable = False
+    return steps, saved
+
+
+def _matrix(values: dict, keys, rows: int) -> np.ndarray:
+    """Columns ``values[k].flat[e]`` for each ``(k, e)`` in `keys`, `rows` rows."""
+    if not keys:
+        return np.zeros((rows, 0))
+    cols = []
+    for k, e in keys:
+        arr = np.asarray(values[k], dtype=float)
+        arr = arr.reshape(1) if arr.ndim == 0 else arr
+        cols.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1)[:, e])
+    return np.ascontiguousarray(np.column_stack(cols))
+
+
+def _settings(compiled: Compiled, n: int, ov: dict, start) -> tuple[float, ...]:
+    ctl = compiled.control(n, ov)
+    s = {k: float(_uniform(np.asarray(v, float).ravel(), k)) for k, v in ctl.items()}
+    first = s["initial_time"] if start is None else float(start)
+    if first != s["initial_time"] and compiled.reads_initial_time:
+        raise Unsupported("a new start time in a model whose equations read INITIAL TIME")
+    return s["initial_time"], first, s["final_time"], s["time_step"], s["saveper"]
+
+
+def _call(run, src: NativeSource, steps, saved, dt: float, n: int, S: dict, K: dict,
+          width: int) -> np.ndarray:
+    """Run the native loop; its output buffer ``(saved times, n, output elements)``."""
+    rows = max([np.shape(K[k])[0] for k, _ in src.k_keys if np.ndim(K[k])] + [1])
+    kin = _matrix(K, src.k_keys, rows)
+    sin = _matrix(S, src.s_keys, n)
+    outb = np.empty((int(np.count_nonzero(saved)), n, width))
+    tx = tuple(x for x, _ in src.tables) or (np.zeros(1),)  # Numba types no empty tuple
+    ty = tuple(y for _, y in src.tables) or (np.zeros(1),)
+    try:
+        run(steps, saved, dt, n, len(steps) - 1, src.w0, kin, src.k_slots, sin, src.s_slots,
+            src.n_slots, src.o_slots, outb, tx, ty)
+    except Exception as e:
+        if type(e).__module__.startswith("numba"):  # a typing or lowering error: nothing ran
+            raise Unsupported("code Numba could not compile ("
+                              f"{str(e).strip().splitlines()[0][:160]})") from None
+        raise
+    return outb
+
+
+def run_native(compiled: Compiled, n: int, overrides: dict, *, start=None, stop=None,
+               dt=None, saveper=None, limit=None, where: str = "", tick=None,
+               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`sdkit.engine.run.run_compiled` on the native engine: same arguments and result.
+
+    `stop`, `dt` and `saveper` are read from `overrides`, as
+    :func:`~sdkit.engine.run.run_compiled` reads them; `tick` is called once,
+    at the end (the loop runs in one native call).
+
+    Raises
+    ------
+    NativeUnavailableError
+        Numba is not installed.
+    UnsupportedConstructError
+        A construct the native engine does not support, named in one line.
+    InvalidValueError
+        A bad time setting, or an output larger than `limit`.
+    """
+    ov = dict(overrides)
+    dims = {o: tuple(len(c) for c in compiled.shapes[o][1]) for o in compiled.outputs}
+    sizes = {o: int(np.prod(d, dtype=np.int64)) for o, d in dims.items()}
+    try:
+        with np.errstate(all="ignore"):
+            t0, first, final, step_dt, sp = _settings(compiled, n, ov, start)
+            check_time_settings(first, final, step_dt, sp)
+            check_output_size(first, final, step_dt, sp, sum(sizes.values()), members=n,
+                              limit=limit)
+            steps, saved = _times(first, final, step_dt, sp)
+            warn_run_end(first, final, step_dt, sp, float(steps[-1]), float(steps[saved][-1]),
+                         where=where, stacklevel=3)
+            S, K = compiled.init(t0, step_dt, n, ov)
+            src, run = native_loop(compiled, S, K)
+            outb = _call(run, src, steps, saved, step_dt, n, S, K, sum(sizes.values()))
+    except Unsupported as e:
+        raise UnsupportedConstructError(f"{where or 'the model'}: the native engine does not "
+                                        f"support: {e} (use engine 'fast')") from None
+    out, at = {}, 0
+    for o in compiled.outputs:
+        out[o] = outb[:, :, at:at + sizes[o]].reshape(outb.shape[:2] + dims[o]).swapaxes(0, 1)
+        at += sizes[o]
+    if tick is not None:
+        tick(1.0)
+    decimals = -int(np.log10(step_dt * RPREC))
+    return np.round(steps[saved], decimals), out

@@ -1,0 +1,345 @@
+"""Scalar code for the native engine, traced from the compiled engine's ``step``.
+
+The compiled engine's ``step`` (:mod:`sdkit.engine.codegen`) works on arrays
+shaped ``(N, *dims)``. Here it runs once, on one member, with every input
+element a symbol (:class:`Sym`): numpy's broadcasting, slicing and sums do
+what they do on numbers, and each operation on symbols writes one scalar
+expression. Every node value the step assigns is then bound to fresh
+locals, one per element (``x12 = (x3 + x4) * 0.5``). The result is
+straight-line scalar code for one time step, which :mod:`sdkit.engine.native`
+wraps in the member and time loops that Numba compiles.
+
+The code is made of sdkit-made names, numbers written with ``repr(float)`` and
+a fixed set of functions (:data:`sdkit.engine.native.CALLS`): no model text reaches it. The code
+traced is the engine's own, checked by
+:func:`~sdkit.engine.sourcecheck.check_engine_source`; a construct the
+scalar form cannot express (a state that is not an array, such as DELAY N's or
+DELAY FIXED's) raises :class:`~sdkit.engine.expressions.Unsupported`.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from types import SimpleNamespace
+
+import numpy as np
+
+from sdkit.engine.expressions import Unsupported
+from sdkit.engine.runtime import SMALL_VENSIM
+
+__all__ = ["Sym", "Trace", "trace_step"]
+
+
+def _c(x) -> str:
+    """The code of a scalar: a symbol's expression, or a number written exactly."""
+    if isinstance(x, Sym):
+        return x.code
+    if isinstance(x, bool | np.bool_):
+        return "True" if x else "False"
+    if isinstance(x, int | float | np.integer | np.floating):
+        v = float(x)
+        if math.isnan(v):
+            return "np.nan"
+        if math.isinf(v):
+            return "np.inf" if v > 0 else "(-np.inf)"
+        return repr(v) if v >= 0 else f"({v!r})"
+    raise Unsupported(f"the native engine: a value of type {type(x).__name__}")
+
+
+#: the ufunc each operator stands for (an operation with an array of symbols runs through it)
+_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+           "**": np.power, "%": np.remainder, "//": np.floor_divide, "<": np.less,
+           "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
+           "!=": np.not_equal, "&": np.bitwise_and, "|": np.bitwise_or}
+#: ufuncs whose result must stay an expression (numpy would ask an object for its truth)
+_OBJECT_RESULT = frozenset({np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
+                            np.not_equal, np.logical_and, np.logical_or, np.logical_not})
+
+
+class SymArray(np.ndarray):
+    """An array of symbols (and numbers): comparisons give expressions, not truth values."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kw):
+        args = [x.view(np.ndarray) if isinstance(x, SymArray) else _box(x) for x in inputs]
+        if ufunc in _OBJECT_RESULT and method == "__call__":
+            kw["dtype"] = object
+        return _wrap(getattr(ufunc, method)(*args, **kw))
+
+
+def _box(x):
+    """A symbol as a 0-d object array (numpy refuses it as a bare operand)."""
+    if isinstance(x, Sym):
+        box = np.empty((), dtype=object)
+        box[()] = x
+        return box
+    return x
+
+
+def _wrap(result):
+    if isinstance(result, np.ndarray) and result.dtype == object:
+        return result.view(SymArray)
+    if isinstance(result, tuple):
+        return tuple(_wrap(r) for r in result)
+    return result
+
+
+def _binary(op: str, reflected: bool = False):
+    ufunc = _UFUNCS[op]
+
+    def method(self, other):
+        if isinstance(other, np.ndarray):
+            a, b = (other, _box(self)) if reflected else (_box(self), other)
+            return SymArray.__array_ufunc__(None, ufunc, "__call__", a, b)
+        a, b = (other, self) if reflected else (self, other)
+        return Sym(f"({_c(a)} {op} {_c(b)})")
+    return method
+
+
+class Sym:
+    """A scalar expression of the native code (one element of one member)."""
+
+    __slots__ = ("code",)
+    __array_ufunc__ = None  # an array operand: the operators below run numpy's ufunc
+
+    def __init__(self, code: str):
+        self.code = code
+
+    __add__, __radd__ = _binary("+"), _binary("+", True)
+    __sub__, __rsub__ = _binary("-"), _binary("-", True)
+    __mul__, __rmul__ = _binary("*"), _binary("*", True)
+    __truediv__, __rtruediv__ = _binary("/"), _binary("/", True)
+    __pow__, __rpow__ = _binary("**"), _binary("**", True)
+    __mod__, __rmod__ = _binary("%"), _binary("%", True)
+    __floordiv__, __rfloordiv__ = _binary("//"), _binary("//", True)
+    __lt__, __le__ = _binary("<"), _binary("<=")
+    __gt__, __ge__ = _binary(">"), _binary(">=")
+    __eq__, __ne__ = _binary("=="), _binary("!=")
+    __and__, __rand__ = _binary("&"), _binary("&", True)
+    __or__, __ror__ = _binary("|"), _binary("|", True)
+    __hash__ = None
+
+    def __neg__(self):
+        return Sym(f"(-{self.code})")
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return Sym(f"abs({self.code})")
+
+    def __invert__(self):
+        return Sym(f"(not {self.code})")
+
+    def __bool__(self):
+        raise Unsupported("the native engine: a branch on a value that changes during the run")
+
+
+def _call(fn: str, compute):
+    """A numpy-style function on symbols (``fn(x, ...)``) or numbers (`compute`)."""
+    def scalar(*args):
+        if not any(isinstance(a, Sym) for a in args):
+            return compute(*args)
+        return Sym(f"{fn}({', '.join(_c(a) for a in args)})")
+    return scalar
+
+
+def _vectorise(scalar, nin: int):
+    uf = np.frompyfunc(scalar, nin, 1)
+
+    def apply(*args, **kw):
+        if kw:
+            raise Unsupported(f"the native engine: keyword arguments {sorted(kw)}")
+        out = uf(*[x.view(np.ndarray) if isinstance(x, SymArray) else _box(x) for x in args])
+        return _wrap(out if isinstance(out, np.ndarray) else _box(out))
+    return apply
+
+
+def _select(c, a, b):
+    if isinstance(c, Sym):
+        return Sym(f"({_c(a)} if {c.code} else {_c(b)})")
+    return a if c else b
+
+
+def _unary(name: str):
+    real = getattr(np, name)
+    return _vectorise(_call(f"np.{name}", lambda x: real(float(x))), 1)
+
+
+#: the numpy functions the traced code may call on symbols, and what they become
+_NP_SCALAR = {
+    "where": _vectorise(_select, 3),
+    "minimum": _vectorise(_call("_rt_min", np.minimum), 2),
+    "maximum": _vectorise(_call("_rt_max", np.maximum), 2),
+    "power": _vectorise(lambda a, b: a ** b, 2),
+    "abs": _vectorise(abs, 1),
+    "logical_and": _vectorise(_call("_rt_and", np.logical_and), 2),
+    "logical_or": _vectorise(_call("_rt_or", np.logical_or), 2),
+    "logical_not": _vectorise(_call("_rt_not", np.logical_not), 1),
+    **{k: _unary(k) for k in ("exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos",
+                              "arctan", "sinh", "cosh", "tanh")},
+}
+#: numpy functions that only move elements (they work on arrays of symbols as they are)
+_NP_STRUCTURAL = ("arange", "array", "asarray", "broadcast_to", "concatenate", "full", "ix_",
+                  "ones", "reshape", "stack", "sum", "prod", "pi", "inf", "nan", "max", "min")
+
+
+def _structural(fn):
+    if not callable(fn):
+        return fn  # pi, inf, nan
+
+    def apply(*args, **kw):
+        return _wrap(fn(*args, **kw))
+    return apply
+
+
+def _np_shim() -> SimpleNamespace:
+    ns = SimpleNamespace(**_NP_SCALAR)
+    for k in _NP_STRUCTURAL:
+        setattr(ns, k, _structural(getattr(np, k)))
+    return ns
+
+
+class Trace:
+    """The lines of one traced step, its tables and the element names of its inputs."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.names: dict[str, str] = {}  # expression -> the local that holds it
+        self.tables: list[tuple[np.ndarray, np.ndarray]] = []
+        self._table_ids: dict = {}
+
+    def bind(self, value):
+        """`value` with every element's expression bound to a local (written once)."""
+        arr = np.asarray(value, dtype=object)
+        out = np.empty(arr.shape, dtype=object).view(SymArray)
+        for idx, v in np.ndenumerate(arr):
+            if isinstance(v, Sym) and not v.code.isidentifier():
+                name = self.names.get(v.code)
+                if name is None:
+                    name = self.names[v.code] = f"x{len(self.names)}"
+                    self.lines.append(f"{name} = {v.code}")
+                v = Sym(name)
+            out[idx] = v
+        return out
+
+    def table(self, xs, ys) -> int:
+        xs, ys = np.ascontiguousarray(xs, float), np.ascontiguousarray(ys, float)
+        key = (xs.tobytes(), ys.tobytes())
+        if key not in self._table_ids:
+            self._table_ids[key] = len(self.tables)
+            self.tables.append((xs, ys))
+        return self._table_ids[key]
+
+    def lookup(self, x, xs, ys, mode):
+        """:func:`sdkit.engine.runtime.lookup` on symbols: one table per column of `ys`."""
+        helper = {"hold_backward": "_lk_hold", "extrapolate": "_lk_extrapolate"}.get(
+            mode, "_lk_interpolate")  # any other mode interpolates, as the runtime does
+        ys = np.asarray(ys, dtype=float)
+        x = np.asarray(x, dtype=object)
+
+        def one(col):
+            j = self.table(xs, col)
+            return _vectorise(lambda v: Sym(f"{helper}({_c(v)}, TX[{j}], TY[{j}])"), 1)
+        if ys.ndim == 1:
+            return one(ys)(x)
+        x = x.reshape(1) if x.ndim == 0 else x
+        shape = np.broadcast_shapes(x.shape[1:], ys.shape[1:])
+        flat_y = np.broadcast_to(ys, ys.shape[:1] + shape).reshape(len(xs), -1)
+        xb = np.broadcast_to(x, x.shape[:1] + shape).reshape(x.shape[0], -1)
+        out = np.empty(xb.shape, dtype=object)
+        for j in range(flat_y.shape[1]):
+            out[:, j] = one(flat_y[:, j])(xb[:, j])
+        return out.reshape(xb.shape[:1] + shape)
+
+
+def _rt_shim(trace: Trace, where) -> SimpleNamespace:
+    def step(t, dt, value, tstep):
+        return value * (t + dt / 2 > tstep)
+
+    def ramp(t, slope, start, finish=None):
+        final = t if finish is None else _NP_SCALAR["minimum"](finish, t)
+        return (t + SMALL_VENSIM > start) * slope * (final - start)
+
+    def pulse(t, dt, start, width=None, magnitude=None):
+        width = 0.5 * dt if width is None else width
+        out = 1.0 if magnitude is None else magnitude / dt
+        on = _NP_SCALAR["logical_and"](start - SMALL_VENSIM <= t, t < start + width)
+        return where(on, out, 0.0)
+
+    def xidz(num, den, x):
+        return where(abs(den) < SMALL_VENSIM, x, num / den)
+
+    def zidz(num, den):
+        return where(abs(den) < SMALL_VENSIM, 0.0, num / den)
+
+    def integer(x):
+        return _vectorise(_call("np.trunc", lambda v: float(np.trunc(v))), 1)(x)
+
+    def modulo(x, m):
+        trunc = integer(x / m)
+        return x - where(m < SMALL_VENSIM, x, m * trunc)
+
+    return SimpleNamespace(if_then_else=where, step=step, ramp=ramp, pulse=pulse, xidz=xidz,
+                           zidz=zidz, integer=integer, modulo=modulo, lookup=trace.lookup)
+
+
+def _symbols(prefix: str, value) -> np.ndarray:
+    """An array of symbols shaped like one member of `value` (``s3_0``, ``s3_1``...)."""
+    arr = np.asarray(value)
+    shape = arr.shape[:0] if arr.ndim == 0 else (1,) + arr.shape[1:]
+    size = int(np.prod(shape, dtype=np.int64))
+    flat = np.empty(size, dtype=object)
+    for e in range(size):
+        flat[e] = Sym(f"{prefix}{e}")
+    return flat.reshape(shape).view(SymArray)
+
+
+def _instrumented(tree: ast.Module) -> ast.Module:
+    """The engine's ``step`` with every node value bound to locals when it is assigned."""
+    fn = next(f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "step")
+    body = []
+    for st in fn.body:
+        body.append(st)
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], ast.Name) and st.targets[0].id.startswith("v"):
+            name = st.targets[0].id
+            bound = ast.parse(f"{name} = _bind({name})").body[0]
+            body.append(ast.increment_lineno(bound, st.lineno - 1))
+    new = ast.FunctionDef("step", fn.args, body, [], None, None, type_params=[])
+    return ast.fix_missing_locations(ast.Module([new], []))
+
+
+def trace_step(tree: ast.Module, states: dict, kept: dict, namespace: dict):
+    """Trace the engine's ``step`` (checked `tree`) on one member of symbols.
+
+    `states` and `kept` are ``init``'s ``S`` and ``K`` (their shapes are
+    used); `namespace` the engine's constants and helper
+    functions (``_chain``...) as bind gave them. Returns ``(trace, outputs, updates)``: the
+    bound lines, one array of element expressions per output and
+    ``{state key: array of element expressions}``.
+
+    Raises
+    ------
+    Unsupported
+        A state that is not an array, a branch on a changing value, or an
+        operation the scalar form cannot express.
+    """
+    for v in states.values():
+        if not isinstance(v, np.ndarray):
+            raise Unsupported("the native engine: a delay whose state is not one array "
+                              "(DELAY N, DELAY FIXED)")
+    trace = Trace()
+    where = _NP_SCALAR["where"]
+    ns = {**namespace, "np": _np_shim(), "rt": _rt_shim(trace, where), "_bind": trace.bind}
+    exec(compile(_instrumented(tree), "<sdkit.engine.native_trace>", "exec"), ns)  # noqa: S102
+    S = {k: _symbols(f"s{k}_", v) for k, v in states.items()}
+    K = {k: _symbols(f"k{k}_", v) for k, v in kept.items()}
+    try:
+        out, S2 = ns["step"](Sym("t"), Sym("dt"), S, K, 1, True, True)
+    except (ArithmeticError, TypeError, ValueError, IndexError) as e:
+        raise Unsupported(f"the native engine: the step cannot be traced "
+                          f"({type(e).__name__}: {str(e)[:120]})") from None
+    outputs = [trace.bind(o).ravel() for o in out]
+    updates = {k: np.asarray(v, dtype=object).ravel() for k, v in S2.items()}
+    return trace, outputs, updates
