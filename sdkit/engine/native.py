@@ -48,7 +48,7 @@ __all__ = ["NativeSource", "write_loop", "check_native_source", "CALLS"]
 #: the functions the scalar code calls (numpy's on scalars, and sdkit's helpers)
 CALLS = frozenset({
     "np.exp", "np.log", "np.sqrt", "np.sin", "np.cos", "np.tan", "np.arcsin", "np.arccos",
-    "np.arctan", "np.sinh", "np.cosh", "np.tanh", "np.trunc", "abs", "min", "range",
+    "np.arctan", "np.sinh", "np.cosh", "np.tanh", "np.trunc", "abs", "min", "range", "float",
     "_rt_min", "_rt_max", "_rt_and", "_rt_or", "_rt_not",
     "_lk_interpolate", "_lk_extrapolate", "_lk_hold",
 })
@@ -67,6 +67,7 @@ class NativeSource:
         self.w0 = w0  # the work array's first values (numbers the outputs or updates are)
         self.tables = tables  # (xs, ys) of each lookup column, as TX[j], TY[j]
         self.k_keys, self.s_keys = k_keys, s_keys  # KIN's and SIN's columns: (key, element)
+        self.stacked: frozenset[int] = frozenset()  # states whose members are on axis 1
 
 
 def _split(lines: list[str], needed: set[str]) -> tuple[list[str], list[str]]:
@@ -101,7 +102,9 @@ class _Slots:
 
     def value(self, v) -> int:
         code = getattr(v, "code", None)
-        if code is not None and code.isidentifier():
+        if code is not None:
+            if not _NAME.fullmatch(code):
+                raise Unsupported(f"the native engine: an output {code[:40]!r} not bound")
             return self.of(code)
         slot = self.of(f"#{len(self.index)}")
         self.values[slot] = float(v)

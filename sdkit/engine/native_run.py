@@ -27,7 +27,7 @@ from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.native import NativeSource, write_loop
 from sdkit.engine.native_rt import FUNCTIONS
-from sdkit.engine.native_trace import trace_step
+from sdkit.engine.native_trace import stacked_states, trace_step
 from sdkit.engine.run import RPREC, save_times
 from sdkit.engine.sourcecheck import check_engine_source
 from sdkit.errors import SdkitError, UnsupportedConstructError
@@ -64,6 +64,7 @@ def _build(compiled: Compiled, S: dict, K: dict):
     names = {k: v for k, v in compiled.step.__globals__.items()
              if k not in ("np", "rt", "__builtins__")}  # its constants and helpers (bind's)
     src = write_loop(*trace_step(tree, S, K, names))  # checks what it writes
+    src.stacked = stacked_states(tree)
     namespace = {"np": np, **{k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}}
     exec(compile(src.text, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
     for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
@@ -107,14 +108,16 @@ def _times(start: float, stop: float, dt: float, saveper: float):
     return steps, saved
 
 
-def _matrix(values: dict, keys, rows: int) -> np.ndarray:
-    """Columns ``values[k].flat[e]`` for each ``(k, e)`` in `keys`, `rows` rows."""
+def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:
+    """Columns ``values[k].flat[e]`` of each member for each ``(k, e)`` in `keys`, `rows`
+    rows (the members of the `stacked` values are on their axis 1)."""
     if not keys:
         return np.zeros((rows, 0))
     cols = []
     for k, e in keys:
         arr = np.asarray(values[k], dtype=float)
         arr = arr.reshape(1) if arr.ndim == 0 else arr
+        arr = np.moveaxis(arr, 1, 0) if k in stacked else arr
         cols.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1)[:, e])
     return np.ascontiguousarray(np.column_stack(cols))
 
@@ -133,7 +136,7 @@ def _call(run, src: NativeSource, steps, saved, dt: float, n: int, S: dict, K: d
     """Run the native loop; its output buffer ``(saved times, n, output elements)``."""
     rows = max([np.shape(K[k])[0] for k, _ in src.k_keys if np.ndim(K[k])] + [1])
     kin = _matrix(K, src.k_keys, rows)
-    sin = _matrix(S, src.s_keys, n)
+    sin = _matrix(S, src.s_keys, n, src.stacked)
     outb = np.empty((int(np.count_nonzero(saved)), n, width))
     tx = tuple(x for x, _ in src.tables) or (np.zeros(1),)  # Numba types no empty tuple
     ty = tuple(y for _, y in src.tables) or (np.zeros(1),)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -29,6 +30,8 @@ from sdkit.engine.expressions import Unsupported
 from sdkit.engine.runtime import SMALL_VENSIM
 
 __all__ = ["Sym", "Trace", "trace_step"]
+
+_BOUND = re.compile(r"^(x\d+|[ks]\d+_\d+)$")  # a local of the native code already
 
 
 def _c(x) -> str:
@@ -181,7 +184,25 @@ _NP_SCALAR = {
 }
 #: numpy functions that only move elements (they work on arrays of symbols as they are)
 _NP_STRUCTURAL = ("arange", "array", "asarray", "broadcast_to", "concatenate", "full", "ix_",
-                  "ones", "reshape", "stack", "sum", "prod", "pi", "inf", "nan", "max", "min")
+                  "ones", "reshape", "stack", "sum", "prod", "pi", "inf", "nan")
+
+
+def _extreme(name: str, real):
+    """``np.max``/``np.min`` on symbols: a reduction by ``_rt_max``/``_rt_min`` (nan wins)."""
+    pair = np.frompyfunc(_call(name, real), 2, 1)
+
+    def apply(x, axis=None):
+        x = np.asarray(x, dtype=object).view(np.ndarray)
+        if axis is None:
+            x, axis = x.ravel(), 0
+        for ax in sorted(np.atleast_1d(axis) % max(x.ndim, 1), reverse=True):
+            x = np.asarray(pair.reduce(x, axis=int(ax)), dtype=object)
+        return _wrap(_box(x[()] if x.ndim == 0 else x))
+    return apply
+
+
+_NP_SCALAR["max"] = _extreme("_rt_max", np.maximum)
+_NP_SCALAR["min"] = _extreme("_rt_min", np.minimum)
 
 
 def _structural(fn):
@@ -214,7 +235,7 @@ class Trace:
         arr = np.asarray(value, dtype=object)
         out = np.empty(arr.shape, dtype=object).view(SymArray)
         for idx, v in np.ndenumerate(arr):
-            if isinstance(v, Sym) and not v.code.isidentifier():
+            if isinstance(v, Sym) and not _BOUND.match(v.code):  # t, dt: bound as well
                 name = self.names.get(v.code)
                 if name is None:
                     name = self.names[v.code] = f"x{len(self.names)}"
@@ -284,15 +305,56 @@ def _rt_shim(trace: Trace, where) -> SimpleNamespace:
                            zidz=zidz, integer=integer, modulo=modulo, lookup=trace.lookup)
 
 
-def _symbols(prefix: str, value) -> np.ndarray:
-    """An array of symbols shaped like one member of `value` (``s3_0``, ``s3_1``...)."""
+def stacked_states(tree: ast.Module) -> frozenset[int]:
+    """Keys of the states ``init`` stacks (SMOOTH, DELAY): their members are on axis 1."""
+    init = next(f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == "init")
+    keys = set()
+    for st in ast.walk(init):
+        if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript) \
+                and isinstance(st.targets[0].value, ast.Name) and st.targets[0].value.id == "S" \
+                and isinstance(st.value, ast.Call) and isinstance(st.value.func, ast.Attribute) \
+                and st.value.func.attr == "stack":
+            keys.add(st.targets[0].slice.value)
+    return frozenset(keys)
+
+
+def _symbols(prefix: str, value, axis: int = 0) -> np.ndarray:
+    """An array of symbols shaped like one member of `value` (``s3_0``, ``s3_1``...), whose
+    members are on `axis`."""
     arr = np.asarray(value)
-    shape = arr.shape[:0] if arr.ndim == 0 else (1,) + arr.shape[1:]
+    shape = list(arr.shape)
+    if arr.ndim:
+        shape[axis] = 1
     size = int(np.prod(shape, dtype=np.int64))
-    flat = np.empty(size, dtype=object)
+    flat = np.empty(size, dtype=object)  # C order: a stacked state's element is stage-major
     for e in range(size):
         flat[e] = Sym(f"{prefix}{e}")
     return flat.reshape(shape).view(SymArray)
+
+
+def _float(x):
+    """``float(x)`` of a symbol (or of a one-element array of one) is that symbol as a float."""
+    x = np.asarray(x, dtype=object)
+    if x.size != 1:
+        raise Unsupported("the native engine: float() of an array")
+    v = x.reshape(())[()]
+    return Sym(f"float({v.code})") if isinstance(v, Sym) else float(v)
+
+
+def _full(x, sizes):
+    """:func:`sdkit.engine.codegen._full` on symbols (one member)."""
+    x = np.asarray(x, dtype=object)
+    if x.ndim == 0:
+        out = np.empty((1,) + tuple(sizes), dtype=object)
+        out[...] = x[()]
+        return out.view(SymArray)
+    return _wrap(np.broadcast_to(x, (x.shape[0],) + tuple(sizes)))
+
+
+def _mat(x, N):
+    """:func:`sdkit.engine.codegen._mat` on symbols (one member)."""
+    x = np.asarray(x, dtype=object)
+    return _wrap(np.array(np.broadcast_to(x, (N,) + x.shape[1:]), dtype=object))
 
 
 def _instrumented(tree: ast.Module) -> ast.Module:
@@ -331,13 +393,18 @@ def trace_step(tree: ast.Module, states: dict, kept: dict, namespace: dict):
                               "(DELAY N, DELAY FIXED)")
     trace = Trace()
     where = _NP_SCALAR["where"]
-    ns = {**namespace, "np": _np_shim(), "rt": _rt_shim(trace, where), "_bind": trace.bind}
+    shim = _np_shim()
+    shim.interp = lambda x, xs, ys: trace.lookup(x, np.asarray(xs), np.asarray(ys), "interpolate")
+    ns = {**namespace, "np": shim, "rt": _rt_shim(trace, where), "_bind": trace.bind,
+          "_full": _full, "_mat": _mat, "float": _float}
     exec(compile(_instrumented(tree), "<sdkit.engine.native_trace>", "exec"), ns)  # noqa: S102
-    S = {k: _symbols(f"s{k}_", v) for k, v in states.items()}
+    stacked = stacked_states(tree)
+    S = {k: _symbols(f"s{k}_", v, 1 if k in stacked else 0) for k, v in states.items()}
     K = {k: _symbols(f"k{k}_", v) for k, v in kept.items()}
     try:
         out, S2 = ns["step"](Sym("t"), Sym("dt"), S, K, 1, True, True)
-    except (ArithmeticError, TypeError, ValueError, IndexError) as e:
+    except (ArithmeticError, TypeError, ValueError, IndexError, AttributeError, KeyError,
+            NameError) as e:
         raise Unsupported(f"the native engine: the step cannot be traced "
                           f"({type(e).__name__}: {str(e)[:120]})") from None
     outputs = [trace.bind(o).ravel() for o in out]
