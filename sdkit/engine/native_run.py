@@ -12,7 +12,7 @@ Only code that sdkit generated reaches Numba: the engine's code, checked by
 checked again (:func:`~sdkit.engine.native.check_native_source`). It is
 compiled in memory, once per process and code; nothing is written to disk
 (no Numba cache), so every new process compiles again: about 1 s for a small
-model, tens of seconds for IIS (docs/engine.md). Numba is optional (the
+model, tens of seconds for IIS (docs/native_engine.md). Numba is optional (the
 ``fast`` extra): without it, :class:`NativeUnavailableError`.
 """
 
