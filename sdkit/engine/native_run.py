@@ -94,6 +94,8 @@ def native_loop(compiled: Compiled, S: dict, K: dict) -> tuple[NativeSource, obj
             except Unsupported as e:
                 hit = e
             _LOOPS[key] = hit
+            while len(_LOOPS) > 32:  # the oldest compiled code goes first
+                _LOOPS.pop(next(iter(_LOOPS)))
     if isinstance(hit, Unsupported):
         raise hit
     return hit
