@@ -75,37 +75,80 @@ def _load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _cpu_by_others(seconds: float = 1.0) -> float | None:
-    """CPUs that processes of other sessions used over `seconds` (Linux; else None).
+def _other_ticks() -> dict[int, int] | None:
+    """CPU ticks used so far by each process of another session (Linux; else None).
 
     With the kernel's autogroup scheduling each session gets a fair share of
     the CPUs, however many processes it runs: two workers of this session get
     two cores only while other sessions are idle.
     """
-    def sample() -> dict[int, int]:
-        out = {}
-        for pid in os.listdir("/proc"):
-            try:
-                with open(f"/proc/{pid}/autogroup") as f:
-                    if f.read().split()[0] == mine:
-                        continue
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                out[int(pid)] = int(fields[11]) + int(fields[12])  # utime + stime, ticks
-            except (OSError, ValueError, IndexError):
-                continue
-        return out
-
     try:
         with open("/proc/self/autogroup") as f:
             mine = f.read().split()[0]
     except OSError:
         return None
-    first = sample()
-    time.sleep(seconds)
-    second = sample()
-    ticks = sum(v - first[k] for k, v in second.items() if k in first)
+    out = {}
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/autogroup") as f:
+                if f.read().split()[0] == mine:
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[int(pid)] = int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _others_between(first: dict | None, seconds: float) -> float | None:
+    """CPUs other sessions used since `first` (:func:`_other_ticks`), `seconds` ago."""
+    if first is None:
+        return None
+    now = _other_ticks() or {}
+    ticks = sum(v - first[k] for k, v in now.items() if k in first)
     return ticks / os.sysconf("SC_CLK_TCK") / seconds
+
+
+def _cpu_by_others(seconds: float = 1.0) -> float | None:
+    """CPUs that processes of other sessions used over the next `seconds` (Linux; else None)."""
+    first = _other_ticks()
+    time.sleep(seconds)
+    return _others_between(first, seconds)
+
+
+def _pairs(model, table, kw, workers: int, pairs: int, idle: float = 0.1) -> None:
+    """Back-to-back warm calls (in-process, threads, processes), with what others used meanwhile.
+
+    On a shared machine quiet minutes are rare but quiet half-minutes are
+    not: the ratios of the triples during which other sessions used less than
+    `idle` CPUs are the ones that say what two cores give.
+    """
+    with ThreadExecutor(workers) as threads, ProcessPoolExecutor(workers) as procs:
+        for ex in (threads, procs):
+            sdkit.simulate_ensemble(model, table, executor=ex, **kw)  # workers up, model loaded
+        quiet = []
+        for i in range(pairs):
+            first, t0 = _other_ticks(), time.perf_counter()
+            took = []
+            for ex in (None, threads, procs):
+                t = time.perf_counter()
+                sdkit.simulate_ensemble(model, table, executor=ex, **kw)
+                took.append(time.perf_counter() - t)
+            others = _others_between(first, time.perf_counter() - t0)
+            print(f"  triple {i + 1}: in-process {took[0]:.2f} s, threads {took[1]:.2f} s "
+                  f"({took[0] / took[1]:.2f}x), processes {took[2]:.2f} s "
+                  f"({took[0] / took[2]:.2f}x); other sessions used "
+                  f"{'?' if others is None else f'{others:.2f}'} CPUs meanwhile", flush=True)
+            if others is not None and others < idle:
+                quiet.append((took[0] / took[1], took[0] / took[2]))
+    if quiet:
+        th, pr = zip(*quiet)
+        print(f"  {len(quiet)} of {pairs} triples ran while other sessions used < {idle} CPUs: "
+              f"threads {min(th):.2f}-{max(th):.2f}x, processes {min(pr):.2f}-{max(pr):.2f}x "
+              f"the in-process run")
+    else:
+        print(f"  none of {pairs} triples ran while other sessions were idle")
 
 
 def main(argv=None) -> None:
@@ -114,6 +157,9 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--models", default="IIS")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (best kept)")
+    parser.add_argument("--pairs", type=int, default=0,
+                        help="then this many back-to-back warm (in-process, threads, processes) "
+                             "triples, each with the CPUs other sessions used meanwhile")
     args = parser.parse_args(argv)
     print(f"{os.cpu_count()} CPUs; load average {_load()} at the start")
     for name in args.models.split(","):
@@ -147,6 +193,9 @@ def main(argv=None) -> None:
                 f"{k} {v[-1][0]:.2f} s" + (f" (warm {warm[k][-1][0]:.2f} s)" if k in warm else "")
                 for k, v in times.items()) + f"; load {before} -> {_load()}")
         here = times.pop("in-process")
+        if not here:  # --rounds 0: only the triples
+            _pairs(model, table, kw, args.workers, args.pairs)
+            continue
         base_s = min(t for t, _ in here)
         print(f"\n{name}, N = {args.n:,}: in-process {base_s:8.2f} s (baseline; best of "
               f"{args.rounds} rounds, interleaved)")
@@ -161,6 +210,9 @@ def main(argv=None) -> None:
             print(f"  {'':9}     CPU time of the warm call / the in-process run's: "
                   + ", ".join(f"{x:.2f}" for x in cpu) + " (parent and workers; "
                   "1.00 = no work added by splitting)")
+        if args.pairs:
+            print(f"\n{name}, N = {args.n:,}: warm executors, back to back")
+            _pairs(model, table, kw, args.workers, args.pairs)
         print(f"  load average {_load()} at the end")
 
 
