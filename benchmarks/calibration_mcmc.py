@@ -51,8 +51,10 @@ import argparse
 import cProfile
 import os
 import pstats
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -66,6 +68,9 @@ from sdkit.calibration.spec import read_problem
 from sdkit.engine.chunks import run_chunk
 from sdkit.engine.executors import ProcessPoolExecutor
 from sdkit.engine.runner import run_raw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from executors import _other_ticks, _others_between  # noqa: E402 - the same load probe
 
 SPECS = {"IIS": "calibration/iis.toml", "SIR": "examples/sir/calibration.toml"}
 
@@ -260,15 +265,25 @@ def main() -> None:
         if args.only and name != args.only:
             continue
         for walkers in args.walkers:
+            first, t0 = _other_ticks(), time.perf_counter()
             m = measure(spec, walkers, args.steps, args.profile)
-            _row(name, walkers, m)
+            _row(name, walkers, m, _others(first, t0))
             for cat, share in m.get("split", {}).items():
                 print(f"      {cat:26} {100 * share:5.1f} %")
             if args.workers > 1:
+                first, t0 = _other_ticks(), time.perf_counter()
                 with ProcessPoolExecutor(args.workers) as ex:
                     mw = measure(spec, walkers, args.steps, executor=ex)
                 _row(name, walkers, mw, f", {args.workers} workers: "
-                     f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate")
+                     f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate"
+                     + _others(first, t0))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+def _others(first, t0: float) -> str:
+    """What other sessions used since `first` (two workers get two cores only while they idle)."""
+    others = _others_between(first, time.perf_counter() - t0)
+    return "" if others is None else f"; other sessions used {others:.2f} CPUs meanwhile"
 
 
 def _row(name: str, walkers: int, m: dict, note: str = "") -> None:
