@@ -271,18 +271,19 @@ def main() -> None:
             for cat, share in m.get("split", {}).items():
                 print(f"      {cat:26} {100 * share:5.1f} %")
             if args.workers > 1:
-                first, t0 = _other_ticks(), time.perf_counter()
                 with ProcessPoolExecutor(args.workers) as ex:
+                    ex.map(time.sleep, [(0,)] * args.workers)  # workers up, to count their CPU
+                    first, t0 = _other_ticks(ex), time.perf_counter()
                     mw = measure(spec, walkers, args.steps, executor=ex)
+                    note = _others(first, t0, ex)
                 _row(name, walkers, mw, f", {args.workers} workers: "
-                     f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate"
-                     + _others(first, t0))
+                     f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate" + note)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
-def _others(first, t0: float) -> str:
+def _others(first, t0: float, ex=None) -> str:
     """What other sessions used since `first` (two workers get two cores only while they idle)."""
-    others = _others_between(first, time.perf_counter() - t0)
+    others = _others_between(first, time.perf_counter() - t0, ex)
     return "" if others is None else f"; other sessions used {others:.2f} CPUs meanwhile"
 
 

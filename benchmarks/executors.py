@@ -75,39 +75,35 @@ def _load() -> str:
     return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _other_ticks() -> dict[int, int] | None:
-    """CPU ticks used so far by each process of another session (Linux; else None).
+def _busy() -> float | None:
+    """CPU seconds the whole machine has been busy (``/proc/stat``; None off Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _other_ticks(ex=None) -> tuple[float, float] | None:
+    """``(machine busy, this session's share)`` in CPU seconds so far, for
+    :func:`_others_between`; `ex`'s workers count as this session's.
 
     With the kernel's autogroup scheduling each session gets a fair share of
     the CPUs, however many processes it runs: two workers of this session get
     two cores only while other sessions are idle.
     """
-    try:
-        with open("/proc/self/autogroup") as f:
-            mine = f.read().split()[0]
-    except OSError:
-        return None
-    out = {}
-    for pid in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{pid}/autogroup") as f:
-                if f.read().split()[0] == mine:
-                    continue
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            out[int(pid)] = int(fields[11]) + int(fields[12])  # utime + stime
-        except (OSError, ValueError, IndexError):
-            continue
-    return out
+    busy = _busy()
+    return None if busy is None else (busy, _cpu(ex))
 
 
-def _others_between(first: dict | None, seconds: float) -> float | None:
-    """CPUs other sessions used since `first` (:func:`_other_ticks`), `seconds` ago."""
-    if first is None:
+def _others_between(first: tuple | None, seconds: float, ex=None) -> float | None:
+    """CPUs that everything but this process (and `ex`'s workers) used since `first`."""
+    now = _other_ticks(ex)
+    if first is None or now is None:
         return None
-    now = _other_ticks() or {}
-    ticks = sum(v - first[k] for k, v in now.items() if k in first)
-    return ticks / os.sysconf("SC_CLK_TCK") / seconds
+    return max(0.0, (now[0] - first[0]) - (now[1] - first[1])) / seconds
 
 
 def _cpu_by_others(seconds: float = 1.0) -> float | None:
@@ -129,13 +125,13 @@ def _pairs(model, table, kw, workers: int, pairs: int, idle: float = 0.1) -> Non
             sdkit.simulate_ensemble(model, table, executor=ex, **kw)  # workers up, model loaded
         quiet = []
         for i in range(pairs):
-            first, t0 = _other_ticks(), time.perf_counter()
+            first, t0 = _other_ticks(procs), time.perf_counter()
             took = []
             for ex in (None, threads, procs):
                 t = time.perf_counter()
                 sdkit.simulate_ensemble(model, table, executor=ex, **kw)
                 took.append(time.perf_counter() - t)
-            others = _others_between(first, time.perf_counter() - t0)
+            others = _others_between(first, time.perf_counter() - t0, procs)
             print(f"  triple {i + 1}: in-process {took[0]:.2f} s, threads {took[1]:.2f} s "
                   f"({took[0] / took[1]:.2f}x), processes {took[2]:.2f} s "
                   f"({took[0] / took[2]:.2f}x); other sessions used "
