@@ -22,7 +22,7 @@ from sdkit.engine.run import control_overrides, run_compiled
 from sdkit.errors import UnsupportedConstructError
 from sdkit.model.load import load_model
 
-__all__ = ["ChunkSpec", "ChunkResult", "FallbackNote", "run_chunk"]
+__all__ = ["ChunkSpec", "ChunkResult", "FallbackNote", "engine_of", "run_chunk"]
 
 log = logging.getLogger("sdkit.engine")
 
@@ -74,9 +74,15 @@ class ChunkResult:
 
     times: np.ndarray
     values: dict
-    engine: str  # "fast" or "pysd"
+    engine: str  # "fast", "native" or "pysd"
     note: str = ""
     shared: bool = False
+
+
+def engine_of(results: list[ChunkResult]) -> str:
+    """The engine that ran every chunk, or ``"pysd"`` when some fell back to PySD."""
+    used = {r.engine for r in results}
+    return used.pop() if len(used) == 1 else "pysd"
 
 
 def _model(spec: ChunkSpec, model=None):
@@ -116,7 +122,7 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None, tick=None) -> Chu
         times, out = runner(compiled, n, overrides, start=spec.start, stop=spec.stop,
                             dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
                             where=str(model.path), tick=tick)
-        return ChunkResult(times, out, "fast")
+        return ChunkResult(times, out, "native" if spec.engine == "native" else "fast")
     except Unsupported as e:  # a construct the engine does not compile; nothing else
         construct = " ".join(str(e).split())[:200]
         if spec.engine in ("fast", "native") or spec.method != "euler":  # no PySD then

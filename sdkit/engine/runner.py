@@ -28,7 +28,7 @@ import pandas as pd
 import xarray as xr
 
 from sdkit.engine.checks import check_run_size, check_time_setting, coerce_number
-from sdkit.engine.chunks import ChunkSpec, run_chunk
+from sdkit.engine.chunks import ChunkSpec, engine_of, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
 from sdkit.engine.shared import run_shared
@@ -367,7 +367,7 @@ def _assemble(model: Model, spec: ChunkSpec, picks, results, index: pd.Index,
                                        **{k: list(v) for k, v in zip(d, c)}})
     ds = xr.Dataset(_select(model, data, picks))
     describe(ds, {v.name: (v.units, v.documentation) for v in model.variables})  # units, text
-    used = "fast" if all(r.engine == "fast" for r in results) else "pysd"
+    used = engine_of(results)
     note = next((r.note for r in results if r.note), None)
     ds.attrs["sdkit_engine"] = used
     ds.attrs["sdkit_method"] = method

@@ -32,7 +32,7 @@ from multiprocessing.shared_memory import SharedMemory
 import numpy as np
 
 from sdkit.engine.checks import run_time_settings
-from sdkit.engine.chunks import ChunkResult, ChunkSpec, run_chunk
+from sdkit.engine.chunks import ChunkResult, ChunkSpec, engine_of, run_chunk
 from sdkit.engine.run import save_times
 from sdkit.model.load import Model
 
@@ -182,7 +182,7 @@ def run_shared(executor, model: Model, spec: ChunkSpec,
             return results
         arrays = shared.arrays()
     if all(r.shared for r in results):
-        engine = "fast" if all(r.engine == "fast" for r in results) else "pysd"
+        engine = engine_of(results)
         note = next((r.note for r in results if r.note), "")
         return [ChunkResult(results[0].times, arrays, engine, note)]
     return [r if not r.shared else replace(

@@ -87,6 +87,8 @@ def test_small_models_and_their_ensembles(models_dir, name):
         np.testing.assert_allclose(ds["native"][var].to_numpy(), ds["fast"][var].to_numpy(),
                                    rtol=RTOL, atol=1e-300, err_msg=var)
     assert max(float(ds["fast"][v].std("member").max()) for v in ds["fast"].data_vars) > 0
+    assert {e: d.attrs["sdkit_engine"] for e, d in ds.items()} == {"fast": "fast",
+                                                                   "native": "native"}
 
 
 def test_iis_every_variable():
