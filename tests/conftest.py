@@ -25,6 +25,17 @@ def conformance_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def conformance_report(conformance_dir):
+    """The whole suite on the ``pysd`` engine, run once (about 2 min on 2 cores) for every
+    test that asks about a case's outcome (tests/test_conformance.py, tests/xmile)."""
+    from sdkit.conformance.suite import run_conformance
+
+    # PySD only: both engines would add minutes; the two-engine report is tested on a few
+    # models, and tests/engine/test_engine_conformance.py compares the engines
+    return run_conformance(conformance_dir, engine="pysd", timeout=300)
+
+
+@pytest.fixture(scope="session")
 def models_dir() -> Path:
     """Tiny models used by the tests (``tests/models``)."""
     return MODELS

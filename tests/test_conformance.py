@@ -61,10 +61,8 @@ SUITE_TIMEOUT = 3600
 
 
 @pytest.fixture(scope="module")
-def report(conformance_dir):
-    # PySD only: both engines would add minutes; the two-engine report is tested below
-    # on a few models, and tests/engine/test_engine_conformance.py compares the engines
-    return run_conformance(conformance_dir, engine="pysd", timeout=300)
+def report(conformance_report):
+    return conformance_report
 
 
 @pytest.mark.slow

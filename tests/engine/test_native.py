@@ -19,6 +19,7 @@ import pytest
 from test_engine_conformance import SUPPORTED
 
 import sdkit
+from sdkit.conformance.isolate import IsolatedPool
 from sdkit.engine import native_run
 from sdkit.engine.compiled_cache import compiled_for, simulated_names
 from sdkit.engine.expressions import Unsupported
@@ -57,18 +58,47 @@ def assert_equal_frames(native: pd.DataFrame, fast: pd.DataFrame, scale_atol: fl
                                    equal_nan=True, err_msg=col)
 
 
-@pytest.mark.parametrize("case", SUPPORTED)
-def test_native_equals_numpy_engine(conformance_dir, case):
-    model = sdkit.load_model(conformance_dir / case)
-    if case in REFUSED:
-        with pytest.raises(UnsupportedConstructError) as err:
-            _both(model)
-        assert "\n" not in str(err.value) and REFUSED[case] in str(err.value)
-        assert "native engine does not support" in str(err.value)
-        return
-    native, fast = _both(model)
-    assert native.attrs["sdkit_engine"] == "native" and fast.attrs["sdkit_engine"] == "fast"
-    assert_equal_frames(native, fast)
+def compare_engines(path: str, scale_atol: float = 0.0) -> dict:
+    """Both engines on one model, in a worker: ``{"equal": ...}``, ``{"refused": message}``
+    or ``{"differs": first difference}`` (a module-level function: the pool imports it)."""
+    model = sdkit.load_model(path)
+    try:
+        native, fast = _both(model)
+    except UnsupportedConstructError as e:
+        return {"refused": str(e)}
+    try:
+        assert_equal_frames(native, fast, scale_atol)
+    except AssertionError as e:
+        return {"differs": " ".join(str(e).split())[:300]}
+    return {"equal": [native.attrs["sdkit_engine"], fast.attrs["sdkit_engine"]],
+            "columns": len(fast.columns)}
+
+
+def test_native_equals_numpy_engine_on_iis_and_the_conformance_models(conformance_dir):
+    """Every supported conformance model, and IIS with every variable. Each model is
+    compiled by Numba in its own process (forked from two warm workers, as
+    ``sdkit conformance`` runs its cases): the compiles, not the runs, take the time.
+
+    IIS: a few values are differences of nearly equal numbers (e.g. 'Reference update'
+    ~7e-7 on a scale of 0.85), where the last bits of exp and log (Numba's vs numpy's)
+    show: IIS is compared to 1e-9 of each variable's scale as well."""
+    calls = [(str(IIS), RTOL)] + [(str(conformance_dir / case), 0.0) for case in SUPPORTED]
+    with IsolatedPool(compare_engines, "unused", 2) as pool:  # IIS first: the longest
+        outcomes = list(pool.map(calls, timeout=900))
+    problems = {}
+    for (path, _), out in zip(calls, outcomes):
+        case = Path(path).relative_to(conformance_dir).as_posix() if path != str(IIS) \
+            else "IIS"
+        got = out.result or {"failed": out.failure}
+        if case in REFUSED:
+            message = got.get("refused", "")
+            if not (message and "\n" not in message and REFUSED[case] in message
+                    and "native engine does not support" in message):
+                problems[case] = got
+        elif got.get("equal") != ["native", "fast"]:
+            problems[case] = got
+    assert not problems, problems
+    assert len(outcomes) == len(SUPPORTED) + 1 >= 75
 
 
 @pytest.mark.parametrize("name", ["teacup.mdl", "SIR.mdl"])
@@ -89,14 +119,6 @@ def test_small_models_and_their_ensembles(models_dir, name):
     assert max(float(ds["fast"][v].std("member").max()) for v in ds["fast"].data_vars) > 0
     assert {e: d.attrs["sdkit_engine"] for e, d in ds.items()} == {"fast": "fast",
                                                                    "native": "native"}
-
-
-def test_iis_every_variable():
-    """IIS: every variable simulate returns. A few values are differences of nearly equal
-    numbers (e.g. 'Reference update' ~7e-7 on a scale of 0.85), where the last bits of
-    exp and log (Numba's vs numpy's) show: those are compared to 1e-9 of their scale."""
-    native, fast = _both(sdkit.load_model(IIS))
-    assert_equal_frames(native, fast, scale_atol=RTOL)
 
 
 def test_rk4_and_missing_numba_are_refused_in_one_line(models_dir, monkeypatch):
