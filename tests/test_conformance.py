@@ -27,12 +27,12 @@ from sdkit.model.load import load_model
 DATA = Path(__file__).parent / "data"
 BASELINE = json.loads((DATA / "conformance_plain_pysd.json").read_text())["results"]
 #: sdkit's measured record, written by ``sdkit conformance ../shared/conformance --engine both
-#: --json`` (docs/conformance.md explains every non-match); the tests here run the PySD engine
-#: (behind sdkit's translation, XMILE reader and data files), so they read that engine's side
+#: --json`` (docs/conformance.md explains every non-match); the tests here run sdkit's default
+#: route (tests/conftest.py: conformance_report), so they read that engine's side
 _ENGINES = json.loads((DATA / "conformance_engines.json").read_text())
 RECORD = {"results": {r["name"]: r["status"] for r in _ENGINES["results"]
-                      if r["engine"] == "pysd"},
-          "counts": _ENGINES["counts"]["pysd"]}
+                      if r["engine"] == "sdkit"},
+          "counts": _ENGINES["counts"]["sdkit"]}
 
 #: Vensim cases that do not match, with the reason (every other case must match);
 #: both differ in PySD's own runner too (pysd.tools.benchmarking.runner, 2026-11-29)
