@@ -157,7 +157,7 @@ def test_every_variable_has_units_and_documentation(mdl_model):
 
 
 def test_levers_declare_their_bounds_in_both_files(mdl_model):
-    """Vensim ``[min,max]`` and XMILE ``<range>`` give the same bounds, so ``sdkit set`` holds them."""
+    """Vensim `[min,max]` and XMILE `<range>` give the same bounds; `sdkit set` holds them."""
     xmile_model = sdkit.load_model(XMILE)
     for k in LEVERS:
         ranges = {f"Lever {k}": (0, 1), f"Lever {k} start year": (2022, 2050),
