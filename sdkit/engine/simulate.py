@@ -22,7 +22,7 @@ from sdkit.engine.checks import (
     coerce_number,
     raise_if_not_finite,
 )
-from sdkit.engine.chunks import FallbackNote
+from sdkit.engine.chunks import FallbackNote, engine_of
 from sdkit.engine.compiled_cache import Unsupported, simulated_names
 from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
 from sdkit.engine.runner import RawRun, RunTimes, element_index, open_run, run_raw
@@ -102,7 +102,9 @@ def _first_member(raw: RawRun) -> pd.DataFrame:
     times = pd.Index(np.asarray(first.times, dtype=float), name="time")
     # one block of floats: much faster to build than one array per column
     block = np.column_stack(list(cols.values())) if cols else np.empty((len(times), 0))
-    return pd.DataFrame(block, index=times, columns=list(cols), copy=False)
+    frame = pd.DataFrame(block, index=times, columns=list(cols), copy=False)
+    frame.attrs["sdkit_engine"] = engine_of(raw.results)  # what ran, as ensembles say it
+    return frame
 
 
 def _fast_obstacle(model: Model, params: Mapping[str, object] | None) -> str | None:
@@ -253,8 +255,7 @@ def simulate(
     }
     frame.attrs["sdkit_meta"] = variable_meta(model, frame.columns)
     frame.attrs["sdkit_model"] = str(model.path)
-    frame.attrs["sdkit_engine"] = "pysd" if engine == "pysd" or why else (
-        "native" if engine == "native" else "fast")
+    frame.attrs.setdefault("sdkit_engine", "pysd")  # a compiled run says which engine ran it
     frame.attrs["sdkit_method"] = method
     if why:
         frame.attrs["sdkit_fallback"] = str(FallbackNote(model.path.name, why))
