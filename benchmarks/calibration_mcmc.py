@@ -48,6 +48,7 @@ This is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
@@ -58,10 +59,17 @@ from pathlib import Path
 
 import numpy as np
 
-from sdkit.calibration.bayes_fit import _bands, _start_theta, model_simulator
+from sdkit.calibration.bayes_fit import (
+    SAMPLER_ENGINES,
+    _bands,
+    _start_theta,
+    fit_simulator,
+    fit_window_problem,
+    model_simulator,
+)
 from sdkit.calibration.bayes_spec import read_bayes
 from sdkit.calibration.diagnostics import diagnose
-from sdkit.calibration.mcmc import initial_walkers, run_map, run_mcmc
+from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.predictive import holdout_coverage
 from sdkit.calibration.spec import read_problem
@@ -94,30 +102,33 @@ CATEGORIES = {
 }
 
 
-def _prepare(spec: str, walkers: int, executor=None):
+def _prepare(spec: str, walkers: int, executor=None, engine: str = "auto"):
+    """The problem, the sampler's objective (fit window only) and simulator, a start."""
     bp = read_bayes(read_problem(spec))
-    objective = Objective(bp.problem, executor=executor)
-    simulate = model_simulator(objective)
-    theta0 = _start_theta(bp, objective)
+    objective = Objective(fit_window_problem(bp.problem), executor=executor, engine=engine)
+    simulate = fit_simulator(bp, objective)
+    theta0 = _start_theta(bp, simulate)
     start = initial_walkers(bp, walkers, np.random.default_rng(0), center=theta0)
     simulate(start[: walkers // 2, : bp.n_model])  # compile and warm the cache
     return bp, objective, simulate, start
 
 
-def _sample(bp, simulate, start, steps: int, profile: cProfile.Profile | None):
+def _sample(bp, simulate, start, steps: int, profile: cProfile.Profile | None,
+            moves: str = "de"):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if profile is not None:
             profile.enable()
         try:
-            return run_mcmc(bp, simulate, start, steps=steps, seed=0)
+            return run_mcmc(bp, simulate, start, steps=steps, seed=0, moves=moves)
         finally:
             if profile is not None:
                 profile.disable()
 
 
 def bare_engine(objective: Objective, x: np.ndarray):
-    """``run(x)``: the bare compiled engine on parameter rows `x` (no table, no dataset)."""
+    """``run(x)``: the bare engine on parameter rows `x` (no table, no dataset), the
+    objective's engine, outputs and stop."""
     raw = run_raw(objective.model, objective._table(x[:1]), objective.variables,
                   engine=objective.engine, stop=objective.stop, dt=objective.problem.dt)
 
@@ -143,7 +154,7 @@ def split(profile: cProfile.Profile, total: float) -> dict[str, float]:
 
 
 def measure(spec: str, walkers: int, steps: int, profile: bool = False,
-            executor=None) -> dict:
+            executor=None, engine: str = "auto", moves: str = "de") -> dict:
     """Runs/s of `steps` MCMC steps with `walkers` walkers on `spec`, and the bare engine's.
 
     After every half-step's model run the bare engine runs the same rows
@@ -151,7 +162,7 @@ def measure(spec: str, walkers: int, steps: int, profile: bool = False,
     median over half-steps of bare time / sampler time (model run,
     likelihood and emcee's proposal, from one model call to the next).
     """
-    bp, objective, simulate, start = _prepare(spec, walkers, executor)
+    bp, objective, simulate, start = _prepare(spec, walkers, executor, engine)
     # under cProfile the bare runs would count as the sampler's: profile without them
     bare = None if profile else bare_engine(objective, start[:, : bp.n_model])
     marks: list[tuple[float, float]] = []  # (call start, bare seconds after it)
@@ -165,7 +176,7 @@ def measure(spec: str, walkers: int, steps: int, profile: bool = False,
         return out
 
     prof = cProfile.Profile() if profile else None
-    chain = _sample(bp, timed, start, steps, prof)
+    chain = _sample(bp, timed, start, steps, prof, moves)
     starts, bare_s = np.array([m[0] for m in marks]), np.array([m[1] for m in marks])
     cycles = np.diff(starts) - bare_s[:-1]  # one half-step of the sampler, bare run removed
     sampler_s = chain.elapsed - bare_s.sum()
@@ -187,17 +198,16 @@ def _deadline(at: float):
     return on_step
 
 
-def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0) -> None:
+def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0, *,
+             moves: str = "de", engine: str = "auto", executor=None,
+             save: str | None = None) -> None:
     """Sample `spec` until converged, `seconds` have passed or `steps` are taken; print how
-    far it got."""
+    far it got (and write the chain to `save`, an ``.npz``, if given)."""
     started = time.perf_counter()
-    bp = read_bayes(read_problem(spec))
-    objective = Objective(bp.problem)
-    simulate = model_simulator(objective)
-    theta0 = _start_theta(bp, objective)
+    bp, objective, simulate, _ = _prepare(spec, 2, executor, engine)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        theta_map, _, map_runs = run_map(bp, simulate, theta0, maxiter=200)
+        theta_map, _, map_runs = run_map(bp, simulate, _start_theta(bp, simulate), maxiter=200)
     map_s = time.perf_counter() - started
     start = initial_walkers(bp, walkers, np.random.default_rng(seed), center=theta_map)
     done: list[int] = []
@@ -209,15 +219,30 @@ def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0)
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        chain = run_mcmc(bp, simulate, start, steps=steps, seed=seed,
+        chain = run_mcmc(bp, simulate, start, steps=steps, seed=seed, moves=moves,
                          on_step=_deadline(started + seconds), stop_when=converged)
     wall = time.perf_counter() - started
     n_steps = len(chain.samples)
     kept = chain.samples[n_steps // 2:]
     diag = diagnose(kept, bp.names, chain.acceptance)
-    print(f"{spec}: {walkers} walkers, {n_steps} steps in {wall:.0f} s wall (MAP {map_s:.0f} s, "
-          f"{map_runs} runs; sampler {chain.n_runs} runs, "
+    print(f"{spec}: {moves} moves, {engine} engine, {walkers} walkers, {n_steps} steps in "
+          f"{wall:.0f} s wall (MAP {map_s:.0f} s, {map_runs} runs; sampler {chain.n_runs} runs, "
           f"{chain.n_runs / chain.elapsed:.0f} runs/s); load average {os.getloadavg()[0]:.1f}")
+    if save:
+        np.savez_compressed(save, samples=chain.samples, log_prob=chain.log_prob,
+                            acceptance=chain.acceptance, names=np.array(bp.names))
+    _report(bp, diag, done, kept)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        full = Objective(bp.problem, executor=executor, engine=engine)
+        bands = _bands(bp, kept.reshape(-1, kept.shape[2]), model_simulator(full), seed)
+    c_fit, c_out, n_fit, n_out = holdout_coverage(list(bands))
+    print(f"90 % posterior predictive band covers {100 * c_fit:.0f} % of {n_fit} fit points "
+          f"and {100 * c_out:.0f} % of {n_out} hold-out points")
+
+
+def _report(bp, diag, done: list[int], kept: np.ndarray) -> None:
+    """Print the convergence checks: failures, worst R-hat and ESS, acceptance, tau."""
     print(f"converged: {diag.converged}" + (f" (checks passed at step {done[0]})"
                                             if done else ""))
     for line in diag.problems:
@@ -228,14 +253,44 @@ def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0)
     order = np.argsort(np.nan_to_num(ess, nan=-1))[:5]
     print("lowest ESS (min of bulk, tail): "
           + ", ".join(f"{bp.names[i]} {ess[i]:.0f}" for i in order))
-    print(f"acceptance {diag.acceptance:.2f}; autocorrelation time max {np.nanmax(diag.tau):.0f}"
-          f" steps (kept {len(kept)})")
+    worst = int(np.nanargmax(diag.tau))
+    print(f"acceptance {diag.acceptance:.2f}; autocorrelation time max {diag.tau[worst]:.0f} "
+          f"steps ({bp.names[worst]}), median {np.nanmedian(diag.tau):.0f} (kept {len(kept)})")
+
+
+def savings(spec: str, members: int, engine: str = "auto", rounds: int = 5) -> None:
+    """Seconds of one ensemble run of `members` rows under each run setting, as ratios to
+    the sampler's own (stop at the last fitted observation, target outputs only),
+    medians over `rounds` interleaved rounds."""
+    bp, objective, _, start = _prepare(spec, members, None, engine)
+    full = Objective(bp.problem)
+    table = objective._table(start[:, : bp.n_model])
+    model = objective.model
+    everything = [v for v in model.names if model.py_name(v) != "time"]
+    settings = {
+        f"sampler: stop {objective.stop:g}, {len(objective.variables)} target outputs":
+            (objective.stop, objective.variables),
+        f"stop at the hold-out's end ({full.stop:g})": (full.stop, objective.variables),
+        f"stop at the model's final time ({model.time_settings.stop:g})":
+            (None, objective.variables),
+        f"stop at the fit window's end ({bp.problem.stop}), if nothing later were fitted":
+            (bp.problem.stop, objective.variables),
+        f"every model variable as output ({len(everything)})": (objective.stop, everything),
+    }
+    times: dict[str, list[float]] = {k: [] for k in settings}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        bands = _bands(bp, kept.reshape(-1, kept.shape[2]), simulate, seed)
-    c_fit, c_out, n_fit, n_out = holdout_coverage(list(bands))
-    print(f"90 % posterior predictive band covers {100 * c_fit:.0f} % of {n_fit} fit points "
-          f"and {100 * c_out:.0f} % of {n_out} hold-out points")
+        for r in range(rounds + 1):
+            for key, (stop, outputs) in settings.items():
+                t0 = time.perf_counter()
+                run_raw(model, table, outputs, engine=engine, stop=stop, dt=bp.problem.dt)
+                if r:  # the first round warms the caches
+                    times[key].append(time.perf_counter() - t0)
+    base = np.array(times[next(iter(settings))])
+    print(f"{spec}: one run of {members} members ({engine} engine), median of {rounds} "
+          f"rounds; sampler's run {np.median(base):.3f} s")
+    for key, t in times.items():
+        print(f"  {key:72} {np.median(np.array(t) / base):5.2f}x")
 
 
 def main() -> None:
@@ -251,13 +306,27 @@ def main() -> None:
                              "the one-process run, and print the speed-up")
     parser.add_argument("--converge", type=float, metavar="SECONDS",
                         help="try for a converged IIS posterior within SECONDS of wall time")
+    parser.add_argument("--moves", choices=MOVES, default="de", help="the sampler's moves")
+    parser.add_argument("--engine", choices=SAMPLER_ENGINES, default="auto",
+                        help="the engine the sampler runs the model with")
+    parser.add_argument("--save", metavar="NPZ", help="--converge: write the chain here")
+    parser.add_argument("--savings", action="store_true",
+                        help="time one ensemble run to the last fitted observation against "
+                             "runs to the hold-out's end and the model's final time, and "
+                             "with every model variable as output")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))[:2]
         os.sched_setaffinity(0, cpus)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     if args.converge:
-        converge(SPECS[args.only or "IIS"], args.walkers[0], args.converge, args.steps)
+        with (ProcessPoolExecutor(args.workers) if args.workers > 1
+              else contextlib.nullcontext()) as ex:
+            converge(SPECS[args.only or "IIS"], args.walkers[0], args.converge, args.steps,
+                     moves=args.moves, engine=args.engine, executor=ex, save=args.save)
+        return
+    if args.savings:
+        savings(SPECS[args.only or "IIS"], args.walkers[0] // 2, args.engine)
         return
     print(f"{'model':5} {'ndim':>4} {'walkers':>7} {'runs':>7} {'s':>7} {'runs/s':>8} "
           f"{'bare/s':>8} {'ratio':>5} {'accept':>6}")
@@ -266,7 +335,8 @@ def main() -> None:
             continue
         for walkers in args.walkers:
             first, t0 = _other_ticks(), time.perf_counter()
-            m = measure(spec, walkers, args.steps, args.profile)
+            m = measure(spec, walkers, args.steps, args.profile, engine=args.engine,
+                        moves=args.moves)
             _row(name, walkers, m, _others(first, t0))
             for cat, share in m.get("split", {}).items():
                 print(f"      {cat:26} {100 * share:5.1f} %")
@@ -274,7 +344,8 @@ def main() -> None:
                 with ProcessPoolExecutor(args.workers) as ex:
                     ex.map(time.sleep, [(0,)] * args.workers)  # workers up, to count their CPU
                     first, t0 = _other_ticks(ex), time.perf_counter()
-                    mw = measure(spec, walkers, args.steps, executor=ex)
+                    mw = measure(spec, walkers, args.steps, executor=ex, engine=args.engine,
+                                 moves=args.moves)
                     note = _others(first, t0, ex)
                 _row(name, walkers, mw, f", {args.workers} workers: "
                      f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate" + note)

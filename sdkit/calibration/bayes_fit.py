@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from time import perf_counter
 
 import numpy as np
@@ -44,7 +45,7 @@ from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.bayes_spec import read_bayes
 from sdkit.calibration.diagnostics import diagnose
 from sdkit.calibration.fit import check_names
-from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
+from sdkit.calibration.mcmc import check_moves, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import BayesResult, data_hashes
 from sdkit.calibration.predictive import posterior_predictive
@@ -53,16 +54,67 @@ from sdkit.engine.executors import ProcessPoolExecutor
 from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
 from sdkit.io.progress import Progress
 
-__all__ = ["calibrate_bayes", "model_simulator", "BAYES_METHODS"]
+__all__ = ["calibrate_bayes", "model_simulator", "fit_simulator", "fit_window_problem",
+           "BAYES_METHODS", "SAMPLER_ENGINES"]
 
 BAYES_METHODS = ("map", "mcmc")
-_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers"}
+_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "engine"}
+#: engines the sampler may run the model with (``native``: opt-in, needs Numba)
+SAMPLER_ENGINES = ("auto", "fast", "native")
 
 
 def model_simulator(objective: Objective):
     """``simulate(x)`` for :meth:`BayesProblem.log_prob`: one ensemble run of the rows."""
     def simulate(x: np.ndarray) -> dict[str, np.ndarray]:
         return objective.simulate_many(x) if len(x) else {}
+    return simulate
+
+
+def fit_window_problem(problem: CalibrationProblem) -> CalibrationProblem:
+    """`problem` with only the points the likelihood reads: fitted targets, fit window.
+
+    Its objective runs the model only to the last fitted observation (not
+    to the end of the hold-out), and reads no target of weight 0.
+    """
+    targets = []
+    for t in problem.targets:
+        if t.weight <= 0:
+            continue
+        times = np.asarray(t.times, float)
+        keep = (np.ones(times.size, bool) if t.always_fit
+                else np.isin(times, problem.in_window(t)[0]))
+        if keep.all():
+            targets.append(t)
+        elif keep.any():
+            at = tuple(np.asarray(t.at, object)[keep]) if len(t.at) == times.size else t.at
+            targets.append(replace(t, times=tuple(times[keep]),
+                                   values=tuple(np.asarray(t.values, float)[keep]), at=at))
+    return replace(problem, targets=tuple(targets))
+
+
+def fit_simulator(bp: BayesProblem, objective: Objective):
+    """``simulate(x)`` for :meth:`BayesProblem.log_prob` that runs the model only over
+    the fit window: `objective` is built on :func:`fit_window_problem`; its values
+    go to their places in each target's full time axis (NaN elsewhere: the
+    likelihood does not read them)."""
+    places = {}
+    for t in objective.problem.targets:
+        full = next(u for u in bp.problem.targets if u.name == t.name)
+        where = np.flatnonzero(np.isin(np.asarray(full.times, float), t.times))
+        places[t.name] = (None if where.size == len(full.times) else where, len(full.times))
+
+    def simulate(x: np.ndarray) -> dict[str, np.ndarray]:
+        if not len(x):
+            return {}
+        out = {}
+        for name, values in objective.simulate_many(x).items():
+            where, n = places[name]
+            if where is None:
+                out[name] = values
+            else:
+                out[name] = np.full((len(x), n), np.nan)
+                out[name][:, where] = values
+        return out
     return simulate
 
 
@@ -86,22 +138,27 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
            "burn": _int_option(opts, "burn", steps // 2, 0),
            "maxiter": _int_option(opts, "maxiter", 200, 1),
            "workers": _int_option(opts, "workers", 1, 1),
-           "init": opts.get("init", "map"), "moves": opts.get("moves", "de")}
+           "init": opts.get("init", "map"), "moves": opts.get("moves", "de"),
+           "engine": opts.get("engine", "auto")}
+    where = f"{bp.problem.spec_path}: fit.options" if bp.problem.spec_path else "option"
     if out["burn"] >= steps:
         raise InvalidValueError(f"option 'burn' ({out['burn']}) must be < steps ({steps})")
     if out["init"] not in ("map", "prior"):
         raise InvalidValueError(f"option 'init' must be 'map' or 'prior': {out['init']!r}")
-    if out["moves"] not in MOVES:
-        raise InvalidValueError(f"option 'moves' must be one of {MOVES}: {out['moves']!r}")
+    check_moves(out["moves"], where)
+    if out["engine"] not in SAMPLER_ENGINES:
+        raise InvalidValueError(f"{where}: engine {out['engine']!r} unknown; expected one of "
+                                f"{', '.join(map(repr, SAMPLER_ENGINES))}")
     return out
 
 
-def _start_theta(bp: BayesProblem, objective: Objective) -> np.ndarray:
-    """Initial guesses; noise scales from the residuals at the initial guesses."""
+def _start_theta(bp: BayesProblem, simulate) -> np.ndarray:
+    """Initial guesses; noise scales from the residuals at the initial guesses
+    (`simulate` as for :meth:`BayesProblem.log_prob`)."""
     x0 = bp.problem.initial
     theta = bp.sample_prior(np.random.default_rng(0), 1)[0]
     theta[:bp.n_model] = x0
-    sims = objective.simulate_many(x0[None, :])
+    sims = simulate(x0[None, :])
     for pool in bp.pools:
         vals = [x0[bp.index(m)] for m in pool.members]
         theta[bp.index(f"{pool.name}::mu")] = float(np.clip(np.mean(vals), *pool.mu_prior.support))
@@ -168,9 +225,10 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
 
 def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
                progress: bool | None, executor) -> BayesResult:
-    objective = Objective(bp.problem, executor=executor)
-    simulate = model_simulator(objective)
-    theta0 = _start_theta(bp, objective)
+    objective = Objective(bp.problem, executor=executor, engine=opts["engine"])
+    fitting = Objective(fit_window_problem(bp.problem), executor=executor, engine=opts["engine"])
+    simulate, predict = fit_simulator(bp, fitting), model_simulator(objective)
+    theta0 = _start_theta(bp, simulate)
     model_sha, data_sha = data_hashes(bp)
     rng = np.random.default_rng(seed)
     theta_map, map_runs, map_time = None, 0, 0.0
@@ -183,7 +241,7 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
         notes = (("MAP with pooled parameters: the joint mode lies where the pool's spread "
                   "tau shrinks to 0 (the hierarchical funnel); use method = \"mcmc\"",)
                  if bp.pools else ())
-        bands = _bands(bp, np.repeat(theta_map[None, :], 400, axis=0), simulate, seed)
+        bands = _bands(bp, np.repeat(theta_map[None, :], 400, axis=0), predict, seed)
         return BayesResult(method="map", theta_map=theta_map, samples=None, log_prob=None,
                            diagnostics=None, elapsed=map_time, n_runs=map_runs,
                            sampler="L-BFGS-B on the log posterior", bands=bands,
@@ -202,12 +260,13 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
     if not diag.converged:
         notes.append("MCMC not converged: " + "; ".join(diag.problems))
         warnings.warn(notes[-1], SdkitWarning, stacklevel=2)
-    if objective.engine_note:
-        notes.append(objective.engine_note)
+    if fitting.engine_note:
+        notes.append(fitting.engine_note)
     sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
-               f"steps (burn-in {burn}), vectorized ensemble runs")
+               f"steps (burn-in {burn}), vectorized ensemble runs"
+               + (" on the native engine" if opts["engine"] == "native" else ""))
     bands = (() if chain.interrupted  # stopped by the user: no further model runs
-             else _bands(bp, kept.reshape(-1, kept.shape[2]), simulate, seed))
+             else _bands(bp, kept.reshape(-1, kept.shape[2]), predict, seed))
     return BayesResult(method="mcmc", theta_map=theta_map, samples=kept, log_prob=lp,
                        diagnostics=diag, burn=burn, elapsed=chain.elapsed + map_time,
                        n_runs=chain.n_runs + map_runs, interrupted=chain.interrupted,

@@ -1,12 +1,17 @@
 """Samplers of a :class:`~sdkit.calibration.bayes.BayesProblem`: MCMC and MAP.
 
-* :func:`run_mcmc`: emcee's ensemble sampler (differential-evolution moves
-  by default, or the affine-invariant stretch move) with
-  ``vectorize=True``. emcee moves the walkers in two halves (each half's
-  proposals depend on the other half), so every step makes two calls of the
-  log density, each with half of the walkers as the rows of ONE ensemble run;
-  there is no Python loop over walkers. Ctrl-C stops the run and keeps the
-  chain so far.
+* :func:`run_mcmc`: emcee's ensemble sampler with ``vectorize=True`` and
+  one of :data:`MOVES`: differential evolution (``"de"``, emcee's
+  ``DEMove``), the affine-invariant stretch move (``"stretch"``), or DE
+  mixed with the DE-snooker update (``"de-snooker"``: each step is a DE
+  step with probability 0.8 and a snooker step with 0.2: the snooker
+  update of ter Braak & Vrugt 2008, Stat. Comput. 18:435-446, in the
+  weights of emcee's "Using different moves" tutorial). emcee moves the
+  walkers in groups (two halves; four quarters for a snooker step), each
+  group's proposals depending on the others, so every step makes two (or
+  four) calls of the log density, each with one group of walkers as the
+  rows of ONE ensemble run; there is no Python loop over walkers. Ctrl-C
+  stops the run and keeps the chain so far.
 * :func:`run_map`: the maximum of the posterior density with bounded
   L-BFGS-B; each gradient is a forward difference whose ``n + 1`` runs go in
   one ensemble.
@@ -28,11 +33,15 @@ import numpy as np
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.errors import InvalidValueError
 
-__all__ = ["Chain", "run_mcmc", "run_map", "run_lockstep", "initial_walkers", "MOVES"]
+__all__ = ["Chain", "run_mcmc", "run_map", "run_lockstep", "initial_walkers", "check_moves",
+           "MOVES"]
 
 Simulate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
-#: proposal moves: emcee's differential-evolution move, or its stretch move
-MOVES = ("stretch", "de")
+#: proposal moves: emcee's stretch move, its differential-evolution move, or DE mixed
+#: with DE-snooker steps (ter Braak & Vrugt 2008)
+MOVES = ("stretch", "de", "de-snooker")
+#: the share of DE steps in the "de-snooker" mixture (emcee's moves tutorial)
+DE_SHARE = 0.8
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,11 +112,28 @@ def initial_walkers(bp: BayesProblem, n: int, rng: np.random.Generator, *,
     return np.clip(ball, bp.lower + eps, bp.upper - eps)
 
 
+def check_moves(moves: object, where: str = "") -> str:
+    """`moves` if it is one of :data:`MOVES`.
+
+    Raises
+    ------
+    InvalidValueError
+        One line naming `where` (e.g. the spec file), the value and the choices.
+    """
+    if not isinstance(moves, str) or moves not in MOVES:
+        at = f"{where}: " if where else ""
+        raise InvalidValueError(f"{at}moves {moves!r} unknown; expected one of "
+                                f"{', '.join(map(repr, MOVES))}")
+    return moves
+
+
 def _moves(moves: str):
     import emcee  # heavy: only for MCMC
 
     if moves == "stretch":
         return emcee.moves.StretchMove()
+    if moves == "de-snooker":
+        return [(emcee.moves.DEMove(), DE_SHARE), (emcee.moves.DESnookerMove(), 1 - DE_SHARE)]
     return emcee.moves.DEMove()
 
 
@@ -128,7 +154,8 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     steps : int
         Steps to take (burn-in included).
     seed : int, optional
-    moves : {"stretch", "de"}
+    moves : {"stretch", "de", "de-snooker"}
+        See :data:`MOVES`.
     on_step : callable, optional
         Called with the step number after every step (progress bars).
     stop_when : callable, optional
@@ -143,8 +170,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     """
     import emcee  # heavy: only for MCMC
 
-    if moves not in MOVES:
-        raise InvalidValueError(f"moves {moves!r} unknown; expected one of {', '.join(MOVES)}")
+    check_moves(moves)
     walkers, ndim = start.shape
     logp = _LogProb(bp, simulate)
     sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True, moves=_moves(moves))
