@@ -14,10 +14,12 @@ For each model it compiles the compiled engine's code
 * the native engine's one-off costs, apart: tracing and writing its code
   (:mod:`sdkit.engine.native_trace`, :mod:`sdkit.engine.native`), and Numba's
   compile (its first run; in memory, so once per process);
-* the time per run at N = 1 and N = 10,000 of the numpy engine
-  (``run_compiled``) and of the native engine (``run_native``), both with their
-  Python set-up (time settings, ``init``), and pysimlin's time per run (as
-  ``benchmarks/ensemble.py`` measures it), with the ratios;
+* the time per run at N = 1 and N = 10,000 of the numpy engine's own steps
+  (``run_compiled`` with the scalar path off), at N = 1 of the default
+  engine's scalar path (``run_compiled``: the traced code on Python floats,
+  :mod:`sdkit.engine.scalar`) and of the native engine (``run_native``), all
+  with their Python set-up (time settings, ``init``), and pysimlin's time per
+  run (as ``benchmarks/ensemble.py`` measures it), with the ratios;
 * the largest relative difference between the two engines over every output
   (N = 1 and N = 100 varied members).
 
@@ -37,10 +39,12 @@ import numpy as np
 from ensemble import CASES, _iis_setup, _simlin_per_run, _table
 
 import sdkit
-from sdkit.engine import native_run
+from sdkit.engine import native_run, run
 from sdkit.engine.compiled_cache import compiled_for, simulated_names
 from sdkit.engine.native_run import run_native
 from sdkit.engine.run import control_overrides, run_compiled
+
+DEFAULT_SCALAR = run.SCALAR_MEMBERS  # members the default engine runs on the scalar path
 
 
 def _overrides(names: dict, table, n: int, saveper) -> dict:
@@ -99,19 +103,30 @@ def measure(name: str, big: int, every: bool = False) -> None:
     print(f"  native: trace and write {traced:.2f} s ({lines} lines), "
           f"Numba compile (first call) {compiled:.1f} s")
     ov100 = _overrides(py, table, 100, saveper)
+    run.SCALAR_MEMBERS = 0
     diff = max(_worst(run_compiled(c, n, ov)[1], run_native(c, n, ov)[1])
                for n, ov in ((1, ov1), (100, ov100)))
-    print(f"  largest relative difference native vs numpy engine: {diff:.2e}")
+    numpy1 = run_compiled(c, 1, ov1)[1]
+    run.SCALAR_MEMBERS = DEFAULT_SCALAR
+    print(f"  largest relative difference native vs numpy engine: {diff:.2e}, scalar path vs "
+          f"numpy engine: {_worst(run_compiled(c, 1, ov1)[1], numpy1):.2e}")
     simlin = _simlin_per_run(path, table, 20)
     for n in (1, big):
         ov = _overrides(py, table, n, saveper)
         reps = 3 if n < big else 1
+        run.SCALAR_MEMBERS = 0  # the numpy engine's own steps
         numpy_t = _best(partial(run_compiled, c, n, ov), reps) / n
+        run.SCALAR_MEMBERS = DEFAULT_SCALAR
         native_t = _best(partial(run_native, c, n, ov), reps) / n
         line = (f"  N={n:>6}: numpy engine {numpy_t * 1e3:9.4f} ms per run, native "
                 f"{native_t * 1e3:9.4f} ms per run ({numpy_t / native_t:6.1f}x numpy)")
+        if n <= DEFAULT_SCALAR:
+            scalar_t = _best(partial(run_compiled, c, n, ov), reps) / n
+            line += f", scalar path {scalar_t * 1e3:9.4f} ms ({numpy_t / scalar_t:6.1f}x numpy)"
         if simlin is not None:
             line += f"; pysimlin {simlin * 1e3:.4f} ms, native/pysimlin {native_t / simlin:.2f}"
+            if n <= DEFAULT_SCALAR:
+                line += f", scalar/pysimlin {scalar_t / simlin:.2f}"
         print(line)
 
 

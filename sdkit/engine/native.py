@@ -68,6 +68,9 @@ class NativeSource:
         self.tables = tables  # (xs, ys) of each lookup column, as TX[j], TY[j]
         self.k_keys, self.s_keys = k_keys, s_keys  # KIN's and SIN's columns: (key, element)
         self.stacked: frozenset[int] = frozenset()  # states whose members are on axis 1
+        #: the chunks' names: what the state updates need, what only the outputs need, and
+        #: Euler's update (the order ``run`` calls them in)
+        self.groups: tuple[tuple[str, ...], ...] = ((), (), ())
 
 
 def _split(lines: list[str], needed: set[str]) -> tuple[list[str], list[str]]:
@@ -165,8 +168,11 @@ def write_loop(trace, outputs: list, updates: dict, chunk: int = 100) -> NativeS
     for slot, value in slots.values.items():
         w0[slot] = value
     ix = lambda a: np.asarray(a, dtype=np.int64)  # noqa: E731
-    return NativeSource(text, ix(k_slots), ix(s_slots), ix(n_slots), ix(o_slots), w0,
-                        list(trace.tables), k_keys, s_keys)
+    src = NativeSource(text, ix(k_slots), ix(s_slots), ix(n_slots), ix(o_slots), w0,
+                       list(trace.tables), k_keys, s_keys)
+    src.groups = tuple(tuple(c.split("(", 1)[0] for c in calls)
+                       for calls in (lean_calls, rest_calls, upd_calls))
+    return src
 
 
 def _number(v) -> str:

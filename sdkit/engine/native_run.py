@@ -25,11 +25,10 @@ import numpy as np
 
 from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
-from sdkit.engine.native import NativeSource, write_loop
+from sdkit.engine.native import NativeSource
 from sdkit.engine.native_rt import FUNCTIONS
-from sdkit.engine.native_trace import stacked_states, trace_step
 from sdkit.engine.run import RPREC, save_times
-from sdkit.engine.sourcecheck import check_engine_source
+from sdkit.engine.traced import traced_inputs, traced_source
 from sdkit.errors import SdkitError, UnsupportedConstructError
 from sdkit.model.timesettings import check_output_size, check_time_settings, warn_run_end
 
@@ -55,16 +54,12 @@ def _numba():
 
 
 def _build(compiled: Compiled, S: dict, K: dict):
-    """Trace, write and check the native code of `compiled`; its functions, for Numba."""
+    """The traced code of `compiled` and its functions compiled by Numba."""
     numba = _numba()
     if compiled.method != "euler":
         raise Unsupported(f"{compiled.method.upper()} (the native engine integrates with "
                           "Euler only)")
-    tree = check_engine_source(compiled.source)  # what is traced is what the engine checked
-    names = {k: v for k, v in compiled.step.__globals__.items()
-             if k not in ("np", "rt", "__builtins__")}  # its constants and helpers (bind's)
-    src = write_loop(*trace_step(tree, S, K, names))  # checks what it writes
-    src.stacked = stacked_states(tree)
+    src = traced_source(compiled, S, K)
     namespace = {"np": np, **{k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}}
     exec(compile(src.text, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
     for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
@@ -110,20 +105,6 @@ def _times(start: float, stop: float, dt: float, saveper: float):
     return steps, saved
 
 
-def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:
-    """Columns ``values[k].flat[e]`` of each member for each ``(k, e)`` in `keys`, `rows`
-    rows (the members of the `stacked` values are on their axis 1)."""
-    if not keys:
-        return np.zeros((rows, 0))
-    cols = []
-    for k, e in keys:
-        arr = np.asarray(values[k], dtype=float)
-        arr = arr.reshape(1) if arr.ndim == 0 else arr
-        arr = np.moveaxis(arr, 1, 0) if k in stacked else arr
-        cols.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1)[:, e])
-    return np.ascontiguousarray(np.column_stack(cols))
-
-
 def _settings(compiled: Compiled, n: int, ov: dict, start) -> tuple[float, ...]:
     ctl = compiled.control(n, ov)
     s = {k: float(_uniform(np.asarray(v, float).ravel(), k)) for k, v in ctl.items()}
@@ -136,9 +117,7 @@ def _settings(compiled: Compiled, n: int, ov: dict, start) -> tuple[float, ...]:
 def _call(run, src: NativeSource, steps, saved, dt: float, n: int, S: dict, K: dict,
           width: int) -> np.ndarray:
     """Run the native loop; its output buffer ``(saved times, n, output elements)``."""
-    rows = max([np.shape(K[k])[0] for k, _ in src.k_keys if np.ndim(K[k])] + [1])
-    kin = _matrix(K, src.k_keys, rows)
-    sin = _matrix(S, src.s_keys, n, src.stacked)
+    kin, sin = traced_inputs(src, S, K, n)
     outb = np.empty((int(np.count_nonzero(saved)), n, width))
     tx = tuple(x for x, _ in src.tables) or (np.zeros(1),)  # Numba types no empty tuple
     ty = tuple(y for _, y in src.tables) or (np.zeros(1),)

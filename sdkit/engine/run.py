@@ -14,6 +14,7 @@ import numpy as np
 
 from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
+from sdkit.engine.scalar import SCALAR_MEMBERS, run_scalar
 from sdkit.errors import SimulationError
 from sdkit.model.timesettings import RPREC, check_output_size, check_time_settings, warn_run_end
 
@@ -124,9 +125,11 @@ def run_compiled(compiled: Compiled, n: int, overrides: dict, *, start=None, sto
                for o in compiled.outputs}
         try:
             _integrate(compiled, t0, step_dt, n, ov, steps, saved, out, tick)
-        except ArithmeticError as e:  # Python float ** and int() overflow; numpy gives inf
-            raise SimulationError(f"{where or 'the model'}: the run overflowed ({e}); "
-                                  f"a value grew beyond the range of a float") from None
+        except ArithmeticError as e:  # Python floats (values of time and constants alone)
+            raise SimulationError(f"{where or 'the model'}: the run failed ({e}): "
+                                  + ("an equation of time and constants divided by zero"
+                                     if isinstance(e, ZeroDivisionError) else
+                                     "a value grew beyond the range of a float")) from None
     decimals = -int(np.log10(step_dt * RPREC))
     times = np.round(np.asarray(steps)[np.asarray(saved, bool)], decimals)
     return times, {o: a.swapaxes(0, 1) for o, a in out.items()}
@@ -136,6 +139,9 @@ def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
                steps: list, saved: list, out: dict[str, np.ndarray], tick=None) -> None:
     """Initialise and step the compiled model, filling `out` (times first) at the save times."""
     S, K = compiled.init(t0, step_dt, n, ov)
+    if n <= SCALAR_MEMBERS and compiled.method == "euler" \
+            and run_scalar(compiled, S, K, steps, saved, step_dt, out):
+        return  # a few members: the traced step on floats (sdkit.engine.scalar)
     step = compiled.step
     if compiled.method != "euler":
         def step(t, dt, S, K, n, save, update):

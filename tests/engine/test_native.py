@@ -21,7 +21,7 @@ import pytest
 from test_engine_conformance import SUPPORTED
 
 import sdkit
-from sdkit.engine import native_run
+from sdkit.engine import native_run, run
 from sdkit.engine.compiled_cache import compiled_for, simulated_names
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.native import check_native_source
@@ -41,10 +41,17 @@ REFUSED = {
 
 
 def _both(model, **kw) -> tuple[pd.DataFrame, pd.DataFrame]:
-    with warnings.catch_warnings():  # sdkit's advice (a delay order kept), both engines alike
-        warnings.simplefilter("ignore", sdkit.errors.SdkitWarning)
-        fast = sdkit.simulate(model, engine="fast", check_finite=False, **kw)
-        native = sdkit.simulate(model, engine="native", check_finite=False, **kw)
+    """The native engine's run and the numpy engine's (its own steps, not the traced code's
+    scalar path, which shares the native engine's trace)."""
+    kept = run.SCALAR_MEMBERS
+    run.SCALAR_MEMBERS = 0  # may run in a spawned worker: no monkeypatch there
+    try:
+        with warnings.catch_warnings():  # sdkit's advice (a delay order kept), both alike
+            warnings.simplefilter("ignore", sdkit.errors.SdkitWarning)
+            fast = sdkit.simulate(model, engine="fast", check_finite=False, **kw)
+            native = sdkit.simulate(model, engine="native", check_finite=False, **kw)
+    finally:
+        run.SCALAR_MEMBERS = kept
     return native, fast
 
 

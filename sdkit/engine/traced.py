@@ -1,0 +1,94 @@
+"""The compiled engine's step as straight-line scalar code, traced once per process.
+
+:func:`traced_source` runs the checked ``step`` of a :class:`Compiled` once on
+symbols (:func:`~sdkit.engine.native_trace.trace_step`) and writes the scalar
+lines as chunk functions over one work array
+(:func:`~sdkit.engine.native.write_loop`, which checks what it writes). Two
+engines run that code: the native engine compiles it with Numba
+(:mod:`sdkit.engine.native_run`), and the scalar path runs it in CPython for
+single runs (:mod:`sdkit.engine.scalar`). The code holds sdkit-made slot
+indices, numbers and a fixed set of functions only: no model text reaches it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from sdkit.engine.codegen import Compiled
+from sdkit.engine.expressions import Unsupported
+from sdkit.engine.native import NativeSource, write_loop
+from sdkit.engine.native_trace import stacked_states, trace_step
+from sdkit.engine.sourcecheck import check_engine_source
+
+__all__ = ["traced_source", "traced_inputs"]
+
+_LOCK = threading.Lock()
+_TRACED: dict = {}  # (engine code, method) -> NativeSource, or the Unsupported that said why not
+_MAX = 32
+
+
+def _trace(compiled: Compiled, S: dict, K: dict) -> NativeSource:
+    if compiled.method != "euler":
+        raise Unsupported(f"{compiled.method.upper()} (the traced step integrates with "
+                          "Euler only)")
+    tree = check_engine_source(compiled.source)  # what is traced is what the engine checked
+    names = {k: v for k, v in compiled.step.__globals__.items()
+             if k not in ("np", "rt", "__builtins__")}  # its constants and helpers (bind's)
+    src = write_loop(*trace_step(tree, S, K, names))  # checks what it writes
+    src.stacked = stacked_states(tree)
+    return src
+
+
+def traced_source(compiled: Compiled, S: dict, K: dict) -> NativeSource:
+    """The scalar code of `compiled`'s Euler step (memoised per process and code).
+
+    `S` and `K` are what ``compiled.init`` returned; only their shapes are
+    traced, so the code serves any parameter values.
+
+    Raises
+    ------
+    Unsupported
+        A construct the scalar form cannot express (a DELAY N or DELAY FIXED
+        state, a Runge-Kutta method, a branch on a changing value), named.
+    """
+    key = (compiled.source, compiled.method)
+    with _LOCK:
+        hit = _TRACED.get(key)
+        if hit is None:
+            try:
+                hit = _trace(compiled, S, K)
+            except Unsupported as e:
+                hit = e
+            _TRACED[key] = hit
+            while len(_TRACED) > _MAX:  # the oldest traced code goes first
+                _TRACED.pop(next(iter(_TRACED)))
+    if isinstance(hit, Unsupported):
+        raise hit
+    return hit
+
+
+def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:
+    """Columns ``values[k].flat[e]`` of each member for each ``(k, e)`` in `keys`, `rows`
+    rows (the members of the `stacked` values are on their axis 1)."""
+    if not keys:
+        return np.zeros((rows, 0))
+    cols = []
+    for k, e in keys:
+        arr = np.asarray(values[k], dtype=float)
+        arr = arr.reshape(1) if arr.ndim == 0 else arr
+        arr = np.moveaxis(arr, 1, 0) if k in stacked else arr
+        cols.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1)[:, e])
+    return np.ascontiguousarray(np.column_stack(cols))
+
+
+def traced_inputs(src: NativeSource, S: dict, K: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The values the traced code reads: ``(KIN, SIN)``.
+
+    ``KIN`` has a row of the values that never change per member (one row
+    when every member shares them); ``SIN`` the states' initial values, a row
+    per member. Their columns are the slots ``src.k_slots`` and ``src.s_slots``.
+    """
+    rows = max([np.shape(K[k])[0] for k, _ in src.k_keys if np.ndim(K[k])] + [1])
+    return _matrix(K, src.k_keys, rows), _matrix(S, src.s_keys, n, src.stacked)
