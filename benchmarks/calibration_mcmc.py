@@ -6,6 +6,10 @@ Run from the repository root::
     .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 256 512 1024
     .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 256 --profile
     .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 256 --workers 2
+    .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 1024 --engine native
+    .venv/bin/python benchmarks/calibration_mcmc.py --only IIS --walkers 1024 --savings
+    .venv/bin/python benchmarks/calibration_mcmc.py --spec calibration/iis_mcmc.toml \
+        --engine native --walkers 64 --steps 100000 --converge 600
 
 For each calibration spec and each walker count it starts the walkers in a
 small ball around the spec's initial values and times ``--steps`` steps of
@@ -29,13 +33,26 @@ of ``walkers / 2`` members. It prints:
 split over N local processes (the calibration option ``workers``) and prints
 that run's rate as a multiple of the one-process rate measured just before it.
 
-``--converge SECONDS`` tries for a converged IIS posterior within a wall-time
-budget (MAP start included): it samples with ``--walkers`` (the first count)
-for at most ``--steps`` steps (give a few thousand),
-checks the second half of the chain every 100 steps and stops when every
-check passes or the budget is spent, then prints the worst R-hat and ESS
-(naming the parameters) and the hold-out coverage of the 90 % posterior
-predictive band. It never calls a chain converged that the checks do not pass.
+``--converge SECONDS`` tries for a converged IIS posterior (or ``--spec``'s)
+within a wall-time budget (the engine's compile and the MAP start included):
+it samples with ``--walkers`` (the first count), ``--moves`` and ``--engine``
+(``--workers N``: N local processes) for at most ``--steps`` steps (give tens
+of thousands), checks the second half of the chain at steps 20 % apart
+(from step 100) and stops when every check passes or the budget is spent,
+then prints the worst R-hat and ESS (naming the parameters), the acceptance,
+the autocorrelation times and the coverage of the 90 % posterior predictive
+band on the fit and hold-out points (``--save NPZ`` keeps the chain). It
+never calls a chain converged that the checks do not pass.
+
+``--savings`` times one ensemble run of ``walkers / 2`` members as the
+sampler makes it (to the last fitted observation, target outputs only)
+against runs to the hold-out's end, to the model's final time, to the fit
+window's end, and with every model variable as output (ratios, medians of
+interleaved rounds).
+
+Every row samples the spec's posterior with the sampler's run settings:
+the model runs only to the last fitted observation
+(:func:`sdkit.calibration.bayes_fit.fit_window_problem`).
 
 ``--profile`` runs the sampler under cProfile (without the bare runs) and
 splits its time into the engine's integration, the override table, result
@@ -68,7 +85,7 @@ from sdkit.calibration.bayes_fit import (
     model_simulator,
 )
 from sdkit.calibration.bayes_spec import read_bayes
-from sdkit.calibration.diagnostics import diagnose
+from sdkit.calibration.diagnostics import TAU_FACTOR, _autocorr_time, diagnose
 from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.predictive import holdout_coverage
@@ -211,10 +228,20 @@ def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0,
     map_s = time.perf_counter() - started
     start = initial_walkers(bp, walkers, np.random.default_rng(seed), center=theta_map)
     done: list[int] = []
+    checked = [0]
 
     def converged(chain: np.ndarray) -> bool:  # the second half passes every check
-        if diagnose(chain[len(chain) // 2:], bp.names, np.full(walkers, 0.3)).converged:
-            done.append(len(chain))
+        n = len(chain)
+        if n < 1.2 * checked[0]:  # checks 20 % apart: ArviZ's cost grows with the chain
+            return False
+        checked[0] = n
+        tau = _autocorr_time(chain[n // 2:])  # cheap, and one of the checks
+        print(f"  step {n}: {time.perf_counter() - started:.0f} s, tau max {np.nanmax(tau):.0f}"
+              f" ({bp.names[int(np.nanargmax(tau))]}), kept/tau {n // 2 / np.nanmax(tau):.0f}",
+              flush=True)
+        if np.all(n // 2 >= TAU_FACTOR * tau) and diagnose(
+                chain[n // 2:], bp.names, np.full(walkers, 0.3)).converged:
+            done.append(n)
         return bool(done)
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -243,12 +270,13 @@ def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0,
 
 def _report(bp, diag, done: list[int], kept: np.ndarray) -> None:
     """Print the convergence checks: failures, worst R-hat and ESS, acceptance, tau."""
-    print(f"converged: {diag.converged}" + (f" (checks passed at step {done[0]})"
-                                            if done else ""))
+    when = (f" (checks passed at step {done[0]})" if done
+            else " (checks pass at the last step)" if diag.converged else "")
+    print(f"converged: {diag.converged}{when}")
     for line in diag.problems:
         print("  " + line)
     order = np.argsort(-np.nan_to_num(diag.rhat, nan=np.inf))[:5]
-    print("worst R-hat: " + ", ".join(f"{bp.names[i]} {diag.rhat[i]:.3f}" for i in order))
+    print("worst R-hat: " + ", ".join(f"{bp.names[i]} {diag.rhat[i]:.4f}" for i in order))
     ess = np.minimum(diag.ess_bulk, diag.ess_tail)
     order = np.argsort(np.nan_to_num(ess, nan=-1))[:5]
     print("lowest ESS (min of bulk, tail): "
@@ -298,6 +326,7 @@ def main() -> None:
     parser.add_argument("--walkers", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--only", choices=sorted(SPECS), help="one model only")
+    parser.add_argument("--spec", help="--converge/--savings: this spec instead of --only's")
     parser.add_argument("--profile", action="store_true",
                         help="split the sampler's time by category (cProfile)")
     parser.add_argument("--workers", type=int, default=1,
@@ -322,11 +351,12 @@ def main() -> None:
     if args.converge:
         with (ProcessPoolExecutor(args.workers) if args.workers > 1
               else contextlib.nullcontext()) as ex:
-            converge(SPECS[args.only or "IIS"], args.walkers[0], args.converge, args.steps,
+            converge(args.spec or SPECS[args.only or "IIS"], args.walkers[0], args.converge,
+                     args.steps,
                      moves=args.moves, engine=args.engine, executor=ex, save=args.save)
         return
     if args.savings:
-        savings(SPECS[args.only or "IIS"], args.walkers[0] // 2, args.engine)
+        savings(args.spec or SPECS[args.only or "IIS"], args.walkers[0] // 2, args.engine)
         return
     print(f"{'model':5} {'ndim':>4} {'walkers':>7} {'runs':>7} {'s':>7} {'runs/s':>8} "
           f"{'bare/s':>8} {'ratio':>5} {'accept':>6}")

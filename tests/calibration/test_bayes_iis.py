@@ -1,0 +1,28 @@
+"""calibration/iis_mcmc.toml: the IIS problem of calibration/iis.toml, sampled with MCMC."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdkit.calibration.bayes_spec import read_bayes
+from sdkit.calibration.spec import read_problem
+
+
+def test_the_mcmc_spec_is_the_least_squares_problem_with_likelihoods():
+    ls, mc = read_problem("calibration/iis.toml"), read_problem("calibration/iis_mcmc.toml")
+    assert mc.method == "mcmc" and ls.method == "least_squares"
+    assert mc.parameters == ls.parameters and dict(mc.fixed) == dict(ls.fixed)
+    assert (mc.start, mc.stop, mc.dt, mc.model) == (ls.start, ls.stop, ls.dt, ls.model)
+    assert [(t.name, t.variable, t.times, t.values, t.weight, t.always_fit)
+            for t in mc.targets] == [(t.name, t.variable, t.times, t.values, t.weight,
+                                      t.always_fit) for t in ls.targets]
+    assert [repr(o) for o in mc.observations] == [repr(o) for o in ls.observations]
+    bp = read_bayes(mc)
+    assert all(p.distribution == "uniform" for p in bp.priors.values())
+    families = {g.name: g.likelihood for g in bp.groups}
+    assert families["patents_obtained"].sigma == 0.05  # fixed: no funnel
+    assert all(lik.family == "student_t" and lik.log and not lik.ar1
+               for lik in families.values())
+    assert len(bp.names) == len(mc.parameters) + 6  # one sampled noise scale a series
+    theta = np.concatenate([mc.initial, np.full(6, 0.1)])
+    assert np.isfinite(bp.log_prior(theta)[0])
