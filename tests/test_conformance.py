@@ -127,6 +127,10 @@ def test_compare_uses_sdxorg_tolerance():
     nan_vs_value.iloc[2, 0] = 1.0
     res = compare_outputs(nan_vs_value, expected)
     assert not res["ok"] and res["worst_abs_difference"] == res["worst_rel_difference"] == np.inf
+    infinite = pd.DataFrame({"A": [np.inf, -np.inf, np.nan]}, index=t)
+    res = compare_outputs(infinite, infinite)  # equal infinities match, as equal numbers do
+    assert res["ok"] and res["worst_abs_difference"] == 0.0
+    assert not compare_outputs(infinite, infinite.assign(A=[np.inf, np.inf, np.nan]))["ok"]
     none = compare_outputs(pd.DataFrame({"Z": [1.0]}, index=[0.0]), expected)
     assert none["n_columns"] == 0 and np.isnan(none["worst_abs_difference"])
 
