@@ -175,6 +175,17 @@ def test_staging_of_a_live_process_is_kept_until_old(tmp_path):
     assert not young.exists()
 
 
+def test_own_young_staging_name_is_not_cleaned(tmp_path):
+    """A thread of this process between ``mkstemp`` and registering the name in ACTIVE:
+    another thread's sweep must not delete it; once old, it is a leftover."""
+    mine = tmp_path / f"{STAGE_PREFIX}{os.getpid()}-abc-tmp.index.json"
+    mine.write_text("being written")
+    assert clean_stale(tmp_path) == [] and mine.exists()
+    old = time.time() - STALE_AFTER - 60
+    os.utime(mine, (old, old))
+    assert clean_stale(tmp_path) == [mine] and not mine.exists()
+
+
 def test_old_folder_of_a_killed_swap_is_put_back(tmp_path):
     """Killed between the two renames: the target is missing, its old version is aside."""
     dead = _dead_pid()

@@ -110,7 +110,9 @@ def clean_stale(folder: str | os.PathLike, *, now: float | None = None) -> list[
 
     A name is sdkit's if it matches ``.sdkit-stage-<pid>-<rand>-<kind>.<name>``;
     it is stale if this process is not using it and either process `pid` no
-    longer exists or it is older than :data:`STALE_AFTER` seconds. A stale
+    longer exists or it is older than :data:`STALE_AFTER` seconds (a young name
+    of this process is never stale: a thread may be between making it and
+    registering it in :data:`ACTIVE`). A stale
     ``-old.`` folder or file whose target is missing is renamed back to the
     target (a run killed between the two renames of a swap); every other stale
     name is deleted. Errors are ignored: cleaning is best effort.
@@ -131,7 +133,9 @@ def clean_stale(folder: str | os.PathLike, *, now: float | None = None) -> list[
             age = now - entry.stat(follow_symlinks=False).st_mtime
         except OSError:
             continue
-        alive = pid != os.getpid() and _pid_alive(pid)
+        # this process's own young names are live too: another thread may have made one
+        # and not yet registered it in ACTIVE
+        alive = pid == os.getpid() or _pid_alive(pid)
         if alive and age < STALE_AFTER:
             continue
         path = Path(entry.path)
