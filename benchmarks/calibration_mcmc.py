@@ -85,7 +85,7 @@ from sdkit.calibration.bayes_fit import (
     model_simulator,
 )
 from sdkit.calibration.bayes_spec import read_bayes
-from sdkit.calibration.diagnostics import TAU_FACTOR, _autocorr_time, diagnose
+from sdkit.calibration.diagnostics import TAU_FACTOR, autocorr_time, diagnose
 from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.predictive import holdout_coverage
@@ -235,7 +235,7 @@ def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0,
         if n < 1.2 * checked[0]:  # checks 20 % apart: ArviZ's cost grows with the chain
             return False
         checked[0] = n
-        tau = _autocorr_time(chain[n // 2:])  # cheap, and one of the checks
+        tau = autocorr_time(chain[n // 2:])  # cheap, and one of the checks
         print(f"  step {n}: {time.perf_counter() - started:.0f} s, tau max {np.nanmax(tau):.0f}"
               f" ({bp.names[int(np.nanargmax(tau))]}), kept/tau {n // 2 / np.nanmax(tau):.0f}",
               flush=True)

@@ -45,7 +45,7 @@ import numpy as np
 
 from sdkit.calibration.bayes_fit import _start_theta, fit_simulator, fit_window_problem
 from sdkit.calibration.bayes_spec import read_bayes
-from sdkit.calibration.diagnostics import _autocorr_time
+from sdkit.calibration.diagnostics import autocorr_time
 from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.spec import read_problem
@@ -68,8 +68,8 @@ def _sample(bp, simulate, start, steps: int, seed: int, moves: str) -> dict:
     seconds = time.perf_counter() - t0
     half = steps // 2
     kept = chain.samples[half:]
-    tau = _autocorr_time(kept)
-    tau_lp = _autocorr_time(chain.log_prob[half:, :, None])[0]
+    tau = autocorr_time(kept)
+    tau_lp = autocorr_time(chain.log_prob[half:, :, None])[0]
     kept_runs = runs[0] - at_step[half]
     worst = int(np.nanargmax(tau))
     ess = len(kept) * kept.shape[1] / tau[worst]

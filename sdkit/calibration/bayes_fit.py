@@ -6,8 +6,16 @@ starting from a small ball around the MAP point (``init = "map"``, default)
 or from prior draws (``init = "prior"``), and checks convergence with ArviZ
 (:mod:`sdkit.calibration.diagnostics`). Options (spec ``[fit] options`` or
 keywords): ``walkers`` (default ``max(32, 4 * ndim)``), ``steps`` (2000),
-``burn`` (half the steps), ``init``, ``moves`` (``"de"``, the default, or
-``"stretch"``), ``maxiter`` (MAP), ``workers`` (1: each half-step's ensemble
+``burn`` (half the steps), ``init``, ``moves`` (``"de"``, the default,
+``"stretch"`` or ``"de-snooker"``, see :data:`~sdkit.calibration.mcmc.MOVES`),
+``engine`` (``"auto"``, or ``"native"``: the opt-in Numba engine, much faster
+per run on IIS, see ``docs/bayesian_calibration.md``), ``until_converged``
+(false: when true, ``steps`` is the most to take; the chain is checked as it
+grows and sampling stops once its second half passes every convergence
+check; the first half is the burn-in), ``max_seconds`` (none: stop sampling
+after that many seconds from the call, MAP start included; the chain so
+far is kept and diagnosed, not marked interrupted), ``maxiter`` (MAP),
+``workers`` (1: each half-step's ensemble
 run splits its walkers over that many local processes; the draws are the same
 for any number of workers; on IIS with 1,024 walkers two processes gave
 1.16-1.23x the one-process rate on an otherwise idle 2-core machine, and less
@@ -43,7 +51,7 @@ import numpy as np
 
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.bayes_spec import read_bayes
-from sdkit.calibration.diagnostics import diagnose
+from sdkit.calibration.diagnostics import TAU_FACTOR, autocorr_time, diagnose
 from sdkit.calibration.fit import check_names
 from sdkit.calibration.mcmc import check_moves, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
@@ -58,7 +66,11 @@ __all__ = ["calibrate_bayes", "model_simulator", "fit_simulator", "fit_window_pr
            "BAYES_METHODS", "SAMPLER_ENGINES"]
 
 BAYES_METHODS = ("map", "mcmc")
-_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "engine"}
+_OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "engine",
+            "until_converged", "max_seconds"}
+#: with ``until_converged``, the chain is checked every this many steps (the full
+#: checks only once it has grown by a fifth since the last: ArviZ's cost grows with it)
+CHECK_EVERY = 50
 #: engines the sampler may run the model with (``native``: opt-in, needs Numba)
 SAMPLER_ENGINES = ("auto", "fast", "native")
 
@@ -146,10 +158,42 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
     if out["init"] not in ("map", "prior"):
         raise InvalidValueError(f"option 'init' must be 'map' or 'prior': {out['init']!r}")
     check_moves(out["moves"], where)
+    out["until_converged"] = opts.get("until_converged", False)
+    if not isinstance(out["until_converged"], bool):
+        raise InvalidValueError(f"{where}: until_converged must be true or false: "
+                                f"{out['until_converged']!r}")
+    limit = out["max_seconds"] = opts.get("max_seconds")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
+                              or not limit > 0):
+        raise InvalidValueError(f"{where}: max_seconds must be a number > 0: {limit!r}")
     if out["engine"] not in SAMPLER_ENGINES:
         raise InvalidValueError(f"{where}: engine {out['engine']!r} unknown; expected one of "
                                 f"{', '.join(map(repr, SAMPLER_ENGINES))}")
     return out
+
+
+def _stopper(bp: BayesProblem, opts: dict, started: float):
+    """``stop_when`` for :func:`run_mcmc`: True once the second half of the chain passes
+    the convergence checks (``until_converged``) or ``max_seconds`` have passed since
+    `started`; None when neither option is set."""
+    limit, until = opts["max_seconds"], opts["until_converged"]
+    if limit is None and not until:
+        return None
+    last = [0]
+
+    def stop(chain: np.ndarray) -> bool:
+        n = len(chain)
+        if limit is not None and perf_counter() - started > limit:
+            return True
+        if not until or n < max(2 * CHECK_EVERY, 1.2 * last[0]):
+            return False
+        last[0] = n
+        kept = chain[n // 2:]
+        if not np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept)):  # cheap first
+            return False
+        # the acceptance is checked on the whole chain afterwards
+        return diagnose(kept, bp.names, np.full(chain.shape[1], 0.3)).converged
+    return stop
 
 
 def _start_theta(bp: BayesProblem, simulate) -> np.ndarray:
@@ -225,6 +269,7 @@ def calibrate_bayes(problem: CalibrationProblem | BayesProblem, *, method: str |
 
 def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
                progress: bool | None, executor) -> BayesResult:
+    started = perf_counter()
     objective = Objective(bp.problem, executor=executor, engine=opts["engine"])
     fitting = Objective(fit_window_problem(bp.problem), executor=executor, engine=opts["engine"])
     simulate, predict = fit_simulator(bp, fitting), model_simulator(objective)
@@ -250,10 +295,13 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
     bar = _progress(opts["steps"], progress)
     try:
         chain = run_mcmc(bp, simulate, start, steps=opts["steps"], seed=seed,
-                         moves=opts["moves"], on_step=lambda i: bar.update(1))
+                         moves=opts["moves"], on_step=lambda i: bar.update(1),
+                         stop_when=_stopper(bp, opts, started), check_every=CHECK_EVERY)
     finally:
         bar.close()
-    burn = opts["burn"] if not chain.interrupted else min(opts["burn"], len(chain.samples) // 2)
+    half = len(chain.samples) // 2
+    burn = (half if opts["until_converged"] else opts["burn"]
+            if len(chain.samples) == opts["steps"] else min(opts["burn"], half))
     kept, lp = chain.samples[burn:], chain.log_prob[burn:]
     diag = diagnose(kept, bp.names, chain.acceptance, interrupted=chain.interrupted)
     notes = []
@@ -262,9 +310,12 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
         warnings.warn(notes[-1], SdkitWarning, stacklevel=2)
     if fitting.engine_note:
         notes.append(fitting.engine_note)
+    early = len(chain.samples) < opts["steps"] and not chain.interrupted
     sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
                f"steps (burn-in {burn}), vectorized ensemble runs"
-               + (" on the native engine" if opts["engine"] == "native" else ""))
+               + (" on the native engine" if opts["engine"] == "native" else "")
+               + ("; stopped when the checks passed" if early and diag.converged
+                  else f"; stopped after max_seconds = {opts['max_seconds']}" if early else ""))
     bands = (() if chain.interrupted  # stopped by the user: no further model runs
              else _bands(bp, kept.reshape(-1, kept.shape[2]), predict, seed))
     return BayesResult(method="mcmc", theta_map=theta_map, samples=kept, log_prob=lp,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Diagnostics", "diagnose", "to_inference_data", "import_arviz",
+__all__ = ["Diagnostics", "diagnose", "to_inference_data", "import_arviz", "autocorr_time",
            "RHAT_MAX", "ESS_MIN", "TAU_FACTOR", "ACCEPTANCE"]
 
 RHAT_MAX = 1.01
@@ -113,7 +113,9 @@ class Diagnostics:
                                                         self.ess_tail, self.tau)}}
 
 
-def _autocorr_time(samples: np.ndarray) -> np.ndarray:
+def autocorr_time(samples: np.ndarray) -> np.ndarray:
+    """emcee's integrated autocorrelation time (steps) per parameter of `samples`
+    (steps, walkers, ndim); NaN where it cannot be estimated."""
     import emcee  # heavy: only for MCMC
 
     with warnings.catch_warnings():
@@ -152,7 +154,7 @@ def diagnose(samples: np.ndarray, names, acceptance: np.ndarray, *,
             rhat = az.rhat(idata, method="rank")["theta"].to_numpy()
             bulk = az.ess(idata, method="bulk")["theta"].to_numpy()
             tail = az.ess(idata, method="tail")["theta"].to_numpy()
-        tau = _autocorr_time(samples)
+        tau = autocorr_time(samples)
     else:
         rhat, bulk, tail, tau = nan, nan, nan, nan
     acc = float(np.mean(acceptance)) if len(acceptance) else float("nan")

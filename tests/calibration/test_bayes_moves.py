@@ -6,11 +6,14 @@ test_bayes_cli).
 
 from __future__ import annotations
 
+from time import perf_counter
+
 import numpy as np
 import pytest
 from test_bayes_cli import SPEC, _spec
 from test_bayes_mcmc import TRUE_K, TRUE_S0, _bayes
 
+import sdkit.calibration.bayes_fit as bf
 from sdkit.calibration.bayes_fit import (
     calibrate_bayes,
     fit_simulator,
@@ -18,6 +21,7 @@ from sdkit.calibration.bayes_fit import (
     model_simulator,
 )
 from sdkit.calibration.bayes_spec import read_bayes
+from sdkit.calibration.diagnostics import diagnose
 from sdkit.calibration.mcmc import MOVES, check_moves, initial_walkers, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.spec import read_problem
@@ -126,3 +130,51 @@ def test_native_engine_gives_the_same_chain():
                                  init="prior", engine="native")
     np.testing.assert_allclose(native.samples, fast.samples, rtol=1e-9)
     assert native.sampler.endswith("on the native engine")
+
+
+def test_until_converged_stops_when_the_second_half_passes_every_check(monkeypatch):
+    """The stopper on SYNTHETIC chains: independent draws pass, a chain whose walkers
+    sit apart does not; the full checks run only on a chain a fifth longer than at
+    the last check."""
+    bp = _bayes()
+    opts = {"max_seconds": None, "until_converged": True}
+    stop = bf._stopper(bp, opts, perf_counter())
+    rng = np.random.default_rng(5)
+    good = rng.standard_normal((4000, 8, 3))
+    assert not stop(good[:99])  # too short to check
+    assert stop(good)
+    apart = good.copy()
+    apart[:, :4, 1] += 3.0
+    checks = []
+    monkeypatch.setattr(bf, "diagnose", lambda *a, **k: checks.append(1) or diagnose(*a, **k))
+    stop = bf._stopper(bp, opts, perf_counter())
+    assert not stop(apart[:2000]) and not stop(apart[:2300]) and not stop(apart[:2400])
+    assert len(checks) == 2  # 2000 and 2400 (>= 1.2 x 2000); 2300 skipped
+    assert bf._stopper(bp, {"max_seconds": None, "until_converged": False}, 0.0) is None
+
+
+def test_until_converged_keeps_the_second_half_and_says_why_it_stopped():
+    with pytest.warns(SdkitWarning, match="not converged"):
+        result = calibrate_bayes(_bayes(), method="mcmc", seed=2, walkers=16, steps=300,
+                                 until_converged=True)
+    assert result.burn == 150 and result.samples.shape[0] == 150  # never passed: all steps
+    assert "stopped" not in result.sampler
+
+
+def test_max_seconds_stops_sampling_keeps_the_chain_and_is_not_converged():
+    with pytest.warns(SdkitWarning, match="not converged"):
+        result = calibrate_bayes(_bayes(), method="mcmc", seed=2, walkers=16, steps=200000,
+                                 max_seconds=3)
+    assert not result.interrupted and 0 < result.samples.shape[0] < 100000
+    assert "stopped after max_seconds = 3" in result.sampler
+    assert result.bands  # not interrupted: the predictive bands are made
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("until_converged", "yes", "until_converged must be true or false: 'yes'"),
+    ("max_seconds", 0, "max_seconds must be a number > 0: 0"),
+    ("max_seconds", True, "max_seconds must be a number > 0: True"),
+])
+def test_bad_stopping_options_are_one_line(key, value, message):
+    with pytest.raises(InvalidValueError, match=message):
+        calibrate_bayes(_bayes(), method="mcmc", seed=0, walkers=8, steps=4, **{key: value})
