@@ -65,7 +65,6 @@ This is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import os
 import pstats
@@ -78,21 +77,21 @@ import numpy as np
 
 from sdkit.calibration.bayes_fit import (
     SAMPLER_ENGINES,
-    _bands,
     _start_theta,
+    calibrate_bayes,
     fit_simulator,
     fit_window_problem,
-    model_simulator,
 )
 from sdkit.calibration.bayes_spec import read_bayes
-from sdkit.calibration.diagnostics import TAU_FACTOR, autocorr_time, diagnose
-from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
+from sdkit.calibration.mcmc import MOVES, initial_walkers, run_mcmc
 from sdkit.calibration.objective import Objective
+from sdkit.calibration.posterior import write_bayes_outputs
 from sdkit.calibration.predictive import holdout_coverage
 from sdkit.calibration.spec import read_problem
 from sdkit.engine.chunks import run_chunk
 from sdkit.engine.executors import ProcessPoolExecutor
 from sdkit.engine.runner import run_raw
+from sdkit.workflow.bayes import bayes_report_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from executors import _other_ticks, _others_between  # noqa: E402 - the same load probe
@@ -207,72 +206,46 @@ def measure(spec: str, walkers: int, steps: int, profile: bool = False,
     return out
 
 
-def _deadline(at: float):
-    """``on_step`` for :func:`run_mcmc` that stops sampling (as Ctrl-C does) after `at`."""
-    def on_step(step: int) -> None:
-        if time.perf_counter() > at:
-            raise KeyboardInterrupt
-    return on_step
-
-
 def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0, *,
-             moves: str = "de", engine: str = "auto", executor=None,
-             save: str | None = None) -> None:
-    """Sample `spec` until converged, `seconds` have passed or `steps` are taken; print how
-    far it got (and write the chain to `save`, an ``.npz``, if given)."""
+             moves: str = "de", engine: str = "auto", workers: int = 1,
+             save: str | None = None, out: str | None = None) -> None:
+    """Sample `spec` until converged, `seconds` have passed or `steps` are taken
+    (:func:`calibrate_bayes` with ``until_converged`` and ``max_seconds``); print how far
+    it got. `save`: the chain as ``.npz``; `out`: the calibration's outputs and report."""
     started = time.perf_counter()
-    bp, objective, simulate, _ = _prepare(spec, 2, executor, engine)
+    bp = read_bayes(read_problem(spec))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        theta_map, _, map_runs = run_map(bp, simulate, _start_theta(bp, simulate), maxiter=200)
-    map_s = time.perf_counter() - started
-    start = initial_walkers(bp, walkers, np.random.default_rng(seed), center=theta_map)
-    done: list[int] = []
-    checked = [0]
-
-    def converged(chain: np.ndarray) -> bool:  # the second half passes every check
-        n = len(chain)
-        if n < 1.2 * checked[0]:  # checks 20 % apart: ArviZ's cost grows with the chain
-            return False
-        checked[0] = n
-        tau = autocorr_time(chain[n // 2:])  # cheap, and one of the checks
-        print(f"  step {n}: {time.perf_counter() - started:.0f} s, tau max {np.nanmax(tau):.0f}"
-              f" ({bp.names[int(np.nanargmax(tau))]}), kept/tau {n // 2 / np.nanmax(tau):.0f}",
-              flush=True)
-        if np.all(n // 2 >= TAU_FACTOR * tau) and diagnose(
-                chain[n // 2:], bp.names, np.full(walkers, 0.3)).converged:
-            done.append(n)
-        return bool(done)
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        chain = run_mcmc(bp, simulate, start, steps=steps, seed=seed, moves=moves,
-                         on_step=_deadline(started + seconds), stop_when=converged)
+        result = calibrate_bayes(bp, method="mcmc", seed=seed, walkers=walkers, steps=steps,
+                                 moves=moves, engine=engine, workers=workers,
+                                 until_converged=True, max_seconds=seconds)
     wall = time.perf_counter() - started
-    n_steps = len(chain.samples)
-    kept = chain.samples[n_steps // 2:]
-    diag = diagnose(kept, bp.names, chain.acceptance)
-    print(f"{spec}: {moves} moves, {engine} engine, {walkers} walkers, {n_steps} steps in "
-          f"{wall:.0f} s wall (MAP {map_s:.0f} s, {map_runs} runs; sampler {chain.n_runs} runs, "
-          f"{chain.n_runs / chain.elapsed:.0f} runs/s); load average {os.getloadavg()[0]:.1f}")
+    diag, kept = result.diagnostics, result.samples
+    print(f"{spec}: {result.sampler}; {wall:.0f} s wall, {result.n_runs} runs "
+          f"({result.n_runs / result.elapsed:.0f} runs/s, MAP start included); "
+          f"load average {os.getloadavg()[0]:.1f}")
     if save:
-        np.savez_compressed(save, samples=chain.samples, log_prob=chain.log_prob,
-                            acceptance=chain.acceptance, names=np.array(bp.names))
-    _report(bp, diag, done, kept)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        full = Objective(bp.problem, executor=executor, engine=engine)
-        bands = _bands(bp, kept.reshape(-1, kept.shape[2]), model_simulator(full), seed)
-    c_fit, c_out, n_fit, n_out = holdout_coverage(list(bands))
+        np.savez_compressed(save, samples=kept, log_prob=result.log_prob,
+                            names=np.array(bp.names))
+    _report(bp, diag, kept)
+    c_fit, c_out, n_fit, n_out = holdout_coverage(list(result.bands))
     print(f"90 % posterior predictive band covers {100 * c_fit:.0f} % of {n_fit} fit points "
           f"and {100 * c_out:.0f} % of {n_out} hold-out points")
+    for band in result.bands:
+        missed = [f"{t:g}" for t, o, lo, hi, f in zip(band.times, band.observed, band.low,
+                                                     band.high, band.fitted)
+                  if not f and not lo <= o <= hi]
+        if missed:
+            print(f"  hold-out missed: {band.target} {', '.join(missed)}")
+    if out:
+        paths = write_bayes_outputs(result, out, overwrite=True,
+                                    extra=bayes_report_files(result))
+        print(f"written: {', '.join(str(p) for p in paths.values())}")
 
 
-def _report(bp, diag, done: list[int], kept: np.ndarray) -> None:
+def _report(bp, diag, kept: np.ndarray) -> None:
     """Print the convergence checks: failures, worst R-hat and ESS, acceptance, tau."""
-    when = (f" (checks passed at step {done[0]})" if done
-            else " (checks pass at the last step)" if diag.converged else "")
-    print(f"converged: {diag.converged}{when}")
+    print(f"converged: {diag.converged} (every check on the kept {len(kept)} steps)")
     for line in diag.problems:
         print("  " + line)
     order = np.argsort(-np.nan_to_num(diag.rhat, nan=np.inf))[:5]
@@ -339,6 +312,8 @@ def main() -> None:
     parser.add_argument("--engine", choices=SAMPLER_ENGINES, default="auto",
                         help="the engine the sampler runs the model with")
     parser.add_argument("--save", metavar="NPZ", help="--converge: write the chain here")
+    parser.add_argument("--out", metavar="DIR",
+                        help="--converge: write the outputs and report here (as sdkit calibrate)")
     parser.add_argument("--savings", action="store_true",
                         help="time one ensemble run to the last fitted observation against "
                              "runs to the hold-out's end and the model's final time, and "
@@ -349,11 +324,9 @@ def main() -> None:
         os.sched_setaffinity(0, cpus)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     if args.converge:
-        with (ProcessPoolExecutor(args.workers) if args.workers > 1
-              else contextlib.nullcontext()) as ex:
-            converge(args.spec or SPECS[args.only or "IIS"], args.walkers[0], args.converge,
-                     args.steps,
-                     moves=args.moves, engine=args.engine, executor=ex, save=args.save)
+        converge(args.spec or SPECS[args.only or "IIS"], args.walkers[0], args.converge,
+                 args.steps, moves=args.moves, engine=args.engine, workers=args.workers,
+                 save=args.save, out=args.out)
         return
     if args.savings:
         savings(args.spec or SPECS[args.only or "IIS"], args.walkers[0] // 2, args.engine)
