@@ -109,23 +109,27 @@ def fit_simulator(bp: BayesProblem, objective: Objective):
     the fit window: `objective` is built on :func:`fit_window_problem`; its values
     go to their places in each target's full time axis (NaN elsewhere: the
     likelihood does not read them)."""
+    kept = {t.name: t for t in objective.problem.targets}
     places = {}
-    for t in objective.problem.targets:
-        full = next(u for u in bp.problem.targets if u.name == t.name)
-        where = np.flatnonzero(np.isin(np.asarray(full.times, float), t.times))
-        places[t.name] = (None if where.size == len(full.times) else where, len(full.times))
+    for full in bp.problem.targets:
+        if full.weight <= 0:
+            continue
+        t = kept.get(full.name)  # None: no point in the fit window
+        where = (np.flatnonzero(np.isin(np.asarray(full.times, float), t.times))
+                 if t is not None else np.zeros(0, int))
+        places[full.name] = (None if where.size == len(full.times) else where, len(full.times))
 
     def simulate(x: np.ndarray) -> dict[str, np.ndarray]:
         if not len(x):
             return {}
+        sims = objective.simulate_many(x)
         out = {}
-        for name, values in objective.simulate_many(x).items():
-            where, n = places[name]
+        for name, (where, n) in places.items():
             if where is None:
-                out[name] = values
+                out[name] = sims[name]
             else:
                 out[name] = np.full((len(x), n), np.nan)
-                out[name][:, where] = values
+                out[name][:, where] = sims[name] if where.size else 0.0
         return out
     return simulate
 

@@ -14,6 +14,7 @@ from test_bayes_cli import SPEC, _spec
 from test_bayes_mcmc import TRUE_K, TRUE_S0, _bayes
 
 import sdkit.calibration.bayes_fit as bf
+from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.bayes_fit import (
     calibrate_bayes,
     fit_simulator,
@@ -24,6 +25,7 @@ from sdkit.calibration.bayes_spec import read_bayes
 from sdkit.calibration.diagnostics import diagnose
 from sdkit.calibration.mcmc import MOVES, check_moves, initial_walkers, run_mcmc
 from sdkit.calibration.objective import Objective
+from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
 from sdkit.calibration.spec import read_problem
 from sdkit.cli import main
 from sdkit.errors import InvalidValueError, SdkitWarning
@@ -178,3 +180,23 @@ def test_max_seconds_stops_sampling_keeps_the_chain_and_is_not_converged():
 def test_bad_stopping_options_are_one_line(key, value, message):
     with pytest.raises(InvalidValueError, match=message):
         calibrate_bayes(_bayes(), method="mcmc", seed=0, walkers=8, steps=4, **{key: value})
+
+
+def test_a_fitted_target_without_points_in_the_window_is_not_run_but_still_answered():
+    """A second SYNTHETIC series observed only after the fit window: the sampler's
+    runs stop at the window's end and give it NaN rows (the likelihood reads none)."""
+    problem = CalibrationProblem(
+        "tests/models/decay.mdl", (Parameter("k", "Decay Rate", 0.01, 1.0, 0.2),),
+        (Target("Stock", "Stock", (0.0, 2.0, 4.0), (100.0, 60.0, 36.0),
+                source="SYNTHETIC (test)"),
+         Target("Late", "Stock", (30.0,), (0.1,), source="SYNTHETIC (test)")),
+        start=0.0, stop=10.0, dt=0.125)
+    bp = BayesProblem(problem)
+    fitting = Objective(fit_window_problem(problem))
+    assert [t.name for t in fitting.problem.targets] == ["Stock"] and fitting.stop == 4.0
+    sims = fit_simulator(bp, fitting)(np.array([[0.25], [0.3]]))
+    assert sims["Late"].shape == (2, 1) and np.isnan(sims["Late"]).all()
+    theta = np.array([[0.25, 0.1, 0.1], [0.3, 0.1, 0.1]])
+    np.testing.assert_allclose(bp.log_prob(theta, fit_simulator(bp, fitting)),
+                               bp.log_prob(theta, model_simulator(Objective(problem))),
+                               rtol=1e-12)
