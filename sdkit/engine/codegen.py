@@ -63,6 +63,7 @@ class Compiled:
     method: str = "euler"
     rates: object = None  # Runge-Kutta methods only: see the module docstring
     step_lean: object = None  # Euler only: ``step`` without the nodes no state update needs
+    tree: object = field(default=None, compare=False, repr=False)  # `source`, checked, parsed
 
 
 def _full(x, sizes):
@@ -397,4 +398,5 @@ def bind(src: Source) -> Compiled:
         return init(t, dt, N, {src.keys[k]: v for k, v in OV.items()})
 
     return Compiled(control_by_name, init_by_name, get("step"), src.outputs, src.shapes,
-                    src.text, src.reads_initial_time, src.method, get("rates"), get("step_lean"))
+                    src.text, src.reads_initial_time, src.method, get("rates"), get("step_lean"),
+                    src.tree)

@@ -50,7 +50,7 @@ CALLS = frozenset({
     "np.exp", "np.log", "np.sqrt", "np.sin", "np.cos", "np.tan", "np.arcsin", "np.arccos",
     "np.arctan", "np.sinh", "np.cosh", "np.tanh", "np.trunc", "abs", "min", "range", "float",
     "_rt_min", "_rt_max", "_rt_and", "_rt_or", "_rt_not",
-    "_lk_interpolate", "_lk_extrapolate", "_lk_hold",
+    "_lk_interpolate", "_lk_extrapolate", "_lk_hold", "_pow",
 })
 _X = re.compile(r"\b(x\d+)\b")
 _INPUT = re.compile(r"\b([ks])(\d+)_(\d+)\b")
@@ -125,7 +125,8 @@ def _chunks(slots: _Slots, lines: list[str], chunk: int, first: int) -> tuple[li
 
 
 def write_loop(trace, outputs: list, updates: dict, chunk: int = 100) -> NativeSource:
-    """The functions ``c<j>`` and ``run`` (checked) from a traced step."""
+    """The functions ``c<j>`` and ``run`` from a traced step (the text that the native
+    engine and the scalar path check, with :func:`check_native_source`, and compile)."""
     slots = _Slots()
     upd, needed = [], set()
     for key in sorted(updates):
@@ -162,8 +163,7 @@ def write_loop(trace, outputs: list, updates: dict, chunk: int = 100) -> NativeS
            "            if i < last:", *("                " + c for c in upd_calls),
            "                for q in range(SIDX.shape[0]):",
            "                    w[SIDX[q]] = w[NIDX[q]]"]
-    text = "\n".join(defs + run) + "\n"
-    check_native_source(text)
+    text = "\n".join(defs + run) + "\n"  # checked by whoever compiles it
     w0 = np.zeros(len(slots.index))
     for slot, value in slots.values.items():
         w0[slot] = value

@@ -60,6 +60,11 @@ def _lk_hold(x, xs, ys):
     return ys[min(max(i, 0), len(xs) - 1)]
 
 
+def _pow(a, b):
+    return a ** b
+
+
 #: every helper the native loop may call, by the name it calls it
 FUNCTIONS = {f.__name__: f for f in (
-    _rt_min, _rt_max, _rt_and, _rt_or, _rt_not, _lk_interpolate, _lk_extrapolate, _lk_hold)}
+    _rt_min, _rt_max, _rt_and, _rt_or, _rt_not, _lk_interpolate, _lk_extrapolate, _lk_hold,
+    _pow)}

@@ -25,7 +25,7 @@ import numpy as np
 
 from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
-from sdkit.engine.native import NativeSource
+from sdkit.engine.native import NativeSource, check_native_source
 from sdkit.engine.native_rt import FUNCTIONS
 from sdkit.engine.run import RPREC, save_times
 from sdkit.engine.traced import traced_inputs, traced_source
@@ -60,8 +60,9 @@ def _build(compiled: Compiled, S: dict, K: dict):
         raise Unsupported(f"{compiled.method.upper()} (the native engine integrates with "
                           "Euler only)")
     src = traced_source(compiled, S, K)
+    tree = check_native_source(src.text)  # what Numba compiles is what is checked
     namespace = {"np": np, **{k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}}
-    exec(compile(src.text, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
+    exec(compile(tree, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
     for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
         namespace[k] = numba.jit(**_OPTIONS)(namespace[k])
     return src, numba.jit(**_OPTIONS)(namespace["run"])

@@ -81,6 +81,8 @@ def _binary(op: str, reflected: bool = False):
             a, b = (other, _box(self)) if reflected else (_box(self), other)
             return SymArray.__array_ufunc__(None, ufunc, "__call__", a, b)
         a, b = (other, self) if reflected else (self, other)
+        if op == "**":  # a call: CPython's ** would give a complex number, math.pow raises
+            return Sym(f"_pow({_c(a)}, {_c(b)})")
         return Sym(f"({_c(a)} {op} {_c(b)})")
     return method
 

@@ -11,8 +11,8 @@ and writes the numpy engine's output buffers.
 Python's floats and numpy's differ where IEEE arithmetic leaves the real
 numbers: Python raises (``1.0 / 0.0``, ``math.log(0.0)``, ``math.exp(1000)``,
 ``math.pow(-8.0, 0.5)``) where numpy gives ``inf`` or ``nan``. So the code is
-run with ``**`` as :func:`math.pow` (Python's ``**`` would return a complex
-number for a negative base) and with the :mod:`math` functions; when any of
+run with its ``_pow`` as :func:`math.pow` (Python's ``**`` would return a
+complex number for a negative base) and with the :mod:`math` functions; when any of
 these raises, :func:`run_scalar` returns ``False`` and the caller runs the
 numpy engine, whose results are then the only ones written. Where neither
 raises, the two agree to the last bit or within the rounding of ``exp``,
@@ -25,7 +25,6 @@ here on the tree that is compiled.
 
 from __future__ import annotations
 
-import ast
 import bisect
 import math
 import threading
@@ -86,32 +85,35 @@ def _hold(x, xs, ys):
     return ys[min(max(i, 0), len(xs) - 1)]
 
 
-class _Pow(ast.NodeTransformer):
-    """``a ** b`` as ``_pow(a, b)``: :func:`math.pow` raises where numpy gives nan or inf."""
-
-    def visit_BinOp(self, node: ast.BinOp):
-        self.generic_visit(node)
-        if isinstance(node.op, ast.Pow):
-            return ast.copy_location(
-                ast.Call(ast.Name("_pow", ast.Load()), [node.left, node.right], []), node)
-        return node
+def _compile(src: NativeSource) -> tuple[tuple, ...]:
+    tree = check_native_source(src.text)  # what runs is what is checked
+    namespace = {"np": _MATH, **FUNCTIONS, "_pow": math.pow, "_lk_interpolate": _interpolate,
+                 "_lk_extrapolate": _extrapolate, "_lk_hold": _hold}
+    exec(compile(tree, "<sdkit.engine.scalar>", "exec"), namespace)  # noqa: S102 - checked
+    return tuple(tuple(namespace[c] for c in group) for group in src.groups)
 
 
 def _functions(src: NativeSource) -> tuple[tuple, ...]:
-    """The chunk functions of `src`, compiled for CPython, in their three groups."""
+    """The chunk functions of `src`, compiled for CPython, in their three groups
+    (memoised per process).
+
+    Raises
+    ------
+    Unsupported
+        The text is not what :func:`~sdkit.engine.native.write_loop` writes.
+    """
     with _LOCK:
         hit = _LOOPS.get(src.text)
         if hit is None:
-            tree = _Pow().visit(check_native_source(src.text))  # what runs is what is checked
-            namespace = {"np": _MATH, "_pow": math.pow, **FUNCTIONS,
-                         "_lk_interpolate": _interpolate, "_lk_extrapolate": _extrapolate,
-                         "_lk_hold": _hold}
-            exec(compile(ast.fix_missing_locations(tree), "<sdkit.engine.scalar>", "exec"),
-                 namespace)  # noqa: S102 - sdkit's own code, checked above
-            hit = tuple(tuple(namespace[c] for c in group) for group in src.groups)
+            try:
+                hit = _compile(src)
+            except Unsupported as e:
+                hit = e
             _LOOPS[src.text] = hit
             while len(_LOOPS) > _MAX:
                 _LOOPS.pop(next(iter(_LOOPS)))
+    if isinstance(hit, Unsupported):
+        raise hit
     return hit
 
 
@@ -148,9 +150,9 @@ def run_scalar(compiled: Compiled, S: dict, K: dict, steps: list, saved: list, d
     """
     try:
         src = traced_source(compiled, S, K)
+        fns = _functions(src)
     except Unsupported:
         return False
-    fns = _functions(src)
     n = next(iter(out.values())).shape[1] if out else 1
     kin, sin = traced_inputs(src, S, K, n)
     tables = (tuple(x.tolist() for x, _ in src.tables), tuple(y.tolist() for _, y in src.tables))

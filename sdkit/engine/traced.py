@@ -3,8 +3,9 @@
 :func:`traced_source` runs the checked ``step`` of a :class:`Compiled` once on
 symbols (:func:`~sdkit.engine.native_trace.trace_step`) and writes the scalar
 lines as chunk functions over one work array
-(:func:`~sdkit.engine.native.write_loop`, which checks what it writes). Two
-engines run that code: the native engine compiles it with Numba
+(:func:`~sdkit.engine.native.write_loop`). Two engines run that code, each
+after :func:`~sdkit.engine.native.check_native_source` passed the very tree
+it compiles: the native engine compiles it with Numba
 (:mod:`sdkit.engine.native_run`), and the scalar path runs it in CPython for
 single runs (:mod:`sdkit.engine.scalar`). The code holds sdkit-made slot
 indices, numbers and a fixed set of functions only: no model text reaches it.
@@ -33,10 +34,12 @@ def _trace(compiled: Compiled, S: dict, K: dict) -> NativeSource:
     if compiled.method != "euler":
         raise Unsupported(f"{compiled.method.upper()} (the traced step integrates with "
                           "Euler only)")
-    tree = check_engine_source(compiled.source)  # what is traced is what the engine checked
+    tree = compiled.tree  # what is traced is what the engine checked and compiled
+    if tree is None:
+        tree = check_engine_source(compiled.source)
     names = {k: v for k, v in compiled.step.__globals__.items()
              if k not in ("np", "rt", "__builtins__")}  # its constants and helpers (bind's)
-    src = write_loop(*trace_step(tree, S, K, names))  # checks what it writes
+    src = write_loop(*trace_step(tree, S, K, names))
     src.stacked = stacked_states(tree)
     return src
 
