@@ -176,28 +176,37 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
     return out
 
 
-def _stopper(bp: BayesProblem, opts: dict, started: float):
+class _Stopper:
     """``stop_when`` for :func:`run_mcmc`: True once the second half of the chain passes
     the convergence checks (``until_converged``) or ``max_seconds`` have passed since
-    `started`; None when neither option is set."""
-    limit, until = opts["max_seconds"], opts["until_converged"]
-    if limit is None and not until:
-        return None
-    last = [0]
+    `started`; :attr:`reason` says which (None while sampling goes on)."""
 
-    def stop(chain: np.ndarray) -> bool:
+    def __init__(self, bp: BayesProblem, opts: dict, started: float):
+        self.bp, self.started = bp, started
+        self.limit, self.until = opts["max_seconds"], opts["until_converged"]
+        self.last = 0
+        self.reason: str | None = None
+
+    def __call__(self, chain: np.ndarray) -> bool:
         n = len(chain)
-        if limit is not None and perf_counter() - started > limit:
-            return True
-        if not until or n < max(2 * CHECK_EVERY, 1.2 * last[0]):
-            return False
-        last[0] = n
-        kept = chain[n // 2:]
-        if not np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept)):  # cheap first
-            return False
-        # the acceptance is checked on the whole chain afterwards
-        return diagnose(kept, bp.names, np.full(chain.shape[1], 0.3)).converged
-    return stop
+        if self.limit is not None and perf_counter() - self.started > self.limit:
+            self.reason = f"stopped after max_seconds = {self.limit}"
+        elif self.until and n >= max(2 * CHECK_EVERY, 1.2 * self.last):
+            self.last = n
+            kept = chain[n // 2:]
+            # the cheap check first; the acceptance is checked on the whole chain afterwards
+            if np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept)) and diagnose(
+                    kept, self.bp.names, np.full(chain.shape[1], 0.3)).converged:
+                self.reason = "stopped when the checks passed"
+        return self.reason is not None
+
+
+def _stopper(bp: BayesProblem, opts: dict, started: float) -> _Stopper | None:
+    """A :class:`_Stopper`, or None when neither ``until_converged`` nor
+    ``max_seconds`` is set."""
+    if opts["max_seconds"] is None and not opts["until_converged"]:
+        return None
+    return _Stopper(bp, opts, started)
 
 
 def _start_theta(bp: BayesProblem, simulate) -> np.ndarray:
@@ -297,10 +306,11 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
                            warnings=notes, **common)
     start = initial_walkers(bp, opts["walkers"], rng, center=theta_map)
     bar = _progress(opts["steps"], progress)
+    stopper = _stopper(bp, opts, started)
     try:
         chain = run_mcmc(bp, simulate, start, steps=opts["steps"], seed=seed,
                          moves=opts["moves"], on_step=lambda i: bar.update(1),
-                         stop_when=_stopper(bp, opts, started), check_every=CHECK_EVERY)
+                         stop_when=stopper, check_every=CHECK_EVERY)
     finally:
         bar.close()
     half = len(chain.samples) // 2
@@ -314,12 +324,10 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
         warnings.warn(notes[-1], SdkitWarning, stacklevel=2)
     if fitting.engine_note:
         notes.append(fitting.engine_note)
-    early = len(chain.samples) < opts["steps"] and not chain.interrupted
     sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
                f"steps (burn-in {burn}), vectorized ensemble runs"
                + (" on the native engine" if opts["engine"] == "native" else "")
-               + ("; stopped when the checks passed" if early and diag.converged
-                  else f"; stopped after max_seconds = {opts['max_seconds']}" if early else ""))
+               + (f"; {stopper.reason}" if stopper and stopper.reason else ""))
     bands = (() if chain.interrupted  # stopped by the user: no further model runs
              else _bands(bp, kept.reshape(-1, kept.shape[2]), predict, seed))
     return BayesResult(method="mcmc", theta_map=theta_map, samples=kept, log_prob=lp,
