@@ -106,6 +106,7 @@ class BayesProblem:
         object.__setattr__(self, "pools", tuple(self.pools))
         self._layout()
         self._windows()
+        self._prior_plan()
 
     # -- layout ------------------------------------------------------------------------
     def _layout(self) -> None:
@@ -152,6 +153,22 @@ class BayesProblem:
                 data[name] = (np.flatnonzero(keep)[order], obs, norm if norm > 0 else 1.0)
         object.__setattr__(self, "_data", data)
 
+    def _prior_plan(self) -> None:
+        """Uniform priors on the whole bounds add a constant inside the bounds (checked
+        once for all parameters): summed once here, so the sampler's calls skip them."""
+        pooled = {m for pool in self.pools for m in pool.members}
+        const, others = 0.0, []
+        for j, q in enumerate(self.problem.parameters):
+            prior = self.priors[q.name]
+            if q.name in pooled:
+                continue
+            if prior.distribution == "uniform" and prior.support == (q.lower, q.upper):
+                const += float(prior.logpdf(np.array([q.lower]))[0])
+            else:
+                others.append((j, prior))
+        object.__setattr__(self, "_prior_const", const)
+        object.__setattr__(self, "_prior_others", tuple(others))
+
     @property
     def n_model(self) -> int:
         """Number of model parameters (the first entries of ``theta``)."""
@@ -166,11 +183,9 @@ class BayesProblem:
         """Log prior density of rows of `theta` (``-inf`` outside the bounds)."""
         theta = np.atleast_2d(np.asarray(theta, float))
         inside = np.all((theta >= self.lower) & (theta <= self.upper), axis=1)
-        out = np.zeros(len(theta))
-        pooled = {m for pool in self.pools for m in pool.members}
-        for j, q in enumerate(self.problem.parameters):
-            if q.name not in pooled:
-                out += self.priors[q.name].logpdf(theta[:, j])
+        out = np.full(len(theta), self._prior_const)
+        for j, prior in self._prior_others:
+            out += prior.logpdf(theta[:, j])
         for pool in self.pools:
             mu = theta[:, self.index(f"{pool.name}::mu")]
             tau = theta[:, self.index(f"{pool.name}::tau")]
@@ -196,8 +211,10 @@ class BayesProblem:
         out = np.zeros(len(theta))
         for g in self.groups:
             sigma, phi = self.noise(theta, g)
-            for name in g.targets:
-                r = self.residuals(name, sims[name])
+            parts = [self.residuals(name, sims[name]) for name in g.targets]
+            if phi is None and len(parts) > 1:  # independent points: one call a group
+                parts = [np.concatenate(parts, axis=1)]
+            for r in parts:
                 out += log_likelihood(r, sigma, g.likelihood, phi)
         return out
 
