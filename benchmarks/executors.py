@@ -141,8 +141,8 @@ def _pairs(model, table, kw, workers: int, pairs: int, idle: float = 0.1) -> Non
     if quiet:
         th, pr = zip(*quiet)
         print(f"  {len(quiet)} of {pairs} triples ran while other sessions used < {idle} CPUs: "
-              f"threads {min(th):.2f}-{max(th):.2f}x, processes {min(pr):.2f}-{max(pr):.2f}x "
-              f"the in-process run")
+              f"threads {min(th):.2f}-{max(th):.2f}x (median {np.median(th):.2f}x), processes "
+              f"{min(pr):.2f}-{max(pr):.2f}x (median {np.median(pr):.2f}x) the in-process run")
     else:
         print(f"  none of {pairs} triples ran while other sessions were idle")
 

@@ -5,16 +5,26 @@ with PySD one member at a time (asked for, or, with ``engine="auto"``, where
 the engine meets a construct it does not compile: an
 :class:`~sdkit.engine.expressions.Unsupported`, never any other error);
 either way it returns the same arrays.
+
+The compiled engine's states are kept stored member-innermost (each
+element's members side by side in memory, :func:`member_innermost`): numpy
+gives a new array the memory order of its inputs, so the whole step follows
+the states, and its many broadcasts against per-element constants then run
+as long loops over the members. Left to itself numpy settles on that order
+only from about 8,200 members up; below, the states end up member-major and
+IIS costs about 1.3 times as much per member (``benchmarks/split_cost.py
+--layout``). The order changes no value.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sdkit.engine.codegen import Compiled
 from sdkit.engine.compiled_cache import Unsupported, compiled_for
 from sdkit.engine.native_run import run_native
 from sdkit.engine.pysd_backend import run_pysd_members
@@ -22,9 +32,14 @@ from sdkit.engine.run import control_overrides, run_compiled
 from sdkit.errors import UnsupportedConstructError
 from sdkit.model.load import load_model
 
-__all__ = ["ChunkSpec", "ChunkResult", "FallbackNote", "engine_of", "run_chunk"]
+__all__ = ["ChunkSpec", "ChunkResult", "FallbackNote", "engine_of", "member_innermost",
+           "run_chunk"]
 
 log = logging.getLogger("sdkit.engine")
+
+#: chunks of at least this many members keep their states member-innermost (smaller
+#: ones gain nothing measurable: IIS at 100-500 members, ``benchmarks/split_cost.py``)
+INNERMOST_FROM = 1_000
 
 _MODELS: dict = {}
 _MODELS_LOCK = threading.Lock()
@@ -85,6 +100,39 @@ def engine_of(results: list[ChunkResult]) -> str:
     return used.pop() if len(used) == 1 else "pysd"
 
 
+def _innermost(states: dict, n: int) -> dict:
+    """`states` (changed in place) with each ``(n, *dims)`` array stored member-innermost."""
+    for k, a in states.items():
+        if isinstance(a, np.ndarray) and a.ndim > 1 and a.shape[0] == n \
+                and a.strides[0] != a.itemsize:
+            states[k] = np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 0, -1)), -1, 0)
+    return states
+
+
+def member_innermost(compiled: Compiled) -> Compiled:
+    """`compiled` whose states are stored member-innermost after init and every step.
+
+    Euler only (the Runge-Kutta stages combine states outside the step); the
+    values are the same, bit for bit, in any memory order.
+    """
+    if compiled.method != "euler":
+        return compiled
+
+    def init(t, dt, N, OV):
+        S, K = compiled.init(t, dt, N, OV)
+        return _innermost(S, N), K
+
+    def kept(step):
+        def run(t, dt, S, K, N, save, update):
+            out, S2 = step(t, dt, S, K, N, save, update)
+            return out, _innermost(S2, N)
+        return run
+
+    lean = compiled.step_lean
+    return replace(compiled, init=init, step=kept(compiled.step),
+                   step_lean=None if lean is None else kept(lean))
+
+
 def _model(spec: ChunkSpec, model=None):
     if model is not None:
         return model
@@ -118,7 +166,12 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None, tick=None) -> Chu
     overrides.update(control_overrides(n, stop=spec.stop, dt=spec.dt, saveper=spec.saveper))
     try:
         compiled = compiled_for(model, spec.outputs, frozenset(overrides), spec.method)
-        runner = run_native if spec.engine == "native" else run_compiled  # native: opt-in
+        if spec.engine == "native":  # opt-in
+            runner = run_native
+        else:
+            runner = run_compiled
+            if n >= INNERMOST_FROM:
+                compiled = member_innermost(compiled)
         times, out = runner(compiled, n, overrides, start=spec.start, stop=spec.stop,
                             dt=spec.dt, saveper=spec.saveper, limit=spec.max_output_bytes,
                             where=str(model.path), tick=tick)
