@@ -242,8 +242,9 @@ def main(argv=None) -> None:
           f"{np.median([g[2] for g, _ in whole]) / len(values):.2f}; others used "
           f"{min(o for _, o in whole):.2f}-{max(o for _, o in whole):.2f} CPUs")
     if args.control:
-        print(_line("control", 1, control[0], control[1], control[2])
-              .replace("/member", "").replace(" us", " s*1e-6"))
+        a, p = (np.median([c for _, c, _ in k]) for k in control[:2])
+        print(f"  control (a pure-Python loop): CPU alone {a:.2f} s, pair {p:.2f} s, pair/alone "
+              f"{p / a:4.2f}; others used {min(control[2]):.2f}-{max(control[2]):.2f} CPUs")
 
 
 if __name__ == "__main__":
