@@ -396,7 +396,5 @@ def bind(src: Source) -> Compiled:
 
     def init_by_name(t, dt, N, OV):
         return init(t, dt, N, {src.keys[k]: v for k, v in OV.items()})
-
-    return Compiled(control_by_name, init_by_name, get("step"), src.outputs, src.shapes,
-                    src.text, src.reads_initial_time, src.method, get("rates"), get("step_lean"),
-                    src.tree)
+    return Compiled(control_by_name, init_by_name, get("step"), src.outputs, src.shapes, src.text,
+                    src.reads_initial_time, src.method, get("rates"), get("step_lean"), src.tree)
