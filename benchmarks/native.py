@@ -40,6 +40,7 @@ from ensemble import CASES, _iis_setup, _simlin_per_run, _table
 
 import sdkit
 from sdkit.engine import native_run, run
+from sdkit.engine import traced as traced_code
 from sdkit.engine.compiled_cache import compiled_for, simulated_names
 from sdkit.engine.native_run import run_native
 from sdkit.engine.run import control_overrides, run_compiled
@@ -56,6 +57,7 @@ def _overrides(names: dict, table, n: int, saveper) -> dict:
 def build(c, ov: dict) -> tuple[float, float, int]:
     """Trace and write the native code of `c` (timed), then compile it (its first run, timed)."""
     native_run._LOOPS.clear()  # measure from nothing
+    traced_code._TRACED.clear()
     t0 = time.perf_counter()
     with np.errstate(all="ignore"):
         ctl = {k: float(np.ravel(v)[0]) for k, v in c.control(1, ov).items()}

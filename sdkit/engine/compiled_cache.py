@@ -21,9 +21,7 @@ import dataclasses
 import hashlib
 import json
 import re
-import threading
 import warnings
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +29,7 @@ import numpy as np
 
 from sdkit.engine.codegen import Compiled, Source, bind, generate
 from sdkit.engine.expressions import Unsupported
+from sdkit.engine.memo import Memo
 from sdkit.engine.program import Program, build_program
 from sdkit.engine.sourcecheck import EngineSourceError, check_engine_source
 from sdkit.errors import CacheError
@@ -44,39 +43,11 @@ from sdkit.model.derived import (
 
 __all__ = ["program_for", "compiled_for", "simulated_names", "Unsupported"]
 
-_LOCK = threading.Lock()
-_PROGRAMS: OrderedDict = OrderedDict()
-_COMPILED: OrderedDict = OrderedDict()
-_NAMES: OrderedDict = OrderedDict()
-_MAX = 32
+_PROGRAMS = Memo()
+_COMPILED = Memo()
+_NAMES = Memo()
 #: the names codegen gives the constants it passes as data (:mod:`sdkit.engine.program`)
 _CONSTANT = re.compile(r"^(C\d+|T\d+_[xy])$")
-
-
-def _remember(cache: OrderedDict, key, value):
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > _MAX:
-        cache.popitem(last=False)
-    return value
-
-
-def _memoised(cache: OrderedDict, key, build, compile_errors: tuple[type, ...]):
-    """``build()`` once per key; an :class:`Unsupported` (or a compile error) is kept too."""
-    with _LOCK:
-        hit = cache.get(key)
-    if hit is None:
-        try:
-            hit = build()
-        except Unsupported as e:
-            hit = e
-        except compile_errors as e:
-            hit = Unsupported(f"cannot compile ({type(e).__name__}: {e})")
-        with _LOCK:
-            _remember(cache, key, hit)
-    if isinstance(hit, Unsupported):
-        raise hit
-    return hit
 
 
 def _build_program(model) -> Program:
@@ -88,8 +59,8 @@ def _build_program(model) -> Program:
 def program_for(model) -> Program:
     """The :class:`Program` of a loaded model (an :class:`Unsupported` is cached too)."""
     # anything PySD's helpers raise while building means: fall back
-    return _memoised(_PROGRAMS, (str(model.path), model.sha256),
-                     lambda: _build_program(model), (Exception,))
+    return _PROGRAMS.get((str(model.path), model.sha256), lambda: _build_program(model),
+                         (Exception,))
 
 
 # -- records kept across processes ----------------------------------------------------
@@ -197,10 +168,8 @@ def compiled_for(model, outputs: tuple[str, ...], overrides: frozenset[str],
                  method: str = "euler") -> Compiled:
     """The compiled functions for these outputs, set names and integration method."""
     key = (str(model.path), model.sha256, outputs, overrides, method)
-    return _memoised(
-        _COMPILED, key, lambda: bind(_source(model, outputs, overrides, method)),
-        (SyntaxError, NameError, KeyError, ValueError, TypeError),
-    )
+    return _COMPILED.get(key, lambda: bind(_source(model, outputs, overrides, method)),
+                         (SyntaxError, NameError, KeyError, ValueError, TypeError))
 
 
 def simulated_names(model) -> frozenset[str]:
@@ -222,4 +191,4 @@ def simulated_names(model) -> frozenset[str]:
                              "changed after sdkit wrote it; delete the folder")
         return frozenset(names)
 
-    return _memoised(_NAMES, (str(model.path), model.sha256), kept, ())
+    return _NAMES.get((str(model.path), model.sha256), kept)

@@ -18,13 +18,13 @@ model, tens of seconds for IIS (docs/native_engine.md). Numba is optional (the
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 
 import numpy as np
 
 from sdkit.engine.codegen import Compiled, _uniform
 from sdkit.engine.expressions import Unsupported
+from sdkit.engine.memo import Memo
 from sdkit.engine.native import NativeSource, check_native_source
 from sdkit.engine.native_rt import FUNCTIONS
 from sdkit.engine.run import RPREC, save_times
@@ -34,8 +34,7 @@ from sdkit.model.timesettings import check_output_size, check_time_settings, war
 
 __all__ = ["run_native", "native_loop", "NativeUnavailableError"]
 
-_LOCK = threading.Lock()
-_LOOPS: dict = {}  # (engine code, method) -> (NativeSource, compiled run), or why not
+_LOOPS = Memo()  # (engine code, method) -> (NativeSource, compiled run), or why not
 _OPTIONS = {"nopython": True, "error_model": "numpy", "cache": False}  # never on disk
 
 
@@ -81,20 +80,7 @@ def native_loop(compiled: Compiled, S: dict, K: dict) -> tuple[NativeSource, obj
     Unsupported
         A construct the native engine does not support (the message names it).
     """
-    key = (compiled.source, compiled.method)
-    with _LOCK:
-        hit = _LOOPS.get(key)
-        if hit is None:
-            try:
-                hit = _build(compiled, S, K)
-            except Unsupported as e:
-                hit = e
-            _LOOPS[key] = hit
-            while len(_LOOPS) > 32:  # the oldest compiled code goes first
-                _LOOPS.pop(next(iter(_LOOPS)))
-    if isinstance(hit, Unsupported):
-        raise hit
-    return hit
+    return _LOOPS.get((compiled.source, compiled.method), lambda: _build(compiled, S, K))
 
 
 @lru_cache(maxsize=64)

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import bisect
 import math
-import threading
 from types import SimpleNamespace
 
 import numpy as np
 
 from sdkit.engine.codegen import Compiled
 from sdkit.engine.expressions import Unsupported
+from sdkit.engine.memo import Memo
 from sdkit.engine.native import NativeSource, check_native_source
 from sdkit.engine.native_rt import FUNCTIONS
 from sdkit.engine.traced import traced_inputs, traced_source
@@ -53,9 +53,7 @@ _MATH = SimpleNamespace(
 #: what Python's floats do differently from numpy's: the run goes to the numpy engine
 _DIFFERS = (ArithmeticError, ValueError)
 
-_LOCK = threading.Lock()
-_LOOPS: dict = {}  # the traced code's text -> its chunk functions, by group
-_MAX = 32
+_LOOPS = Memo()  # the traced code's text -> its chunk functions, by group
 
 
 def _interpolate(x, xs, ys):
@@ -102,19 +100,7 @@ def _functions(src: NativeSource) -> tuple[tuple, ...]:
     Unsupported
         The text is not what :func:`~sdkit.engine.native.write_loop` writes.
     """
-    with _LOCK:
-        hit = _LOOPS.get(src.text)
-        if hit is None:
-            try:
-                hit = _compile(src)
-            except Unsupported as e:
-                hit = e
-            _LOOPS[src.text] = hit
-            while len(_LOOPS) > _MAX:
-                _LOOPS.pop(next(iter(_LOOPS)))
-    if isinstance(hit, Unsupported):
-        raise hit
-    return hit
+    return _LOOPS.get(src.text, lambda: _compile(src))
 
 
 def _member(fns, w: list, steps: list, saved: list, dt: float, pairs, outs, tables) -> list:

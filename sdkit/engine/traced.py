@@ -13,21 +13,18 @@ indices, numbers and a fixed set of functions only: no model text reaches it.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from sdkit.engine.codegen import Compiled
 from sdkit.engine.expressions import Unsupported
+from sdkit.engine.memo import Memo
 from sdkit.engine.native import NativeSource, write_loop
 from sdkit.engine.native_trace import stacked_states, trace_step
 from sdkit.engine.sourcecheck import check_engine_source
 
 __all__ = ["traced_source", "traced_inputs"]
 
-_LOCK = threading.Lock()
-_TRACED: dict = {}  # (engine code, method) -> NativeSource, or the Unsupported that said why not
-_MAX = 32
+_TRACED = Memo()  # (engine code, method) -> NativeSource, or the Unsupported that said why not
 
 
 def _trace(compiled: Compiled, S: dict, K: dict) -> NativeSource:
@@ -56,20 +53,7 @@ def traced_source(compiled: Compiled, S: dict, K: dict) -> NativeSource:
         A construct the scalar form cannot express (a DELAY N or DELAY FIXED
         state, a Runge-Kutta method, a branch on a changing value), named.
     """
-    key = (compiled.source, compiled.method)
-    with _LOCK:
-        hit = _TRACED.get(key)
-        if hit is None:
-            try:
-                hit = _trace(compiled, S, K)
-            except Unsupported as e:
-                hit = e
-            _TRACED[key] = hit
-            while len(_TRACED) > _MAX:  # the oldest traced code goes first
-                _TRACED.pop(next(iter(_TRACED)))
-    if isinstance(hit, Unsupported):
-        raise hit
-    return hit
+    return _TRACED.get((compiled.source, compiled.method), lambda: _trace(compiled, S, K))
 
 
 def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:

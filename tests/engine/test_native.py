@@ -24,6 +24,7 @@ import sdkit
 from sdkit.engine import native_run, run
 from sdkit.engine.compiled_cache import compiled_for, simulated_names
 from sdkit.engine.expressions import Unsupported
+from sdkit.engine.memo import Memo
 from sdkit.engine.native import check_native_source
 from sdkit.errors import UnsupportedConstructError
 
@@ -133,7 +134,7 @@ def test_rk4_and_missing_numba_are_refused_in_one_line(models_dir, monkeypatch):
     with pytest.raises(UnsupportedConstructError, match="Euler only") as err:
         sdkit.simulate(path, engine="native", method="rk4")
     assert "\n" not in str(err.value)
-    monkeypatch.setattr(native_run, "_LOOPS", {})  # nothing compiled yet in this process
+    monkeypatch.setattr(native_run, "_LOOPS", Memo())  # nothing compiled yet in this process
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
     with pytest.raises(native_run.NativeUnavailableError, match="needs Numba") as err:
         sdkit.simulate(path, engine="native")
