@@ -22,12 +22,15 @@ for any number of workers; on IIS with 1,024 walkers two processes gave
 than one process while other work kept the cores busy: see
 ``docs/bayesian_calibration.md``).
 
-Why differential-evolution moves by default: on the decay model (3
-parameters, 32 walkers, 4000 steps, 1000 burn-in) emcee's ``DEMove`` gave
-integrated autocorrelation times of 12-20 steps against 38-45 for the
-stretch move, R-hat 1.004-1.006 against 1.013-1.018 and 2.5-3x the
-effective sample size for the same model runs. (The DE-snooker move is not
-used: it splits the walkers in four, i.e. four smaller ensemble runs a step.)
+Why differential-evolution moves by default: on IIS (``calibration/iis_mcmc.toml``,
+29 parameters, 64 walkers x 3,000 steps, same start and seed;
+``benchmarks/mcmc_moves.py``) emcee's ``DEMove`` gave autocorrelation times
+of 79 steps at most (median 70) against 141 (127) for the stretch move: 12.7
+against 7.1 effective samples per 1,000 model runs; DE mixed with DE-snooker
+steps (``"de-snooker"``) gave 13.9 per 1,000 runs but the same per second
+(four smaller ensemble runs in a snooker step) and an acceptance of 0.17,
+near the checks' floor of 0.15. On the decay model (3 parameters, 32
+walkers) DE's times were 12-20 steps against 38-45 for the stretch move.
 
 Why ``max(32, 4 * ndim)`` walkers: more walkers make bigger ensemble runs and
 more model runs per second, but not a faster posterior. On a SYNTHETIC
