@@ -57,15 +57,21 @@ def test_map_recovers_the_truth_and_a_tight_prior_pulls_it():
     assert pulled.samples is None and not pulled.converged
 
 
-def test_each_half_step_is_one_ensemble_call_without_a_loop_over_walkers():
-    bp = _bayes()
+def counting_simulator(bp: BayesProblem):
+    """The model's simulator for the sampler, and the list of its calls' row counts."""
     sim = model_simulator(Objective(bp.problem))
-    calls = []
+    calls: list[int] = []
 
     def counting(x):
         calls.append(len(x))
         return sim(x)
 
+    return counting, calls
+
+
+def test_each_half_step_is_one_ensemble_call_without_a_loop_over_walkers():
+    bp = _bayes()
+    counting, calls = counting_simulator(bp)
     walkers, steps = 16, 20
     start = initial_walkers(bp, walkers, np.random.default_rng(0),
                             center=np.array([0.25, 120.0, 0.05]))
@@ -214,13 +220,16 @@ def test_report_figures_are_laid_out_with_the_bundled_cjk_font(monkeypatch):
     assert files["plots/trace.png"].startswith(b"\x89PNG")
 
 
+def short_chain(seed: int, steps: int, burn: int, **options):
+    """Eight walkers from the prior, too few steps to converge (and warned so)."""
+    with pytest.warns(SdkitWarning, match="not converged"):
+        return calibrate_bayes(_bayes(), method="mcmc", seed=seed, walkers=8, steps=steps,
+                               burn=burn, init="prior", **options)
+
+
 def test_walkers_split_over_worker_processes_give_the_same_draws():
-    with pytest.warns(SdkitWarning, match="not converged"):
-        one = calibrate_bayes(_bayes(), method="mcmc", seed=5, walkers=8, steps=10, burn=2,
-                              init="prior")
-    with pytest.warns(SdkitWarning, match="not converged"):
-        two = calibrate_bayes(_bayes(), method="mcmc", seed=5, walkers=8, steps=10, burn=2,
-                              init="prior", workers=2)
+    one = short_chain(5, 10, 2)
+    two = short_chain(5, 10, 2, workers=2)
     np.testing.assert_array_equal(one.samples, two.samples)
     assert one.n_runs == two.n_runs
 

@@ -11,7 +11,7 @@ from time import perf_counter
 import numpy as np
 import pytest
 from test_bayes_cli import SPEC, _spec
-from test_bayes_mcmc import TRUE_K, TRUE_S0, _bayes
+from test_bayes_mcmc import TRUE_K, TRUE_S0, _bayes, counting_simulator, short_chain
 
 import sdkit.calibration.bayes_fit as bf
 from sdkit.calibration.bayes import BayesProblem
@@ -46,13 +46,7 @@ def test_de_snooker_mixes_de_half_steps_with_snooker_quarter_steps():
     """A snooker step moves the walkers in four groups (four ensemble runs of a
     quarter each), a DE step in two halves; the mixture uses both."""
     bp = _bayes()
-    sim = model_simulator(Objective(bp.problem))
-    calls = []
-
-    def counting(x):
-        calls.append(len(x))
-        return sim(x)
-
+    counting, calls = counting_simulator(bp)
     walkers, steps = 16, 60
     start = initial_walkers(bp, walkers, np.random.default_rng(0),
                             center=np.array([0.25, 120.0, 0.05]))
@@ -124,12 +118,8 @@ def test_fit_window_keeps_always_fitted_points_and_drops_unfitted_targets():
 
 
 def test_native_engine_gives_the_same_chain():
-    with pytest.warns(SdkitWarning, match="not converged"):
-        fast = calibrate_bayes(_bayes(), method="mcmc", seed=4, walkers=8, steps=12, burn=4,
-                               init="prior")
-    with pytest.warns(SdkitWarning, match="not converged"):
-        native = calibrate_bayes(_bayes(), method="mcmc", seed=4, walkers=8, steps=12, burn=4,
-                                 init="prior", engine="native")
+    fast = short_chain(4, 12, 4)
+    native = short_chain(4, 12, 4, engine="native")
     np.testing.assert_allclose(native.samples, fast.samples, rtol=1e-9)
     assert native.sampler.endswith("on the native engine")
 
