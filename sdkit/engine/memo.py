@@ -55,6 +55,10 @@ class Memo:
             raise hit
         return hit
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def clear(self) -> None:
         """Forget every value (the next call of each key builds again)."""
         with self._lock:

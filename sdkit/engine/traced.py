@@ -61,13 +61,15 @@ def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:
     rows (the members of the `stacked` values are on their axis 1)."""
     if not keys:
         return np.zeros((rows, 0))
-    cols = []
-    for k, e in keys:
+    flats, offset, at = [], {}, 0
+    for k in dict.fromkeys(k for k, _ in keys):  # each value once, flattened per member
         arr = np.asarray(values[k], dtype=float)
         arr = arr.reshape(1) if arr.ndim == 0 else arr
         arr = np.moveaxis(arr, 1, 0) if k in stacked else arr
-        cols.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1)[:, e])
-    return np.ascontiguousarray(np.column_stack(cols))
+        flats.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1))
+        offset[k], at = at, at + flats[-1].shape[1]
+    columns = np.fromiter((offset[k] + e for k, e in keys), dtype=np.int64, count=len(keys))
+    return np.ascontiguousarray(np.concatenate(flats, axis=1)[:, columns])
 
 
 def traced_inputs(src: NativeSource, S: dict, K: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
