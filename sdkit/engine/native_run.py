@@ -55,10 +55,7 @@ def _numba():
 def _build(compiled: Compiled, S: dict, K: dict):
     """The traced code of `compiled` and its functions compiled by Numba."""
     numba = _numba()
-    if compiled.method != "euler":
-        raise Unsupported(f"{compiled.method.upper()} (the native engine integrates with "
-                          "Euler only)")
-    src = traced_source(compiled, S, K)
+    src = traced_source(compiled, S, K)  # refuses a Runge-Kutta method (Euler only)
     tree = check_native_source(src.text)  # what Numba compiles is what is checked
     namespace = {"np": np, **{k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}}
     exec(compile(tree, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked

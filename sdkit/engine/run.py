@@ -140,7 +140,7 @@ def _integrate(compiled: Compiled, t0: float, step_dt: float, n: int, ov: dict,
     """Initialise and step the compiled model, filling `out` (times first) at the save times."""
     S, K = compiled.init(t0, step_dt, n, ov)
     if n <= SCALAR_MEMBERS and compiled.method == "euler" \
-            and run_scalar(compiled, S, K, steps, saved, step_dt, out):
+            and run_scalar(compiled, n, S, K, steps, saved, step_dt, out):
         return  # a few members: the traced step on floats (sdkit.engine.scalar)
     step = compiled.step
     if compiled.method != "euler":

@@ -18,9 +18,8 @@ numpy engine, whose results are then the only ones written. Where neither
 raises, the two agree to the last bit or within the rounding of ``exp``,
 ``log`` and ``pow`` (tests compare them on the conformance models and IIS).
 
-Only sdkit's own code runs: the traced code was checked when it was written
-(:func:`~sdkit.engine.native.check_native_source`), and is checked again
-here on the tree that is compiled.
+Only sdkit's own code runs: :func:`~sdkit.engine.native.check_native_source`
+passes the very tree that CPython compiles here.
 """
 
 from __future__ import annotations
@@ -124,9 +123,9 @@ def _member(fns, w: list, steps: list, saved: list, dt: float, pairs, outs, tabl
     return rows
 
 
-def run_scalar(compiled: Compiled, S: dict, K: dict, steps: list, saved: list, dt: float,
-               out: dict[str, np.ndarray]) -> bool:
-    """Run ``compiled`` from ``init``'s `S` and `K` on floats, into the buffers `out`.
+def run_scalar(compiled: Compiled, n: int, S: dict, K: dict, steps: list, saved: list,
+               dt: float, out: dict[str, np.ndarray]) -> bool:
+    """Run `n` members of ``compiled`` from ``init``'s `S` and `K` on floats, into `out`.
 
     `out` maps each output to its buffer ``(saved times, members, *dims)``, as
     :func:`~sdkit.engine.run.run_compiled` allocates it. Returns ``False``,
@@ -139,17 +138,17 @@ def run_scalar(compiled: Compiled, S: dict, K: dict, steps: list, saved: list, d
         fns = _functions(src)
     except Unsupported:
         return False
-    n = next(iter(out.values())).shape[1] if out else 1
     kin, sin = traced_inputs(src, S, K, n)
     tables = (tuple(x.tolist() for x, _ in src.tables), tuple(y.tolist() for _, y in src.tables))
-    pairs = list(zip(src.s_slots.tolist(), src.n_slots.tolist()))
+    k_slots, s_slots = src.k_slots.tolist(), src.s_slots.tolist()
+    pairs = list(zip(s_slots, src.n_slots.tolist()))
     outs, steps, saved = src.o_slots.tolist(), list(steps), list(saved)
     blocks = []
     for m in range(n):
         w = src.w0.tolist()
-        for slot, v in zip(src.k_slots.tolist(), kin[min(m, len(kin) - 1)].tolist()):
+        for slot, v in zip(k_slots, kin[min(m, len(kin) - 1)].tolist()):
             w[slot] = v
-        for slot, v in zip(src.s_slots.tolist(), sin[m].tolist()):
+        for slot, v in zip(s_slots, sin[m].tolist()):
             w[slot] = v
         try:
             rows = _member(fns, w, steps, saved, dt, pairs, outs, tables)
