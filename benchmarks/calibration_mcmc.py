@@ -37,8 +37,9 @@ that run's rate as a multiple of the one-process rate measured just before it.
 within a wall-time budget (the engine's compile and the MAP start included):
 it samples with ``--walkers`` (the first count), ``--moves`` and ``--engine``
 (``--workers N``: N local processes) for at most ``--steps`` steps (give tens
-of thousands), checks the second half of the chain at steps 20 % apart
-(from step 100) and stops when every check passes or the budget is spent,
+of thousands), checks the chain after its burn-in (the first quarter) at
+steps 20 % apart (from step 100) and stops when every check passes or the
+budget is spent,
 then prints the worst R-hat and ESS (naming the parameters), the acceptance,
 the autocorrelation times and the coverage of the 90 % posterior predictive
 band on the fit and hold-out points (``--save NPZ`` keeps the chain). It

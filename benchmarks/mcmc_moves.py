@@ -5,13 +5,18 @@ Run from the repository root::
     .venv/bin/python benchmarks/mcmc_moves.py                      # IIS, 128 walkers
     .venv/bin/python benchmarks/mcmc_moves.py --walkers 128 --steps 2000 --engine native
     .venv/bin/python benchmarks/mcmc_moves.py --spec examples/sir/calibration.toml --steps 400
+    .venv/bin/python benchmarks/mcmc_moves.py --spec calibration/iis_mcmc.toml --moves de \
+        --walkers 64 --steps 3000 --coordinates unbounded bounded
 
 For each of the sampler's moves (:data:`sdkit.calibration.mcmc.MOVES`:
 emcee's stretch move, its differential-evolution move, and DE mixed with
 the DE-snooker update) it samples the spec's posterior (priors and
 likelihoods as in the spec) from the SAME start (a ball of 1 % of the prior
 width around the MAP point, found once) with the SAME seed for the same
-number of steps, and prints, over the second half of the chain:
+number of steps, in each of ``--coordinates`` (``unbounded``: the sampler's
+default, moves proposed in unbounded coordinates; ``bounded``: in the
+parameters' own, :mod:`sdkit.calibration.unbounded`), and prints, over the
+second half of the chain:
 
 * ``tau`` worst (naming the parameter) and median: emcee's integrated
   autocorrelation time per parameter, in steps (``integrated_time``,
@@ -51,7 +56,7 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.spec import read_problem
 
 
-def _sample(bp, simulate, start, steps: int, seed: int, moves: str) -> dict:
+def _sample(bp, simulate, start, steps: int, seed: int, moves: str, unbounded: bool) -> dict:
     """One chain with `moves`; its mixing over the second half."""
     runs: list[int] = [0]
     at_step: dict[int, int] = {}
@@ -64,7 +69,8 @@ def _sample(bp, simulate, start, steps: int, seed: int, moves: str) -> dict:
         at_step[step] = runs[0]
 
     t0 = time.perf_counter()
-    chain = run_mcmc(bp, counted, start, steps=steps, seed=seed, moves=moves, on_step=mark)
+    chain = run_mcmc(bp, counted, start, steps=steps, seed=seed, moves=moves, on_step=mark,
+                     unbounded=unbounded)
     seconds = time.perf_counter() - t0
     half = steps // 2
     kept = chain.samples[half:]
@@ -73,7 +79,8 @@ def _sample(bp, simulate, start, steps: int, seed: int, moves: str) -> dict:
     kept_runs = runs[0] - at_step[half]
     worst = int(np.nanargmax(tau))
     ess = len(kept) * kept.shape[1] / tau[worst]
-    return {"moves": moves, "tau_max": tau[worst], "worst": bp.names[worst],
+    return {"moves": f"{moves} {'unb.' if unbounded else 'bnd.'}", "tau_max": tau[worst],
+            "worst": bp.names[worst],
             "tau_median": float(np.nanmedian(tau)), "tau_lp": tau_lp,
             "kept_over_tau": len(kept) / tau[worst],
             "ess_per_1k": 1000 * ess / kept_runs, "ess_per_s": ess / (seconds / 2),
@@ -89,6 +96,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", default="native", choices=("auto", "fast", "native"))
     parser.add_argument("--moves", nargs="+", default=list(MOVES), choices=MOVES)
+    parser.add_argument("--coordinates", nargs="+", default=["unbounded"],
+                        choices=("unbounded", "bounded"))
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     bp = read_bayes(read_problem(args.spec))
@@ -102,14 +111,16 @@ def main() -> None:
               f"{args.walkers} walkers x {args.steps} steps a move, seed {args.seed}")
         start = initial_walkers(bp, args.walkers, np.random.default_rng(args.seed),
                                 center=center)
-        print(f"{'moves':11} {'tau max':>8} {'median':>7} {'kept/tau':>8} {'ESS/1k runs':>11} "
+        print(f"{'moves':16} {'tau max':>8} {'median':>7} {'kept/tau':>8} {'ESS/1k runs':>11} "
               f"{'ESS/s':>6} {'accept':>6} {'tau(lp)':>7} {'runs':>8} {'s':>6}  worst parameter")
         for moves in args.moves:
-            m = _sample(bp, simulate, start, args.steps, args.seed, moves)
-            print(f"{moves:11} {m['tau_max']:8.0f} {m['tau_median']:7.0f} "
-                  f"{m['kept_over_tau']:8.1f} {m['ess_per_1k']:11.2f} {m['ess_per_s']:6.2f} "
-                  f"{m['accept']:6.2f} {m['tau_lp']:7.0f} {m['runs']:8d} {m['seconds']:6.0f}  "
-                  f"{m['worst']}", flush=True)
+            for coords in args.coordinates:
+                m = _sample(bp, simulate, start, args.steps, args.seed, moves,
+                            coords == "unbounded")
+                print(f"{m['moves']:16} {m['tau_max']:8.0f} {m['tau_median']:7.0f} "
+                      f"{m['kept_over_tau']:8.1f} {m['ess_per_1k']:11.2f} "
+                      f"{m['ess_per_s']:6.2f} {m['accept']:6.2f} {m['tau_lp']:7.0f} "
+                      f"{m['runs']:8d} {m['seconds']:6.0f}  {m['worst']}", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -211,11 +211,8 @@ class BayesProblem:
         out = np.zeros(len(theta))
         for g in self.groups:
             sigma, phi = self.noise(theta, g)
-            parts = [self.residuals(name, sims[name]) for name in g.targets]
-            if phi is None and len(parts) > 1:  # independent points: one call a group
-                parts = [np.concatenate(parts, axis=1)]
-            for r in parts:
-                out += log_likelihood(r, sigma, g.likelihood, phi)
+            out += log_likelihood([self.residuals(name, sims[name]) for name in g.targets],
+                                  sigma, g.likelihood, phi)  # one call a group
         return out
 
     def noise(self, theta: np.ndarray, group) -> tuple[np.ndarray, np.ndarray | None]:

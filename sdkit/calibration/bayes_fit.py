@@ -11,16 +11,16 @@ keywords): ``walkers`` (default ``max(32, 4 * ndim)``), ``steps`` (2000),
 ``engine`` (``"auto"``, or ``"native"``: the opt-in Numba engine, much faster
 per run on IIS, see ``docs/bayesian_calibration.md``), ``until_converged``
 (false: when true, ``steps`` is the most to take; the chain is checked as it
-grows and sampling stops once its second half passes every convergence
-check; the first half is the burn-in), ``max_seconds`` (none: stop sampling
-after that many seconds from the call, MAP start included; the chain so
-far is kept and diagnosed, not marked interrupted), ``maxiter`` (MAP),
-``workers`` (1: each half-step's ensemble
-run splits its walkers over that many local processes; the draws are the same
-for any number of workers; on IIS with 1,024 walkers two processes gave
-1.16-1.23x the one-process rate on an otherwise idle 2-core machine, and less
-than one process while other work kept the cores busy: see
-``docs/bayesian_calibration.md``).
+grows and sampling stops once its last three quarters pass every convergence
+check; the first quarter is the burn-in, see :data:`BURN_SHARE`),
+``max_seconds`` (none: stop sampling after that many seconds from the call,
+MAP start included; the chain so far is kept and diagnosed, not marked
+interrupted), ``unbounded`` (true: moves are proposed in unbounded
+coordinates, :mod:`sdkit.calibration.unbounded`; the draws are of the same
+posterior), ``maxiter`` (MAP), ``workers`` (1: each half-step's ensemble run
+splits its walkers over that many local processes; the draws are the same
+for any number of workers; with the native engine one process already uses
+every CPU on threads, see ``docs/bayesian_calibration.md``).
 
 Why differential-evolution moves by default: on IIS (``calibration/iis_mcmc.toml``,
 29 parameters, 64 walkers x 3,000 steps, same start and seed;
@@ -70,10 +70,17 @@ __all__ = ["calibrate_bayes", "model_simulator", "fit_simulator", "fit_window_pr
 
 BAYES_METHODS = ("map", "mcmc")
 _OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "engine",
-            "until_converged", "max_seconds"}
+            "until_converged", "max_seconds", "unbounded"}
 #: with ``until_converged``, the chain is checked every this many steps (the full
 #: checks only once it has grown by a fifth since the last: ArviZ's cost grows with it)
 CHECK_EVERY = 50
+#: with ``until_converged``, the share of the chain discarded as burn-in. The walkers
+#: start in a small ball around the MAP point and spread over the posterior in a few
+#: autocorrelation times; the checks (split R-hat, which compares each walker's two
+#: halves, and the autocorrelation time) run on the rest, so a burn-in too short to
+#: reach stationarity fails them. Discarding half, as with a fixed step count, would
+#: need a third more steps for the same kept length.
+BURN_SHARE = 0.25
 #: engines the sampler may run the model with (``native``: opt-in, needs Numba)
 SAMPLER_ENGINES = ("auto", "fast", "native")
 
@@ -165,10 +172,10 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
     if out["init"] not in ("map", "prior"):
         raise InvalidValueError(f"option 'init' must be 'map' or 'prior': {out['init']!r}")
     check_moves(out["moves"], where)
-    out["until_converged"] = opts.get("until_converged", False)
-    if not isinstance(out["until_converged"], bool):
-        raise InvalidValueError(f"{where}: until_converged must be true or false: "
-                                f"{out['until_converged']!r}")
+    for key, default in (("until_converged", False), ("unbounded", True)):
+        out[key] = opts.get(key, default)
+        if not isinstance(out[key], bool):
+            raise InvalidValueError(f"{where}: {key} must be true or false: {out[key]!r}")
     limit = out["max_seconds"] = opts.get("max_seconds")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float)
                               or not limit > 0):
@@ -180,7 +187,7 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
 
 
 class _Stopper:
-    """``stop_when`` for :func:`run_mcmc`: True once the second half of the chain passes
+    """``stop_when`` for :func:`run_mcmc`: True once the chain after its burn-in passes
     the convergence checks (``until_converged``) or ``max_seconds`` have passed since
     `started`; :attr:`reason` says which (None while sampling goes on)."""
 
@@ -190,16 +197,15 @@ class _Stopper:
         self.last = 0
         self.reason: str | None = None
 
-    def __call__(self, chain: np.ndarray) -> bool:
-        n = len(chain)
+    def __call__(self, n: int, chain) -> bool:
         if self.limit is not None and perf_counter() - self.started > self.limit:
             self.reason = f"stopped after max_seconds = {self.limit}"
         elif self.until and n >= max(2 * CHECK_EVERY, 1.2 * self.last):
             self.last = n
-            kept = chain[n // 2:]
+            kept = chain()[int(n * BURN_SHARE):]
             # the cheap check first; the acceptance is checked on the whole chain afterwards
             if np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept)) and diagnose(
-                    kept, self.bp.names, np.full(chain.shape[1], 0.3)).converged:
+                    kept, self.bp.names, np.full(kept.shape[1], 0.3)).converged:
                 self.reason = "stopped when the checks passed"
         return self.reason is not None
 
@@ -312,12 +318,13 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
     stopper = _stopper(bp, opts, started)
     try:
         chain = run_mcmc(bp, simulate, start, steps=opts["steps"], seed=seed,
-                         moves=opts["moves"], on_step=lambda i: bar.update(1),
+                         moves=opts["moves"], unbounded=opts["unbounded"],
+                         on_step=lambda i: bar.update(1),
                          stop_when=stopper, check_every=CHECK_EVERY)
     finally:
         bar.close()
     half = len(chain.samples) // 2
-    burn = (half if opts["until_converged"] else opts["burn"]
+    burn = (int(len(chain.samples) * BURN_SHARE) if opts["until_converged"] else opts["burn"]
             if len(chain.samples) == opts["steps"] else min(opts["burn"], half))
     kept, lp = chain.samples[burn:], chain.log_prob[burn:]
     diag = diagnose(kept, bp.names, chain.acceptance, interrupted=chain.interrupted)

@@ -123,14 +123,16 @@ def _density(e: np.ndarray, scale: np.ndarray, lik: Likelihood) -> np.ndarray:
     return dens.sum(axis=1)
 
 
-def log_likelihood(residuals: np.ndarray, sigma: np.ndarray, lik: Likelihood,
+def log_likelihood(residuals, sigma: np.ndarray, lik: Likelihood,
                    phi: np.ndarray | None = None) -> np.ndarray:
     """Log likelihood of residual rows.
 
     Parameters
     ----------
-    residuals : ndarray (members, points)
-        Relative residuals in time order (NaN for a failed run).
+    residuals : ndarray (members, points), or a sequence of them
+        Relative residuals in time order (NaN for a failed run); a sequence
+        holds independent series (e.g. one per element) sharing `sigma` and
+        `phi`, each in its own time order.
     sigma : ndarray (members,)
         Noise scale per member.
     lik : Likelihood
@@ -142,14 +144,16 @@ def log_likelihood(residuals: np.ndarray, sigma: np.ndarray, lik: Likelihood,
     ndarray (members,)
         ``-inf`` for rows with a non-finite residual.
     """
-    r = np.atleast_2d(np.asarray(residuals, float))
+    series = ([np.atleast_2d(np.asarray(residuals, float))] if isinstance(residuals, np.ndarray)
+              else [np.atleast_2d(np.asarray(r, float)) for r in residuals])
     sigma = np.asarray(sigma, float)[:, None]
-    if lik.ar1:
+    if lik.ar1:  # every series' first point and its innovations, in one call each
         phi = np.asarray(phi, float)[:, None]
-        innov = r[:, 1:] - phi * r[:, :-1]
-        first = r[:, :1]
-        out = _density(first, sigma / np.sqrt(1 - phi * phi), lik) \
-            + _density(innov, np.broadcast_to(sigma, innov.shape), lik)
+        innov = np.concatenate([r[:, 1:] - phi * r[:, :-1] for r in series], axis=1)
+        first = np.concatenate([r[:, :1] for r in series], axis=1)
+        out = _density(first, np.broadcast_to(sigma / np.sqrt(1 - phi * phi), first.shape),
+                       lik) + _density(innov, np.broadcast_to(sigma, innov.shape), lik)
     else:
+        r = np.concatenate(series, axis=1)
         out = _density(r, np.broadcast_to(sigma, r.shape), lik)
     return np.where(np.isfinite(out), out, -np.inf)

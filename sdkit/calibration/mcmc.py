@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdkit.calibration.bayes import BayesProblem
+from sdkit.calibration.unbounded import Unbounded
 from sdkit.errors import InvalidValueError
 
 __all__ = ["Chain", "run_mcmc", "run_map", "run_lockstep", "initial_walkers", "check_moves",
@@ -73,11 +74,16 @@ class Chain:
 
 
 class _LogProb:
-    """emcee's vectorized log density; counts runs and turns Ctrl-C into a flag."""
+    """emcee's vectorized log density; counts runs and turns Ctrl-C into a flag.
 
-    def __init__(self, bp: BayesProblem, simulate: Simulate):
+    With `free`, the rows are unbounded coordinates: the density is the
+    posterior's at their parameters times the map's Jacobian.
+    """
+
+    def __init__(self, bp: BayesProblem, simulate: Simulate, free: Unbounded | None = None):
         self.bp = bp
         self.simulate = simulate
+        self.free = free
         self.n_runs = 0
         self.interrupted = False
 
@@ -89,7 +95,10 @@ class _LogProb:
         if self.interrupted:
             return np.full(len(theta), -np.inf)
         try:
-            return self.bp.log_prob(theta, self._sim)
+            if self.free is None:
+                return self.bp.log_prob(theta, self._sim)
+            return self.bp.log_prob(self.free.to_x(theta), self._sim) \
+                + self.free.log_jacobian(theta)
         except KeyboardInterrupt:  # the step is rejected; the loop stops after it
             self.interrupted = True
             return np.full(len(theta), -np.inf)
@@ -138,9 +147,9 @@ def _moves(moves: str):
 
 
 def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: int,
-             seed: int | None = None, moves: str = "de",
+             seed: int | None = None, moves: str = "de", unbounded: bool = True,
              on_step: Callable[[int], None] | None = None,
-             stop_when: Callable[[np.ndarray], bool] | None = None,
+             stop_when: Callable[[int, Callable[[], np.ndarray]], bool] | None = None,
              check_every: int = 100) -> Chain:
     """Sample the posterior with emcee, all walkers of a half-step in one ensemble run.
 
@@ -156,11 +165,15 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     seed : int, optional
     moves : {"stretch", "de", "de-snooker"}
         See :data:`MOVES`.
+    unbounded : bool, default True
+        Propose moves in unbounded coordinates (:mod:`sdkit.calibration.unbounded`);
+        the chain is returned in the parameters' own coordinates either way.
     on_step : callable, optional
         Called with the step number after every step (progress bars).
     stop_when : callable, optional
-        Called every `check_every` steps with the chain so far (steps,
-        walkers, ndim); sampling stops (not interrupted) when it returns True.
+        Called every `check_every` steps with the number of steps taken and a
+        function that returns the chain so far (steps, walkers, ndim);
+        sampling stops (not interrupted) when it returns True.
     check_every : int, default 100
 
     Returns
@@ -172,7 +185,11 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
 
     check_moves(moves)
     walkers, ndim = start.shape
-    logp = _LogProb(bp, simulate)
+    free = Unbounded(bp.lower, bp.upper) if unbounded else None
+    logp = _LogProb(bp, simulate, free)
+    if free is not None:  # a start on a bound would sit at an infinity
+        start = free.to_z(free.inside(start, np.random.default_rng(seed)))
+    to_x = (lambda z: z) if free is None else free.to_x
     sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True, moves=_moves(moves))
     state = emcee.State(start, random_state=np.random.RandomState(seed).get_state())
     started = time.perf_counter()
@@ -185,7 +202,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
             if on_step is not None:
                 on_step(i + 1)
             if stop_when is not None and (i + 1) % check_every == 0 \
-                    and stop_when(sampler.get_chain()):
+                    and stop_when(i + 1, lambda: to_x(sampler.get_chain())):
                 break
     except KeyboardInterrupt:
         interrupted = True
@@ -193,6 +210,9 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     n = sampler.iteration - (1 if logp.interrupted and sampler.iteration else 0)
     samples = sampler.get_chain()[:n] if n else np.empty((0, walkers, ndim))
     lp = sampler.get_log_prob()[:n] if n else np.empty((0, walkers))
+    if free is not None and n:  # the posterior's own density, without the Jacobian
+        lp = lp - free.log_jacobian(samples.reshape(-1, ndim)).reshape(lp.shape)
+        samples = free.to_x(samples)
     with np.errstate(invalid="ignore"):
         acc = sampler.acceptance_fraction if sampler.iteration else np.zeros(walkers)
     return Chain(samples, lp, np.asarray(acc, float), logp.n_runs,
@@ -278,7 +298,8 @@ class _Batcher:
 
 def run_lockstep(problems: Sequence[BayesProblem], simulate: Simulate,
                  starts: Sequence[np.ndarray], *, steps: int,
-                 seeds: Sequence[int | None], moves: str = "de") -> list[Chain]:
+                 seeds: Sequence[int | None], moves: str = "de",
+                 unbounded: bool = True) -> list[Chain]:
     """Sample several posteriors of one model side by side, sharing ensemble runs.
 
     Each posterior runs :func:`run_mcmc` in its own thread; their log-density
@@ -291,7 +312,8 @@ def run_lockstep(problems: Sequence[BayesProblem], simulate: Simulate,
     def work(i: int) -> None:
         try:
             chains[i] = run_mcmc(problems[i], lambda x: batcher.call(i, x), starts[i],
-                                 steps=steps, seed=seeds[i], moves=moves)
+                                 steps=steps, seed=seeds[i], moves=moves,
+                                 unbounded=unbounded)
         except BaseException as e:  # re-raised in the caller's thread below
             chains[i] = e
         finally:

@@ -24,7 +24,8 @@ import pandas as pd
 
 from sdkit.calibration.observation import observation_factors
 from sdkit.calibration.problem import CalibrationProblem
-from sdkit.engine.runner import ENGINES, RawRun, element_index, run_ensemble, run_raw
+from sdkit.engine.runner import ENGINES, RawRun, run_ensemble, run_raw
+from sdkit.engine.runspec import element_index
 from sdkit.errors import SimulationError, SpecError
 from sdkit.model.load import load_model
 from sdkit.model.names import canonical_key

@@ -3,10 +3,15 @@
 :func:`posterior_predictive` runs posterior draws (one ensemble run), adds
 the likelihood's own noise (Gaussian or Student-t, relative or on the log
 scale, AR(1) when sampled) and returns, per target, the central band at the
-observed times. :func:`band_coverage` is the share of observed points inside
-a band; the record reports it for the fit window and for the hold-out points
-(observed points outside the fit window, never fitted). :func:`prior_predictive`
-is the same with prior draws (the prior predictive check).
+observed times. With AR(1) residuals, the points after the fit window are a
+forecast: their noise continues each draw's own residual at the last fitted
+point (``e_{T+1} = phi * r_T + innovation``, and so on), which the fit's
+data fix, instead of starting afresh; replicated fit-window points (and any
+before it) are drawn from the process itself. :func:`band_coverage` is the
+share of observed points inside a band; the record reports it for the fit
+window and for the hold-out points (observed points outside the fit window,
+never fitted). :func:`prior_predictive` is the same with prior draws (the
+prior predictive check).
 """
 
 from __future__ import annotations
@@ -55,8 +60,12 @@ def band_coverage(low, high, observed) -> float:
 
 
 def _noise(lik: Likelihood, sigma: np.ndarray, phi: np.ndarray | None, shape,
-           rng: np.random.Generator) -> np.ndarray:
-    """Relative noise rows (members x points) with the likelihood's law."""
+           rng: np.random.Generator, last: tuple[int, np.ndarray] | None = None) -> np.ndarray:
+    """Relative noise rows (members x points) with the likelihood's law.
+
+    `last` ``(j, r)``: with AR(1), the points after point ``j`` continue from
+    the residuals `r` (one per member) observed at ``j``.
+    """
     if lik.family == "student_t":
         e = rng.standard_t(lik.nu, shape)
     else:
@@ -67,8 +76,22 @@ def _noise(lik: Likelihood, sigma: np.ndarray, phi: np.ndarray | None, shape,
     out = np.empty(shape)
     out[:, 0] = e[:, 0] / np.sqrt(1 - phi * phi)
     for t in range(1, shape[1]):
-        out[:, t] = phi * out[:, t - 1] + e[:, t]
+        before = last[1] if last is not None and t == last[0] + 1 else out[:, t - 1]
+        out[:, t] = phi * before + e[:, t]
     return out
+
+
+def _last_residual(bp: BayesProblem, name: str, sim: np.ndarray, observed: np.ndarray,
+                   fitted: np.ndarray, log: bool) -> tuple[int, np.ndarray] | None:
+    """The last fitted point (in time order) and each member's residual there, as noise
+    (``observed = simulated * exp(e)`` or ``simulated + e * scale``); None without one."""
+    if not fitted.any():
+        return None
+    j = int(np.flatnonzero(fitted)[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (np.log(observed[j]) - np.log(sim[:, j]) if log
+             else (observed[j] - sim[:, j]) / bp.scale_of(name))
+    return j, r
 
 
 def posterior_predictive(bp: BayesProblem, draws: np.ndarray, simulate, *,
@@ -104,17 +127,20 @@ def posterior_predictive(bp: BayesProblem, draws: np.ndarray, simulate, *,
             times = np.asarray(target.times, float)
             order = np.argsort(times, kind="stable")
             sim = np.asarray(sims[name], float)[:, order]
-            e = _noise(lik, sigma, phi, sim.shape, rng)
+            observed = np.asarray(target.values, float)[order]
+            fitted = np.zeros(times.size, bool)
+            fitted[bp.fit_indices(name)] = True
+            fitted = fitted[order]
+            last = (None if phi is None
+                    else _last_residual(bp, name, sim, observed, fitted, lik.log))
+            e = _noise(lik, sigma, phi, sim.shape, rng, last)
             if lik.log:
                 pred = sim * np.exp(e)
             else:
                 pred = sim + e * bp.scale_of(name)
             low, med, high = np.nanquantile(pred, [q, 0.5, 1 - q], axis=0)
-            fitted = np.zeros(times.size, bool)
-            fitted[bp.fit_indices(name)] = True
-            out.append(PredictiveBand(name, times[order],
-                                      np.asarray(target.values, float)[order], low, med, high,
-                                      fitted[order], level))
+            out.append(PredictiveBand(name, times[order], observed, low, med, high, fitted,
+                                      level))
     return out
 
 

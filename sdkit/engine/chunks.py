@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -77,6 +78,7 @@ class ChunkSpec:
     engine: str = "auto"  # "auto", "fast", "pysd" or "native" (see sdkit.engine.runner)
     max_output_bytes: int | None = None
     method: str = "euler"  # see sdkit.engine.methods; PySD runs Euler only
+    threads: int = 1  # the native engine's threads per chunk (sdkit.engine.native_run)
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def run_chunk(spec: ChunkSpec, values: np.ndarray, model=None, tick=None) -> Chu
     try:
         compiled = compiled_for(model, spec.outputs, frozenset(overrides), spec.method)
         if spec.engine == "native":  # opt-in
-            runner = run_native
+            runner = partial(run_native, threads=spec.threads)
         else:
             runner = run_compiled
             if n >= INNERMOST_FROM:

@@ -14,10 +14,18 @@ compiled in memory, once per process and code; nothing is written to disk
 (no Numba cache), so every new process compiles again: about 1 s for a small
 model, tens of seconds for IIS (docs/native_engine.md). Numba is optional (the
 ``fast`` extra): without it, :class:`NativeUnavailableError`.
+
+The compiled ``run`` releases the GIL, so with ``threads > 1`` the members
+are split into that many contiguous blocks, each stepped by its own call on
+its own thread into its own buffers (members are independent: the values are
+the same for any number of threads). Blocks are at least
+:data:`MIN_THREAD_MEMBERS` members; fewer run on one thread.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -32,10 +40,15 @@ from sdkit.engine.traced import traced_inputs, traced_source
 from sdkit.errors import SdkitError, UnsupportedConstructError
 from sdkit.model.timesettings import check_output_size, check_time_settings, warn_run_end
 
-__all__ = ["run_native", "native_loop", "NativeUnavailableError"]
+__all__ = ["run_native", "native_loop", "native_threads", "NativeUnavailableError",
+           "MIN_THREAD_MEMBERS"]
 
 _LOOPS = Memo()  # (engine code, method) -> (NativeSource, compiled run), or why not
-_OPTIONS = {"nopython": True, "error_model": "numpy", "cache": False}  # never on disk
+# never on disk; `run` releases the GIL so that member blocks can run on threads
+_OPTIONS = {"nopython": True, "error_model": "numpy", "cache": False}
+#: a thread steps at least this many members (below, the start-up costs more than it saves)
+MIN_THREAD_MEMBERS = 8
+_THREADS = Memo()  # thread count -> ThreadPoolExecutor, kept for the process's lifetime
 
 
 class NativeUnavailableError(SdkitError, ImportError):
@@ -61,7 +74,7 @@ def _build(compiled: Compiled, S: dict, K: dict):
     exec(compile(tree, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
     for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
         namespace[k] = numba.jit(**_OPTIONS)(namespace[k])
-    return src, numba.jit(**_OPTIONS)(namespace["run"])
+    return src, numba.jit(**_OPTIONS, nogil=True)(namespace["run"])
 
 
 def native_loop(compiled: Compiled, S: dict, K: dict) -> tuple[NativeSource, object]:
@@ -98,32 +111,63 @@ def _settings(compiled: Compiled, n: int, ov: dict, start) -> tuple[float, ...]:
     return s["initial_time"], first, s["final_time"], s["time_step"], s["saveper"]
 
 
+def native_threads() -> int:
+    """The CPUs this process may run on (the default thread count of one process)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _blocks(n: int, threads: int) -> list[tuple[int, int]]:
+    """Contiguous member ranges, one per thread, each at least MIN_THREAD_MEMBERS."""
+    k = max(1, min(threads, n // MIN_THREAD_MEMBERS))
+    edges = np.linspace(0, n, k + 1).astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
 def _call(run, src: NativeSource, steps, saved, dt: float, n: int, S: dict, K: dict,
-          width: int) -> np.ndarray:
+          width: int, threads: int = 1) -> np.ndarray:
     """Run the native loop; its output buffer ``(saved times, n, output elements)``."""
     kin, sin = traced_inputs(src, S, K, n)
-    outb = np.empty((int(np.count_nonzero(saved)), n, width))
+    n_saved = int(np.count_nonzero(saved))
     tx = tuple(x for x, _ in src.tables) or (np.zeros(1),)  # Numba types no empty tuple
     ty = tuple(y for _, y in src.tables) or (np.zeros(1),)
+
+    def block(a: int, b: int) -> np.ndarray:
+        outb = np.empty((n_saved, b - a, width))  # C-ordered, as the compiled types expect
+        k = kin if len(kin) == 1 else kin[a:b]
+        run(steps, saved, dt, b - a, len(steps) - 1, src.w0, k, src.k_slots, sin[a:b],
+            src.s_slots, src.n_slots, src.o_slots, outb, tx, ty)
+        return outb
+
+    ranges = _blocks(n, threads)
     try:
-        run(steps, saved, dt, n, len(steps) - 1, src.w0, kin, src.k_slots, sin, src.s_slots,
-            src.n_slots, src.o_slots, outb, tx, ty)
+        if len(ranges) == 1:
+            return block(0, n)
+        pool = _THREADS.get(len(ranges), lambda: ThreadPoolExecutor(
+            len(ranges), thread_name_prefix="sdkit-native"))
+        # the first block on this thread (Numba's compiler lock makes a first call's
+        # compile happen once; the other threads wait for it)
+        futures = [pool.submit(block, a, b) for a, b in ranges[1:]]
+        parts = [block(*ranges[0]), *(f.result() for f in futures)]
     except Exception as e:
         if type(e).__module__.startswith("numba"):  # a typing or lowering error: nothing ran
             raise Unsupported("code Numba could not compile ("
                               f"{str(e).strip().splitlines()[0][:160]})") from None
         raise
-    return outb
+    return np.concatenate(parts, axis=1)
 
 
 def run_native(compiled: Compiled, n: int, overrides: dict, *, start=None, stop=None,
                dt=None, saveper=None, limit=None, where: str = "", tick=None,
-               ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+               threads: int = 1) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """:func:`sdkit.engine.run.run_compiled` on the native engine: same arguments and result.
 
     `stop`, `dt` and `saveper` are read from `overrides`, as
     :func:`~sdkit.engine.run.run_compiled` reads them; `tick` is called once,
-    at the end (the loop runs in one native call).
+    at the end (the loop runs in one native call per thread). `threads`:
+    the most threads that step member blocks (see the module docstring).
 
     Raises
     ------
@@ -148,7 +192,7 @@ def run_native(compiled: Compiled, n: int, overrides: dict, *, start=None, stop=
                          where=where, stacklevel=3)
             S, K = compiled.init(t0, step_dt, n, ov)
             src, run = native_loop(compiled, S, K)
-            outb = _call(run, src, steps, saved, step_dt, n, S, K, sum(sizes.values()))
+            outb = _call(run, src, steps, saved, step_dt, n, S, K, sum(sizes.values()), threads)
     except Unsupported as e:
         raise UnsupportedConstructError(f"{where or 'the model'}: the native engine does not "
                                         f"support: {e} (use engine 'fast')") from None

@@ -27,26 +27,31 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sdkit.engine.checks import check_run_size, check_time_setting, coerce_number
 from sdkit.engine.chunks import ChunkSpec, engine_of, run_chunk
 from sdkit.engine.executors import Executor, InProcessExecutor
 from sdkit.engine.methods import refuse_pysd, resolve_method
+from sdkit.engine.runspec import (
+    RunTimes,
+    element_index,
+    native_threads_per_chunk,
+    param_table,
+    param_values,
+    run_spec,
+)
 from sdkit.engine.shared import run_shared
-from sdkit.errors import InvalidValueError, UnknownVariableError
+from sdkit.errors import InvalidValueError
 from sdkit.io.progress import Progress
 from sdkit.io.tidy import describe
 from sdkit.model.load import Model, load_model
-from sdkit.model.names import canonical, split_subscripted
 
 __all__ = ["ENGINES", "EnsembleResult", "run_ensemble", "check_engine", "member_frame", "RawRun",
-           "run_raw", "element_index"]
+           "run_raw", "open_run"]
 
 log = logging.getLogger("sdkit.engine")
 
 #: the engine names every sdkit entry point accepts
 ENGINES = ("auto", "fast", "pysd", "native")  # native: opt-in, sdkit.engine.native_run
 CHUNK = 10_000  # members per chunk (at most): larger chunks spend less per step in Python
-_CONTROL = {"time", "initial_time", "final_time", "time_step", "saveper"}
 
 
 @dataclass(frozen=True)
@@ -74,80 +79,6 @@ def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise InvalidValueError(f"engine must be one of {', '.join(ENGINES)}: {engine!r}")
     return engine
-
-
-def element_index(model: Model, dim: str, elem: str, what: str) -> int:
-    elems = model.subscripts[dim]
-    choices = {canonical(e): i for i, e in enumerate(elems)}
-    if canonical(elem) not in choices:
-        raise UnknownVariableError(f"{what}: {elem!r} is not an element of {dim!r} "
-                                   f"(elements: {', '.join(elems)})")
-    return choices[canonical(elem)]
-
-
-def _columns(model: Model, table: pd.DataFrame):
-    """Resolve parameter columns to (python name, element index, label)."""
-    out = []
-    for col in table.columns:
-        base, elems = split_subscripted(str(col))
-        py = model.py_name(base)
-        if py in _CONTROL:
-            raise InvalidValueError(
-                f"column {col!r}: set time settings with start/stop/dt/saveper")
-        dims = model.dims_of(py)
-        if elems and len(elems) != len(dims):
-            raise InvalidValueError(
-                f"column {col!r}: {model.real_name(py)!r} has {len(dims)} subscript(s) {dims}, "
-                f"got {len(elems)}")
-        index = tuple(element_index(model, d, e, f"column {col!r}") for d, e in zip(dims, elems))
-        out.append((py, index, str(col)))
-    return tuple(out)
-
-
-def _values(table: pd.DataFrame) -> np.ndarray:
-    cols = []
-    for col in table.columns:
-        series = table[col]
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            arr = series.to_numpy(dtype=float)
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise InvalidValueError(
-                    f"column {col!r}, row {table.index[i]!r} must be finite: {arr[i]}")
-        else:
-            arr = np.array([coerce_number(v, what=f"column {col!r}, row {r!r}")
-                            for r, v in series.items()], dtype=float)
-        cols.append(arr)
-    return np.column_stack(cols) if cols else np.empty((len(table), 0))
-
-
-def _outputs(model: Model, outputs) -> tuple[list[str], list[tuple[str, tuple]]]:
-    if isinstance(outputs, str):
-        outputs = [outputs]
-    if not outputs:
-        raise InvalidValueError("'outputs' must name at least one variable")
-    bases, picks = [], []
-    for name in outputs:
-        base, elems = split_subscripted(name)
-        py = model.py_name(base)
-        if py == "time":
-            raise InvalidValueError("'time' is the time coordinate, not an output")
-        if py not in bases:
-            bases.append(py)
-        picks.append((py, elems))
-    return bases, picks
-
-
-def _table(param_table) -> pd.DataFrame:
-    if param_table is None:
-        return pd.DataFrame(index=pd.RangeIndex(1, name="member"))
-    if not isinstance(param_table, pd.DataFrame):
-        raise InvalidValueError(
-            f"'param_table' must be a pandas DataFrame, got {type(param_table).__name__}")
-    if len(param_table) == 0:
-        raise InvalidValueError("'param_table' has no rows")
-    return param_table
 
 
 def _run_chunks(spec: ChunkSpec, values: np.ndarray, model: Model, executor: Executor | None):
@@ -286,11 +217,12 @@ def run_raw(model, table, outputs, *, engine: str = "auto", executor: Executor |
             method=None) -> RawRun:
     """:func:`run_ensemble` up to the chunks' arrays (same parameters and errors)."""
     model, method = open_run(model, engine, method)
-    table = _table(table)
+    table = param_table(table)
     times = RunTimes.checked(model, start, stop, dt, saveper)
-    values = _values(table)
-    spec, picks = _spec(model, table, outputs, times, engine, max_output_bytes, method,
-                        members=len(values))
+    values = param_values(table)
+    spec, picks = run_spec(model, table, outputs, times, engine, max_output_bytes, method,
+                           members=len(values),
+                           threads=native_threads_per_chunk(engine, executor))
     results = _run_chunks(spec, values, model, executor)
     return RawRun(model, spec, picks, results, table.index, method)
 
@@ -305,46 +237,6 @@ def open_run(model: Model | str | os.PathLike, engine: str,
     if engine == "pysd":
         refuse_pysd(model, method)
     return model, method
-
-
-@dataclass(frozen=True)
-class RunTimes:
-    """The caller's time settings, checked (None keeps the model's own)."""
-
-    start: float | None
-    stop: float | None
-    dt: float | None
-    saveper: float | None
-
-    @classmethod
-    def checked(cls, model: Model, start, stop, dt, saveper) -> RunTimes:
-        out = cls(check_time_setting("start", start, positive=False),
-                  check_time_setting("stop", stop, positive=False),
-                  check_time_setting("dt", dt, positive=True),
-                  check_time_setting("saveper", saveper, positive=True))
-        ts = model.time_settings
-        first = ts.start if out.start is None else out.start
-        last = ts.stop if out.stop is None else out.stop
-        if last < first:
-            raise InvalidValueError(f"{model.path}: 'stop' ({last}) is before 'start' ({first})")
-        return out
-
-
-def _spec(model: Model, table: pd.DataFrame, outputs, times: RunTimes, engine: str,
-          max_output_bytes: int | None, method: str, *, members: int):
-    """The picklable description of the run every chunk gets, and the output picks."""
-    columns = _columns(model, table)
-    bases, picks = _outputs(model, outputs)
-    dims = tuple(tuple(model.dims_of(b)) for b in bases)
-    coords = tuple(tuple(tuple(model.subscripts[d]) for d in ds_) for ds_ in dims)
-    check_run_size(model, times.start, times.stop, times.dt, times.saveper,  # before allocating
-                   members=members,
-                   n_values=sum(int(np.prod([len(c) for c in cs])) for cs in coords),
-                   limit=max_output_bytes)
-    spec = ChunkSpec(str(model.path), model.sha256, tuple(bases), dims, coords, columns,
-                     times.start, times.stop, times.dt, times.saveper, engine,
-                     max_output_bytes, method)
-    return spec, picks
 
 
 def _join_members(parts: list[np.ndarray]) -> np.ndarray:

@@ -25,7 +25,8 @@ from sdkit.engine.checks import (
 from sdkit.engine.chunks import FallbackNote, engine_of
 from sdkit.engine.compiled_cache import Unsupported, simulated_names
 from sdkit.engine.pysd_backend import run_pysd, touches_time_settings, unrequested_stocks
-from sdkit.engine.runner import RawRun, RunTimes, element_index, open_run, run_raw
+from sdkit.engine.runner import RawRun, open_run, run_raw
+from sdkit.engine.runspec import RunTimes, element_index
 from sdkit.errors import InvalidValueError, UnsupportedConstructError
 from sdkit.io.tidy import to_dataset_from_wide
 from sdkit.model.load import Model

@@ -79,5 +79,6 @@ def traced_inputs(src: NativeSource, S: dict, K: dict, n: int) -> tuple[np.ndarr
     when every member shares them); ``SIN`` the states' initial values, a row
     per member. Their columns are the slots ``src.k_slots`` and ``src.s_slots``.
     """
-    rows = max([np.shape(K[k])[0] for k, _ in src.k_keys if np.ndim(K[k])] + [1])
+    rows = max([np.shape(K[k])[0] for k in dict.fromkeys(k for k, _ in src.k_keys)
+                if np.ndim(K[k])] + [1])
     return _matrix(K, src.k_keys, rows), _matrix(S, src.s_keys, n, src.stacked)

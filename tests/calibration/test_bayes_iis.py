@@ -21,8 +21,10 @@ def test_the_mcmc_spec_is_the_least_squares_problem_with_likelihoods():
     assert all(p.distribution == "uniform" for p in bp.priors.values())
     families = {g.name: g.likelihood for g in bp.groups}
     assert families["patents_obtained"].sigma == 0.05  # fixed: no funnel
-    assert all(lik.family == "student_t" and lik.log and not lik.ar1
-               for lik in families.values())
-    assert len(bp.names) == len(mc.parameters) + 6  # one sampled noise scale a series
-    theta = np.concatenate([mc.initial, np.full(6, 0.1)])
+    assert all(lik.family == "student_t" and lik.log for lik in families.values())
+    # AR(1) residuals in every series with more than one point a city (not patents)
+    assert {n for n, lik in families.items() if not lik.ar1} == {"patents_obtained"}
+    # one sampled noise scale and one AR(1) coefficient a series
+    assert len(bp.names) == len(mc.parameters) + 12
+    theta = np.concatenate([mc.initial, np.tile([0.1, 0.5], 6)])
     assert np.isfinite(bp.log_prior(theta)[0])

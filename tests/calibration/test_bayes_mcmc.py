@@ -155,9 +155,10 @@ def test_stop_when_ends_sampling_early_with_the_same_draws_not_interrupted():
                             center=np.array([0.25, 120.0, 0.05]))
     seen = []
 
-    def enough(chain):
-        seen.append(len(chain))
-        return len(chain) >= 20
+    def enough(n, chain):
+        seen.append(len(chain()))
+        assert seen[-1] == n
+        return n >= 20
 
     early = run_mcmc(bp, sim, start, steps=500, seed=0, stop_when=enough, check_every=10)
     full = run_mcmc(bp, sim, start, steps=30, seed=0)

@@ -133,23 +133,27 @@ def test_until_converged_stops_when_the_second_half_passes_every_check(monkeypat
     stop = bf._stopper(bp, opts, perf_counter())
     rng = np.random.default_rng(5)
     good = rng.standard_normal((4000, 8, 3))
-    assert not stop(good[:99])  # too short to check
-    assert stop(good)
+
+    def at(chain):  # the stopper's arguments: steps taken, the chain on demand
+        return len(chain), lambda: chain
+
+    assert not stop(*at(good[:99]))  # too short to check
+    assert stop(*at(good))
     apart = good.copy()
     apart[:, :4, 1] += 3.0
     checks = []
     monkeypatch.setattr(bf, "diagnose", lambda *a, **k: checks.append(1) or diagnose(*a, **k))
     stop = bf._stopper(bp, opts, perf_counter())
-    assert not stop(apart[:2000]) and not stop(apart[:2300]) and not stop(apart[:2400])
+    assert not any(stop(*at(apart[:n])) for n in (2000, 2300, 2400))
     assert len(checks) == 2  # 2000 and 2400 (>= 1.2 x 2000); 2300 skipped
     assert bf._stopper(bp, {"max_seconds": None, "until_converged": False}, 0.0) is None
 
 
-def test_until_converged_keeps_the_second_half_and_says_why_it_stopped():
+def test_until_converged_keeps_the_last_three_quarters_and_says_why_it_stopped():
     with pytest.warns(SdkitWarning, match="not converged"):
         result = calibrate_bayes(_bayes(), method="mcmc", seed=2, walkers=16, steps=300,
                                  until_converged=True)
-    assert result.burn == 150 and result.samples.shape[0] == 150  # never passed: all steps
+    assert result.burn == 75 and result.samples.shape[0] == 225  # never passed: all steps
     assert "stopped" not in result.sampler
 
 

@@ -96,6 +96,30 @@ def test_ar1_likelihood_is_the_multivariate_normal_of_an_ar1_process():
     assert got[0] == pytest.approx(ref, rel=1e-10)
 
 
+@pytest.mark.parametrize("family", ["normal", "student_t"])
+def test_independent_series_are_the_sum_of_their_ar1_processes(family):
+    """Series of different lengths in one call: each its own AR(1) process, the same
+    law as the multivariate normal of each (normal family) and as separate calls."""
+    rng = np.random.default_rng(3)
+    series = [rng.normal(0, 0.1, (5, n)) for n in (6, 3, 1)]
+    sigma, phi = rng.uniform(0.05, 0.2, 5), rng.uniform(-0.9, 0.9, 5)
+    lik = Likelihood(family=family, nu=4.0, ar1=True)
+    got = log_likelihood(series, sigma, lik, phi)
+    separate = sum(log_likelihood(r, sigma, lik, phi) for r in series)
+    np.testing.assert_allclose(got, separate, rtol=1e-12)
+    if family == "normal":
+        ref = np.zeros(5)
+        for r in series:
+            lags = np.abs(np.subtract.outer(np.arange(r.shape[1]), np.arange(r.shape[1])))
+            for i in range(5):
+                cov = sigma[i] ** 2 / (1 - phi[i] ** 2) * phi[i] ** lags
+                ref[i] += stats.multivariate_normal(np.zeros(r.shape[1]), cov).logpdf(r[i])
+        np.testing.assert_allclose(got, ref, rtol=1e-10)
+    iid = Likelihood(family=family, nu=4.0)
+    np.testing.assert_allclose(log_likelihood(series, sigma, iid),
+                               log_likelihood(np.concatenate(series, axis=1), sigma, iid))
+
+
 def test_non_finite_residuals_give_minus_infinity():
     r = np.array([[0.1, np.nan], [0.1, 0.2]])
     got = log_likelihood(r, np.array([0.1, 0.1]), Likelihood())

@@ -95,3 +95,38 @@ def test_prior_predictive_band_is_wider_than_the_posterior_one():
     (post,) = posterior_predictive(bp, np.full((500, 1), 0.1), simulate, seed=1)
     assert np.all(prior.high - prior.low >= post.high - post.low)
     assert prior.high[-1] - prior.low[-1] > 10 * (post.high[-1] - post.low[-1])
+
+
+def test_ar1_hold_out_band_continues_the_last_fitted_residual():
+    """With AR(1) residuals, the first hold-out point's band is centred on phi times
+    the residual at the last fitted point, with the innovation's width; far ahead it
+    relaxes to the process's stationary band. Points are SYNTHETIC."""
+    times = tuple(np.arange(0.0, 40.0))
+    clean = 100 * np.exp(-0.1 * np.asarray(times))
+    resid = np.zeros(40)
+    resid[19] = 0.3  # the last fitted point (fit window 0-19)
+    problem = CalibrationProblem(
+        "tests/models/decay.mdl", (Parameter("k", "Decay Rate", 0.01, 1.0, 0.1),),
+        (Target("Stock", "Stock", times, tuple(clean * np.exp(resid)), source="SYNTHETIC"),),
+        stop=19.0)
+    bp = BayesProblem(problem, {}, (TargetGroup("Stock", ("Stock",),
+                                                Likelihood(log=True, sigma=0.1, ar1=True)),))
+    assert bp.names == ("k", "phi::Stock")
+
+    def simulate(x):  # the exact solution, one row per draw
+        return {"Stock": np.tile(clean, (len(x), 1))}
+
+    draws = np.column_stack([np.full(8000, 0.1), np.full(8000, 0.8)])
+    (band,) = posterior_predictive(bp, draws, simulate, level=0.9, seed=5)
+    z = 1.6449
+    for h, j in ((1, 20), (2, 21)):
+        mean = 0.8 ** h * 0.3
+        sd = 0.1 * np.sqrt(sum(0.8 ** (2 * i) for i in range(h)))
+        assert band.median[j] == pytest.approx(clean[j] * np.exp(mean), rel=0.01)
+        assert band.low[j] == pytest.approx(clean[j] * np.exp(mean - z * sd), rel=0.015)
+        assert band.high[j] == pytest.approx(clean[j] * np.exp(mean + z * sd), rel=0.015)
+    stationary = z * 0.1 / np.sqrt(1 - 0.64)
+    assert band.high[39] / clean[39] == pytest.approx(np.exp(stationary), rel=0.02)
+    assert band.median[39] == pytest.approx(clean[39], rel=0.01)
+    # the replicated fit points are the process's own, not conditioned: centred on the model
+    assert band.median[10] == pytest.approx(clean[10], rel=0.01)

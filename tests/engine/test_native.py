@@ -129,6 +129,29 @@ def test_small_models_and_their_ensembles(models_dir, name):
                                                                    "native": "native"}
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_member_blocks_on_threads_give_the_one_thread_values(models_dir, monkeypatch, threads):
+    """Each thread steps its own contiguous block into its own buffer: the same bits."""
+    model = sdkit.load_model(models_dir / "SIR.mdl")
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"Contact Infectivity": rng.uniform(0.2, 0.5, 41),
+                          "Duration": rng.uniform(3.0, 8.0, 41)})
+    outputs = ["Infectious", "Recovered"]
+    runs = {}
+    for n in (1, threads):
+        monkeypatch.setattr("sdkit.engine.runner.native_threads", lambda n=n: n)
+        runs[n] = sdkit.simulate_ensemble(model, table, outputs=outputs, engine="native")
+    for var in outputs:
+        np.testing.assert_array_equal(runs[threads][var].to_numpy(), runs[1][var].to_numpy())
+    assert float(runs[1]["Infectious"].std("member").max()) > 0
+    blocks = native_run._blocks(41, threads)
+    assert len(blocks) == threads and blocks[0][0] == 0 and blocks[-1][1] == 41
+    assert all(b - a >= native_run.MIN_THREAD_MEMBERS for a, b in blocks)
+    assert all(b0 == a1 for (_, b0), (a1, _) in zip(blocks, blocks[1:]))
+    assert native_run._blocks(2 * native_run.MIN_THREAD_MEMBERS - 1, threads) == [
+        (0, 2 * native_run.MIN_THREAD_MEMBERS - 1)]
+
+
 def test_rk4_and_missing_numba_are_refused_in_one_line(models_dir, monkeypatch):
     path = models_dir / "teacup.mdl"
     with pytest.raises(UnsupportedConstructError, match="Euler only") as err:
