@@ -202,7 +202,7 @@ class _Stopper:
             self.reason = f"stopped after max_seconds = {self.limit}"
         elif self.until and n >= max(2 * CHECK_EVERY, 1.2 * self.last):
             self.last = n
-            kept = chain()[int(n * BURN_SHARE):]
+            kept = chain(int(n * BURN_SHARE))
             # the cheap check first; the acceptance is checked on the whole chain afterwards
             if np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept)) and diagnose(
                     kept, self.bp.names, np.full(kept.shape[1], 0.3)).converged:

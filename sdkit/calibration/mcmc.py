@@ -43,6 +43,8 @@ Simulate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 MOVES = ("stretch", "de", "de-snooker")
 #: the share of DE steps in the "de-snooker" mixture (emcee's moves tutorial)
 DE_SHARE = 0.8
+#: the chain's storage grows by at least this many steps at a time
+BLOCK = 2000
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,10 +148,26 @@ def _moves(moves: str):
     return emcee.moves.DEMove()
 
 
+def _steps(sampler, state, steps: int):
+    """Run `sampler` for `steps` steps from `state`, yielding each step's number.
+
+    emcee allocates a run's whole chain when it starts; here the chain grows
+    in blocks (at least :data:`BLOCK` steps, half the chain so far once that
+    is more), so a generous step limit stopped early (``until_converged``,
+    ``max_seconds``) does not hold memory it never fills. The random state
+    carries over from block to block: the draws are those of one run.
+    """
+    while sampler.iteration < steps:
+        block = min(max(BLOCK, sampler.iteration // 2), steps - sampler.iteration)
+        run = sampler.sample(state, iterations=block, skip_initial_state_check=True)
+        for state in run:  # noqa: B007, B020 - the last state starts the next block
+            yield sampler.iteration
+
+
 def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: int,
              seed: int | None = None, moves: str = "de", unbounded: bool = True,
              on_step: Callable[[int], None] | None = None,
-             stop_when: Callable[[int, Callable[[], np.ndarray]], bool] | None = None,
+             stop_when: Callable[[int, Callable[..., np.ndarray]], bool] | None = None,
              check_every: int = 100) -> Chain:
     """Sample the posterior with emcee, all walkers of a half-step in one ensemble run.
 
@@ -172,8 +190,9 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
         Called with the step number after every step (progress bars).
     stop_when : callable, optional
         Called every `check_every` steps with the number of steps taken and a
-        function that returns the chain so far (steps, walkers, ndim);
-        sampling stops (not interrupted) when it returns True.
+        function ``chain(discard=0)`` that returns the chain so far without its
+        first `discard` steps (steps, walkers, ndim); sampling stops (not
+        interrupted) when it returns True.
     check_every : int, default 100
 
     Returns
@@ -195,14 +214,13 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     started = time.perf_counter()
     interrupted = False
     try:
-        for i, _ in enumerate(sampler.sample(state, iterations=steps,
-                                             skip_initial_state_check=True)):
+        for i in _steps(sampler, state, steps):
             if logp.interrupted:
                 break
             if on_step is not None:
-                on_step(i + 1)
-            if stop_when is not None and (i + 1) % check_every == 0 \
-                    and stop_when(i + 1, lambda: to_x(sampler.get_chain())):
+                on_step(i)
+            if stop_when is not None and i % check_every == 0 \
+                    and stop_when(i, lambda d=0: to_x(sampler.get_chain(discard=d))):
                 break
     except KeyboardInterrupt:
         interrupted = True

@@ -58,18 +58,31 @@ def traced_source(compiled: Compiled, S: dict, K: dict) -> NativeSource:
 
 def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:
     """Columns ``values[k].flat[e]`` of each member for each ``(k, e)`` in `keys`, `rows`
-    rows (the members of the `stacked` values are on their axis 1)."""
+    rows (the members of the `stacked` values are on their axis 1).
+
+    A value with one row (the same for every member) is gathered once and
+    broadcast by the assignment, not copied per member first.
+    """
     if not keys:
         return np.zeros((rows, 0))
-    flats, offset, at = [], {}, 0
+    parts: tuple[list, list] = ([], [])  # flattened values: one row; a row per member
+    where, at = {}, [0, 0]
     for k in dict.fromkeys(k for k, _ in keys):  # each value once, flattened per member
         arr = np.asarray(values[k], dtype=float)
         arr = arr.reshape(1) if arr.ndim == 0 else arr
         arr = np.moveaxis(arr, 1, 0) if k in stacked else arr
-        flats.append(np.broadcast_to(arr, (rows,) + arr.shape[1:]).reshape(rows, -1))
-        offset[k], at = at, at + flats[-1].shape[1]
-    columns = np.fromiter((offset[k] + e for k, e in keys), dtype=np.int64, count=len(keys))
-    return np.ascontiguousarray(np.concatenate(flats, axis=1)[:, columns])
+        g = int(len(arr) != 1 or rows == 1)
+        parts[g].append(arr.reshape(len(arr), -1))
+        where[k] = (g, at[g])
+        at[g] += parts[g][-1].shape[1]
+    group = np.fromiter((where[k][0] for k, _ in keys), dtype=np.int64, count=len(keys))
+    column = np.fromiter((where[k][1] + e for k, e in keys), dtype=np.int64, count=len(keys))
+    out = np.empty((rows, len(keys)))
+    for g in (0, 1):
+        if parts[g]:
+            pick = group == g
+            out[:, pick] = np.concatenate(parts[g], axis=1)[:, column[pick]]
+    return out
 
 
 def traced_inputs(src: NativeSource, S: dict, K: dict, n: int) -> tuple[np.ndarray, np.ndarray]:

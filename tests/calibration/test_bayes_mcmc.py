@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdkit.calibration import mcmc
 from sdkit.calibration.bayes import BayesProblem, Pool, TargetGroup
 from sdkit.calibration.bayes_fit import calibrate_bayes, model_simulator
 from sdkit.calibration.diagnostics import diagnose
@@ -146,6 +147,29 @@ def test_ctrl_c_keeps_the_chain_so_far_marked_not_converged(tmp_path):
     assert np.all(np.isfinite(chain.log_prob))
     diag = diagnose(chain.samples, bp.names, chain.acceptance, interrupted=True)
     assert not diag.converged and "interrupted" in diag.problems[0]
+
+
+def test_chain_grown_in_blocks_gives_the_draws_of_one_run(monkeypatch):
+    """The chain's storage grows block by block; the random state carries over."""
+    bp = _bayes()
+    sim = model_simulator(Objective(bp.problem))
+    start = initial_walkers(bp, 16, np.random.default_rng(0),
+                            center=np.array([0.25, 120.0, 0.05]))
+    whole = run_mcmc(bp, sim, start, steps=25, seed=4)
+    monkeypatch.setattr(mcmc, "BLOCK", 4)
+    grown = []
+    real = mcmc._steps
+
+    def spy(sampler, state, steps):
+        for i in real(sampler, state, steps):
+            grown.append(len(sampler.backend.chain))
+            yield i
+
+    monkeypatch.setattr(mcmc, "_steps", spy)
+    blocks = run_mcmc(bp, sim, start, steps=25, seed=4)
+    np.testing.assert_array_equal(blocks.samples, whole.samples)
+    np.testing.assert_array_equal(blocks.log_prob, whole.log_prob)
+    assert grown[0] == 4 and grown[-1] == 25 and len(set(grown)) > 3  # grown, not at once
 
 
 def test_stop_when_ends_sampling_early_with_the_same_draws_not_interrupted():

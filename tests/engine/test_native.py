@@ -139,7 +139,7 @@ def test_member_blocks_on_threads_give_the_one_thread_values(models_dir, monkeyp
     outputs = ["Infectious", "Recovered"]
     runs = {}
     for n in (1, threads):
-        monkeypatch.setattr("sdkit.engine.runner.native_threads", lambda n=n: n)
+        monkeypatch.setattr("sdkit.engine.runspec.native_threads", lambda n=n: n)
         runs[n] = sdkit.simulate_ensemble(model, table, outputs=outputs, engine="native")
     for var in outputs:
         np.testing.assert_array_equal(runs[threads][var].to_numpy(), runs[1][var].to_numpy())
