@@ -34,6 +34,12 @@ __all__ = ["BayesResult", "PosteriorDraws", "write_bayes_outputs", "read_posteri
            "POSTERIOR_FILE"]
 
 POSTERIOR_FILE = "posterior.nc"
+#: ``posterior.nc`` keeps at most this many steps a walker, evenly spaced over the kept
+#: chain (every ``thin``-th step, its attribute): a converged IIS chain of 20,000+ steps
+#: x 72 walkers would be hundreds of MB, while steps a few autocorrelation times apart
+#: carry nearly all its information. Diagnostics, intervals and bands in the record are
+#: of the whole kept chain.
+POSTERIOR_STEPS = 250
 
 
 def _sdkit_version() -> str:
@@ -167,6 +173,7 @@ class BayesResult:
             "fixed": dict(p.fixed),
             "n_runs": self.n_runs, "elapsed_s": self.elapsed, "burn": self.burn,
             "interrupted": self.interrupted, "converged": self.converged,
+            "posterior_thin": self.thin if self.samples is not None else None,
             "sdkit_version": _sdkit_version(), "estimates": self.to_frame().to_dict(orient="index"),
             "priors": priors,
             "likelihoods": {g.name: {"targets": list(g.targets), **vars(g.likelihood)}
@@ -207,16 +214,24 @@ class BayesResult:
                                   for i, a in enumerate(p.names)}
         return out
 
+    @property
+    def thin(self) -> int:
+        """``posterior.nc`` keeps every this-many-th kept step (:data:`POSTERIOR_STEPS`)."""
+        steps = 0 if self.samples is None else len(self.samples)
+        return max(1, -(-steps // POSTERIOR_STEPS))
+
     def inference_data(self, *, n_prior: int = 2000):
-        """ArviZ InferenceData: kept draws, log density and prior draws."""
+        """ArviZ InferenceData: kept draws (every :attr:`thin`-th step), log density and
+        prior draws."""
         prior = self.bayes.sample_prior(np.random.default_rng(0), n_prior)
         p = self.bayes.problem
         attrs = {"model_sha256": self.model_sha256, "model": p.model, "method": self.method,
                  "sampler": self.sampler, "converged": int(self.converged),
-                 "interrupted": int(self.interrupted), "burn": self.burn,
+                 "interrupted": int(self.interrupted), "burn": self.burn, "thin": self.thin,
                  "keys": json.dumps([q.key for q in p.parameters]),
                  "n_model": self.bayes.n_model}
-        return to_inference_data(self.samples, self.names, self.log_prob, attrs, prior)
+        lp = None if self.log_prob is None else self.log_prob[::self.thin]
+        return to_inference_data(self.samples[::self.thin], self.names, lp, attrs, prior)
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sdkit.calibration import mcmc
+from sdkit.calibration import posterior as posterior_module
 from sdkit.calibration.bayes import BayesProblem, Pool, TargetGroup
 from sdkit.calibration.bayes_fit import calibrate_bayes, model_simulator
 from sdkit.calibration.diagnostics import diagnose
@@ -122,11 +123,27 @@ def test_mcmc_posterior_covers_the_truth_and_writes_a_posterior_file(tmp_path):
     assert "Decay Rate" in cin and "posterior median" in cin
     back = read_posterior(paths["posterior"], model_sha256=result.model_sha256)
     np.testing.assert_allclose(back.samples, np.swapaxes(result.samples, 0, 1))
+    assert record["posterior_thin"] == back.attrs["thin"] == 1  # 120 steps: all kept
     assert back.keys == ("Decay Rate", "Initial Stock")
     draws = back.draws(50, np.random.default_rng(0))
     assert list(draws.columns) == ["Decay Rate", "Initial Stock"] and len(draws) == 50
     with pytest.raises(SpecError, match="posterior is from another model"):
         read_posterior(paths["posterior"], model_sha256="0" * 64)
+
+
+def test_a_long_chain_is_stored_thinned_and_evenly(tmp_path, monkeypatch):
+    monkeypatch.setattr(posterior_module, "POSTERIOR_STEPS", 25)
+    bp = _bayes()
+    with pytest.warns(SdkitWarning, match="not converged"):
+        result = calibrate_bayes(bp, method="mcmc", seed=3, walkers=16, steps=200, burn=80)
+    assert result.thin == 5  # 120 kept steps, at most 25 stored
+    paths = write_bayes_outputs(result, tmp_path / "out")
+    back = read_posterior(paths["posterior"], model_sha256=result.model_sha256)
+    np.testing.assert_array_equal(back.samples, np.swapaxes(result.samples[::5], 0, 1))
+    record = json.loads(paths["json"].read_text())
+    assert record["posterior_thin"] == 5
+    # the record's intervals are of the whole kept chain, not of the stored steps
+    assert record["estimates"]["k"]["q05"] == pytest.approx(result.interval()[0, 0])
 
 
 def test_ctrl_c_keeps_the_chain_so_far_marked_not_converged(tmp_path):
