@@ -5,6 +5,7 @@ optional)::
 
     .venv/bin/python benchmarks/native.py                  # teacup, SIR, IIS
     .venv/bin/python benchmarks/native.py --models IIS --all-outputs --big 1000
+    .venv/bin/python benchmarks/native.py --threads          # + member blocks on threads
 
 For each model it compiles the compiled engine's code
 (:mod:`sdkit.engine.codegen`) for the outputs and varied parameters of
@@ -22,6 +23,11 @@ For each model it compiles the compiled engine's code
   run (as ``benchmarks/ensemble.py`` measures it), with the ratios;
 * the largest relative difference between the two engines over every output
   (N = 1 and N = 100 varied members).
+
+``--threads`` adds, per model, the time per run of the native engine with its
+members on one thread and on every CPU (``native_threads()``, the default;
+blocks of at least ``MIN_THREAD_MEMBERS`` members) at N = 8 ... ``--big``,
+and their ratio.
 
 Times are the best of three (one at N = 10,000). Parameter values are drawn
 within +-20 % of the model's own (seed 0), as in ``benchmarks/ensemble.py``.
@@ -88,7 +94,19 @@ def _worst(a: dict, b: dict) -> float:
     return worst
 
 
-def measure(name: str, big: int, every: bool = False) -> None:
+def threads(c, py: dict, table, saveper, big: int) -> None:
+    """Time per run of the native engine on one thread and on every CPU."""
+    cpus = native_run.native_threads()
+    for n in (8, 16, 32, 64, 256, big):
+        ov = _overrides(py, table, n, saveper)
+        reps = 5 if n < big else 1
+        one = _best(partial(run_native, c, n, ov, threads=1), reps) / n
+        many = _best(partial(run_native, c, n, ov, threads=cpus), reps) / n
+        print(f"  N={n:>6}: native, 1 thread {one * 1e3:8.4f} ms per run, {cpus} threads "
+              f"{many * 1e3:8.4f} ms ({one / many:4.2f}x)")
+
+
+def measure(name: str, big: int, every: bool = False, with_threads: bool = False) -> None:
     path, base, outputs, saveper = CASES[name]
     model = sdkit.load_model(path)
     if name == "IIS":
@@ -130,6 +148,8 @@ def measure(name: str, big: int, every: bool = False) -> None:
             if n <= DEFAULT_SCALAR:
                 line += f", scalar/pysimlin {scalar_t / simlin:.2f}"
         print(line)
+    if with_threads:
+        threads(c, py, table, saveper, big)
 
 
 def main(argv=None) -> None:
@@ -139,9 +159,11 @@ def main(argv=None) -> None:
     parser.add_argument("--all-outputs", action="store_true",
                         help="every simulated variable (sdkit.simulate's default), not the "
                              "outputs of benchmarks/ensemble.py")
+    parser.add_argument("--threads", action="store_true",
+                        help="also one thread against every CPU, by ensemble size")
     args = parser.parse_args(argv)
     for name in args.models.split(","):
-        measure(name, args.big, args.all_outputs)
+        measure(name, args.big, args.all_outputs, args.threads)
 
 
 if __name__ == "__main__":

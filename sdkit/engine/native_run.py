@@ -44,9 +44,9 @@ __all__ = ["run_native", "native_loop", "native_threads", "NativeUnavailableErro
            "MIN_THREAD_MEMBERS"]
 
 _LOOPS = Memo()  # (engine code, method) -> (NativeSource, compiled run), or why not
-# never on disk; `run` releases the GIL so that member blocks can run on threads
-_OPTIONS = {"nopython": True, "error_model": "numpy", "cache": False}
-#: a thread steps at least this many members (below, the start-up costs more than it saves)
+_OPTIONS = {"nopython": True, "error_model": "numpy", "cache": False}  # never on disk
+#: a thread steps at least this many members (a thread's hand-off costs tens of
+#: microseconds, a member of a small model about as much)
 MIN_THREAD_MEMBERS = 8
 _THREADS = Memo()  # thread count -> ThreadPoolExecutor, kept for the process's lifetime
 
@@ -74,6 +74,7 @@ def _build(compiled: Compiled, S: dict, K: dict):
     exec(compile(tree, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
     for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
         namespace[k] = numba.jit(**_OPTIONS)(namespace[k])
+    # `run` releases the GIL: member blocks run on threads (_call)
     return src, numba.jit(**_OPTIONS, nogil=True)(namespace["run"])
 
 

@@ -6,12 +6,15 @@ import json
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from sdkit.calibration.bayes_fit import calibrate_bayes
-from sdkit.calibration.posterior import PosteriorDraws, write_bayes_outputs
+from sdkit.calibration.posterior import PosteriorDraws, read_posterior, write_bayes_outputs
 from sdkit.calibration.problem import CalibrationProblem, Parameter, Target
+from sdkit.calibration.spec import read_problem
 from sdkit.errors import SdkitWarning, SpecError
 from sdkit.scenarios.uncertainty import ParameterUncertainty, monte_carlo, read_uncertainty
+from sdkit.workflow.pipeline import run_pipeline
 
 TIMES = tuple(np.arange(0.0, 21.0, 4.0))
 
@@ -59,3 +62,26 @@ def test_a_record_without_posterior_keeps_the_jacobian_sampler(record, tmp_path)
     plain = tmp_path / "calibration.json"
     plain.write_text(json.dumps(rec), encoding="utf-8")
     assert isinstance(read_uncertainty(plain), ParameterUncertainty)
+
+
+def test_the_pipeline_with_a_posterior_record_draws_every_member_from_it(tmp_path):
+    """The SIR study (SYNTHETIC data) reported from an MCMC record: the Monte Carlo
+    members' parameters are rows of posterior.nc, and the report says so."""
+    problem = read_problem("examples/sir/calibration.toml")
+    with pytest.warns(SdkitWarning, match="not converged"):
+        result = calibrate_bayes(problem, method="mcmc", seed=1, walkers=8, steps=60, burn=20)
+    paths = write_bayes_outputs(result, tmp_path / "posterior")
+    index = run_pipeline("examples/sir/study.toml", params=paths["json"], out=tmp_path / "rep",
+                         members=40, sensitivity_n=0, log=None)
+    text = (index.parent / "report.md").read_text()
+    assert "Monte Carlo members are draws of the MCMC posterior" in text
+    post = read_posterior(paths["posterior"])
+    stored = post.samples.reshape(-1, post.samples.shape[-1])
+    with xr.open_dataset(index.parent / "data" / "ensemble_baseline.nc") as ds:
+        assert ds.attrs["monte_carlo_sampling"] == "posterior"
+        members = np.column_stack([ds["param_transmission_rate"].to_numpy(),
+                                   ds["param_infectious_duration"].to_numpy()])
+    cols = [post.keys.index(k) for k in ("Transmission rate", "Infectious duration")]
+    # every member is a stored draw (not a draw of a fitted normal around the median)
+    dist = np.abs(members[:, None, :] - stored[None, :, cols]).max(axis=2).min(axis=1)
+    assert len(members) == 40 and np.all(dist < 1e-9)
