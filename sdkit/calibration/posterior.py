@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -106,16 +107,17 @@ class BayesResult:
         return self.diagnostics is not None and self.diagnostics.converged \
             and not self.interrupted
 
-    @property
+    @cached_property
     def draws(self) -> np.ndarray:
         """Kept draws as rows (steps * walkers, ndim)."""
         if self.samples is None or not self.samples.size:
             return np.empty((0, len(self.names)))
         return self.samples.reshape(-1, self.samples.shape[2])
 
-    @property
+    @cached_property
     def point(self) -> np.ndarray:
-        """Posterior median (MCMC) or the MAP point."""
+        """Posterior median (MCMC) or the MAP point (computed once: a converged IIS
+        chain holds millions of draws)."""
         if len(self.draws):
             return np.median(self.draws, axis=0)
         return np.asarray(self.theta_map, float)
@@ -136,9 +138,9 @@ class BayesResult:
         """Per parameter: point, 90 % interval, MAP and diagnostics."""
         rows = []
         band = self.interval() if len(self.draws) else np.full((len(self.names), 2), np.nan)
-        d = self.diagnostics
+        d, point = self.diagnostics, self.point
         for j, name in enumerate(self.names):
-            rows.append({"parameter": name, "point": self.point[j], "q05": band[j, 0],
+            rows.append({"parameter": name, "point": point[j], "q05": band[j, 0],
                          "q95": band[j, 1],
                          "map": np.nan if self.theta_map is None else self.theta_map[j],
                          "rhat": d.rhat[j] if d else np.nan,

@@ -44,11 +44,20 @@ def _grid(n: int, cols: int = 3, width: float = 3.2, height: float = 2.2):
     return fig, axes
 
 
-def trace_figure(samples: np.ndarray, names: Sequence[str]) -> Figure:
-    """Traces of `samples` (steps, walkers, ndim), one panel per parameter."""
+def trace_figure(samples: np.ndarray, names: Sequence[str], *,
+                 max_steps: int = 1000) -> Figure:
+    """Traces of `samples` (steps, walkers, ndim), one panel per parameter.
+
+    At most `max_steps` steps a walker are drawn, evenly spaced (the x axis
+    keeps the steps' numbers): a converged IIS chain has tens of thousands,
+    whose lines would take minutes and gigabytes to draw and show no more.
+    """
+    steps = len(samples)
+    every = max(1, -(-steps // max_steps))
+    x = np.arange(0, steps, every)
     fig, axes = _grid(len(names))
     for j, (ax, name) in enumerate(zip(axes, names)):
-        ax.plot(samples[:, :, j], color="C0", alpha=0.25, linewidth=0.5)
+        ax.plot(x, samples[::every, :, j], color="C0", alpha=0.25, linewidth=0.5)
         ax.set_title(str(name), fontsize=8)
         ax.set_xlabel("step", fontsize=7)
         ax.tick_params(labelsize=6)

@@ -40,6 +40,16 @@ def test_figures_have_one_panel_per_parameter_or_pair():
     assert _visible(pair_figure(samples.reshape(-1, 4), names, k=2)) == 2
 
 
+def test_a_long_trace_is_drawn_thinned_on_the_steps_own_numbers():
+    samples = np.random.default_rng(2).standard_normal((5000, 3, 2))
+    fig = trace_figure(samples, ["a", "b"], max_steps=100)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 3  # one a walker
+    x, y = lines[1].get_data()
+    assert len(x) == 100 and x[0] == 0 and x[-1] == 4950  # every 50th step, numbered
+    np.testing.assert_array_equal(y, samples[::50, 1, 0])
+
+
 def test_most_correlated_pair_is_found():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((1000, 3))
