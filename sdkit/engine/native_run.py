@@ -65,12 +65,19 @@ def _numba():
     return numba
 
 
+@lru_cache(maxsize=1)
+def _runtime(numba) -> dict:
+    """sdkit's runtime helpers (:data:`FUNCTIONS`) as Numba functions, once per process:
+    each model's code calls the same ones, so a second model does not compile them again."""
+    return {k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}
+
+
 def _build(compiled: Compiled, S: dict, K: dict):
     """The traced code of `compiled` and its functions compiled by Numba."""
     numba = _numba()
     src = traced_source(compiled, S, K)  # refuses a Runge-Kutta method (Euler only)
     tree = check_native_source(src.text)  # what Numba compiles is what is checked
-    namespace = {"np": np, **{k: numba.jit(**_OPTIONS)(f) for k, f in FUNCTIONS.items()}}
+    namespace = {"np": np, **_runtime(numba)}
     exec(compile(tree, "<sdkit.engine.native>", "exec"), namespace)  # noqa: S102 - checked
     for k in [k for k in namespace if k[:1] == "c" and k[1:].isdigit()]:
         namespace[k] = numba.jit(**_OPTIONS)(namespace[k])
