@@ -36,11 +36,12 @@ __all__ = ["BayesResult", "PosteriorDraws", "write_bayes_outputs", "read_posteri
 
 POSTERIOR_FILE = "posterior.nc"
 #: ``posterior.nc`` keeps at most this many steps a walker, evenly spaced over the kept
-#: chain (every ``thin``-th step, its attribute): a converged IIS chain of 20,000+ steps
-#: x 72 walkers would be hundreds of MB, while steps a few autocorrelation times apart
-#: carry nearly all its information. Diagnostics, intervals and bands in the record are
-#: of the whole kept chain.
-POSTERIOR_STEPS = 250
+#: chain (every ``thin``-th step, its attribute): a converged IIS chain of 45,000 kept
+#: steps x 72 walkers would be 900 MB, while steps a few autocorrelation times apart
+#: carry nearly all its information (IIS: 125 x 72 = 9,000 draws, 3 MB, every 360th
+#: step, about 2.5 autocorrelation times apart). Diagnostics, intervals and bands in the
+#: record are of the whole kept chain.
+POSTERIOR_STEPS = 125
 
 
 def _sdkit_version() -> str:
