@@ -56,28 +56,32 @@ def traced_source(compiled: Compiled, S: dict, K: dict) -> NativeSource:
     return _TRACED.get((compiled.source, compiled.method), lambda: _trace(compiled, S, K))
 
 
-def _matrix(values: dict, keys, rows: int, stacked=frozenset()) -> np.ndarray:
+def _matrix(values: dict, keys, rows: int | None = None, stacked=frozenset()) -> np.ndarray:
     """Columns ``values[k].flat[e]`` of each member for each ``(k, e)`` in `keys`, `rows`
-    rows (the members of the `stacked` values are on their axis 1).
+    rows (None: as many as the value with most members has; the members of the
+    `stacked` values are on their axis 1).
 
     A value with one row (the same for every member) is gathered once and
     broadcast by the assignment, not copied per member first.
     """
-    if not keys:
-        return np.zeros((rows, 0))
-    parts: tuple[list, list] = ([], [])  # flattened values: one row; a row per member
-    where, at = {}, [0, 0]
+    flats = {}
     for k in dict.fromkeys(k for k, _ in keys):  # each value once, flattened per member
         arr = np.asarray(values[k], dtype=float)
         arr = arr.reshape(1) if arr.ndim == 0 else arr
         arr = np.moveaxis(arr, 1, 0) if k in stacked else arr
-        g = int(len(arr) != 1 or rows == 1)
-        parts[g].append(arr.reshape(len(arr), -1))
+        flats[k] = arr.reshape(len(arr), -1)
+    if rows is None:
+        rows = max([len(f) for f in flats.values()] + [1])
+    out = np.empty((rows, len(keys)))
+    parts: tuple[list, list] = ([], [])  # flattened values: one row; a row per member
+    where, at = {}, [0, 0]
+    for k, flat in flats.items():
+        g = int(len(flat) != 1 or rows == 1)
+        parts[g].append(flat)
         where[k] = (g, at[g])
-        at[g] += parts[g][-1].shape[1]
+        at[g] += flat.shape[1]
     group = np.fromiter((where[k][0] for k, _ in keys), dtype=np.int64, count=len(keys))
     column = np.fromiter((where[k][1] + e for k, e in keys), dtype=np.int64, count=len(keys))
-    out = np.empty((rows, len(keys)))
     for g in (0, 1):
         if parts[g]:
             pick = group == g
@@ -92,6 +96,4 @@ def traced_inputs(src: NativeSource, S: dict, K: dict, n: int) -> tuple[np.ndarr
     when every member shares them); ``SIN`` the states' initial values, a row
     per member. Their columns are the slots ``src.k_slots`` and ``src.s_slots``.
     """
-    rows = max([np.shape(K[k])[0] for k in dict.fromkeys(k for k, _ in src.k_keys)
-                if np.ndim(K[k])] + [1])
-    return _matrix(K, src.k_keys, rows), _matrix(S, src.s_keys, n, src.stacked)
+    return _matrix(K, src.k_keys), _matrix(S, src.s_keys, n, src.stacked)
