@@ -37,7 +37,8 @@ that run's rate as a multiple of the one-process rate measured just before it.
 within a wall-time budget (the engine's compile and the MAP start included):
 it samples with ``--walkers`` (the first count), ``--moves`` and ``--engine``
 (``--workers N``: N local processes) for at most ``--steps`` steps (give tens
-of thousands), checks the chain after its burn-in (the first quarter) at
+of thousands), checks the chain after its burn-in (ten autocorrelation times, at most the
+first quarter; :func:`sdkit.calibration.bayes_fit.burn_in`) at
 steps 20 % apart (from step 100) and stops when every check passes or the
 budget is spent,
 then prints the worst R-hat and ESS (naming the parameters), the acceptance,
@@ -207,19 +208,21 @@ def measure(spec: str, walkers: int, steps: int, profile: bool = False,
     return out
 
 
-def converge(spec: str, walkers: int, seconds: float, steps: int, seed: int = 0, *,
-             moves: str = "de", engine: str = "auto", workers: int = 1,
+def converge(spec: str, walkers: int | None, seconds: float, steps: int, seed: int = 0, *,
+             moves: str | None = None, engine: str = "auto", workers: int = 1,
              save: str | None = None, out: str | None = None) -> None:
     """Sample `spec` until converged, `seconds` have passed or `steps` are taken
     (:func:`calibrate_bayes` with ``until_converged`` and ``max_seconds``); print how far
-    it got. `save`: the chain as ``.npz``; `out`: the calibration's outputs and report."""
+    it got. `walkers`, `moves`: None keeps the spec's. `save`: the chain as ``.npz``;
+    `out`: the calibration's outputs and report."""
     started = time.perf_counter()
     bp = read_bayes(read_problem(spec))
+    chosen = {k: v for k, v in (("walkers", walkers), ("moves", moves)) if v is not None}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        result = calibrate_bayes(bp, method="mcmc", seed=seed, walkers=walkers, steps=steps,
-                                 moves=moves, engine=engine, workers=workers,
-                                 until_converged=True, max_seconds=seconds)
+        result = calibrate_bayes(bp, method="mcmc", seed=seed, steps=steps, engine=engine,
+                                 workers=workers, until_converged=True, max_seconds=seconds,
+                                 **chosen)
     wall = time.perf_counter() - started
     diag, kept = result.diagnostics, result.samples
     print(f"{spec}: {result.sampler}; {wall:.0f} s wall, {result.n_runs} runs "
@@ -297,7 +300,8 @@ def savings(spec: str, members: int, engine: str = "auto", rounds: int = 5) -> N
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--walkers", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--walkers", type=int, nargs="+",
+                        help="walker counts (default 64 256; --converge: the spec's)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--only", choices=sorted(SPECS), help="one model only")
     parser.add_argument("--spec", help="--converge/--savings: this spec instead of --only's")
@@ -309,7 +313,8 @@ def main() -> None:
                              "the one-process run, and print the speed-up")
     parser.add_argument("--converge", type=float, metavar="SECONDS",
                         help="try for a converged IIS posterior within SECONDS of wall time")
-    parser.add_argument("--moves", choices=MOVES, default="de", help="the sampler's moves")
+    parser.add_argument("--moves", choices=MOVES,
+                        help="the sampler's moves (default de; --converge: the spec's)")
     parser.add_argument("--engine", choices=SAMPLER_ENGINES, default="auto",
                         help="the engine the sampler runs the model with")
     parser.add_argument("--save", metavar="NPZ", help="--converge: write the chain here")
@@ -325,33 +330,35 @@ def main() -> None:
         os.sched_setaffinity(0, cpus)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     if args.converge:
-        converge(args.spec or SPECS[args.only or "IIS"], args.walkers[0], args.converge,
+        converge(args.spec or SPECS[args.only or "IIS"],
+                 args.walkers[0] if args.walkers else None, args.converge,
                  args.steps, moves=args.moves, engine=args.engine, workers=args.workers,
                  save=args.save, out=args.out)
         return
+    walkers, moves = args.walkers or [64, 256], args.moves or "de"
     if args.savings:
-        savings(args.spec or SPECS[args.only or "IIS"], args.walkers[0] // 2, args.engine)
+        savings(args.spec or SPECS[args.only or "IIS"], walkers[0] // 2, args.engine)
         return
     print(f"{'model':5} {'ndim':>4} {'walkers':>7} {'runs':>7} {'s':>7} {'runs/s':>8} "
           f"{'bare/s':>8} {'ratio':>5} {'accept':>6}")
     for name, spec in SPECS.items():
         if args.only and name != args.only:
             continue
-        for walkers in args.walkers:
+        for count in walkers:
             first, t0 = _other_ticks(), time.perf_counter()
-            m = measure(spec, walkers, args.steps, args.profile, engine=args.engine,
-                        moves=args.moves)
-            _row(name, walkers, m, _others(first, t0))
+            m = measure(spec, count, args.steps, args.profile, engine=args.engine,
+                        moves=moves)
+            _row(name, count, m, _others(first, t0))
             for cat, share in m.get("split", {}).items():
                 print(f"      {cat:26} {100 * share:5.1f} %")
             if args.workers > 1:
                 with ProcessPoolExecutor(args.workers) as ex:
                     ex.map(time.sleep, [(0,)] * args.workers)  # workers up, to count their CPU
                     first, t0 = _other_ticks(ex), time.perf_counter()
-                    mw = measure(spec, walkers, args.steps, executor=ex, engine=args.engine,
-                                 moves=args.moves)
+                    mw = measure(spec, count, args.steps, executor=ex, engine=args.engine,
+                                 moves=moves)
                     note = _others(first, t0, ex)
-                _row(name, walkers, mw, f", {args.workers} workers: "
+                _row(name, count, mw, f", {args.workers} workers: "
                      f"{mw['runs_per_s'] / m['runs_per_s']:.2f}x the one-process rate" + note)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 

@@ -17,6 +17,13 @@ Partial pooling (``pooled = true`` on a per-element parameter): the element
 values are drawn from ``Normal(mu, tau)`` truncated to the bounds; ``mu`` has
 the parameter's prior and ``tau`` a half-normal prior of scale
 ``pool_scale`` (default a quarter of the bounds' span).
+
+Prior-only parameters (``prior_only = true``): a model constant that acts
+on no fitted point, such as the size of a shock after the fit window. The
+data cannot inform it, so its posterior is its prior; it is sampled like
+any other (its draws carry its uncertainty into the predictive bands and the
+projections), and :func:`~sdkit.calibration.bayes_fit.calibrate_bayes`
+checks by simulation that it leaves every fitted point unchanged.
 """
 
 from __future__ import annotations
@@ -24,11 +31,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import special
 
-from sdkit.calibration.likelihood import PHI_LIMIT, Likelihood, log_likelihood
+from sdkit.calibration.likelihood import PHI_LIMIT, Likelihood, series_log_likelihood
 from sdkit.calibration.priors import Prior, uniform_prior
 from sdkit.calibration.problem import CalibrationProblem
 from sdkit.errors import SpecError
@@ -104,6 +112,11 @@ class BayesProblem:
         groups = tuple(self.groups) or tuple(TargetGroup(n, (n,)) for n in fitted)
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "pools", tuple(self.pools))
+        unseen = {q.name for q in p.parameters if q.prior_only}
+        for pool in self.pools:
+            if unseen & set(pool.members):
+                raise SpecError(f"{p.spec_path or 'problem'}: pooled parameter "
+                                f"{pool.name!r} cannot be prior_only")
         self._layout()
         self._windows()
         self._prior_plan()
@@ -174,6 +187,13 @@ class BayesProblem:
         """Number of model parameters (the first entries of ``theta``)."""
         return len(self.problem.parameters)
 
+    @cached_property
+    def expensive(self) -> np.ndarray:
+        """Positions in ``theta`` of the parameters whose change needs a model run:
+        the model parameters except the ``prior_only`` ones."""
+        return np.array([j for j, q in enumerate(self.problem.parameters) if not q.prior_only],
+                        int)
+
     def index(self, name: str) -> int:
         """Position of `name` in ``theta``."""
         return self.names.index(name)
@@ -187,20 +207,31 @@ class BayesProblem:
         for j, prior in self._prior_others:
             out += prior.logpdf(theta[:, j])
         for pool in self.pools:
-            mu = theta[:, self.index(f"{pool.name}::mu")]
-            tau = theta[:, self.index(f"{pool.name}::tau")]
-            out += pool.mu_prior.logpdf(mu) + _halfnormal_logpdf(tau, pool.tau_scale)
-            for m in pool.members:
-                j = self.index(m)
-                q = self.problem.parameters[j]
-                out += _truncnorm_logpdf(theta[:, j], mu, tau, q.lower, q.upper)
+            out += self._pool_term(theta, pool)
         for g in self.groups:
-            if g.likelihood.sigma is None:
-                s = theta[:, self.index(f"sigma::{g.name}")]
-                out += _halfnormal_logpdf(s, g.likelihood.sigma_prior)
-            if g.likelihood.ar1:
-                out += -math.log(2 * PHI_LIMIT)
+            out += self._noise_prior(theta, g)
         return np.where(inside & np.isfinite(out), out, -np.inf)
+
+    def _pool_term(self, theta: np.ndarray, pool: Pool) -> np.ndarray:
+        """The prior of a pool's mu and tau and of its members given them."""
+        mu = theta[:, self.index(f"{pool.name}::mu")]
+        tau = theta[:, self.index(f"{pool.name}::tau")]
+        out = pool.mu_prior.logpdf(mu) + _halfnormal_logpdf(tau, pool.tau_scale)
+        for m in pool.members:
+            j = self.index(m)
+            q = self.problem.parameters[j]
+            out = out + _truncnorm_logpdf(theta[:, j], mu, tau, q.lower, q.upper)
+        return out
+
+    def _noise_prior(self, theta: np.ndarray, g: TargetGroup) -> np.ndarray:
+        """The prior of a group's sampled noise scale and AR(1) coefficient."""
+        out = np.zeros(len(theta))
+        if g.likelihood.sigma is None:
+            out += _halfnormal_logpdf(theta[:, self.index(f"sigma::{g.name}")],
+                                      g.likelihood.sigma_prior)
+        if g.likelihood.ar1:
+            out += -math.log(2 * PHI_LIMIT)
+        return out
 
     def log_likelihood(self, theta: np.ndarray, sims: Mapping[str, np.ndarray]) -> np.ndarray:
         """Log likelihood of rows of `theta` given their simulated target values.
@@ -208,12 +239,106 @@ class BayesProblem:
         `sims` maps target name to an array (rows, n_times) at the target's times.
         """
         theta = np.atleast_2d(np.asarray(theta, float))
-        out = np.zeros(len(theta))
+        return self._group_likelihoods(theta, self.group_residuals(sims)).sum(axis=1)
+
+    @cached_property
+    def _buckets(self) -> tuple:
+        """The fitted series bucketed by likelihood and length, so that one density
+        call covers every series of a bucket whatever its group: per bucket the
+        likelihood, the group of each series, the (group, target) positions of its
+        series and a (series, groups) 0/1 matrix that sums them by group."""
+        buckets: dict = {}
+        for gi, g in enumerate(self.groups):
+            for ti, name in enumerate(g.targets):
+                key = (g.likelihood, len(self._data[name][0]))
+                buckets.setdefault(key, []).append((gi, ti))
+        out = []
+        for (lik, _), members in buckets.items():
+            of = np.array([gi for gi, _ in members])
+            out.append((lik, of, tuple(members),
+                        (of[:, None] == np.arange(len(self.groups))).astype(float)))
+        return tuple(out)
+
+    def _group_likelihoods(self, theta: np.ndarray, residuals) -> np.ndarray:
+        """(rows, groups): each target group's log likelihood (``-inf`` where a
+        residual is not finite); `residuals` as from :meth:`group_residuals`."""
+        noise = [self.noise(theta, g) for g in self.groups]
+        out = np.zeros((len(theta), len(self.groups)))
+        bad = np.zeros(out.shape, bool)
+        for lik, of, members, by_group in self._buckets:
+            r = np.stack([residuals[gi][ti] for gi, ti in members], axis=1)
+            sigma = np.column_stack([noise[gi][0] for gi in of])
+            phi = np.column_stack([noise[gi][1] for gi in of]) if lik.ar1 else None
+            per = series_log_likelihood(r, sigma, lik, phi)
+            finite = np.isfinite(per)
+            out += np.where(finite, per, 0.0) @ by_group
+            bad |= (~finite).astype(float) @ by_group > 0
+        return np.where(bad, -np.inf, out)
+
+    def group_residuals(self, sims: Mapping[str, np.ndarray]) -> list[list[np.ndarray]]:
+        """Per group (in :attr:`groups` order), its targets' residual rows
+        (:meth:`residuals`) of the simulated values `sims`."""
+        return [[self.residuals(name, sims[name]) for name in g.targets] for g in self.groups]
+
+    # -- blocks that need no model run ---------------------------------------------------
+    @cached_property
+    def cheap_blocks(self) -> tuple[np.ndarray, ...]:
+        """Positions in ``theta`` of the blocks whose density needs no model run.
+
+        One block per pool (its mu and tau), one per target group with a
+        sampled noise scale or AR(1) coefficient, and one per ``prior_only``
+        model parameter, in that order. Given the other model parameters and
+        their simulated series the blocks are conditionally independent:
+        :meth:`block_log_density` gives each one's share of the log posterior.
+        """
+        blocks = [np.array([self.index(f"{p.name}::mu"), self.index(f"{p.name}::tau")])
+                  for p in self.pools]
         for g in self.groups:
-            sigma, phi = self.noise(theta, g)
-            out += log_likelihood([self.residuals(name, sims[name]) for name in g.targets],
-                                  sigma, g.likelihood, phi)  # one call a group
-        return out
+            cols = [self.index(f"{k}::{g.name}") for k in g.likelihood.sampled]
+            if cols:
+                blocks.append(np.array(cols))
+        blocks += [np.array([j]) for j, q in enumerate(self.problem.parameters) if q.prior_only]
+        return tuple(blocks)
+
+    def block_log_density(self, theta: np.ndarray, residuals) -> np.ndarray:
+        """Each :attr:`cheap_blocks` block's terms of the log posterior, per row.
+
+        Parameters
+        ----------
+        theta : ndarray (rows, len(names))
+        residuals : list
+            :meth:`group_residuals` of the rows' simulated series.
+
+        Returns
+        -------
+        ndarray (rows, len(cheap_blocks))
+            The terms that depend on the block's coordinates (``-inf`` outside
+            their bounds); the log posterior is the sum of these and terms that
+            do not depend on them.
+        """
+        theta = np.atleast_2d(np.asarray(theta, float))
+        noisy = [j for j, g in enumerate(self.groups) if g.likelihood.sampled]
+        unseen = [j for j, q in enumerate(self.problem.parameters) if q.prior_only]
+        out = np.empty((len(theta), len(self.cheap_blocks)))
+        for b, p in enumerate(self.pools):
+            out[:, b] = self._pool_term(theta, p)
+        end = len(self.pools) + len(noisy)
+        out[:, len(self.pools):end] = self._group_likelihoods(theta, residuals)[:, noisy]
+        for b, j in enumerate(noisy, start=len(self.pools)):
+            out[:, b] += self._noise_prior(theta, self.groups[j])
+        for b, j in enumerate(unseen, start=end):
+            out[:, b] = self.priors[self.problem.parameters[j].name].logpdf(theta[:, j])
+        cols = np.concatenate(self.cheap_blocks)
+        outside = ((theta[:, cols] < self.lower[cols]) | (theta[:, cols] > self.upper[cols])) \
+            @ self.cheap_membership > 0
+        return np.where(outside | ~np.isfinite(out), -np.inf, out)
+
+    @cached_property
+    def cheap_membership(self) -> np.ndarray:
+        """(columns, blocks): 1 where the column is in the block; the columns are
+        those of :attr:`cheap_blocks` in block order (``np.concatenate(cheap_blocks)``)."""
+        of = np.concatenate([np.full(len(b), i) for i, b in enumerate(self.cheap_blocks)])
+        return (of[:, None] == np.arange(len(self.cheap_blocks))).astype(float)
 
     def noise(self, theta: np.ndarray, group) -> tuple[np.ndarray, np.ndarray | None]:
         """Noise scale and AR(1) coefficient (None without AR(1)) of `group`, per row of
@@ -256,14 +381,28 @@ class BayesProblem:
             in one batch and returns ``{target name: (rows, n_times)}``. It
             is called once per call, also with zero rows.
         """
+        return self.log_prob_residuals(theta, simulate)[0]
+
+    def log_prob_residuals(self, theta: np.ndarray, simulate) -> tuple:
+        """:meth:`log_prob`, and what it computed on the way.
+
+        Returns
+        -------
+        lp : ndarray (rows,)
+        ok : ndarray of bool (rows,)
+            Rows inside the prior's support: only these were run.
+        residuals : list
+            :meth:`group_residuals` of the rows `ok` (None when there is none).
+        """
         theta = np.atleast_2d(np.asarray(theta, float))
         lp = self.log_prior(theta)
         ok = np.isfinite(lp)
         sims = simulate(theta[ok, :self.n_model])  # called even with no rows (lockstep)
+        residuals = None
         if ok.any():
-            ll = self.log_likelihood(theta[ok], sims)
-            lp[ok] = lp[ok] + np.where(np.isfinite(ll), ll, -np.inf)
-        return lp
+            residuals = self.group_residuals(sims)
+            lp[ok] += self._group_likelihoods(theta[ok], residuals).sum(axis=1)
+        return lp, ok, residuals
 
     def sample_prior(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """`size` rows of ``theta`` drawn from the prior (pooled elements via mu, tau)."""

@@ -5,14 +5,17 @@
 starting from a small ball around the MAP point (``init = "map"``, default)
 or from prior draws (``init = "prior"``), and checks convergence with ArviZ
 (:mod:`sdkit.calibration.diagnostics`). Options (spec ``[fit] options`` or
-keywords): ``walkers`` (default ``max(32, 4 * ndim)``), ``steps`` (2000),
+keywords): ``walkers`` (default ``max(32, 4 * ndim)``; with ``"de-gibbs"``
+``ndim`` counts only the parameters that need a model run), ``steps`` (2000),
 ``burn`` (half the steps), ``init``, ``moves`` (``"de"``, the default,
-``"stretch"`` or ``"de-snooker"``, see :data:`~sdkit.calibration.mcmc.MOVES`),
+``"stretch"``, ``"de-snooker"`` or ``"de-gibbs"``, see
+:data:`~sdkit.calibration.mcmc.MOVES`),
 ``engine`` (``"auto"``, or ``"native"``: the opt-in Numba engine, much faster
 per run on IIS, see ``docs/bayesian_calibration.md``), ``until_converged``
 (false: when true, ``steps`` is the most to take; the chain is checked as it
-grows and sampling stops once its last three quarters pass every convergence
-check; the first quarter is the burn-in, see :data:`BURN_SHARE`),
+grows and sampling stops once it passes every convergence check after its
+burn-in, ten autocorrelation times but at most a quarter of the chain, see
+:func:`burn_in`),
 ``max_seconds`` (none: stop sampling after that many seconds from the call,
 MAP start included; the chain so far is kept and diagnosed, not marked
 interrupted), ``unbounded`` (true: moves are proposed in unbounded
@@ -66,7 +69,7 @@ from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
 from sdkit.io.progress import Progress
 
 __all__ = ["calibrate_bayes", "model_simulator", "fit_simulator", "fit_window_problem",
-           "BAYES_METHODS", "SAMPLER_ENGINES"]
+           "check_prior_only", "BAYES_METHODS", "SAMPLER_ENGINES"]
 
 BAYES_METHODS = ("map", "mcmc")
 _OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "engine",
@@ -74,13 +77,20 @@ _OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "
 #: with ``until_converged``, the chain is checked every this many steps (the full
 #: checks only once it has grown by a fifth since the last: ArviZ's cost grows with it)
 CHECK_EVERY = 50
-#: with ``until_converged``, the share of the chain discarded as burn-in. The walkers
-#: start in a small ball around the MAP point and spread over the posterior in a few
-#: autocorrelation times; the checks (split R-hat, which compares each walker's two
-#: halves, and the autocorrelation time) run on the rest, so a burn-in too short to
-#: reach stationarity fails them. Discarding half, as with a fixed step count, would
-#: need a third more steps for the same kept length.
+#: with ``until_converged``, the burn-in is :data:`BURN_TAUS` autocorrelation times
+#: (the largest, measured on the chain's second half), at most this share of the
+#: chain. The walkers start in a small ball around the MAP point and spread over the
+#: posterior in a few autocorrelation times (emcee's tutorial discards two); the
+#: checks (split R-hat, which compares each walker's two halves, and the
+#: autocorrelation time) run on the rest, so a burn-in too short to reach
+#: stationarity fails them. Discarding half, as with a fixed step count, would need
+#: more steps for the same kept length.
 BURN_SHARE = 0.25
+#: ... and the burn-in in autocorrelation times
+BURN_TAUS = 10
+#: a convergence check while sampling reads at most this many steps a walker (the
+#: chain thinned evenly); a pass is confirmed on every kept step before stopping
+CHECK_STEPS = 4000
 #: engines the sampler may run the model with (``native``: opt-in, needs Numba)
 SAMPLER_ENGINES = ("auto", "fast", "native")
 
@@ -158,7 +168,9 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
                         f"{', '.join(map(repr, bad))} for MAP/MCMC; expected "
                         f"{', '.join(sorted(_OPTIONS))}")
     ndim = len(bp.names)
-    walkers = _int_option(opts, "walkers", max(32, 4 * ndim), 2 * ndim + 2)
+    # DE within Gibbs: the ensemble moves span only the parameters that need a run
+    spans = len(bp.expensive) if opts.get("moves") == "de-gibbs" else ndim
+    walkers = _int_option(opts, "walkers", max(32, 4 * spans), 2 * spans + 2)
     steps = _int_option(opts, "steps", 2000, 1)
     out = {"walkers": walkers + walkers % 2, "steps": steps,
            "burn": _int_option(opts, "burn", steps // 2, 0),
@@ -186,26 +198,46 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
     return out
 
 
+def burn_in(n: int, chain) -> int:
+    """The burn-in of an ``until_converged`` chain of `n` steps: :data:`BURN_TAUS`
+    times its largest autocorrelation time on the second half, at most
+    :data:`BURN_SHARE` of it. `chain(discard, thin)` gives the chain."""
+    thin = max(1, (n - n // 2) // CHECK_STEPS)
+    tau = autocorr_time(chain(n // 2, thin)) * thin
+    cap = int(n * BURN_SHARE)
+    return cap if not np.all(np.isfinite(tau)) else min(cap, int(np.ceil(BURN_TAUS * tau.max())))
+
+
+def _passes(bp: BayesProblem, kept: np.ndarray) -> bool:
+    """The convergence checks on `kept` (the cheap one first; the acceptance is checked
+    on the whole chain afterwards)."""
+    return bool(np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept))) and diagnose(
+        kept, bp.names, np.full(kept.shape[1], 0.3)).converged
+
+
 class _Stopper:
     """``stop_when`` for :func:`run_mcmc`: True once the chain after its burn-in passes
     the convergence checks (``until_converged``) or ``max_seconds`` have passed since
-    `started`; :attr:`reason` says which (None while sampling goes on)."""
+    `started`; :attr:`reason` says which (None while sampling goes on) and
+    :attr:`burn` the burn-in the checks passed with."""
 
     def __init__(self, bp: BayesProblem, opts: dict, started: float):
         self.bp, self.started = bp, started
         self.limit, self.until = opts["max_seconds"], opts["until_converged"]
         self.last = 0
         self.reason: str | None = None
+        self.burn: int | None = None
 
     def __call__(self, n: int, chain) -> bool:
         if self.limit is not None and perf_counter() - self.started > self.limit:
             self.reason = f"stopped after max_seconds = {self.limit}"
         elif self.until and n >= max(2 * CHECK_EVERY, 1.2 * self.last):
             self.last = n
-            kept = chain(int(n * BURN_SHARE))
-            # the cheap check first; the acceptance is checked on the whole chain afterwards
-            if np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept)) and diagnose(
-                    kept, self.bp.names, np.full(kept.shape[1], 0.3)).converged:
+            burn = burn_in(n, chain)
+            thin = max(1, (n - burn) // CHECK_STEPS)
+            if _passes(self.bp, chain(burn, thin)) and (thin == 1 or _passes(self.bp,
+                                                                           chain(burn, 1))):
+                self.burn = burn
                 self.reason = "stopped when the checks passed"
         return self.reason is not None
 
@@ -237,6 +269,40 @@ def _start_theta(bp: BayesProblem, simulate) -> np.ndarray:
         if g.likelihood.ar1:
             theta[bp.index(f"phi::{g.name}")] = 0.0
     return theta
+
+
+def check_prior_only(bp: BayesProblem, simulate, x0: np.ndarray) -> None:
+    """Each ``prior_only`` parameter, set to either of its bounds in `x0` (model
+    parameters), leaves every fitted point unchanged (one ensemble run).
+
+    Raises
+    ------
+    SpecError
+        One line naming the parameter, the bound and the first fitted point it moves.
+    """
+    unseen = [j for j, q in enumerate(bp.problem.parameters) if q.prior_only]
+    if not unseen:
+        return
+    rows = [np.asarray(x0, float)]
+    for j in unseen:
+        for bound in (bp.problem.parameters[j].lower, bp.problem.parameters[j].upper):
+            rows.append(rows[0].copy())
+            rows[-1][j] = bound
+    res = bp.group_residuals(simulate(np.array(rows)))
+    for k, j in enumerate(unseen):
+        q = bp.problem.parameters[j]
+        for row, bound in ((1 + 2 * k, q.lower), (2 + 2 * k, q.upper)):
+            for g, group in zip(bp.groups, res):
+                for name, r in zip(g.targets, group):
+                    moved = ~((r[row] == r[0]) | (np.isnan(r[row]) & np.isnan(r[0])))
+                    if moved.any():
+                        target = next(t for t in bp.problem.targets if t.name == name)
+                        at = target.times[bp.fit_indices(name)[np.flatnonzero(moved)[0]]]
+                        raise SpecError(
+                            f"{bp.problem.spec_path or 'problem'}: parameter {q.name!r} is "
+                            f"prior_only but at its bound {bound:g} it changes the fitted "
+                            f"point {name} at {at:g}; a parameter the fit window sees must "
+                            "be fitted: remove prior_only")
 
 
 def _bands(bp: BayesProblem, draws: np.ndarray, simulate, seed) -> tuple:
@@ -296,6 +362,7 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
     fitting = Objective(fit_window_problem(bp.problem), executor=executor, engine=opts["engine"])
     simulate, predict = fit_simulator(bp, fitting), model_simulator(objective)
     theta0 = _start_theta(bp, simulate)
+    check_prior_only(bp, simulate, theta0[:bp.n_model])
     model_sha, data_sha = data_hashes(bp)
     rng = np.random.default_rng(seed)
     theta_map, map_runs, map_time = None, 0, 0.0
@@ -323,9 +390,12 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
                          stop_when=stopper, check_every=CHECK_EVERY)
     finally:
         bar.close()
-    half = len(chain.samples) // 2
-    burn = (int(len(chain.samples) * BURN_SHARE) if opts["until_converged"] else opts["burn"]
-            if len(chain.samples) == opts["steps"] else min(opts["burn"], half))
+    n = len(chain.samples)
+    if opts["until_converged"]:
+        burn = (stopper.burn if stopper.burn is not None
+                else burn_in(n, lambda d, t: chain.samples[d::t]) if n >= 4 else n // 4)
+    else:
+        burn = opts["burn"] if n == opts["steps"] else min(opts["burn"], n // 2)
     kept, lp = chain.samples[burn:], chain.log_prob[burn:]
     diag = diagnose(kept, bp.names, chain.acceptance, interrupted=chain.interrupted)
     notes = []

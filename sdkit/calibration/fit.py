@@ -351,6 +351,11 @@ def calibrate(problem: CalibrationProblem | str | os.PathLike, *, method: str | 
         problem = read_problem(problem)
     method = method or problem.method
     _check_arguments(method, workers, seed)
+    unseen = [p.name for p in problem.parameters if p.prior_only]
+    if unseen:
+        raise SpecError(f"{problem.spec_path or 'problem'}: parameter(s) {', '.join(unseen)} "
+                        f"are prior_only (no fitted point depends on them): {method} cannot "
+                        "fit them; use method = \"mcmc\", which draws them from their prior")
     seed_value = seed if seed is None or isinstance(seed, int | np.integer) else None
     opts = {**problem.options, **options}
     bar = _progress_bar(progress)

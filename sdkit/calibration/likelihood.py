@@ -32,7 +32,8 @@ from scipy import special
 
 from sdkit.errors import SpecError
 
-__all__ = ["Likelihood", "read_likelihood", "log_likelihood", "FAMILIES", "PHI_LIMIT"]
+__all__ = ["Likelihood", "read_likelihood", "log_likelihood", "series_log_likelihood",
+           "FAMILIES", "PHI_LIMIT"]
 
 FAMILIES = ("normal", "student_t")
 #: the AR(1) coefficient is sampled on (-PHI_LIMIT, PHI_LIMIT)
@@ -111,16 +112,42 @@ def read_likelihood(table: object, *, where: str) -> Likelihood:
 
 
 def _density(e: np.ndarray, scale: np.ndarray, lik: Likelihood) -> np.ndarray:
-    """Sum over points of the log density of `e` (members x points) with `scale`."""
+    """Log density of `e` (..., points) with `scale` (..., 1), summed over the points."""
+    n = e.shape[-1]
     z = e / scale
+    log_scale = n * np.log(scale[..., 0])
     if lik.family == "normal":
-        dens = -0.5 * z * z - np.log(scale) - 0.5 * math.log(2 * math.pi)
-    else:
-        nu = lik.nu
-        const = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) \
-            - 0.5 * math.log(nu * math.pi)
-        dens = const - np.log(scale) - (nu + 1) / 2 * np.log1p(z * z / nu)
-    return dens.sum(axis=1)
+        return -0.5 * (z * z).sum(axis=-1) - log_scale - n * 0.5 * math.log(2 * math.pi)
+    nu = lik.nu
+    const = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * math.log(nu * math.pi)
+    return n * const - log_scale - (nu + 1) / 2 * np.log1p(z * z / nu).sum(axis=-1)
+
+
+def series_log_likelihood(residuals: np.ndarray, sigma: np.ndarray, lik: Likelihood,
+                          phi: np.ndarray | None = None) -> np.ndarray:
+    """Log likelihood of each of several series of equal length, each with its own noise.
+
+    Parameters
+    ----------
+    residuals : ndarray (members, series, points)
+        Relative residuals in time order (NaN for a failed run).
+    sigma, phi : ndarray (members, series)
+        Noise scale and AR(1) coefficient (`phi` required when ``lik.ar1``).
+    lik : Likelihood
+
+    Returns
+    -------
+    ndarray (members, series)
+        NaN or ``-inf`` where a residual is not finite.
+    """
+    r = np.asarray(residuals, float)
+    scale = np.asarray(sigma, float)[:, :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not lik.ar1:
+            return _density(r, scale, lik)
+        p = np.asarray(phi, float)[:, :, None]
+        return _density(r[:, :, :1], scale / np.sqrt(1 - p * p), lik) \
+            + _density(r[:, :, 1:] - p * r[:, :, :-1], scale, lik)
 
 
 def log_likelihood(residuals, sigma: np.ndarray, lik: Likelihood,
@@ -147,13 +174,11 @@ def log_likelihood(residuals, sigma: np.ndarray, lik: Likelihood,
     series = ([np.atleast_2d(np.asarray(residuals, float))] if isinstance(residuals, np.ndarray)
               else [np.atleast_2d(np.asarray(r, float)) for r in residuals])
     sigma = np.asarray(sigma, float)[:, None]
-    if lik.ar1:  # every series' first point and its innovations, in one call each
-        phi = np.asarray(phi, float)[:, None]
-        innov = np.concatenate([r[:, 1:] - phi * r[:, :-1] for r in series], axis=1)
-        first = np.concatenate([r[:, :1] for r in series], axis=1)
-        out = _density(first, np.broadcast_to(sigma / np.sqrt(1 - phi * phi), first.shape),
-                       lik) + _density(innov, np.broadcast_to(sigma, innov.shape), lik)
-    else:
-        r = np.concatenate(series, axis=1)
-        out = _density(r, np.broadcast_to(sigma, r.shape), lik)
+    phi = None if phi is None else np.asarray(phi, float)[:, None]
+    out = np.zeros(len(sigma))
+    for length in {r.shape[1] for r in series}:  # series of one length in one call
+        r = np.stack([r for r in series if r.shape[1] == length], axis=1)
+        one = np.ones(r.shape[1])
+        out += series_log_likelihood(r, sigma * one, lik,
+                                     None if phi is None else phi * one).sum(axis=1)
     return np.where(np.isfinite(out), out, -np.inf)

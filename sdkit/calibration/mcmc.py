@@ -2,11 +2,13 @@
 
 * :func:`run_mcmc`: emcee's ensemble sampler with ``vectorize=True`` and
   one of :data:`MOVES`: differential evolution (``"de"``, emcee's
-  ``DEMove``), the affine-invariant stretch move (``"stretch"``), or DE
+  ``DEMove``), the affine-invariant stretch move (``"stretch"``), DE
   mixed with the DE-snooker update (``"de-snooker"``: each step is a DE
   step with probability 0.8 and a snooker step with 0.2: the snooker
   update of ter Braak & Vrugt 2008, Stat. Comput. 18:435-446, in the
-  weights of emcee's "Using different moves" tutorial). emcee moves the
+  weights of emcee's "Using different moves" tutorial), or DE on the model
+  parameters within Gibbs updates of the noise and pool parameters, which
+  need no model run (``"de-gibbs"``, :mod:`sdkit.calibration.gibbs`). emcee moves the
   walkers in groups (two halves; four quarters for a snooker step), each
   group's proposals depending on the others, so every step makes two (or
   four) calls of the log density, each with one group of walkers as the
@@ -38,9 +40,10 @@ __all__ = ["Chain", "run_mcmc", "run_map", "run_lockstep", "initial_walkers", "c
            "MOVES"]
 
 Simulate = Callable[[np.ndarray], Mapping[str, np.ndarray]]
-#: proposal moves: emcee's stretch move, its differential-evolution move, or DE mixed
-#: with DE-snooker steps (ter Braak & Vrugt 2008)
-MOVES = ("stretch", "de", "de-snooker")
+#: proposal moves: emcee's stretch move, its differential-evolution move, DE mixed
+#: with DE-snooker steps (ter Braak & Vrugt 2008), or DE on the model parameters within
+#: Gibbs updates of the rest (:mod:`sdkit.calibration.gibbs`)
+MOVES = ("stretch", "de", "de-snooker", "de-gibbs")
 #: the share of DE steps in the "de-snooker" mixture (emcee's moves tutorial)
 DE_SHARE = 0.8
 #: the chain's storage grows by at least this many steps at a time
@@ -88,6 +91,11 @@ class _LogProb:
         self.free = free
         self.n_runs = 0
         self.interrupted = False
+        #: with `keep` (set by a move that reuses them): the last call's rows inside the
+        #: prior, and their residuals (BayesProblem.log_prob_residuals)
+        self.keep = False
+        self.last_ok: np.ndarray | None = None
+        self.last_residuals: list | None = None
 
     def _sim(self, x: np.ndarray) -> Mapping[str, np.ndarray]:
         self.n_runs += len(x)
@@ -97,10 +105,12 @@ class _LogProb:
         if self.interrupted:
             return np.full(len(theta), -np.inf)
         try:
-            if self.free is None:
-                return self.bp.log_prob(theta, self._sim)
-            return self.bp.log_prob(self.free.to_x(theta), self._sim) \
-                + self.free.log_jacobian(theta)
+            x = theta if self.free is None else self.free.to_x(theta)
+            if self.keep:
+                lp, self.last_ok, self.last_residuals = self.bp.log_prob_residuals(x, self._sim)
+            else:
+                lp = self.bp.log_prob(x, self._sim)
+            return lp if self.free is None else lp + self.free.log_jacobian(theta)
         except KeyboardInterrupt:  # the step is rejected; the loop stops after it
             self.interrupted = True
             return np.full(len(theta), -np.inf)
@@ -138,9 +148,13 @@ def check_moves(moves: object, where: str = "") -> str:
     return moves
 
 
-def _moves(moves: str):
+def _moves(moves: str, logp: _LogProb):
     import emcee  # heavy: only for MCMC
 
+    if moves == "de-gibbs":
+        from sdkit.calibration.gibbs import DEGibbsMove
+
+        return DEGibbsMove(logp.bp, logp, logp.free)
     if moves == "stretch":
         return emcee.moves.StretchMove()
     if moves == "de-snooker":
@@ -190,9 +204,9 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
         Called with the step number after every step (progress bars).
     stop_when : callable, optional
         Called every `check_every` steps with the number of steps taken and a
-        function ``chain(discard=0)`` that returns the chain so far without its
-        first `discard` steps (steps, walkers, ndim); sampling stops (not
-        interrupted) when it returns True.
+        function ``chain(discard=0, thin=1)`` that returns the chain so far
+        without its first `discard` steps, every `thin`-th step (steps,
+        walkers, ndim); sampling stops (not interrupted) when it returns True.
     check_every : int, default 100
 
     Returns
@@ -209,7 +223,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     if free is not None:  # a start on a bound would sit at an infinity
         start = free.to_z(free.inside(start, np.random.default_rng(seed)))
     to_x = (lambda z: z) if free is None else free.to_x
-    sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True, moves=_moves(moves))
+    sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True, moves=_moves(moves, logp))
     state = emcee.State(start, random_state=np.random.RandomState(seed).get_state())
     started = time.perf_counter()
     interrupted = False
@@ -220,7 +234,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
             if on_step is not None:
                 on_step(i)
             if stop_when is not None and i % check_every == 0 \
-                    and stop_when(i, lambda d=0: to_x(sampler.get_chain(discard=d))):
+                    and stop_when(i, lambda d=0, t=1: to_x(sampler.get_chain(discard=d, thin=t))):
                 break
     except KeyboardInterrupt:
         interrupted = True

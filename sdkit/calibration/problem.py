@@ -74,6 +74,11 @@ class Parameter:
         None for a scalar constant, or to set every element to one value.
     profile : bool, default False
         Compute a profile-likelihood interval for it.
+    prior_only : bool, default False
+        It does not act on any fitted point (e.g. a shock after the fit
+        window): the data cannot inform it, so a Bayesian fit draws it from
+        its prior, and least squares refuses it (see
+        :mod:`sdkit.calibration.bayes`).
     """
 
     name: str
@@ -83,6 +88,7 @@ class Parameter:
     initial: float
     element: str | None = None
     profile: bool = False
+    prior_only: bool = False
 
     def __post_init__(self):
         for key in ("lower", "upper", "initial"):

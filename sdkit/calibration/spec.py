@@ -140,7 +140,7 @@ _FIT_KEYS = {"start", "stop", "method", "dt", "options"}
 _TARGET_KEYS = {"variable", "indicator", "series", "scale", "weight", "elements", "always_fit",
                 "likelihood"}  # likelihood: sdkit.calibration.bayes_spec
 _PARAMETER_KEYS = {"variable", "name", "lower", "upper", "initial", "profile", "per_element",
-                   "elements", "prior", "pooled", "pool_scale"}  # prior..: bayes_spec
+                   "elements", "prior", "pooled", "pool_scale", "prior_only"}  # prior..: bayes_spec
 
 
 def _read_parameters(path: Path, spec: Mapping, elements: Sequence[str]) -> list[Parameter]:
@@ -160,16 +160,18 @@ def _read_parameters(path: Path, spec: Mapping, elements: Sequence[str]) -> list
         if not lower <= initial <= upper:
             raise SpecError(f"{where}: initial {initial} is outside [{lower}, {upper}]")
         profile = _get(item, "profile", where, bool, False)
+        prior_only = _get(item, "prior_only", where, bool, False)
         per = _get(item, "per_element", where, bool, False)
         these = _get(item, "elements", where, list, list(elements) if per else [])
         if (per or "elements" in item) and not these:
             raise SpecError(f"{where}: per_element needs a top-level 'elements' list")
         _no_unknown_keys(item, _PARAMETER_KEYS, where)
         if these:
-            out += [Parameter(f"{name}[{e}]", variable, lower, upper, initial, str(e), profile)
-                    for e in these]
+            out += [Parameter(f"{name}[{e}]", variable, lower, upper, initial, str(e), profile,
+                              prior_only) for e in these]
         else:
-            out.append(Parameter(name, variable, lower, upper, initial, None, profile))
+            out.append(Parameter(name, variable, lower, upper, initial, None, profile,
+                                 prior_only))
     return out
 
 

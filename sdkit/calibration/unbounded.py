@@ -81,6 +81,14 @@ class Unbounded:
             out += np.sum(z[:, one], axis=1)
         return out
 
+    def log_jacobian_terms(self, z: np.ndarray) -> np.ndarray:
+        """``log |dx_j/dz_j|`` of each parameter (rows, ndim): :meth:`log_jacobian`
+        is their sum over the parameters."""
+        z = np.atleast_2d(np.asarray(z, float))
+        with np.errstate(over="ignore"):
+            both = np.log(self.span) - _softplus(z) - _softplus(-z)
+        return np.where(self.both, both, np.where(self.low_only | self.high_only, z, 0.0))
+
     def inside(self, x: np.ndarray, rng: np.random.Generator | None = None,
                margin: float = 1e-3) -> np.ndarray:
         """`x` moved strictly inside the bounds, where ``z`` is finite.

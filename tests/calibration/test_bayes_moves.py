@@ -11,7 +11,7 @@ from time import perf_counter
 import numpy as np
 import pytest
 from test_bayes_cli import SPEC, _spec
-from test_bayes_mcmc import TRUE_K, TRUE_S0, _bayes, counting_simulator, short_chain
+from test_bayes_mcmc import _bayes, counting_simulator, short_chain
 
 import sdkit.calibration.bayes_fit as bf
 from sdkit.calibration.bayes import BayesProblem
@@ -31,13 +31,23 @@ from sdkit.cli import main
 from sdkit.errors import InvalidValueError, SdkitWarning
 
 
+@pytest.fixture(scope="module")
+def decay_map():
+    return calibrate_bayes(_bayes(), method="map").point
+
+
 @pytest.mark.parametrize("moves", MOVES)
-def test_every_move_samples_the_posterior_and_is_named_in_the_record(moves):
+def test_every_move_samples_the_posterior_and_is_named_in_the_record(moves, decay_map):
+    """The short chain's 90 % intervals hold the posterior's mode and are about as wide
+    as the posterior (a 3,000-step chain: k 0.2422-0.2507 at 99 %, s0 115-128). The
+    truth (k = 0.25) sits near the posterior's 99.5 % point for these SYNTHETIC data,
+    so it is not the yardstick of a 200-step chain."""
     with pytest.warns(SdkitWarning, match="not converged"):
         result = calibrate_bayes(_bayes(), method="mcmc", seed=3, walkers=16, steps=200,
                                  burn=80, moves=moves)
-    lo, hi = result.interval(0.99).T
-    assert lo[0] < TRUE_K < hi[0] and lo[1] < TRUE_S0 < hi[1]
+    lo, hi = result.interval(0.9).T
+    assert np.all(lo[:2] < decay_map[:2]) and np.all(decay_map[:2] < hi[:2])
+    assert 0.003 < hi[0] - lo[0] < 0.012 and 4 < hi[1] - lo[1] < 16
     assert 0.15 < result.diagnostics.acceptance < 0.75
     assert result.sampler.startswith(f"emcee {moves} move")
 
@@ -135,7 +145,7 @@ def test_until_converged_stops_when_the_second_half_passes_every_check(monkeypat
     good = rng.standard_normal((4000, 8, 3))
 
     def at(chain):  # the stopper's arguments: steps taken, the chain on demand
-        return len(chain), lambda discard=0: chain[discard:]
+        return len(chain), lambda discard=0, thin=1: chain[discard::thin]
 
     assert not stop(*at(good[:99]))  # too short to check
     assert stop(*at(good))
@@ -147,6 +157,23 @@ def test_until_converged_stops_when_the_second_half_passes_every_check(monkeypat
     assert not any(stop(*at(apart[:n])) for n in (2000, 2300, 2400))
     assert len(checks) == 2  # 2000 and 2400 (>= 1.2 x 2000); 2300 skipped
     assert bf._stopper(bp, {"max_seconds": None, "until_converged": False}, 0.0) is None
+
+
+def test_burn_in_is_ten_autocorrelation_times_at_most_a_quarter_of_the_chain():
+    """SYNTHETIC AR(1) walkers: autocorrelation time (1 + phi) / (1 - phi), 9 steps for
+    phi = 0.8, so the burn-in of a long chain is about 90 steps."""
+    def walkers(phi: float, steps: int) -> np.ndarray:
+        e = np.random.default_rng(1).standard_normal((steps, 16, 2))
+        x = np.empty_like(e)
+        x[0] = e[0]
+        for t in range(1, steps):
+            x[t] = phi * x[t - 1] + np.sqrt(1 - phi * phi) * e[t]
+        return x
+
+    x = walkers(0.8, 20000)
+    assert 75 <= bf.burn_in(len(x), lambda d=0, t=1: x[d::t]) <= 105
+    slow = walkers(0.95, 400)  # tau 39 steps: ten of them are more than a quarter
+    assert bf.burn_in(len(slow), lambda d=0, t=1: slow[d::t]) == 100
 
 
 def test_until_converged_keeps_the_last_three_quarters_and_says_why_it_stopped():

@@ -29,6 +29,8 @@ def test_map_round_trips_and_its_jacobian_is_the_derivative():
         numeric += np.log(np.abs((free.to_x(z + step)[:, j] - free.to_x(z - step)[:, j])
                                  / (2 * h)))
     np.testing.assert_allclose(free.log_jacobian(z), numeric, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(free.log_jacobian_terms(z).sum(axis=1), free.log_jacobian(z),
+                               rtol=1e-12)
     assert np.all(np.isfinite(free.log_jacobian(np.full((1, 5), 700.0))))  # no overflow
 
 

@@ -1,0 +1,160 @@
+"""Differential evolution within Gibbs: :class:`DEGibbsMove` (moves ``"de-gibbs"``).
+
+Only the model parameters need a model run. The other sampled quantities
+(the noise scale and AR(1) coefficient of each target group, the location
+and spread of each pool) enter the posterior through the simulated series
+and the model parameters alone, and a ``prior_only`` model parameter
+changes no fitted point; given the rest, their blocks are conditionally
+independent (:attr:`BayesProblem.cheap_blocks
+<sdkit.calibration.bayes.BayesProblem.cheap_blocks>`). So each half-step of
+this move:
+
+1. proposes new model parameters for its half of the walkers with emcee's
+   differential-evolution move restricted to the parameters that need a run
+   (:attr:`BayesProblem.expensive <sdkit.calibration.bayes.BayesProblem.expensive>`;
+   the other coordinates are kept; the scale ``2.38 / sqrt(2 n)`` is that
+   of this block), runs them as ONE ensemble and accepts or rejects each
+   walker (Metropolis);
+2. then updates every cheap block of the same walkers :data:`SWEEPS` times
+   by differential evolution within the block (the difference of two
+   walkers of the other half, scale ``2.38 / sqrt(2 block size)``),
+   accepting each block of each walker by its own Metropolis ratio, which
+   needs only the walker's cached residuals: no model run.
+
+Each part is a Metropolis update of a conditional of the posterior whose
+proposal depends only on the other half of the ensemble, so the chain keeps
+the posterior invariant (Metropolis-within-Gibbs; ter Braak 2006, Stat.
+Comput. 16:239-249, for the DE proposal). What it buys: the expensive
+ensemble move works in the dimension of the parameters that need a run, and the noise
+parameters, which an ensemble move over all coordinates mixes as slowly as
+the rest, are refreshed every half-step for the cost of two density
+evaluations. The acceptance fraction reported is that of step 1.
+"""
+
+from __future__ import annotations
+
+import emcee
+import numpy as np
+
+from sdkit.calibration.bayes import BayesProblem
+from sdkit.calibration.unbounded import Unbounded
+
+__all__ = ["DEGibbsMove", "SWEEPS"]
+
+#: Metropolis updates of every cheap block after each half-step's model move
+SWEEPS = 1
+
+
+class DEGibbsMove(emcee.moves.DEMove):
+    """emcee move: DE on the model parameters, then Gibbs sweeps of the cheap blocks.
+
+    Parameters
+    ----------
+    bp : BayesProblem
+    logp : callable
+        The sampler's log density (:class:`sdkit.calibration.mcmc._LogProb`),
+        told to keep what it computed: after each call its ``last_ok`` marks the
+        rows inside the prior and ``last_residuals`` holds their residuals.
+    free : Unbounded or None
+        The sampling coordinates' map (None: the parameters' own).
+    sweeps : int
+    """
+
+    def __init__(self, bp: BayesProblem, logp, free: Unbounded | None, sweeps: int = SWEEPS):
+        super().__init__(live_dangerously=True)  # the walkers need only span the model block
+        self.bp, self.logp, self.free, self.sweeps = bp, logp, free, sweeps
+        self.blocks = bp.cheap_blocks
+        self.columns = np.concatenate(self.blocks) if self.blocks else np.zeros(0, int)
+        logp.keep = True
+        self.residuals: list | None = None  # per group, per target: (walkers, points)
+        self.at: np.ndarray | None = None  # the coordinates the residuals belong to
+        self.random = None
+
+    def setup(self, coords):
+        self.g0 = 2.38 / np.sqrt(2 * len(self.bp.expensive))
+
+    def get_proposal(self, s, c, random):
+        q, factors = super().get_proposal(s, c, random)
+        q[:, self.columns] = s[:, self.columns]
+        return q, factors
+
+    def _x(self, z: np.ndarray) -> np.ndarray:
+        return z if self.free is None else self.free.to_x(z)
+
+    def _refresh(self, model, state) -> None:
+        """Residuals of every walker's current position: one ensemble run."""
+        model.compute_log_prob_fn(state.coords)
+        self.residuals = self._last_residuals(np.ones(len(state.coords), bool))
+
+    def _last_residuals(self, rows: np.ndarray) -> list:
+        """Residuals of the last log-density call's `rows` (a mask over its rows;
+        NaN for a row outside the prior, which was not run)."""
+        ok, kept = self.logp.last_ok, self.logp.last_residuals
+        if ok[rows].all():  # the usual case: no row outside the prior
+            at = (np.cumsum(ok) - 1)[rows]
+            return [[r[at] for r in group] for group in kept]
+        where = np.flatnonzero(ok[rows])
+        at = (np.cumsum(ok) - 1)[rows][where]
+        out = []
+        for g, group in enumerate(self.bp.groups):
+            series = []
+            for t, name in enumerate(group.targets):
+                r = np.full((int(rows.sum()), len(self.bp.fit_indices(name))), np.nan)
+                if kept is not None:
+                    r[where] = kept[g][t][at]
+                series.append(r)
+            out.append(series)
+        return out
+
+    def propose(self, model, state):
+        if self.residuals is None or self.at is None or not np.array_equal(self.at, state.coords):
+            self._refresh(model, state)
+        self.random = model.random
+        state, accepted = super().propose(model, state)
+        self.at = state.coords.copy()
+        return state, accepted
+
+    def update(self, old_state, new_state, accepted, subset):
+        took = accepted[subset]  # rows of the proposal that were accepted
+        if took.any():
+            fresh = self._last_residuals(took)
+            into = np.flatnonzero(subset & accepted)
+            for cached, new in zip(self.residuals, fresh):
+                for c, n in zip(cached, new):
+                    c[into] = n
+        state = super().update(old_state, new_state, accepted, subset)
+        if self.blocks:
+            self._sweep(state, np.flatnonzero(subset), np.flatnonzero(~subset))
+        return state
+
+    def _density(self, z: np.ndarray, walkers: np.ndarray) -> np.ndarray:
+        """(walkers, blocks): each cheap block's log density, in the sampling coordinates."""
+        res = [[r[walkers] for r in group] for group in self.residuals]
+        out = self.bp.block_log_density(self._x(z), res)
+        if self.free is not None:
+            out += self.free.log_jacobian_terms(z)[:, self.columns] @ self.bp.cheap_membership
+        return out
+
+    def _sweep(self, state, half: np.ndarray, other: np.ndarray) -> None:
+        """Metropolis updates of every cheap block of the walkers `half`."""
+        random = self.random
+        z = state.coords[half].copy()
+        pool = state.coords[other]
+        current = self._density(z, half)
+        n = len(half)
+        for _ in range(self.sweeps):
+            proposal = z.copy()
+            for block in self.blocks:
+                j = random.randint(len(other), size=n)
+                k = (j + 1 + random.randint(len(other) - 1, size=n)) % len(other)
+                gamma = 2.38 / np.sqrt(2 * len(block))
+                proposal[:, block] += gamma * (pool[j][:, block] - pool[k][:, block])
+            new = self._density(proposal, half)
+            with np.errstate(invalid="ignore"):  # a block at -inf (a failed run) stays
+                take = (new - current > np.log(random.rand(*new.shape))) \
+                    & np.isfinite(current)
+            for b, block in enumerate(self.blocks):
+                z[np.ix_(take[:, b], block)] = proposal[np.ix_(take[:, b], block)]
+            state.log_prob[half] += np.where(take, new - current, 0.0).sum(axis=1)
+            current = np.where(take, new, current)
+        state.coords[half] = z
