@@ -38,7 +38,7 @@ within a wall-time budget (the engine's compile and the MAP start included):
 it samples with ``--walkers`` (the first count), ``--moves`` and ``--engine``
 (``--workers N``: N local processes) for at most ``--steps`` steps (give tens
 of thousands), checks the chain after its burn-in (ten autocorrelation times, at most the
-first quarter; :func:`sdkit.calibration.bayes_fit.burn_in`) at
+first quarter; :func:`sdkit.calibration.stopping.burn_in`) at
 steps 20 % apart (from step 100) and stops when every check passes or the
 budget is spent,
 then prints the worst R-hat and ESS (naming the parameters), the acceptance,

@@ -34,10 +34,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from scipy import special
 
-from sdkit.calibration.likelihood import PHI_LIMIT, Likelihood, series_log_likelihood
-from sdkit.calibration.priors import Prior, uniform_prior
+from sdkit.calibration.likelihood import PHI_LIMIT, GroupedLikelihood, Likelihood
+from sdkit.calibration.priors import Prior, halfnormal_logpdf, truncnorm_logpdf, uniform_prior
 from sdkit.calibration.problem import CalibrationProblem
 from sdkit.errors import SpecError
 
@@ -61,22 +60,6 @@ class TargetGroup:
     name: str
     targets: tuple[str, ...]
     likelihood: Likelihood = field(default_factory=Likelihood)
-
-
-def _halfnormal_logpdf(x: np.ndarray, scale: float) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = 0.5 * math.log(2 / math.pi) - math.log(scale) - 0.5 * (x / scale) ** 2
-    return np.where(x > 0, out, -np.inf)
-
-
-def _truncnorm_logpdf(x, mu, tau, lower, upper) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a, b = (lower - mu) / tau, (upper - mu) / tau
-        mass = special.ndtr(b) - special.ndtr(a)
-        out = -0.5 * ((x - mu) / tau) ** 2 - np.log(tau) - 0.5 * math.log(2 * math.pi) \
-            - np.log(mass)
-    ok = (tau > 0) & (x >= lower) & (x <= upper) & (mass > 0)
-    return np.where(ok, out, -np.inf)
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,18 +199,18 @@ class BayesProblem:
         """The prior of a pool's mu and tau and of its members given them."""
         mu = theta[:, self.index(f"{pool.name}::mu")]
         tau = theta[:, self.index(f"{pool.name}::tau")]
-        out = pool.mu_prior.logpdf(mu) + _halfnormal_logpdf(tau, pool.tau_scale)
+        out = pool.mu_prior.logpdf(mu) + halfnormal_logpdf(tau, pool.tau_scale)
         for m in pool.members:
             j = self.index(m)
             q = self.problem.parameters[j]
-            out = out + _truncnorm_logpdf(theta[:, j], mu, tau, q.lower, q.upper)
+            out = out + truncnorm_logpdf(theta[:, j], mu, tau, q.lower, q.upper)
         return out
 
     def _noise_prior(self, theta: np.ndarray, g: TargetGroup) -> np.ndarray:
         """The prior of a group's sampled noise scale and AR(1) coefficient."""
         out = np.zeros(len(theta))
         if g.likelihood.sigma is None:
-            out += _halfnormal_logpdf(theta[:, self.index(f"sigma::{g.name}")],
+            out += halfnormal_logpdf(theta[:, self.index(f"sigma::{g.name}")],
                                       g.likelihood.sigma_prior)
         if g.likelihood.ar1:
             out += -math.log(2 * PHI_LIMIT)
@@ -242,38 +225,14 @@ class BayesProblem:
         return self._group_likelihoods(theta, self.group_residuals(sims)).sum(axis=1)
 
     @cached_property
-    def _buckets(self) -> tuple:
-        """The fitted series bucketed by likelihood and length, so that one density
-        call covers every series of a bucket whatever its group: per bucket the
-        likelihood, the group of each series, the (group, target) positions of its
-        series and a (series, groups) 0/1 matrix that sums them by group."""
-        buckets: dict = {}
-        for gi, g in enumerate(self.groups):
-            for ti, name in enumerate(g.targets):
-                key = (g.likelihood, len(self._data[name][0]))
-                buckets.setdefault(key, []).append((gi, ti))
-        out = []
-        for (lik, _), members in buckets.items():
-            of = np.array([gi for gi, _ in members])
-            out.append((lik, of, tuple(members),
-                        (of[:, None] == np.arange(len(self.groups))).astype(float)))
-        return tuple(out)
+    def _grouped(self) -> GroupedLikelihood:
+        lengths = [[len(self._data[name][0]) for name in g.targets] for g in self.groups]
+        return GroupedLikelihood([g.likelihood for g in self.groups], lengths)
 
     def _group_likelihoods(self, theta: np.ndarray, residuals) -> np.ndarray:
         """(rows, groups): each target group's log likelihood (``-inf`` where a
         residual is not finite); `residuals` as from :meth:`group_residuals`."""
-        noise = [self.noise(theta, g) for g in self.groups]
-        out = np.zeros((len(theta), len(self.groups)))
-        bad = np.zeros(out.shape, bool)
-        for lik, of, members, by_group in self._buckets:
-            r = np.stack([residuals[gi][ti] for gi, ti in members], axis=1)
-            sigma = np.column_stack([noise[gi][0] for gi in of])
-            phi = np.column_stack([noise[gi][1] for gi in of]) if lik.ar1 else None
-            per = series_log_likelihood(r, sigma, lik, phi)
-            finite = np.isfinite(per)
-            out += np.where(finite, per, 0.0) @ by_group
-            bad |= (~finite).astype(float) @ by_group > 0
-        return np.where(bad, -np.inf, out)
+        return self._grouped(residuals, [self.noise(theta, g) for g in self.groups])
 
     def group_residuals(self, sims: Mapping[str, np.ndarray]) -> list[list[np.ndarray]]:
         """Per group (in :attr:`groups` order), its targets' residual rows

@@ -10,7 +10,9 @@ independent (:attr:`BayesProblem.cheap_blocks
 this move:
 
 1. proposes new model parameters for its half of the walkers with emcee's
-   differential-evolution move restricted to the parameters that need a run
+   differential-evolution proposal (``DEMove``, written out here so that it
+   can skip coordinates and keep each walker's residuals) restricted to the
+   parameters that need a run
    (:attr:`BayesProblem.expensive <sdkit.calibration.bayes.BayesProblem.expensive>`;
    the other coordinates are kept; the scale ``2.38 / sqrt(2 n)`` is that
    of this block), runs them as ONE ensemble and accepts or rejects each
@@ -33,7 +35,6 @@ evaluations. The acceptance fraction reported is that of step 1.
 
 from __future__ import annotations
 
-import emcee
 import numpy as np
 
 from sdkit.calibration.bayes import BayesProblem
@@ -45,8 +46,15 @@ __all__ = ["DEGibbsMove", "SWEEPS"]
 SWEEPS = 1
 
 
-class DEGibbsMove(emcee.moves.DEMove):
-    """emcee move: DE on the model parameters, then Gibbs sweeps of the cheap blocks.
+def _pairs(n: int, size: int, random) -> tuple[np.ndarray, np.ndarray]:
+    """`size` ordered pairs of distinct indices below `n`, uniform over all such pairs."""
+    j = random.randint(n, size=size)
+    return j, (j + 1 + random.randint(n - 1, size=size)) % n
+
+
+class DEGibbsMove:
+    """An emcee move (its ``propose(model, state)`` protocol): DE on the parameters that
+    need a run, then Gibbs sweeps of the cheap blocks.
 
     Parameters
     ----------
@@ -60,23 +68,17 @@ class DEGibbsMove(emcee.moves.DEMove):
     sweeps : int
     """
 
+    #: emcee's DE jitter: the stretch factor is ``g0 * (1 + SIGMA * N(0, 1))``
+    SIGMA = 1e-5
+
     def __init__(self, bp: BayesProblem, logp, free: Unbounded | None, sweeps: int = SWEEPS):
-        super().__init__(live_dangerously=True)  # the walkers need only span the model block
         self.bp, self.logp, self.free, self.sweeps = bp, logp, free, sweeps
         self.blocks = bp.cheap_blocks
         self.columns = np.concatenate(self.blocks) if self.blocks else np.zeros(0, int)
+        self.g0 = 2.38 / np.sqrt(2 * len(bp.expensive))
         logp.keep = True
         self.residuals: list | None = None  # per group, per target: (walkers, points)
         self.at: np.ndarray | None = None  # the coordinates the residuals belong to
-        self.random = None
-
-    def setup(self, coords):
-        self.g0 = 2.38 / np.sqrt(2 * len(self.bp.expensive))
-
-    def get_proposal(self, s, c, random):
-        q, factors = super().get_proposal(s, c, random)
-        q[:, self.columns] = s[:, self.columns]
-        return q, factors
 
     def _x(self, z: np.ndarray) -> np.ndarray:
         return z if self.free is None else self.free.to_x(z)
@@ -106,26 +108,41 @@ class DEGibbsMove(emcee.moves.DEMove):
             out.append(series)
         return out
 
+    def _proposal(self, s: np.ndarray, c: np.ndarray, random) -> np.ndarray:
+        """emcee's DE proposal for the walkers `s` from the other half `c`, in the
+        expensive coordinates only."""
+        j, k = _pairs(len(c), len(s), random)
+        gamma = self.g0 * (1 + self.SIGMA * random.randn(len(s), 1))
+        q = s + gamma * (c[j] - c[k])
+        q[:, self.columns] = s[:, self.columns]
+        return q
+
     def propose(self, model, state):
+        """One step: each half of the walkers in turn (emcee's red-blue scheme)."""
         if self.residuals is None or self.at is None or not np.array_equal(self.at, state.coords):
             self._refresh(model, state)
-        self.random = model.random
-        state, accepted = super().propose(model, state)
+        random = model.random
+        accepted = np.zeros(len(state.coords), bool)
+        split = np.arange(len(state.coords)) % 2
+        random.shuffle(split)
+        for half in (0, 1):
+            rows, other = np.flatnonzero(split == half), np.flatnonzero(split != half)
+            q = self._proposal(state.coords[rows], state.coords[other], random)
+            lp, _ = model.compute_log_prob_fn(q)
+            with np.errstate(invalid="ignore"):  # -inf - -inf: never accepted
+                take = lp - state.log_prob[rows] > np.log(random.rand(len(rows)))
+            if take.any():
+                fresh = self._last_residuals(take)
+                for cached, new in zip(self.residuals, fresh):
+                    for c, n in zip(cached, new):
+                        c[rows[take]] = n
+                state.coords[rows[take]] = q[take]
+                state.log_prob[rows[take]] = lp[take]
+                accepted[rows[take]] = True
+            if self.blocks:
+                self._sweep(state, rows, other, random)
         self.at = state.coords.copy()
         return state, accepted
-
-    def update(self, old_state, new_state, accepted, subset):
-        took = accepted[subset]  # rows of the proposal that were accepted
-        if took.any():
-            fresh = self._last_residuals(took)
-            into = np.flatnonzero(subset & accepted)
-            for cached, new in zip(self.residuals, fresh):
-                for c, n in zip(cached, new):
-                    c[into] = n
-        state = super().update(old_state, new_state, accepted, subset)
-        if self.blocks:
-            self._sweep(state, np.flatnonzero(subset), np.flatnonzero(~subset))
-        return state
 
     def _density(self, z: np.ndarray, walkers: np.ndarray) -> np.ndarray:
         """(walkers, blocks): each cheap block's log density, in the sampling coordinates."""
@@ -135,9 +152,8 @@ class DEGibbsMove(emcee.moves.DEMove):
             out += self.free.log_jacobian_terms(z)[:, self.columns] @ self.bp.cheap_membership
         return out
 
-    def _sweep(self, state, half: np.ndarray, other: np.ndarray) -> None:
+    def _sweep(self, state, half: np.ndarray, other: np.ndarray, random) -> None:
         """Metropolis updates of every cheap block of the walkers `half`."""
-        random = self.random
         z = state.coords[half].copy()
         pool = state.coords[other]
         current = self._density(z, half)
@@ -145,16 +161,15 @@ class DEGibbsMove(emcee.moves.DEMove):
         for _ in range(self.sweeps):
             proposal = z.copy()
             for block in self.blocks:
-                j = random.randint(len(other), size=n)
-                k = (j + 1 + random.randint(len(other) - 1, size=n)) % len(other)
+                j, k = _pairs(len(other), n, random)
                 gamma = 2.38 / np.sqrt(2 * len(block))
                 proposal[:, block] += gamma * (pool[j][:, block] - pool[k][:, block])
             new = self._density(proposal, half)
             with np.errstate(invalid="ignore"):  # a block at -inf (a failed run) stays
-                take = (new - current > np.log(random.rand(*new.shape))) \
-                    & np.isfinite(current)
+                gain = new - current
+                take = (gain > np.log(random.rand(*new.shape))) & np.isfinite(current)
             for b, block in enumerate(self.blocks):
                 z[np.ix_(take[:, b], block)] = proposal[np.ix_(take[:, b], block)]
-            state.log_prob[half] += np.where(take, new - current, 0.0).sum(axis=1)
+            state.log_prob[half] += np.where(take, gain, 0.0).sum(axis=1)
             current = np.where(take, new, current)
         state.coords[half] = z

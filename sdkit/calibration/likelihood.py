@@ -33,7 +33,7 @@ from scipy import special
 from sdkit.errors import SpecError
 
 __all__ = ["Likelihood", "read_likelihood", "log_likelihood", "series_log_likelihood",
-           "FAMILIES", "PHI_LIMIT"]
+           "GroupedLikelihood", "FAMILIES", "PHI_LIMIT"]
 
 FAMILIES = ("normal", "student_t")
 #: the AR(1) coefficient is sampled on (-PHI_LIMIT, PHI_LIMIT)
@@ -182,3 +182,58 @@ def log_likelihood(residuals, sigma: np.ndarray, lik: Likelihood,
         out += series_log_likelihood(r, sigma * one, lik,
                                      None if phi is None else phi * one).sum(axis=1)
     return np.where(np.isfinite(out), out, -np.inf)
+
+
+class GroupedLikelihood:
+    """The log likelihood of several groups of series, one density call per bucket.
+
+    A group's series share a likelihood and its noise (one ``[[targets]]``
+    entry); series of any groups with the same likelihood and length form a
+    bucket, evaluated in one :func:`series_log_likelihood` call and summed back
+    by group.
+
+    Parameters
+    ----------
+    likelihoods : sequence of Likelihood
+        One per group.
+    lengths : sequence of sequences of int
+        Per group, the number of points of each of its series.
+    """
+
+    def __init__(self, likelihoods, lengths):
+        buckets: dict = {}
+        for g, (lik, sizes) in enumerate(zip(likelihoods, lengths)):
+            for t, n in enumerate(sizes):
+                buckets.setdefault((lik, n), []).append((g, t))
+        self.n_groups = len(likelihoods)
+        self.buckets = []
+        for (lik, _), members in buckets.items():
+            of = np.array([g for g, _ in members])
+            self.buckets.append((lik, of, tuple(members),
+                                 (of[:, None] == np.arange(self.n_groups)).astype(float)))
+
+    def __call__(self, residuals, noise) -> np.ndarray:
+        """(members, groups) log likelihoods (``-inf`` where a residual is not finite).
+
+        Parameters
+        ----------
+        residuals : list
+            Per group, per series: residual rows (members, points).
+        noise : list
+            Per group: ``(sigma, phi)``, arrays (members,) (`phi` None without AR(1)).
+        """
+        out = bad = None
+        for lik, of, members, by_group in self.buckets:
+            r = np.stack([residuals[g][t] for g, t in members], axis=1)
+            sigma = np.column_stack([noise[g][0] for g in of])
+            phi = np.column_stack([noise[g][1] for g in of]) if lik.ar1 else None
+            per = series_log_likelihood(r, sigma, lik, phi)
+            finite = np.isfinite(per)
+            if out is None:
+                out = np.zeros((len(per), self.n_groups))
+                bad = np.zeros(out.shape, bool)
+            out += np.where(finite, per, 0.0) @ by_group
+            bad |= (~finite).astype(float) @ by_group > 0
+        if out is None:
+            return np.zeros((len(noise[0][0]) if noise else 0, self.n_groups))
+        return np.where(bad, -np.inf, out)

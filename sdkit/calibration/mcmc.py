@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sdkit.calibration.bayes import BayesProblem
+from sdkit.calibration.gibbs import DEGibbsMove
 from sdkit.calibration.unbounded import Unbounded
 from sdkit.errors import InvalidValueError
 
@@ -152,8 +153,6 @@ def _moves(moves: str, logp: _LogProb):
     import emcee  # heavy: only for MCMC
 
     if moves == "de-gibbs":
-        from sdkit.calibration.gibbs import DEGibbsMove
-
         return DEGibbsMove(logp.bp, logp, logp.free)
     if moves == "stretch":
         return emcee.moves.StretchMove()

@@ -42,7 +42,8 @@ from scipy import special
 
 from sdkit.errors import SpecError
 
-__all__ = ["Prior", "read_prior", "uniform_prior", "DISTRIBUTIONS", "MIN_MASS"]
+__all__ = ["Prior", "read_prior", "uniform_prior", "halfnormal_logpdf", "truncnorm_logpdf",
+           "DISTRIBUTIONS", "MIN_MASS"]
 
 #: distribution name -> (required keys, optional keys)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -242,3 +243,22 @@ def read_prior(table: object, *, name: str, lower: float, upper: float,
         return Prior(distribution, items, float(lower), float(upper), source, name)
     except SpecError as e:
         raise SpecError(f"{where}: {e}") from None
+
+
+def halfnormal_logpdf(x: np.ndarray, scale: float) -> np.ndarray:
+    """Log density of a half-normal of `scale` at `x` (``-inf`` where ``x <= 0``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 0.5 * math.log(2 / math.pi) - math.log(scale) - 0.5 * (x / scale) ** 2
+    return np.where(x > 0, out, -np.inf)
+
+
+def truncnorm_logpdf(x, mu, tau, lower, upper) -> np.ndarray:
+    """Log density at `x` of a normal (`mu`, `tau`) truncated to [`lower`, `upper`]
+    (``-inf`` outside it or where ``tau <= 0``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = (lower - mu) / tau, (upper - mu) / tau
+        mass = special.ndtr(b) - special.ndtr(a)
+        out = -0.5 * ((x - mu) / tau) ** 2 - np.log(tau) - 0.5 * math.log(2 * math.pi) \
+            - np.log(mass)
+    ok = (tau > 0) & (x >= lower) & (x <= upper) & (mass > 0)
+    return np.where(ok, out, -np.inf)

@@ -190,8 +190,6 @@ def test_prior_only_in_a_spec_bad_or_with_least_squares_is_one_line_exit_2(
     assert not out.exists()
 
 
-# emcee subtracts the walker's -inf from the proposals' -inf until it moves in
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_a_walker_starting_outside_the_prior_is_not_run_and_joins_the_others():
     """The level's prior covers [9, 11] inside its bounds [8, 12]; one walker starts at
     11.5, where the prior is 0: its residuals are unknown (NaN) until it moves in."""
