@@ -103,14 +103,19 @@ def _rates_simulator(bp: BayesProblem):
     return simulate
 
 
-@pytest.mark.parametrize("column", [0, 1, 2])
-def test_de_gibbs_draws_follow_the_exact_posterior(column):
-    """The level, its noise scale and the AR(1) coefficient: the draws' marginal CDF
-    against the exact one summed on a grid (Kolmogorov-Smirnov distance)."""
+@pytest.fixture(scope="module")
+def level_chain():
     bp = _level_problem()
     start = initial_walkers(bp, 16, np.random.default_rng(0),
                             center=np.array([10.0, 0.03, 0.3]))
-    chain = run_mcmc(bp, _level, start, steps=4000, seed=5, moves="de-gibbs")
+    return bp, run_mcmc(bp, _level, start, steps=3000, seed=5, moves="de-gibbs")
+
+
+@pytest.mark.parametrize("column", [0, 1, 2])
+def test_de_gibbs_draws_follow_the_exact_posterior(column, level_chain):
+    """The level, its noise scale and the AR(1) coefficient: the draws' marginal CDF
+    against the exact one summed on a grid (Kolmogorov-Smirnov distance)."""
+    bp, chain = level_chain
     draws = np.sort(chain.samples[500::7, :, column].ravel())
     axis, cdf = _cdf_on_grid(bp, column)
     ks = np.max(np.abs(np.interp(draws, axis, cdf) - np.arange(1, draws.size + 1) / draws.size))
@@ -144,12 +149,12 @@ def test_a_prior_only_parameter_is_drawn_from_its_prior_without_model_runs():
     check_prior_only(bp, _level, np.array([10.0, 0.5]))  # it moves no fitted point
     start = initial_walkers(bp, 16, np.random.default_rng(0),
                             center=np.array([10.0, 0.5, 0.03, 0.3]))
-    chain = run_mcmc(bp, _level, start, steps=3000, seed=6, moves="de-gibbs")
-    draws = np.sort(chain.samples[500::7, :, 1].ravel())
+    chain = run_mcmc(bp, _level, start, steps=2000, seed=6, moves="de-gibbs")
+    draws = np.sort(chain.samples[400::5, :, 1].ravel())
     exact = stats.truncnorm(-3.0, 7.0, loc=0.3, scale=0.1).cdf(draws)  # the prior on [0, 1]
     ks = np.max(np.abs(exact - np.arange(1, draws.size + 1) / draws.size))
     assert ks < 0.05, ks
-    level = np.sort(chain.samples[500::7, :, 0].ravel())
+    level = np.sort(chain.samples[400::5, :, 0].ravel())
     axis, cdf = _cdf_on_grid(_level_problem(), 0)
     ks = np.max(np.abs(np.interp(level, axis, cdf) - np.arange(1, level.size + 1) / level.size))
     assert ks < 0.05, ks
