@@ -171,11 +171,15 @@ class BayesProblem:
         return len(self.problem.parameters)
 
     @cached_property
+    def prior_only(self) -> np.ndarray:
+        """Positions in ``theta`` of the ``prior_only`` model parameters."""
+        return np.flatnonzero([q.prior_only for q in self.problem.parameters])
+
+    @cached_property
     def expensive(self) -> np.ndarray:
         """Positions in ``theta`` of the parameters whose change needs a model run:
         the model parameters except the ``prior_only`` ones."""
-        return np.array([j for j, q in enumerate(self.problem.parameters) if not q.prior_only],
-                        int)
+        return np.setdiff1d(np.arange(self.n_model), self.prior_only)
 
     def index(self, name: str) -> int:
         """Position of `name` in ``theta``."""
@@ -256,8 +260,17 @@ class BayesProblem:
             cols = [self.index(f"{k}::{g.name}") for k in g.likelihood.sampled]
             if cols:
                 blocks.append(np.array(cols))
-        blocks += [np.array([j]) for j, q in enumerate(self.problem.parameters) if q.prior_only]
+        blocks += [np.array([j]) for j in self.prior_only]
         return tuple(blocks)
+
+    @cached_property
+    def cheap_columns(self) -> np.ndarray:
+        """The positions of :attr:`cheap_blocks`, in block order."""
+        return np.concatenate(self.cheap_blocks) if self.cheap_blocks else np.zeros(0, int)
+
+    @cached_property
+    def _noisy(self) -> list[int]:  # the target groups with a sampled noise parameter
+        return [j for j, g in enumerate(self.groups) if g.likelihood.sampled]
 
     def block_log_density(self, theta: np.ndarray, residuals) -> np.ndarray:
         """Each :attr:`cheap_blocks` block's terms of the log posterior, per row.
@@ -276,8 +289,7 @@ class BayesProblem:
             do not depend on them.
         """
         theta = np.atleast_2d(np.asarray(theta, float))
-        noisy = [j for j, g in enumerate(self.groups) if g.likelihood.sampled]
-        unseen = [j for j, q in enumerate(self.problem.parameters) if q.prior_only]
+        noisy = self._noisy
         out = np.empty((len(theta), len(self.cheap_blocks)))
         for b, p in enumerate(self.pools):
             out[:, b] = self._pool_term(theta, p)
@@ -285,9 +297,9 @@ class BayesProblem:
         out[:, len(self.pools):end] = self._group_likelihoods(theta, residuals)[:, noisy]
         for b, j in enumerate(noisy, start=len(self.pools)):
             out[:, b] += self._noise_prior(theta, self.groups[j])
-        for b, j in enumerate(unseen, start=end):
+        for b, j in enumerate(self.prior_only, start=end):
             out[:, b] = self.priors[self.problem.parameters[j].name].logpdf(theta[:, j])
-        cols = np.concatenate(self.cheap_blocks)
+        cols = self.cheap_columns
         outside = ((theta[:, cols] < self.lower[cols]) | (theta[:, cols] > self.upper[cols])) \
             @ self.cheap_membership > 0
         return np.where(outside | ~np.isfinite(out), -np.inf, out)
@@ -312,7 +324,7 @@ class BayesProblem:
         """Relative residuals of target `name` in the fit window, in time order."""
         idx, obs, norm = self._data[name]
         s = np.atleast_2d(np.asarray(sim, float))[:, idx]
-        if self._group_of(name).likelihood.log:
+        if self._log[name]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(s > 0, np.log(obs) - np.log(np.where(s > 0, s, 1.0)), np.nan)
         return (s - obs) / norm
@@ -325,8 +337,9 @@ class BayesProblem:
         """The series' scale: mean |observed| in the fit window (relative residuals)."""
         return self._data[name][2]
 
-    def _group_of(self, name: str) -> TargetGroup:
-        return next(g for g in self.groups if name in g.targets)
+    @cached_property
+    def _log(self) -> dict[str, bool]:  # per fitted target: compared on logs
+        return {name: g.likelihood.log for g in self.groups for name in g.targets}
 
     def log_prob(self, theta: np.ndarray,
                  simulate: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> np.ndarray:

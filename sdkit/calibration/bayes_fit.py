@@ -217,8 +217,8 @@ def check_prior_only(bp: BayesProblem, simulate, x0: np.ndarray) -> None:
     SpecError
         One line naming the parameter, the bound and the first fitted point it moves.
     """
-    unseen = [j for j, q in enumerate(bp.problem.parameters) if q.prior_only]
-    if not unseen:
+    unseen = bp.prior_only
+    if not len(unseen):
         return
     rows = [np.asarray(x0, float)]
     for j in unseen:

@@ -61,7 +61,7 @@ class DEGibbsMove:
     bp : BayesProblem
     logp : callable
         The sampler's log density (:class:`sdkit.calibration.mcmc._LogProb`),
-        told to keep what it computed: after each call its ``last_ok`` marks the
+        made with ``keep=True``: after each call its ``last_ok`` marks the
         rows inside the prior and ``last_residuals`` holds their residuals.
     free : Unbounded or None
         The sampling coordinates' map (None: the parameters' own).
@@ -74,9 +74,8 @@ class DEGibbsMove:
     def __init__(self, bp: BayesProblem, logp, free: Unbounded | None, sweeps: int = SWEEPS):
         self.bp, self.logp, self.free, self.sweeps = bp, logp, free, sweeps
         self.blocks = bp.cheap_blocks
-        self.columns = np.concatenate(self.blocks) if self.blocks else np.zeros(0, int)
+        self.columns = bp.cheap_columns
         self.g0 = 2.38 / np.sqrt(2 * len(bp.expensive))
-        logp.keep = True
         self.residuals: list | None = None  # per group, per target: (walkers, points)
         self.at: np.ndarray | None = None  # the coordinates the residuals belong to
 

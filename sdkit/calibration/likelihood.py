@@ -173,15 +173,9 @@ def log_likelihood(residuals, sigma: np.ndarray, lik: Likelihood,
     """
     series = ([np.atleast_2d(np.asarray(residuals, float))] if isinstance(residuals, np.ndarray)
               else [np.atleast_2d(np.asarray(r, float)) for r in residuals])
-    sigma = np.asarray(sigma, float)[:, None]
-    phi = None if phi is None else np.asarray(phi, float)[:, None]
-    out = np.zeros(len(sigma))
-    for length in {r.shape[1] for r in series}:  # series of one length in one call
-        r = np.stack([r for r in series if r.shape[1] == length], axis=1)
-        one = np.ones(r.shape[1])
-        out += series_log_likelihood(r, sigma * one, lik,
-                                     None if phi is None else phi * one).sum(axis=1)
-    return np.where(np.isfinite(out), out, -np.inf)
+    one_group = GroupedLikelihood([lik], [[r.shape[1] for r in series]])
+    noise = (np.asarray(sigma, float), None if phi is None else np.asarray(phi, float))
+    return one_group([series], [noise])[:, 0]
 
 
 class GroupedLikelihood:

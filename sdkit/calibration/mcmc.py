@@ -86,15 +86,16 @@ class _LogProb:
     posterior's at their parameters times the map's Jacobian.
     """
 
-    def __init__(self, bp: BayesProblem, simulate: Simulate, free: Unbounded | None = None):
+    def __init__(self, bp: BayesProblem, simulate: Simulate, free: Unbounded | None = None,
+                 keep: bool = False):
         self.bp = bp
         self.simulate = simulate
         self.free = free
         self.n_runs = 0
         self.interrupted = False
-        #: with `keep` (set by a move that reuses them): the last call's rows inside the
+        #: with `keep` (for a move that reuses them): the last call's rows inside the
         #: prior, and their residuals (BayesProblem.log_prob_residuals)
-        self.keep = False
+        self.keep = keep
         self.last_ok: np.ndarray | None = None
         self.last_residuals: list | None = None
 
@@ -218,7 +219,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     check_moves(moves)
     walkers, ndim = start.shape
     free = Unbounded(bp.lower, bp.upper) if unbounded else None
-    logp = _LogProb(bp, simulate, free)
+    logp = _LogProb(bp, simulate, free, keep=moves == "de-gibbs")
     if free is not None:  # a start on a bound would sit at an infinity
         start = free.to_z(free.inside(start, np.random.default_rng(seed)))
     to_x = (lambda z: z) if free is None else free.to_x
