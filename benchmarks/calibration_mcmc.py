@@ -38,8 +38,9 @@ within a wall-time budget (the engine's compile and the MAP start included):
 it samples with ``--walkers`` (the first count), ``--moves`` and ``--engine``
 (``--workers N``: N local processes) for at most ``--steps`` steps (give tens
 of thousands), checks the chain after its burn-in (ten autocorrelation times, at most the
-first quarter; :func:`sdkit.calibration.stopping.burn_in`) at
-steps 20 % apart (from step 100) and stops when every check passes or the
+first quarter; :func:`sdkit.calibration.stopping.burn_in`) as
+:mod:`sdkit.calibration.stopping` does (a cheap screen every 5 % of growth,
+the ArviZ checks when it passes) and stops when every check passes or the
 budget is spent,
 then prints the worst R-hat and ESS (naming the parameters), the acceptance,
 the autocorrelation times and the coverage of the 90 % posterior predictive

@@ -335,7 +335,8 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
     else:
         burn = opts["burn"] if n == opts["steps"] else min(opts["burn"], n // 2)
     kept, lp = chain.samples[burn:], chain.log_prob[burn:]
-    diag = diagnose(kept, bp.names, chain.acceptance, interrupted=chain.interrupted)
+    diag = diagnose(kept, bp.names, chain.acceptance, interrupted=chain.interrupted,
+                    stats=stopper.stats_for(n, burn) if stopper else None)
     notes = []
     if not diag.converged:
         notes.append("MCMC not converged: " + "; ".join(diag.problems))

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Diagnostics", "diagnose", "to_inference_data", "import_arviz", "autocorr_time",
-           "RHAT_MAX", "ESS_MIN", "TAU_FACTOR", "ACCEPTANCE"]
+__all__ = ["Diagnostics", "diagnose", "chain_stats", "split_rhat", "to_inference_data",
+           "import_arviz", "autocorr_time", "RHAT_MAX", "ESS_MIN", "TAU_FACTOR", "ACCEPTANCE"]
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -113,17 +113,33 @@ class Diagnostics:
                                                         self.ess_tail, self.tau)}}
 
 
-def autocorr_time(samples: np.ndarray) -> np.ndarray:
+def autocorr_time(samples: np.ndarray, c: float = 5.0) -> np.ndarray:
     """emcee's integrated autocorrelation time (steps) per parameter of `samples`
-    (steps, walkers, ndim); NaN where it cannot be estimated."""
-    import emcee  # heavy: only for MCMC
+    (steps, walkers, ndim); NaN where it cannot be estimated.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return np.asarray(emcee.autocorr.integrated_time(samples, tol=0), float)
-        except (ValueError, FloatingPointError):
-            return np.full(samples.shape[2], np.nan)
+    The estimate of :func:`emcee.autocorr.integrated_time` (``tol=0``): the
+    walkers' mean normalised autocorrelation function, summed up to Sokal's
+    window (the first lag ``M >= c * tau(M)``). emcee computes it one walker
+    and parameter at a time (a Fourier transform each: 2,432 for IIS); this
+    does all walkers of a parameter in one transform, which the stopper's
+    frequent screens need. `tests/calibration/test_diagnostics.py` checks that
+    the two agree.
+    """
+    steps, _, ndim = samples.shape
+    out = np.full(ndim, np.nan)
+    if steps < 2:
+        return out
+    size = 2 * (1 << (steps - 1).bit_length())  # twice the next power of two, as emcee
+    lags = np.arange(steps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for d in range(ndim):
+            y = samples[:, :, d] - samples[:, :, d].mean(axis=0)
+            f = np.fft.rfft(y, n=size, axis=0)
+            acf = np.fft.irfft(f * np.conjugate(f), n=size, axis=0)[:steps]
+            taus = 2.0 * np.cumsum((acf / acf[0]).mean(axis=1)) - 1.0
+            inside = lags < c * taus
+            out[d] = taus[int(np.argmin(inside)) if inside.any() else steps - 1]
+    return out
 
 
 def _failing(names, bad: np.ndarray) -> str:
@@ -131,8 +147,56 @@ def _failing(names, bad: np.ndarray) -> str:
     return ", ".join(shown[:8]) + (f" and {len(shown) - 8} more" if len(shown) > 8 else "")
 
 
+def split_rhat(samples: np.ndarray) -> np.ndarray:
+    """Classic split R-hat per parameter, the larger of the draws' and the folded
+    draws' (``|x - median|``): numpy moments, no ranks.
+
+    A cheap screen, not a check: :func:`diagnose` uses ArviZ's rank-normalised
+    R-hat, which costs a sort of every parameter's draws. For a posterior
+    without heavy tails the two agree closely; the stopper
+    (:mod:`sdkit.calibration.stopping`) uses this one only to decide when the
+    ArviZ checks are worth running.
+
+    Parameters
+    ----------
+    samples : ndarray (steps, walkers, ndim)
+    """
+    steps = samples.shape[0]
+    h = steps // 2
+    if h < 2:
+        return np.full(samples.shape[2], np.nan)
+    halves = (samples[:h], samples[steps - h:])
+    median = np.median(samples[::max(1, steps // 200)], axis=(0, 1))  # of 200 steps: a centre
+
+    def rhat(parts) -> np.ndarray:
+        means = np.concatenate([q.mean(axis=0) for q in parts])  # (chains, ndim)
+        within = np.concatenate([q.var(axis=0, ddof=1) for q in parts]).mean(axis=0)
+        between = means.var(axis=0, ddof=1)  # B / n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(((h - 1) / h * within + between) / within)
+
+    return np.fmax(rhat(halves), rhat([np.abs(q - median) for q in halves]))
+
+
+def chain_stats(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rank-normalised split R-hat, bulk and tail ESS (ArviZ) and the autocorrelation
+    time per parameter of `samples` (steps, walkers, ndim); NaN below 4 steps."""
+    ndim = samples.shape[2]
+    if samples.shape[0] < 4:
+        nan = np.full(ndim, np.nan)
+        return nan, nan, nan, nan
+    az = import_arviz()
+    idata = to_inference_data(samples, [str(i) for i in range(ndim)])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        rhat = az.rhat(idata, method="rank")["theta"].to_numpy()
+        bulk = az.ess(idata, method="bulk")["theta"].to_numpy()
+        tail = az.ess(idata, method="tail")["theta"].to_numpy()
+    return rhat, bulk, tail, autocorr_time(samples)
+
+
 def diagnose(samples: np.ndarray, names, acceptance: np.ndarray, *,
-             interrupted: bool = False) -> Diagnostics:
+             interrupted: bool = False, stats: tuple | None = None) -> Diagnostics:
     """Check the kept part of a chain (burn-in already removed).
 
     Parameters
@@ -142,21 +206,13 @@ def diagnose(samples: np.ndarray, names, acceptance: np.ndarray, *,
     acceptance : ndarray (walkers,)
     interrupted : bool
         The run was stopped early: never converged.
+    stats : tuple, optional
+        :func:`chain_stats` of `samples`, when already computed (they cost a
+        sort and a Fourier transform of every parameter's draws).
     """
-    az = import_arviz()
     names = tuple(names)
     steps, walkers, ndim = samples.shape
-    nan = np.full(ndim, np.nan)
-    if steps >= 4:
-        idata = to_inference_data(samples, names)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            rhat = az.rhat(idata, method="rank")["theta"].to_numpy()
-            bulk = az.ess(idata, method="bulk")["theta"].to_numpy()
-            tail = az.ess(idata, method="tail")["theta"].to_numpy()
-        tau = autocorr_time(samples)
-    else:
-        rhat, bulk, tail, tau = nan, nan, nan, nan
+    rhat, bulk, tail, tau = chain_stats(samples) if stats is None else stats
     acc = float(np.mean(acceptance)) if len(acceptance) else float("nan")
     problems = []
     if interrupted:

@@ -1,12 +1,26 @@
 """When to stop sampling: :class:`Stopper` and the burn-in of a chain checked as it grows.
 
 :func:`~sdkit.calibration.bayes_fit.calibrate_bayes` with ``until_converged``
-checks the chain every :data:`CHECK_EVERY` steps (the full checks once it is
-a fifth longer than at the last check) and stops once the chain after its
-burn-in (:func:`burn_in`) passes every convergence check
+looks at the chain every :data:`CHECK_EVERY` steps and stops once the chain
+after its burn-in (:func:`burn_in`) passes every convergence check
 (:mod:`sdkit.calibration.diagnostics`); ``max_seconds`` stops it after that
-many seconds. A check reads at most :data:`CHECK_STEPS` evenly thinned steps
-a walker, and a pass is confirmed on every kept step before sampling stops.
+many seconds. The checks cost more than sampling between two looks (ArviZ
+sorts every parameter's draws), so they run in two stages:
+
+1. a screen, once the chain has grown by :data:`SCREEN_GROWTH` since the last
+   one: the burn-in, the kept steps against :data:`TAU_FACTOR` autocorrelation
+   times (the second half's, as for the burn-in) and the classic split R-hat
+   (:func:`~sdkit.calibration.diagnostics.split_rhat`, numpy moments) below
+   ``RHAT_MAX + SCREEN_MARGIN``;
+2. the checks themselves, when the screen passes (or, once the chain is
+   long enough, at the latest when it has grown by :data:`CHECK_GROWTH`
+   since they last ran): on at most
+   :data:`CHECK_STEPS` evenly thinned steps a walker, then, if those pass, on
+   every kept step. Their statistics are kept (:meth:`Stopper.stats_for`), so
+   the record does not compute them again.
+
+The screen only decides when to check: a chain is called converged only by
+the checks, on every kept step.
 """
 
 from __future__ import annotations
@@ -16,14 +30,28 @@ from time import perf_counter
 import numpy as np
 
 from sdkit.calibration.bayes import BayesProblem
-from sdkit.calibration.diagnostics import TAU_FACTOR, autocorr_time, diagnose
+from sdkit.calibration.diagnostics import (
+    RHAT_MAX,
+    TAU_FACTOR,
+    autocorr_time,
+    chain_stats,
+    diagnose,
+    split_rhat,
+)
 
 __all__ = ["Stopper", "stopper_for", "burn_in", "CHECK_EVERY", "CHECK_STEPS", "BURN_SHARE",
-           "BURN_TAUS"]
+           "BURN_TAUS", "TAU_STEPS", "SCREEN_GROWTH", "CHECK_GROWTH", "SCREEN_MARGIN"]
 
-#: with ``until_converged``, the chain is checked every this many steps (the full
-#: checks only once it has grown by a fifth since the last: ArviZ's cost grows with it)
+#: with ``until_converged``, the stopper looks at the chain every this many steps
 CHECK_EVERY = 50
+#: ... and screens it once it has grown by this factor since the last screen
+SCREEN_GROWTH = 1.05
+#: ... and runs the checks when the screen passes, or once the chain has grown by
+#: this factor since they last ran
+CHECK_GROWTH = 1.5
+#: the screen passes when every classic split R-hat is below ``RHAT_MAX`` plus this
+#: (on the IIS posterior the two differ by up to 0.005 for a skewed parameter)
+SCREEN_MARGIN = 0.005
 #: with ``until_converged``, the burn-in is :data:`BURN_TAUS` autocorrelation times
 #: (the largest, measured on the chain's second half), at most this share of the
 #: chain. The walkers start in a small ball around the MAP point and spread over the
@@ -37,24 +65,47 @@ BURN_SHARE = 0.25
 BURN_TAUS = 10
 #: a convergence check while sampling reads at most this many steps a walker (the
 #: chain thinned evenly); a pass is confirmed on every kept step before stopping
-CHECK_STEPS = 4000
+CHECK_STEPS = 1000
+#: the burn-in's autocorrelation times are measured on at most this many steps a
+#: walker (thinned further, a chain mixing in fewer steps than the thinning would
+#: look slower than it is)
+TAU_STEPS = 2000
+
+
+def _half_tau(n: int, chain) -> np.ndarray:
+    """The autocorrelation times (steps) of a chain of `n` steps, on its second half
+    thinned to at most :data:`TAU_STEPS` steps. `chain(discard, thin)` gives the chain."""
+    thin = max(1, (n - n // 2) // TAU_STEPS)
+    return autocorr_time(chain(n // 2, thin)) * thin
+
+
+def _burn(n: int, tau: np.ndarray) -> int:
+    cap = int(n * BURN_SHARE)
+    return cap if not np.all(np.isfinite(tau)) else min(cap, int(np.ceil(BURN_TAUS * tau.max())))
 
 
 def burn_in(n: int, chain) -> int:
     """The burn-in of an ``until_converged`` chain of `n` steps: :data:`BURN_TAUS`
     times its largest autocorrelation time on the second half, at most
     :data:`BURN_SHARE` of it. `chain(discard, thin)` gives the chain."""
-    thin = max(1, (n - n // 2) // CHECK_STEPS)
-    tau = autocorr_time(chain(n // 2, thin)) * thin
-    cap = int(n * BURN_SHARE)
-    return cap if not np.all(np.isfinite(tau)) else min(cap, int(np.ceil(BURN_TAUS * tau.max())))
+    return _burn(n, _half_tau(n, chain))
 
 
-def _passes(bp: BayesProblem, kept: np.ndarray) -> bool:
-    """The convergence checks on `kept` (the cheap one first; the acceptance is checked
-    on the whole chain afterwards)."""
-    return bool(np.all(len(kept) >= TAU_FACTOR * autocorr_time(kept))) and diagnose(
-        kept, bp.names, np.full(kept.shape[1], 0.3)).converged
+def _screen(kept: np.ndarray, steps: int, tau: np.ndarray) -> tuple[bool, bool]:
+    """The cheap stage: whether the `steps` kept are :data:`TAU_FACTOR`
+    autocorrelation times `tau` (the second half's), and whether every classic
+    split R-hat of `kept` (the kept steps, thinned) is low."""
+    if not np.all(steps >= TAU_FACTOR * tau):
+        return False, False
+    return True, bool(np.all(split_rhat(kept) < RHAT_MAX + SCREEN_MARGIN))
+
+
+def _checked(bp: BayesProblem, kept: np.ndarray) -> tuple | None:
+    """:func:`~sdkit.calibration.diagnostics.chain_stats` of `kept` when it passes
+    every check but the acceptance (checked on the whole chain afterwards), else None."""
+    stats = chain_stats(kept)
+    ok = diagnose(kept, bp.names, np.full(kept.shape[1], 0.3), stats=stats).converged
+    return stats if ok else None
 
 
 class Stopper:
@@ -69,22 +120,37 @@ class Stopper:
     def __init__(self, bp: BayesProblem, opts: dict, started: float):
         self.bp, self.started = bp, started
         self.limit, self.until = opts["max_seconds"], opts["until_converged"]
-        self.last = 0
+        self.screened = self.checked = 0  # chain lengths at the last screen and check
         self.reason: str | None = None
         self.burn: int | None = None
+        self._stats: tuple | None = None  # (steps, chain_stats of the kept steps)
 
     def __call__(self, n: int, chain) -> bool:
         if self.limit is not None and perf_counter() - self.started > self.limit:
             self.reason = f"stopped after max_seconds = {self.limit}"
-        elif self.until and n >= max(2 * CHECK_EVERY, 1.2 * self.last):
-            self.last = n
-            burn = burn_in(n, chain)
+        elif self.until and n >= max(2 * CHECK_EVERY, SCREEN_GROWTH * self.screened):
+            self.screened = n
+            tau = _half_tau(n, chain)
+            burn = _burn(n, tau)
             thin = max(1, (n - burn) // CHECK_STEPS)
-            if _passes(self.bp, chain(burn, thin)) and (thin == 1 or _passes(self.bp,
-                                                                           chain(burn, 1))):
-                self.burn = burn
-                self.reason = "stopped when the checks passed"
+            kept = chain(burn, thin)
+            long_enough, low_rhat = _screen(kept, n - burn, tau)
+            if long_enough and (low_rhat or n >= CHECK_GROWTH * self.checked):
+                self.checked = n
+                stats = _checked(self.bp, kept)
+                if stats is not None and thin > 1:
+                    stats = _checked(self.bp, chain(burn, 1))
+                if stats is not None:
+                    self.burn, self._stats = burn, (n, stats)
+                    self.reason = "stopped when the checks passed"
         return self.reason is not None
+
+    def stats_for(self, n: int, burn: int) -> tuple | None:
+        """The statistics of the checks that stopped a chain of `n` steps with this
+        `burn` (for :func:`~sdkit.calibration.diagnostics.diagnose`), else None."""
+        if self._stats is None or (self._stats[0], self.burn) != (n, burn):
+            return None
+        return self._stats[1]
 
 
 def stopper_for(bp: BayesProblem, opts: dict, started: float) -> Stopper | None:

@@ -11,6 +11,7 @@ import pytest
 from test_bayes_cli import SPEC, _spec
 from test_bayes_mcmc import _bayes, counting_simulator, short_chain
 
+from sdkit.calibration import diagnostics, stopping
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.bayes_fit import (
     calibrate_bayes,
@@ -136,6 +137,21 @@ def test_until_converged_keeps_the_last_three_quarters_and_says_why_it_stopped()
                                  until_converged=True)
     assert result.burn == 75 and result.samples.shape[0] == 225  # never passed: all steps
     assert "stopped" not in result.sampler
+
+
+def test_until_converged_records_the_statistics_of_the_checks_that_stopped_it(monkeypatch):
+    """The record's R-hat, ESS and autocorrelation times are those the stopper computed
+    on the whole kept chain when it stopped: ArviZ runs once on it, not twice."""
+    seen = []
+    real = stopping.chain_stats
+    monkeypatch.setattr(stopping, "chain_stats", lambda kept: seen.append(len(kept)) or real(kept))
+    monkeypatch.setattr(diagnostics, "chain_stats",
+                        lambda kept: pytest.fail("the record computed the statistics again"))
+    result = calibrate_bayes(_bayes(), method="mcmc", seed=2, walkers=16, steps=20000,
+                             until_converged=True)
+    assert "stopped when the checks passed" in result.sampler
+    assert result.diagnostics.converged and seen[-1] == len(result.samples)
+    assert result.burn + len(result.samples) < 20000
 
 
 def test_max_seconds_stops_sampling_keeps_the_chain_and_is_not_converged():

@@ -6,49 +6,93 @@ from __future__ import annotations
 from time import perf_counter
 
 import numpy as np
+import pytest
 from test_bayes_mcmc import _bayes
 
 from sdkit.calibration import stopping
-from sdkit.calibration.diagnostics import diagnose
 
 
-def test_until_converged_stops_when_the_second_half_passes_every_check(monkeypatch):
+def _walkers(phi: float, steps: int) -> np.ndarray:
+    """SYNTHETIC AR(1) walkers (16 of them, 2 parameters), unit variance."""
+    e = np.random.default_rng(1).standard_normal((steps, 16, 2))
+    x = np.empty_like(e)
+    x[0] = e[0]
+    for t in range(1, steps):
+        x[t] = phi * x[t - 1] + np.sqrt(1 - phi * phi) * e[t]
+    return x
+
+
+def _at(chain):  # the stopper's arguments: steps taken, the chain on demand
+    return len(chain), lambda discard=0, thin=1: chain[discard::thin]
+
+
+def test_until_converged_stops_when_the_second_half_passes_every_check():
     """The stopper on SYNTHETIC chains: independent draws pass, a chain whose walkers
-    sit apart does not; the full checks run only on a chain a fifth longer than at
-    the last check."""
+    sit apart does not."""
     bp = _bayes()
     opts = {"max_seconds": None, "until_converged": True}
     stop = stopping.stopper_for(bp, opts, perf_counter())
-    rng = np.random.default_rng(5)
-    good = rng.standard_normal((4000, 8, 3))
-
-    def at(chain):  # the stopper's arguments: steps taken, the chain on demand
-        return len(chain), lambda discard=0, thin=1: chain[discard::thin]
-
-    assert not stop(*at(good[:99]))  # too short to check
-    assert stop(*at(good))
+    good = np.random.default_rng(5).standard_normal((4000, 8, 3))
+    assert not stop(*_at(good[:99]))  # too short to check
+    assert stop(*_at(good)) and stop.burn is not None
     apart = good.copy()
     apart[:, :4, 1] += 3.0
-    checks = []
-    monkeypatch.setattr(stopping, "diagnose", lambda *a, **k: checks.append(1) or diagnose(*a, **k))
     stop = stopping.stopper_for(bp, opts, perf_counter())
-    assert not any(stop(*at(apart[:n])) for n in (2000, 2300, 2400))
-    assert len(checks) == 2  # 2000 and 2400 (>= 1.2 x 2000); 2300 skipped
+    assert not any(stop(*_at(apart[:n])) for n in (2000, 2400, 4000))
     assert stopping.stopper_for(bp, {"max_seconds": None, "until_converged": False}, 0.0) is None
+
+
+@pytest.mark.parametrize(("shift", "checked"), [
+    (3.0, [2000, 3000]),  # R-hat fails the screen: the checks at the latest every 1.5 x
+    (0.0, [2000, 2100, 2205, 2400, 3000]),  # the screen passes: the checks at each screen
+])
+def test_checks_run_when_the_screen_passes_or_the_chain_grew_by_half(monkeypatch, shift,
+                                                                    checked):
+    """SYNTHETIC chains. The screen runs every 5 % of growth (2000, 2100, 2205, 2400,
+    3000; not 2150 or 2300); the ArviZ checks (made to fail here, to count them) run
+    on a screen that passes, or at the latest once the chain is half as long again."""
+    bp = _bayes()
+    chain = np.random.default_rng(5).standard_normal((3000, 8, 3))
+    chain[:, :4, 1] += shift
+    screens, checks = [], []
+    real_screen = stopping._screen
+    monkeypatch.setattr(stopping, "_screen",
+                        lambda *a: screens.append(1) or real_screen(*a))
+
+    def failing(kept):  # R-hat 1.5: never converged
+        checks.append(len(kept))
+        n = kept.shape[2]
+        return np.full(n, 1.5), np.full(n, 1e4), np.full(n, 1e4), np.ones(n)
+
+    monkeypatch.setattr(stopping, "chain_stats", failing)
+    stop = stopping.stopper_for(bp, {"max_seconds": None, "until_converged": True},
+                                perf_counter())
+    seen = []
+    for n in (2000, 2100, 2150, 2205, 2300, 2400, 3000):
+        before = len(checks)
+        assert not stop(*_at(chain[:n]))
+        if len(checks) > before:
+            seen.append(n)
+    assert len(screens) == 5 and seen == checked
+
+
+def test_no_arviz_checks_before_fifty_autocorrelation_times_are_kept(monkeypatch):
+    """SYNTHETIC AR(1) walkers (phi 0.95, tau 39 steps): up to 1,500 steps fewer than
+    50 autocorrelation times are kept, so the screen stops there however often the
+    chain is looked at."""
+    bp = _bayes()
+    monkeypatch.setattr(stopping, "chain_stats",
+                        lambda kept: pytest.fail("ArviZ checks on a chain too short"))
+    stop = stopping.stopper_for(bp, {"max_seconds": None, "until_converged": True},
+                                perf_counter())
+    x = _walkers(0.95, 1500)
+    assert not any(stop(*_at(x[:n])) for n in range(100, 1501, 50))
 
 
 def test_burn_in_is_ten_autocorrelation_times_at_most_a_quarter_of_the_chain():
     """SYNTHETIC AR(1) walkers: autocorrelation time (1 + phi) / (1 - phi), 9 steps for
     phi = 0.8, so the burn-in of a long chain is about 90 steps."""
-    def walkers(phi: float, steps: int) -> np.ndarray:
-        e = np.random.default_rng(1).standard_normal((steps, 16, 2))
-        x = np.empty_like(e)
-        x[0] = e[0]
-        for t in range(1, steps):
-            x[t] = phi * x[t - 1] + np.sqrt(1 - phi * phi) * e[t]
-        return x
-
-    x = walkers(0.8, 20000)
+    x = _walkers(0.8, 20000)
     assert 75 <= stopping.burn_in(len(x), lambda d=0, t=1: x[d::t]) <= 105
-    slow = walkers(0.95, 400)  # tau 39 steps: ten of them are more than a quarter
+    slow = _walkers(0.95, 400)  # tau 39 steps: ten of them are more than a quarter
     assert stopping.burn_in(len(slow), lambda d=0, t=1: slow[d::t]) == 100
