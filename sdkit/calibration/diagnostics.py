@@ -121,21 +121,25 @@ def autocorr_time(samples: np.ndarray, c: float = 5.0) -> np.ndarray:
     walkers' mean normalised autocorrelation function, summed up to Sokal's
     window (the first lag ``M >= c * tau(M)``). emcee computes it one walker
     and parameter at a time (a Fourier transform each: 2,432 for IIS); this
-    does all walkers of a parameter in one transform, which the stopper's
-    frequent screens need. `tests/calibration/test_diagnostics.py` checks that
-    the two agree.
+    does all walkers of a parameter in one transform (scipy's, on every
+    CPU), which the stopper's frequent screens need.
+    ``tests/calibration/test_diagnostics.py`` checks that the two agree.
     """
+    from scipy import fft  # heavy: only for MCMC
+
     steps, _, ndim = samples.shape
     out = np.full(ndim, np.nan)
     if steps < 2:
         return out
-    size = 2 * (1 << (steps - 1).bit_length())  # twice the next power of two, as emcee
+    # zero-padded to at least 2 steps - 1: the linear autocorrelation, as emcee's
+    # padding to twice the next power of two gives, in a shorter transform
+    size = fft.next_fast_len(2 * steps - 1, real=True)
     lags = np.arange(steps)
     with np.errstate(divide="ignore", invalid="ignore"):
         for d in range(ndim):
             y = samples[:, :, d] - samples[:, :, d].mean(axis=0)
-            f = np.fft.rfft(y, n=size, axis=0)
-            acf = np.fft.irfft(f * np.conjugate(f), n=size, axis=0)[:steps]
+            f = fft.rfft(y, n=size, axis=0, workers=-1)
+            acf = fft.irfft(f * np.conjugate(f), n=size, axis=0, workers=-1)[:steps]
             taus = 2.0 * np.cumsum((acf / acf[0]).mean(axis=1)) - 1.0
             inside = lags < c * taus
             out[d] = taus[int(np.argmin(inside)) if inside.any() else steps - 1]

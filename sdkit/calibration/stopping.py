@@ -9,7 +9,8 @@ sorts every parameter's draws), so they run in two stages:
 
 1. a screen, once the chain has grown by :data:`SCREEN_GROWTH` since the last
    one: the burn-in, the kept steps against :data:`TAU_FACTOR` autocorrelation
-   times (the second half's, as for the burn-in) and the classic split R-hat
+   times (the second half's, as for the burn-in, measured again once the
+   chain has grown by :data:`TAU_GROWTH`) and the classic split R-hat
    (:func:`~sdkit.calibration.diagnostics.split_rhat`, numpy moments) below
    ``RHAT_MAX + SCREEN_MARGIN``;
 2. the checks themselves, when the screen passes (or, once the chain is
@@ -40,7 +41,7 @@ from sdkit.calibration.diagnostics import (
 )
 
 __all__ = ["Stopper", "stopper_for", "burn_in", "CHECK_EVERY", "CHECK_STEPS", "BURN_SHARE",
-           "BURN_TAUS", "TAU_STEPS", "SCREEN_GROWTH", "CHECK_GROWTH", "SCREEN_MARGIN"]
+           "BURN_TAUS", "TAU_STEPS", "TAU_GROWTH", "SCREEN_GROWTH", "CHECK_GROWTH", "SCREEN_MARGIN"]
 
 #: with ``until_converged``, the stopper looks at the chain every this many steps
 CHECK_EVERY = 50
@@ -66,6 +67,9 @@ BURN_TAUS = 10
 #: a convergence check while sampling reads at most this many steps a walker (the
 #: chain thinned evenly); a pass is confirmed on every kept step before stopping
 CHECK_STEPS = 1000
+#: the screen measures the autocorrelation times again once the chain has grown by
+#: this factor (and before the checks); between, it uses the last estimate
+TAU_GROWTH = 1.2
 #: the burn-in's autocorrelation times are measured on at most this many steps a
 #: walker (thinned further, a chain mixing in fewer steps than the thinning would
 #: look slower than it is)
@@ -124,18 +128,20 @@ class Stopper:
         self.reason: str | None = None
         self.burn: int | None = None
         self._stats: tuple | None = None  # (steps, chain_stats of the kept steps)
+        self._tau, self._tau_at = np.full(len(bp.names), np.nan), 0  # and the chain's length
 
     def __call__(self, n: int, chain) -> bool:
         if self.limit is not None and perf_counter() - self.started > self.limit:
             self.reason = f"stopped after max_seconds = {self.limit}"
         elif self.until and n >= max(2 * CHECK_EVERY, SCREEN_GROWTH * self.screened):
             self.screened = n
-            tau = _half_tau(n, chain)
-            burn = _burn(n, tau)
-            thin = max(1, (n - burn) // CHECK_STEPS)
-            kept = chain(burn, thin)
-            long_enough, low_rhat = _screen(kept, n - burn, tau)
+            if n >= TAU_GROWTH * self._tau_at:  # between, the last estimate will do
+                self._tau, self._tau_at = _half_tau(n, chain), n
+            long_enough, low_rhat, kept, burn, thin = self._look(n, chain)
             if long_enough and (low_rhat or n >= CHECK_GROWTH * self.checked):
+                if self._tau_at != n:  # the checks use the burn-in of the chain as it is
+                    self._tau, self._tau_at = _half_tau(n, chain), n
+                    _, _, kept, burn, thin = self._look(n, chain)
                 self.checked = n
                 stats = _checked(self.bp, kept)
                 if stats is not None and thin > 1:
@@ -144,6 +150,14 @@ class Stopper:
                     self.burn, self._stats = burn, (n, stats)
                     self.reason = "stopped when the checks passed"
         return self.reason is not None
+
+    def _look(self, n: int, chain) -> tuple:
+        """The screen of the chain of `n` steps with the current autocorrelation times:
+        ``(long enough, low R-hat, kept steps thinned, burn-in, thinning)``."""
+        burn = _burn(n, self._tau)
+        thin = max(1, (n - burn) // CHECK_STEPS)
+        kept = chain(burn, thin)
+        return (*_screen(kept, n - burn, self._tau), kept, burn, thin)
 
     def stats_for(self, n: int, burn: int) -> tuple | None:
         """The statistics of the checks that stopped a chain of `n` steps with this

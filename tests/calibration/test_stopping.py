@@ -42,22 +42,22 @@ def test_until_converged_stops_when_the_second_half_passes_every_check():
     assert stopping.stopper_for(bp, {"max_seconds": None, "until_converged": False}, 0.0) is None
 
 
-@pytest.mark.parametrize(("shift", "checked"), [
-    (3.0, [2000, 3000]),  # R-hat fails the screen: the checks at the latest every 1.5 x
-    (0.0, [2000, 2100, 2205, 2400, 3000]),  # the screen passes: the checks at each screen
+@pytest.mark.parametrize(("shift", "checked", "measured"), [
+    # R-hat fails the screen: the checks at the latest every 1.5 x, tau every 1.2 x
+    (3.0, [2000, 3000], [2000, 2400, 3000]),
+    # the screen passes: the checks at each screen, each with tau measured again
+    (0.0, [2000, 2100, 2205, 2400, 3000], [2000, 2100, 2205, 2400, 3000]),
 ])
 def test_checks_run_when_the_screen_passes_or_the_chain_grew_by_half(monkeypatch, shift,
-                                                                    checked):
+                                                                    checked, measured):
     """SYNTHETIC chains. The screen runs every 5 % of growth (2000, 2100, 2205, 2400,
     3000; not 2150 or 2300); the ArviZ checks (made to fail here, to count them) run
-    on a screen that passes, or at the latest once the chain is half as long again."""
+    on a screen that passes, or at the latest once the chain is half as long again;
+    the autocorrelation times are measured again every 1.2 x and before a check."""
     bp = _bayes()
     chain = np.random.default_rng(5).standard_normal((3000, 8, 3))
     chain[:, :4, 1] += shift
-    screens, checks = [], []
-    real_screen = stopping._screen
-    monkeypatch.setattr(stopping, "_screen",
-                        lambda *a: screens.append(1) or real_screen(*a))
+    checks = []
 
     def failing(kept):  # R-hat 1.5: never converged
         checks.append(len(kept))
@@ -65,15 +65,21 @@ def test_checks_run_when_the_screen_passes_or_the_chain_grew_by_half(monkeypatch
         return np.full(n, 1.5), np.full(n, 1e4), np.full(n, 1e4), np.ones(n)
 
     monkeypatch.setattr(stopping, "chain_stats", failing)
+    taus = []
+    real_tau = stopping._half_tau
+    monkeypatch.setattr(stopping, "_half_tau", lambda n, c: taus.append(n) or real_tau(n, c))
     stop = stopping.stopper_for(bp, {"max_seconds": None, "until_converged": True},
                                 perf_counter())
-    seen = []
+    screens, seen = [], []
     for n in (2000, 2100, 2150, 2205, 2300, 2400, 3000):
         before = len(checks)
         assert not stop(*_at(chain[:n]))
+        if stop.screened == n:
+            screens.append(n)
         if len(checks) > before:
             seen.append(n)
-    assert len(screens) == 5 and seen == checked
+    assert screens == [2000, 2100, 2205, 2400, 3000] and seen == checked
+    assert taus == measured
 
 
 def test_no_arviz_checks_before_fifty_autocorrelation_times_are_kept(monkeypatch):
