@@ -89,7 +89,7 @@ from sdkit.calibration.bayes_spec import read_bayes
 from sdkit.calibration.mcmc import MOVES, initial_walkers, run_mcmc
 from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import write_bayes_outputs
-from sdkit.calibration.predictive import holdout_coverage
+from sdkit.calibration.predictive import holdout_coverage, holdout_misses
 from sdkit.calibration.spec import read_problem
 from sdkit.engine.chunks import run_chunk
 from sdkit.engine.executors import ProcessPoolExecutor
@@ -236,12 +236,8 @@ def converge(spec: str, walkers: int | None, seconds: float, steps: int, seed: i
     c_fit, c_out, n_fit, n_out = holdout_coverage(list(result.bands))
     print(f"90 % posterior predictive band covers {100 * c_fit:.0f} % of {n_fit} fit points "
           f"and {100 * c_out:.0f} % of {n_out} hold-out points")
-    for band in result.bands:
-        missed = [f"{t:g}" for t, o, lo, hi, f in zip(band.times, band.observed, band.low,
-                                                     band.high, band.fitted)
-                  if not f and not lo <= o <= hi]
-        if missed:
-            print(f"  hold-out missed: {band.target} {', '.join(missed)}")
+    for m in holdout_misses(list(result.bands)):
+        print(f"  hold-out missed: {m['target']} {m['time']:g}")
     if out:
         paths = write_bayes_outputs(result, out, overwrite=True,
                                     extra=bayes_report_files(result))

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.diagnostics import Diagnostics, import_arviz, to_inference_data
-from sdkit.calibration.predictive import PredictiveBand, holdout_coverage
+from sdkit.calibration.predictive import PredictiveBand, holdout_coverage, holdout_misses
 from sdkit.edit.cin import write_cin
 from sdkit.errors import OutputError, SpecError
 from sdkit.io.calibration_record import json_safe
@@ -193,6 +193,7 @@ class BayesResult:
         c_fit, c_out, n_fit, n_out = holdout_coverage(list(self.bands))
         return {"level": self.bands[0].level, "coverage_fit": c_fit,
                 "coverage_holdout": c_out, "n_fit": n_fit, "n_holdout": n_out,
+                "holdout_missed": holdout_misses(list(self.bands)),
                 "note": "posterior predictive band (model and observation noise) at the "
                         "observed times; hold-out points are outside the fit window"}
 

@@ -24,7 +24,7 @@ from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.likelihood import Likelihood
 
 __all__ = ["PredictiveBand", "posterior_predictive", "prior_predictive", "band_coverage",
-           "holdout_coverage"]
+           "holdout_coverage", "holdout_misses"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,3 +169,15 @@ def holdout_coverage(bands: list[PredictiveBand]) -> tuple[float, float, int, in
 
     (c_fit, n_fit), (c_out, n_out) = pooled(fit), pooled(out)
     return c_fit, c_out, n_fit, n_out
+
+
+def holdout_misses(bands: list[PredictiveBand]) -> list[dict]:
+    """The hold-out points outside their band, in band and time order: each a dict of
+    ``target``, ``time``, ``observed`` and the band's ``low``, ``median`` and ``high``."""
+    out = []
+    for b in bands:
+        for t, o, lo, me, hi, f in zip(b.times, b.observed, b.low, b.median, b.high, b.fitted):
+            if not f and not lo <= o <= hi:
+                out.append({"target": b.target, "time": float(t), "observed": float(o),
+                            "low": float(lo), "median": float(me), "high": float(hi)})
+    return out

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from sdkit.calibration.posterior import BayesResult
-from sdkit.calibration.predictive import holdout_coverage
+from sdkit.calibration.predictive import holdout_coverage, holdout_misses
 from sdkit.report.bayes_figures import (
     pair_figure,
     predictive_figure,
@@ -59,7 +59,12 @@ def _markdown(result: BayesResult, plots: list[str]) -> str:
     if result.bands:
         c_fit, c_out, n_fit, n_out = holdout_coverage(list(result.bands))
         lines += [f"- 90 % posterior predictive band covers {c_fit:.0%} of {n_fit} fit points "
-                  f"and {c_out:.0%} of {n_out} hold-out points", ""]
+                  f"and {c_out:.0%} of {n_out} hold-out points"]
+        lines += [f"  - missed: {m['target']} {m['time']:g}: observed {m['observed']:.4g}, "
+                  f"band {m['low']:.4g}-{m['high']:.4g} "
+                  f"({m['observed'] / m['median'] - 1:+.0%} from its median)"
+                  for m in holdout_misses(list(result.bands))]
+        lines.append("")
     lines += ["## Parameters", "", "```", result.to_frame().to_string(), "```", ""]
     lines += ["## Priors", ""] + [
         f"- {q.name}: {result.bayes.priors[q.name].describe()} - "

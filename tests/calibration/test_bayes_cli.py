@@ -74,6 +74,9 @@ def test_cli_map_writes_cin_and_a_record_the_readers_accept(tmp_path, capsys):
     assert "hold-out points" in report and "test: wide prior" in report
     predictive = record.get("predictive")
     assert predictive["n_holdout"] == 10 and 0 <= predictive["coverage_holdout"] <= 1
+    missed = predictive["holdout_missed"]
+    assert len(missed) == round((1 - predictive["coverage_holdout"]) * 10)
+    assert report.count("  - missed: ") == len(missed)
 
 
 def test_cli_mcmc_writes_posterior_and_warns_when_not_converged(tmp_path, capsys):

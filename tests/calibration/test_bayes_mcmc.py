@@ -262,6 +262,23 @@ def test_report_figures_are_laid_out_with_the_bundled_cjk_font(monkeypatch):
     assert files["plots/trace.png"].startswith(b"\x89PNG")
 
 
+def test_report_lists_the_missed_hold_out_points():
+    """report.md names each hold-out point outside its band (a hand-made band with
+    SYNTHETIC values on a short chain's result), under the coverage line."""
+    import dataclasses
+
+    import sdkit.workflow.bayes as wb
+    from sdkit.calibration.predictive import PredictiveBand
+
+    band = PredictiveBand("Stock", np.array([1.0, 2.0, 3.0]), observed=np.array([2.0, 2.5, 9.0]),
+                          low=np.full(3, 1.0), median=np.full(3, 2.0), high=np.full(3, 3.0),
+                          fitted=np.array([True, False, False]), level=0.9)
+    result = dataclasses.replace(short_chain(1, 10, 2), bands=(band,))
+    text = wb._markdown(result, [])
+    assert "covers 100% of 1 fit points and 50% of 2 hold-out points\n" \
+           "  - missed: Stock 3: observed 9, band 1-3 (+350% from its median)\n" in text
+
+
 def short_chain(seed: int, steps: int, burn: int, **options):
     """Eight walkers from the prior, too few steps to converge (and warned so)."""
     with pytest.warns(SdkitWarning, match="not converged"):

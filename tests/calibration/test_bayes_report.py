@@ -9,8 +9,10 @@ from matplotlib.figure import Figure
 from sdkit.calibration.bayes import BayesProblem, TargetGroup
 from sdkit.calibration.likelihood import Likelihood
 from sdkit.calibration.predictive import (
+    PredictiveBand,
     band_coverage,
     holdout_coverage,
+    holdout_misses,
     posterior_predictive,
     prior_predictive,
 )
@@ -88,6 +90,21 @@ def test_band_of_the_true_model_covers_about_90_percent_of_new_noise():
     assert coverage == pytest.approx(0.9, abs=0.02)
     c_fit, c_out, n_fit, n_out = holdout_coverage([band])
     assert (n_fit, n_out) == (20, 20)
+
+
+def test_holdout_misses_name_the_points_outside_their_band_and_agree_with_coverage():
+    """A hand-made band (SYNTHETIC values): the two hold-out points outside it are
+    listed, the fitted point outside it is not, and the count agrees with coverage."""
+    band = PredictiveBand("Stock", np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+                          observed=np.array([5.0, 1.0, 2.0, 9.0, 0.5]),
+                          low=np.full(5, 1.0), median=np.full(5, 2.0), high=np.full(5, 3.0),
+                          fitted=np.array([True, True, False, False, False]), level=0.9)
+    missed = holdout_misses([band])
+    assert [(m["target"], m["time"], m["observed"]) for m in missed] == [
+        ("Stock", 4.0, 9.0), ("Stock", 5.0, 0.5)]
+    assert missed[0]["low"] == 1.0 and missed[0]["median"] == 2.0 and missed[0]["high"] == 3.0
+    _, c_out, _, n_out = holdout_coverage([band])
+    assert round((1 - c_out) * n_out) == len(missed)
 
 
 def test_prior_predictive_band_is_wider_than_the_posterior_one():
