@@ -8,18 +8,14 @@ from time import perf_counter
 import numpy as np
 import pytest
 from test_bayes_mcmc import _bayes
+from test_diagnostics import _ar1
 
 from sdkit.calibration import stopping
 
 
 def _walkers(phi: float, steps: int) -> np.ndarray:
     """SYNTHETIC AR(1) walkers (16 of them, 2 parameters), unit variance."""
-    e = np.random.default_rng(1).standard_normal((steps, 16, 2))
-    x = np.empty_like(e)
-    x[0] = e[0]
-    for t in range(1, steps):
-        x[t] = phi * x[t - 1] + np.sqrt(1 - phi * phi) * e[t]
-    return x
+    return _ar1(phi, (steps, 16, 2), seed=1)
 
 
 def _at(chain):  # the stopper's arguments: steps taken, the chain on demand
