@@ -53,10 +53,12 @@ from sdkit.calibration.bayes_spec import read_bayes
 from sdkit.calibration.diagnostics import autocorr_time
 from sdkit.calibration.mcmc import MOVES, initial_walkers, run_map, run_mcmc
 from sdkit.calibration.objective import Objective
+from sdkit.calibration.scales import find_output_scales
 from sdkit.calibration.spec import read_problem
 
 
-def _sample(bp, simulate, start, steps: int, seed: int, moves: str, unbounded: bool) -> dict:
+def _sample(bp, simulate, start, steps: int, seed: int, moves: str, unbounded: bool,
+            scales=()) -> dict:
     """One chain with `moves`; its mixing over the second half."""
     runs: list[int] = [0]
     at_step: dict[int, int] = {}
@@ -70,7 +72,7 @@ def _sample(bp, simulate, start, steps: int, seed: int, moves: str, unbounded: b
 
     t0 = time.perf_counter()
     chain = run_mcmc(bp, counted, start, steps=steps, seed=seed, moves=moves, on_step=mark,
-                     unbounded=unbounded)
+                     unbounded=unbounded, scales=scales)
     seconds = time.perf_counter() - t0
     half = steps // 2
     kept = chain.samples[half:]
@@ -79,7 +81,8 @@ def _sample(bp, simulate, start, steps: int, seed: int, moves: str, unbounded: b
     kept_runs = runs[0] - at_step[half]
     worst = int(np.nanargmax(tau))
     ess = len(kept) * kept.shape[1] / tau[worst]
-    return {"moves": f"{moves} {'unb.' if unbounded else 'bnd.'}", "tau_max": tau[worst],
+    label = f"{moves}{'+scales' if len(scales) else ''} {'unb.' if unbounded else 'bnd.'}"
+    return {"moves": label, "tau_max": tau[worst],
             "worst": bp.names[worst],
             "tau_median": float(np.nanmedian(tau)), "tau_lp": tau_lp,
             "kept_over_tau": len(kept) / tau[worst],
@@ -98,10 +101,15 @@ def main() -> None:
     parser.add_argument("--moves", nargs="+", default=list(MOVES), choices=MOVES)
     parser.add_argument("--coordinates", nargs="+", default=["unbounded"],
                         choices=("unbounded", "bounded"))
+    parser.add_argument("--output-scales", nargs="+", default=["with"],
+                        choices=("with", "without"),
+                        help="de-gibbs with and/or without the output scales' moves")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus")
     bp = read_bayes(read_problem(args.spec))
-    simulate = fit_simulator(bp, Objective(fit_window_problem(bp.problem), engine=args.engine))
+    objective = Objective(fit_window_problem(bp.problem), engine=args.engine)
+    simulate = fit_simulator(bp, objective)
+    found = find_output_scales(bp, objective.model)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
@@ -111,16 +119,18 @@ def main() -> None:
               f"{args.walkers} walkers x {args.steps} steps a move, seed {args.seed}")
         start = initial_walkers(bp, args.walkers, np.random.default_rng(args.seed),
                                 center=center)
-        print(f"{'moves':16} {'tau max':>8} {'median':>7} {'kept/tau':>8} {'ESS/1k runs':>11} "
+        print(f"{'moves':21} {'tau max':>8} {'median':>7} {'kept/tau':>8} {'ESS/1k runs':>11} "
               f"{'ESS/s':>6} {'accept':>6} {'tau(lp)':>7} {'runs':>8} {'s':>6}  worst parameter")
-        for moves in args.moves:
-            for coords in args.coordinates:
-                m = _sample(bp, simulate, start, args.steps, args.seed, moves,
-                            coords == "unbounded")
-                print(f"{m['moves']:16} {m['tau_max']:8.0f} {m['tau_median']:7.0f} "
-                      f"{m['kept_over_tau']:8.1f} {m['ess_per_1k']:11.2f} "
-                      f"{m['ess_per_s']:6.2f} {m['accept']:6.2f} {m['tau_lp']:7.0f} "
-                      f"{m['runs']:8d} {m['seconds']:6.0f}  {m['worst']}", flush=True)
+        runs = [(moves, coords, scales) for moves in args.moves for coords in args.coordinates
+                for scales in ([found if w == "with" else () for w in args.output_scales]
+                               if moves == "de-gibbs" and found else [()])]
+        for moves, coords, scales in runs:
+            m = _sample(bp, simulate, start, args.steps, args.seed, moves,
+                        coords == "unbounded", scales)
+            print(f"{m['moves']:21} {m['tau_max']:8.0f} {m['tau_median']:7.0f} "
+                  f"{m['kept_over_tau']:8.1f} {m['ess_per_1k']:11.2f} "
+                  f"{m['ess_per_s']:6.2f} {m['accept']:6.2f} {m['tau_lp']:7.0f} "
+                  f"{m['runs']:8d} {m['seconds']:6.0f}  {m['worst']}", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

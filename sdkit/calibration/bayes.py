@@ -220,13 +220,15 @@ class BayesProblem:
             out += -math.log(2 * PHI_LIMIT)
         return out
 
-    def log_likelihood(self, theta: np.ndarray, sims: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Log likelihood of rows of `theta` given their simulated target values.
-
-        `sims` maps target name to an array (rows, n_times) at the target's times.
-        """
+    def log_posterior(self, theta: np.ndarray, residuals) -> np.ndarray:
+        """Log posterior of rows of `theta` whose :meth:`group_residuals` are
+        `residuals`: no model run (``-inf`` outside the prior)."""
         theta = np.atleast_2d(np.asarray(theta, float))
-        return self._group_likelihoods(theta, self.group_residuals(sims)).sum(axis=1)
+        lp = self.log_prior(theta)
+        ok = np.isfinite(lp)
+        res = [[r[ok] for r in group] for group in residuals]
+        lp[ok] += self._group_likelihoods(theta[ok], res).sum(axis=1)
+        return lp
 
     @cached_property
     def _grouped(self) -> GroupedLikelihood:
@@ -268,10 +270,6 @@ class BayesProblem:
         """The positions of :attr:`cheap_blocks`, in block order."""
         return np.concatenate(self.cheap_blocks) if self.cheap_blocks else np.zeros(0, int)
 
-    @cached_property
-    def _noisy(self) -> list[int]:  # the target groups with a sampled noise parameter
-        return [j for j, g in enumerate(self.groups) if g.likelihood.sampled]
-
     def block_log_density(self, theta: np.ndarray, residuals) -> np.ndarray:
         """Each :attr:`cheap_blocks` block's terms of the log posterior, per row.
 
@@ -289,7 +287,7 @@ class BayesProblem:
             do not depend on them.
         """
         theta = np.atleast_2d(np.asarray(theta, float))
-        noisy = self._noisy
+        noisy = [j for j, g in enumerate(self.groups) if g.likelihood.sampled]
         out = np.empty((len(theta), len(self.cheap_blocks)))
         for b, p in enumerate(self.pools):
             out[:, b] = self._pool_term(theta, p)

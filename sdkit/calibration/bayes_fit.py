@@ -20,10 +20,13 @@ burn-in, ten autocorrelation times but at most a quarter of the chain, see
 MAP start included; the chain so far is kept and diagnosed, not marked
 interrupted), ``unbounded`` (true: moves are proposed in unbounded
 coordinates, :mod:`sdkit.calibration.unbounded`; the draws are of the same
-posterior), ``maxiter`` (MAP), ``workers`` (1: each half-step's ensemble run
-splits its walkers over that many local processes; the draws are the same
-for any number of workers; with the native engine one process already uses
-every CPU on threads, see ``docs/bayesian_calibration.md``).
+posterior), ``output_scales`` (true: with ``"de-gibbs"``, parameters that only
+multiply an output nothing reads follow the model moves and are updated
+without model runs, :mod:`sdkit.calibration.scales`; same posterior),
+``maxiter`` (MAP), ``workers`` (1: each half-step's ensemble run splits its
+walkers over that many local processes; the draws are the same for any number
+of workers; with the native engine one process already uses every CPU on
+threads, see ``docs/bayesian_calibration.md``).
 
 Why differential-evolution moves by default: on IIS (``calibration/iis_mcmc.toml``,
 29 parameters, 64 walkers x 3,000 steps, same start and seed;
@@ -64,6 +67,7 @@ from sdkit.calibration.objective import Objective
 from sdkit.calibration.posterior import BayesResult, data_hashes
 from sdkit.calibration.predictive import posterior_predictive
 from sdkit.calibration.problem import CalibrationProblem
+from sdkit.calibration.scales import describe_scales, find_output_scales
 from sdkit.calibration.stopping import CHECK_EVERY, burn_in, stopper_for
 from sdkit.engine.executors import ProcessPoolExecutor
 from sdkit.errors import InvalidValueError, SdkitWarning, SpecError
@@ -74,7 +78,7 @@ __all__ = ["calibrate_bayes", "model_simulator", "fit_simulator", "fit_window_pr
 
 BAYES_METHODS = ("map", "mcmc")
 _OPTIONS = {"walkers", "steps", "burn", "init", "moves", "maxiter", "workers", "engine",
-            "until_converged", "max_seconds", "unbounded"}
+            "until_converged", "max_seconds", "unbounded", "output_scales"}
 #: posterior draws behind the predictive bands: a 5 % quantile of n draws is off by
 #: about sqrt(0.05 * 0.95 / n) in probability, 1.1 points at 400 draws (which moved
 #: the IIS hold-out coverage between 79 and 85 % from one draw of 400 to the next)
@@ -173,7 +177,8 @@ def _options(bp: BayesProblem, opts: Mapping) -> dict:
     if out["init"] not in ("map", "prior"):
         raise InvalidValueError(f"option 'init' must be 'map' or 'prior': {out['init']!r}")
     check_moves(out["moves"], where)
-    for key, default in (("until_converged", False), ("unbounded", True)):
+    for key, default in (("until_converged", False), ("unbounded", True),
+                         ("output_scales", True)):
         out[key] = opts.get(key, default)
         if not isinstance(out[key], bool):
             raise InvalidValueError(f"{where}: {key} must be true or false: {out[key]!r}")
@@ -318,6 +323,8 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
                            diagnostics=None, elapsed=map_time, n_runs=map_runs,
                            sampler="L-BFGS-B on the log posterior", bands=bands,
                            warnings=notes, **common)
+    scales = (find_output_scales(bp, fitting.model)
+              if opts["moves"] == "de-gibbs" and opts["output_scales"] else ())
     start = initial_walkers(bp, opts["walkers"], rng, center=theta_map)
     bar = _progress(opts["steps"], progress)
     stopper = stopper_for(bp, opts, started)
@@ -325,7 +332,7 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
         chain = run_mcmc(bp, simulate, start, steps=opts["steps"], seed=seed,
                          moves=opts["moves"], unbounded=opts["unbounded"],
                          on_step=lambda i: bar.update(1),
-                         stop_when=stopper, check_every=CHECK_EVERY)
+                         stop_when=stopper, check_every=CHECK_EVERY, scales=scales)
     finally:
         bar.close()
     n = len(chain.samples)
@@ -346,6 +353,7 @@ def _calibrate(bp: BayesProblem, method: str, opts: dict, seed: int | None,
     sampler = (f"emcee {chain.moves} move, {opts['walkers']} walkers x {len(chain.samples)} "
                f"steps (burn-in {burn}), vectorized ensemble runs"
                + (" on the native engine" if opts["engine"] == "native" else "")
+               + (f"; {describe_scales(scales)}" if scales else "")
                + (f"; {stopper.reason}" if stopper and stopper.reason else ""))
     bands = (() if chain.interrupted  # stopped by the user: no further model runs
              else _bands(bp, kept.reshape(-1, kept.shape[2]), predict, seed))

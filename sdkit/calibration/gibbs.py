@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from sdkit.calibration.bayes import BayesProblem
+from sdkit.calibration.scales import OutputScale, ScaleMoves
 from sdkit.calibration.unbounded import Unbounded
 
 __all__ = ["DEGibbsMove", "SWEEPS"]
@@ -66,16 +67,24 @@ class DEGibbsMove:
     free : Unbounded or None
         The sampling coordinates' map (None: the parameters' own).
     sweeps : int
+    scales : sequence of OutputScale, optional
+        Output scales (:mod:`sdkit.calibration.scales`): they leave the DE
+        block, follow each of its moves and get a conditional update after
+        the cheap blocks.
     """
 
     #: emcee's DE jitter: the stretch factor is ``g0 * (1 + SIGMA * N(0, 1))``
     SIGMA = 1e-5
 
-    def __init__(self, bp: BayesProblem, logp, free: Unbounded | None, sweeps: int = SWEEPS):
+    def __init__(self, bp: BayesProblem, logp, free: Unbounded | None, sweeps: int = SWEEPS,
+                 scales: tuple[OutputScale, ...] = ()):
         self.bp, self.logp, self.free, self.sweeps = bp, logp, free, sweeps
         self.blocks = bp.cheap_blocks
         self.columns = bp.cheap_columns
-        self.g0 = 2.38 / np.sqrt(2 * len(bp.expensive))
+        self.scales = ScaleMoves(bp, scales, free) if scales else None
+        #: the coordinates the DE proposal keeps: the cheap blocks' and the scales'
+        self.kept = np.concatenate([self.columns, [s.column for s in scales]]).astype(int)
+        self.g0 = 2.38 / np.sqrt(2 * (len(bp.expensive) - len(scales)))
         self.residuals: list | None = None  # per group, per target: (walkers, points)
         self.at: np.ndarray | None = None  # the coordinates the residuals belong to
 
@@ -113,7 +122,7 @@ class DEGibbsMove:
         j, k = _pairs(len(c), len(s), random)
         gamma = self.g0 * (1 + self.SIGMA * random.randn(len(s), 1))
         q = s + gamma * (c[j] - c[k])
-        q[:, self.columns] = s[:, self.columns]
+        q[:, self.kept] = s[:, self.kept]
         return q
 
     def propose(self, model, state):
@@ -128,10 +137,16 @@ class DEGibbsMove:
             rows, other = np.flatnonzero(split == half), np.flatnonzero(split != half)
             q = self._proposal(state.coords[rows], state.coords[other], random)
             lp, _ = model.compute_log_prob_fn(q)
+            jacobian = 0.0
+            if self.scales is not None:  # the scales follow the move (and its Jacobian)
+                fresh = self._last_residuals(np.ones(len(rows), bool))
+                before = [[r[rows] for r in group] for group in self.residuals]
+                q, lp, fresh, jacobian = self.scales.follow(q, lp, before, fresh)
             with np.errstate(invalid="ignore"):  # -inf - -inf: never accepted
-                take = lp - state.log_prob[rows] > np.log(random.rand(len(rows)))
+                take = lp - state.log_prob[rows] + jacobian > np.log(random.rand(len(rows)))
             if take.any():
-                fresh = self._last_residuals(take)
+                fresh = (self._last_residuals(take) if self.scales is None
+                         else [[r[take] for r in group] for group in fresh])
                 for cached, new in zip(self.residuals, fresh):
                     for c, n in zip(cached, new):
                         c[rows[take]] = n
@@ -140,6 +155,13 @@ class DEGibbsMove:
                 accepted[rows[take]] = True
             if self.blocks:
                 self._sweep(state, rows, other, random)
+            if self.scales is not None:
+                res = [[r[rows] for r in group] for group in self.residuals]
+                state.coords[rows], change = self.scales.sweep(state.coords[rows], res, random)
+                state.log_prob[rows] += change
+                for cached, new in zip(self.residuals, res):
+                    for c, n in zip(cached, new):
+                        c[rows] = n
         self.at = state.coords.copy()
         return state, accepted
 

@@ -150,11 +150,11 @@ def check_moves(moves: object, where: str = "") -> str:
     return moves
 
 
-def _moves(moves: str, logp: _LogProb):
+def _moves(moves: str, logp: _LogProb, scales=()):
     import emcee  # heavy: only for MCMC
 
     if moves == "de-gibbs":
-        return DEGibbsMove(logp.bp, logp, logp.free)
+        return DEGibbsMove(logp.bp, logp, logp.free, scales=tuple(scales))
     if moves == "stretch":
         return emcee.moves.StretchMove()
     if moves == "de-snooker":
@@ -182,7 +182,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
              seed: int | None = None, moves: str = "de", unbounded: bool = True,
              on_step: Callable[[int], None] | None = None,
              stop_when: Callable[[int, Callable[..., np.ndarray]], bool] | None = None,
-             check_every: int = 100) -> Chain:
+             check_every: int = 100, scales=()) -> Chain:
     """Sample the posterior with emcee, all walkers of a half-step in one ensemble run.
 
     Parameters
@@ -195,7 +195,7 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     steps : int
         Steps to take (burn-in included).
     seed : int, optional
-    moves : {"stretch", "de", "de-snooker"}
+    moves : {"stretch", "de", "de-snooker", "de-gibbs"}
         See :data:`MOVES`.
     unbounded : bool, default True
         Propose moves in unbounded coordinates (:mod:`sdkit.calibration.unbounded`);
@@ -208,6 +208,9 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
         without its first `discard` steps, every `thin`-th step (steps,
         walkers, ndim); sampling stops (not interrupted) when it returns True.
     check_every : int, default 100
+    scales : sequence of OutputScale, optional
+        With ``moves="de-gibbs"``: output scales it moves along with the
+        model parameters (:func:`~sdkit.calibration.scales.find_output_scales`).
 
     Returns
     -------
@@ -217,13 +220,16 @@ def run_mcmc(bp: BayesProblem, simulate: Simulate, start: np.ndarray, *, steps: 
     import emcee  # heavy: only for MCMC
 
     check_moves(moves)
+    if len(scales) and moves != "de-gibbs":
+        raise InvalidValueError(f"output scales are moved by moves 'de-gibbs' only, not {moves!r}")
     walkers, ndim = start.shape
     free = Unbounded(bp.lower, bp.upper) if unbounded else None
     logp = _LogProb(bp, simulate, free, keep=moves == "de-gibbs")
     if free is not None:  # a start on a bound would sit at an infinity
         start = free.to_z(free.inside(start, np.random.default_rng(seed)))
     to_x = (lambda z: z) if free is None else free.to_x
-    sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True, moves=_moves(moves, logp))
+    sampler = emcee.EnsembleSampler(walkers, ndim, logp, vectorize=True,
+                                    moves=_moves(moves, logp, scales))
     state = emcee.State(start, random_state=np.random.RandomState(seed).get_state())
     started = time.perf_counter()
     interrupted = False
