@@ -170,7 +170,7 @@ class DEGibbsMove:
         res = [[r[walkers] for r in group] for group in self.residuals]
         out = self.bp.block_log_density(self._x(z), res)
         if self.free is not None:
-            out += self.free.log_jacobian_terms(z)[:, self.columns] @ self.bp.cheap_membership
+            out += self.free.log_jacobian_terms(z, self.columns) @ self.bp.cheap_membership
         return out
 
     def _sweep(self, state, half: np.ndarray, other: np.ndarray, random) -> None:

@@ -44,7 +44,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
-from scipy import stats
 
 from sdkit.calibration.bayes import BayesProblem
 from sdkit.calibration.likelihood import series_log_likelihood
@@ -222,11 +221,31 @@ class ScaleMoves:
     def _x(self, z: np.ndarray) -> np.ndarray:
         return z if self.free is None else self.free.to_x(z)
 
-    def _jacobian(self, z: np.ndarray) -> np.ndarray:
-        """``log |dx/dz|`` of the scale columns, summed per row."""
+    def _jacobian(self, z: np.ndarray, columns) -> np.ndarray:
+        """``log |dx/dz|`` of the parameters `columns`, summed per row."""
         if self.free is None:
             return np.zeros(len(z))
-        return self.free.log_jacobian_terms(z)[:, self.columns].sum(axis=1)
+        return self.free.log_jacobian_terms(z, columns).sum(axis=1)
+
+    def _prior(self, x: np.ndarray, s: OutputScale) -> np.ndarray:
+        """The scale's log prior per row (``-inf`` outside its bounds)."""
+        q = self.bp.problem.parameters[s.column]
+        v = x[:, s.column]
+        inside = (v >= q.lower) & (v <= q.upper)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(inside, self.bp.priors[q.name].logpdf(np.where(inside, v, q.lower)),
+                            -np.inf)
+
+    def _series_ll(self, x: np.ndarray, g: int, *residuals: np.ndarray) -> np.ndarray:
+        """(rows, len(residuals)): the log likelihood of series of group `g`, one
+        column per residual array (same noise, that of the rows `x`)."""
+        group = self.bp.groups[g]
+        sigma, phi = self.bp.noise(x, group)
+        k = len(residuals)
+        out = series_log_likelihood(np.stack(residuals, axis=1), np.repeat(sigma[:, None], k, 1),
+                                    group.likelihood,
+                                    None if phi is None else np.repeat(phi[:, None], k, 1))
+        return np.where(np.isfinite(out), out, -np.inf)
 
     # -- the scales follow a model move -------------------------------------------------
     def follow(self, q: np.ndarray, lp: np.ndarray, before: list, after: list) -> tuple:
@@ -248,37 +267,33 @@ class ScaleMoves:
             residuals, and the log Jacobian of the map, to add to the
             Metropolis ratio.
         """
-        x = self._x(q).copy()
+        x = self._x(q)
+        moved_x = x.copy()
+        change = np.zeros(len(q))  # of the log density, but for the coordinates' Jacobian
         log_gain = np.zeros(len(q))
-        for s in self.scales:
-            g, t = s.series[0]
-            with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for s in self.scales:
+                g, t = s.series[0]
                 log_ratio = self._log_level(g, t, before[g][t]) - self._log_level(g, t, after[g][t])
-            x[:, s.column] *= np.exp(log_ratio)
-            for g, t in s.series:
-                after[g][t] = self._shift(g, t, after[g][t], log_ratio)
-            log_gain += log_ratio
-        moved = q.copy()
-        if self.free is None:
-            moved[:, self.columns] = x[:, self.columns]
-        else:
-            moved[:, self.columns] = self.free.to_z(x)[:, self.columns]
-        with np.errstate(invalid="ignore"):
-            new = self.bp.log_posterior(x, after)
-            if self.free is not None:
-                new = new + self.free.log_jacobian(moved)
-            correction = log_gain + self._jacobian(q) - self._jacobian(moved)
-        ok = np.isfinite(lp) & np.isfinite(new) & np.isfinite(correction)
-        return moved, np.where(ok, new, -np.inf), after, np.where(ok, correction, 0.0)
+                moved_x[:, s.column] *= np.exp(log_ratio)
+                for g, t in s.series:
+                    shifted = self._shift(g, t, after[g][t], log_ratio)
+                    ll = self._series_ll(x, g, after[g][t], shifted)
+                    change += ll[:, 1] - ll[:, 0]
+                    after[g][t] = shifted
+                change += self._prior(moved_x, s) - self._prior(x, s)
+                log_gain += log_ratio
+            moved = q.copy()
+            if self.free is None:
+                moved[:, self.columns] = moved_x[:, self.columns]
+            else:
+                moved[:, self.columns] = self.free.to_z(moved_x)[:, self.columns]
+            jacobian = self._jacobian(moved, self.columns) - self._jacobian(q, self.columns)
+            new = lp + change + jacobian
+            ok = np.isfinite(new) & np.isfinite(log_gain)
+        return moved, np.where(ok, new, -np.inf), after, np.where(ok, log_gain - jacobian, 0.0)
 
     # -- each scale from its conditional --------------------------------------------------
-    def _series_ll(self, x: np.ndarray, g: int, r: np.ndarray) -> np.ndarray:
-        group = self.bp.groups[g]
-        sigma, phi = self.bp.noise(x, group)
-        out = series_log_likelihood(r[:, None, :], sigma[:, None], group.likelihood,
-                                    None if phi is None else phi[:, None])[:, 0]
-        return np.where(np.isfinite(out), out, -np.inf)
-
     def _conditional(self, x: np.ndarray, s: OutputScale, res: list) -> tuple:
         """Centre and standard deviation of ``log s`` given the rest (approximate: the
         noise as Gaussian and independent); NaN where the series give none."""
@@ -289,17 +304,15 @@ class ScaleMoves:
             log, obs, norm = self.spec[g, t]
             sigma = self.bp.noise(x, self.bp.groups[g])[0]
             r = res[g][t]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                if log:
-                    c, w = u + r.mean(axis=1), r.shape[1] / sigma ** 2
-                else:
-                    sim = obs + norm * r
-                    a = (sim * obs).sum(axis=1) / (sim * sim).sum(axis=1)
-                    c, w = u + np.log(a), a * a * ((sim / norm) ** 2).sum(axis=1) / sigma ** 2
+            if log:
+                c, w = u + r.mean(axis=1), r.shape[1] / sigma ** 2
+            else:
+                sim = obs + norm * r
+                a = (sim * obs).sum(axis=1) / (sim * sim).sum(axis=1)
+                c, w = u + np.log(a), a * a * ((sim / norm) ** 2).sum(axis=1) / sigma ** 2
             centre += w * c
             weight += w
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return centre / weight, 1 / np.sqrt(weight)
+        return centre / weight, 1 / np.sqrt(weight)
 
     def sweep(self, z: np.ndarray, res: list, random) -> tuple[np.ndarray, np.ndarray]:
         """One update of every scale of the walkers `z` (rows), no model run.
@@ -310,37 +323,33 @@ class ScaleMoves:
         z = z.copy()
         x = self._x(z)
         change = np.zeros(len(z))
+        nu = PROPOSAL_NU
         for s in self.scales:
-            j, q = s.column, self.bp.problem.parameters[s.column]
-            prior = self.bp.priors[q.name]
-            centre, sd = self._conditional(x, s, res)
-            width = PROPOSAL_WIDTH * sd
-            u = np.log(x[:, j])
-            step = random.standard_t(PROPOSAL_NU, size=len(z))
-            u_new = centre + width * step
-            log_ratio = u_new - u
-            trial = {(g, t): self._shift(g, t, res[g][t], log_ratio) for g, t in s.series}
-            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-                s_new = np.exp(u_new)
-                inside = (s_new >= q.lower) & (s_new <= q.upper) & np.isfinite(width)
-                old_ll = sum(self._series_ll(x, g, res[g][t]) for g, t in s.series)
-                new_ll = sum(self._series_ll(x, g, r) for (g, _), r in trial.items())
-                old_p = prior.logpdf(x[:, j])
-                new_p = np.where(inside, prior.logpdf(np.where(inside, s_new, x[:, j])),
-                                 -np.inf)
-                back = stats.t.logpdf((u - centre) / width, PROPOSAL_NU)
-                ahead = stats.t.logpdf(step, PROPOSAL_NU)
-                gain = new_ll + new_p + u_new - old_ll - old_p - u + back - ahead
-                take = inside & (gain > np.log(random.rand(len(z)))) & np.isfinite(old_ll)
+            j = s.column
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                centre, sd = self._conditional(x, s, res)
+                width = PROPOSAL_WIDTH * sd
+                u = np.log(x[:, j])
+                step = random.standard_t(nu, size=len(z))
+                log_ratio = centre + width * step - u
+                trial = x.copy()
+                trial[:, j] = x[:, j] * np.exp(log_ratio)
+                gain = self._prior(trial, s) - self._prior(x, s) + log_ratio
+                shifted = {}
+                for g, t in s.series:
+                    shifted[g, t] = self._shift(g, t, res[g][t], log_ratio)
+                    ll = self._series_ll(x, g, res[g][t], shifted[g, t])
+                    gain += ll[:, 1] - ll[:, 0]
+                back = (u - centre) / width  # the Student-t proposal's densities (ratio)
+                hastings = (nu + 1) / 2 * (np.log1p(step * step / nu) - np.log1p(back * back / nu))
+                take = (gain + hastings > np.log(random.rand(len(z)))) & np.isfinite(width)
             if not take.any():
                 continue
-            z_old = z[take].copy()
-            x[take, j] = s_new[take]
+            z_old = z[take]
+            x[take, j] = trial[take, j]
             z[take, j] = x[take, j] if self.free is None else self.free.to_z(x[take])[:, j]
-            change[take] += (new_ll + new_p - old_ll - old_p)[take] \
-                + self._jacobian(z[take]) - self._jacobian(z_old)
+            change[take] += gain[take] - log_ratio[take] \
+                + self._jacobian(z[take], [j]) - self._jacobian(z_old, [j])
             for g, t in s.series:
-                res[g][t][take] = trial[g, t][take]
+                res[g][t][take] = shifted[g, t][take]
         return z, change
-
-

@@ -81,13 +81,17 @@ class Unbounded:
             out += np.sum(z[:, one], axis=1)
         return out
 
-    def log_jacobian_terms(self, z: np.ndarray) -> np.ndarray:
-        """``log |dx_j/dz_j|`` of each parameter (rows, ndim): :meth:`log_jacobian`
-        is their sum over the parameters."""
+    def log_jacobian_terms(self, z: np.ndarray, columns=None) -> np.ndarray:
+        """``log |dx_j/dz_j|`` of each parameter (rows, ndim), or of the parameters
+        `columns` only (rows, len(columns)): :meth:`log_jacobian` is their sum over
+        the parameters."""
         z = np.atleast_2d(np.asarray(z, float))
+        both, one, span = self.both, self.low_only | self.high_only, self.span
+        if columns is not None:
+            z, both, one, span = z[:, columns], both[columns], one[columns], span[columns]
         with np.errstate(over="ignore"):
-            both = np.log(self.span) - _softplus(z) - _softplus(-z)
-        return np.where(self.both, both, np.where(self.low_only | self.high_only, z, 0.0))
+            inside = np.log(span) - _softplus(z) - _softplus(-z)
+        return np.where(both, inside, np.where(one, z, 0.0))
 
     def inside(self, x: np.ndarray, rng: np.random.Generator | None = None,
                margin: float = 1e-3) -> np.ndarray:

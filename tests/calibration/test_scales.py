@@ -96,7 +96,7 @@ LOG_OBS = (2.02, 3.43, 4.05, 3.21, 4.13, 4.77)
 LIN_OBS = (7.49, 7.18, 10.91, 6.09, 17.46, 16.06)
 LIN_SIGMA = 0.25
 #: the grid the exact posterior is summed on: r and s over their whole bounds
-AXES = (np.linspace(0.0, 0.5, 140), np.linspace(0.5, 5.0, 140), np.linspace(1e-3, 0.8, 60))
+AXES = (np.linspace(0.0, 0.5, 100), np.linspace(0.5, 5.0, 100), np.linspace(1e-3, 0.8, 50))
 
 
 def _ridge_problem() -> BayesProblem:
@@ -196,10 +196,10 @@ def test_the_scales_leave_the_model_block_and_mix_faster():
                             center=np.array([0.2, 2.0, 0.2]))
     taus = []
     for scales in ((), RIDGE_SCALE):
-        chain = run_mcmc(bp, _ridge, start, steps=1500, seed=3, moves="de-gibbs",
+        chain = run_mcmc(bp, _ridge, start, steps=1000, seed=3, moves="de-gibbs",
                          scales=scales)
-        taus.append(autocorr_time(chain.samples[500:])[1])
-    assert taus[1] < 0.85 * taus[0]
+        taus.append(autocorr_time(chain.samples[300:])[1])
+    assert taus[1] < 0.75 * taus[0]  # measured: 4.5 against 8.8 steps
 
 
 def test_scales_need_de_gibbs():
