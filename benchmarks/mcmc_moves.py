@@ -7,16 +7,20 @@ Run from the repository root::
     .venv/bin/python benchmarks/mcmc_moves.py --spec examples/sir/calibration.toml --steps 400
     .venv/bin/python benchmarks/mcmc_moves.py --spec calibration/iis_mcmc.toml --moves de \
         --walkers 64 --steps 3000 --coordinates unbounded bounded
+    .venv/bin/python benchmarks/mcmc_moves.py --spec calibration/iis_mcmc.toml \
+        --moves de-gibbs --output-scales with without --walkers 64 --steps 4000
 
 For each of the sampler's moves (:data:`sdkit.calibration.mcmc.MOVES`:
-emcee's stretch move, its differential-evolution move, and DE mixed with
-the DE-snooker update) it samples the spec's posterior (priors and
-likelihoods as in the spec) from the SAME start (a ball of 1 % of the prior
-width around the MAP point, found once) with the SAME seed for the same
-number of steps, in each of ``--coordinates`` (``unbounded``: the sampler's
-default, moves proposed in unbounded coordinates; ``bounded``: in the
-parameters' own, :mod:`sdkit.calibration.unbounded`), and prints, over the
-second half of the chain:
+emcee's stretch move, its differential-evolution move, and DE mixed with the
+DE-snooker update; ``"de-gibbs"`` with and/or without the output scales'
+moves, ``--output-scales``, :mod:`sdkit.calibration.scales`) it samples the
+spec's posterior (priors and likelihoods as in the spec) from the SAME start
+(a ball of 1 % of the prior width around the MAP point, found once) with the
+SAME seed for the same number of steps, in each of ``--coordinates``
+(``unbounded``: the sampler's default, moves proposed in unbounded
+coordinates; ``bounded``: in the parameters' own,
+:mod:`sdkit.calibration.unbounded`), and prints, over the second half of the
+chain:
 
 * ``tau`` worst (naming the parameter) and median: emcee's integrated
   autocorrelation time per parameter, in steps (``integrated_time``,
