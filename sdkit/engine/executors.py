@@ -138,6 +138,13 @@ class ProcessPoolExecutor(Executor):
             raise
 
     def close(self) -> None:
+        # a worker that died (killed, out of memory) may have held the task queue's lock:
+        # the others then wait for it forever, and so would shutdown; end them first
+        workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        if any(p.exitcode is not None for p in workers):
+            for p in workers:
+                if p.exitcode is None:
+                    p.terminate()
         self._pool.shutdown(wait=True)
 
 

@@ -152,9 +152,27 @@ def test_process_pool_waits_for_running_chunks_before_raising():
         assert time.perf_counter() - t0 >= 3.0  # the sleeping chunk ended first
 
 
+def _cpu_ticks(pid: int) -> int:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _busy(pids: list[int]) -> int:
+    """A worker running a chunk: one whose CPU time grows (an idle one waits for work;
+    killing it would interrupt no chunk)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before = {p: _cpu_ticks(p) for p in pids}
+        time.sleep(0.5)
+        grown = [p for p in pids if _cpu_ticks(p) - before[p] >= 20]  # 0.2 s of 0.5
+        if grown:
+            return grown[0]
+    raise AssertionError("no worker is running a chunk")
+
+
 @pytest.mark.slow
 def test_worker_killed_mid_chunk_leaves_nothing(sir_path, prefix):
-    kw = dict(outputs=OUTPUTS, dt=1 / 4096, saveper=1, stop=200)  # seconds a chunk
+    kw = dict(outputs=OUTPUTS, dt=1 / 32768, saveper=1, stop=200)  # seconds a chunk
     box = {}
     with sdkit.ProcessPoolExecutor(workers=2) as ex:
         ex.map(operator.call, [(time.sleep, 0.0)] * 2)  # both workers up
@@ -171,8 +189,7 @@ def test_worker_killed_mid_chunk_leaves_nothing(sir_path, prefix):
         while not glob.glob(prefix) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert glob.glob(prefix), "the block never appeared"
-        time.sleep(0.5)
-        os.kill(next(iter(ex._pool._processes)), signal.SIGKILL)
+        os.kill(_busy(list(ex._pool._processes)), signal.SIGKILL)
         thread.join(timeout=120)
         assert not thread.is_alive()
     assert isinstance(box.get("error"), BrokenProcessPool)
