@@ -23,6 +23,7 @@ from sdkit.calibration.spec import read_problem
 from sdkit.calibration.unbounded import Unbounded
 from sdkit.errors import InvalidValueError, SdkitWarning
 from sdkit.model.load import load_model
+from sdkit.structure.elements import element_graph
 
 MODEL = "tests/models/scaled_outputs.mdl"
 TIMES = (2011.0, 2012.0, 2013.0)
@@ -76,6 +77,40 @@ def test_a_found_scale_multiplies_its_output_and_nothing_else():
             ratio = sim[k] / sim[0]
             expected = 2.0 if name == s.output else 1.0
             np.testing.assert_allclose(ratio, expected, rtol=1e-12, err_msg=f"{s.name}: {name}")
+
+
+#: conformance models of every kind of structure (subscripts, mappings, subranges, macros,
+#: delays, smooths; Vensim, XMILE, Stella); only test_parens has an output scale
+VARIED = ("parentheses/test_parens.mdl", "parentheses/test_parens.xmile",
+          "parentheses/test_parens.stmx",
+          "subscript_mapping_vensim/test_subscript_mapping_vensim.mdl",
+          "subscript_subranges/test_subscript_subrange.mdl",
+          "subscript_transposition/test_subscript_transposition.mdl",
+          "macro_stock/test_macro_stock.mdl", "delay_pipeline/test_pipeline_delays.mdl",
+          "delay_xmile/test_delay_xmile.xmile", "smooth/test_smooth.mdl",
+          "subscripted_flows/test_subscripted_flows.mdl",
+          "subscript_individually_defined_1d_arrays/"
+          "subscript_individually_defined_1d_arrays.stmx")
+
+
+@pytest.mark.parametrize("name", VARIED)
+def test_any_model_every_constant_a_parameter(name, conformance_dir):
+    """Every constant element a parameter, every other element a target (SYNTHETIC
+    points): the search runs on any structure and finds only a factor of a product."""
+    model = load_model(conformance_dir / "tests" / name)
+    graph = element_graph(model)
+    params, targets = [], []
+    for node, eq in graph.equations.items():
+        element = ",".join(e for _, e in eq.binding) or None
+        if isinstance(eq.ast, int | float | np.ndarray):  # a constant (an array's element)
+            params.append(Parameter(node, eq.variable, 0.0, 1e6, 1.0, element=element))
+        else:
+            targets.append(Target(node, node, tuple(map(float, range(40))), (1.0,) * 40,
+                                  source="SYNTHETIC (test)"))
+    problem = CalibrationProblem(model.path, tuple(params), tuple(targets))
+    found = find_output_scales(BayesProblem(problem), model)
+    expected = [("Var1", "Equation Parenthesis Test")] if "parens" in name else []
+    assert [(s.name, s.output) for s in found] == expected
 
 
 def test_the_iis_patent_scales_are_its_output_scales():
