@@ -2,7 +2,9 @@
 
 ``init(t, N, OV)`` runs the initialisation pass (stocks take their initial
 values, ACTIVE INITIAL its initial argument) and returns the states and the
-values that never change; ``step(t, dt, S, K, N, save, update)`` computes
+values that never change (the generated ``init_fixed(t, dt)`` computes the
+part that reads no override, member count or state once per start time and
+time step; :func:`bind` keeps it, read-only); ``step(t, dt, S, K, N, save, update)`` computes
 every node still changing from the states at `t`, returns the requested
 outputs when `save`, and the Euler-updated states when `update`.
 
@@ -30,6 +32,15 @@ from types import SimpleNamespace
 import numpy as np
 
 from sdkit.engine import runtime as rt
+from sdkit.engine.codehelpers import (
+    _chain,
+    _delay_order,
+    _fixed_order,
+    _full,
+    _mat,
+    _order,
+    _override,
+)
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.graph import closure as _closure
 from sdkit.engine.graph import same_code as _same_code
@@ -41,6 +52,8 @@ __all__ = ["Compiled", "Source", "bind", "generate"]
 CONTROL = ("initial_time", "final_time", "time_step", "saveper")
 _NODE_REF = re.compile(r"(?<![.\w])n_(\w+)\b")  # a node's value
 _STATE_REF = re.compile(r"(?<![.\w])k_(\w+)\b")  # a node's key in the state dict
+#: what differs from one call of ``init`` to the next: members, overrides, states
+_PER_RUN = re.compile(r"(?<![.\w])(N|OV|S|K)(?![\w])")
 
 
 #: the runtime as generated code sees it: IF THEN ELSE is numpy's where itself (the same
@@ -64,58 +77,6 @@ class Compiled:
     rates: object = None  # Runge-Kutta methods only: see the module docstring
     step_lean: object = None  # Euler only: ``step`` without the nodes no state update needs
     tree: object = field(default=None, compare=False, repr=False)  # `source`, checked, parsed
-
-
-def _full(x, sizes):
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 0:
-        return np.full((1,) + sizes, float(x))
-    return np.broadcast_to(x, (x.shape[0],) + sizes)
-
-
-def _mat(x, N):
-    x = np.asarray(x, dtype=float)
-    return np.array(np.broadcast_to(x, (N,) + x.shape[1:]))
-
-
-def _override(x, spec, N):
-    """Apply ``[(index, values (N,)), ...]`` to a node value."""
-    out = _mat(x, N)
-    for index, values in spec:
-        target = out[(slice(None),) + index]
-        out[(slice(None),) + index] = np.reshape(values, (N,) + (1,) * (target.ndim - 1))
-    return out
-
-
-def _uniform(values, what):
-    values = np.unique(np.asarray(values))
-    if values.size != 1:
-        raise Unsupported(f"{what} differs between members")
-    return values.item()
-
-
-def _delay_order(order, dt, delay_time):
-    """DELAY N's order, lowered while ``order * dt`` exceeds the delay time (PySD, Vensim)."""
-    base, per_member = int(order), []
-    for row in np.asarray(delay_time).reshape(len(delay_time), -1):
-        o = base
-        while o * dt > np.min(row):
-            o -= 1
-        per_member.append(o)
-    return int(_uniform(per_member, "a delay's order (delay time below order * TIME STEP)"))
-
-
-def _fixed_order(delay_time, dt):
-    order = np.maximum(np.asarray(delay_time) / dt, 1)
-    return int(_uniform(np.round(order + rt.SMALL_VENSIM), "a DELAY FIXED delay time"))
-
-
-def _order(value):
-    return float(_uniform(np.asarray(value, float).ravel(), "a SMOOTH N / DELAY N order"))
-
-
-def _chain(first, rest):
-    return np.concatenate([np.broadcast_to(first, rest.shape[1:])[None], rest[:-1]])
 
 
 _INIT = {
@@ -296,12 +257,33 @@ class _Plan:
         src = ["def control(N, OV):", "    t = None; dt = None"]
         src += ["    " + ln for ln in self.init_lines(ctl_order)]
         src.append("    return {" + ", ".join(f"{c!r}: n_{c}" for c in CONTROL) + "}")
-        src += ["", "def init(t, dt, N, OV):", "    S = {}"]
-        src += ["    " + ln for ln in self.init_lines(self.init_order)]
+        fixed = self.fixed()
+        rest = self.init_lines([n for n in self.init_order if n not in fixed])
+        read = sorted(({m for ln in rest for m in _NODE_REF.findall(ln)} | self.static)
+                      & set(fixed))
+        src += ["", "def init_fixed(t, dt):"]
+        src += ["    " + ln for ln in self.init_lines(fixed)]
+        src += ["    K = {" + ", ".join(f"{key[n]}: n_{n}" for n in read) + "}", "    return K"]
+        src += ["", "def init(t, dt, N, OV, K):", "    S = {}"]
+        src += [f"    n_{n} = K[{key[n]}]" for n in read]
+        src += ["    " + ln for ln in rest]
         src.append("    K = {" + ", ".join(f"{key[n]}: n_{n}" for n in sorted(self.static))
                    + "}")
         src.append("    return S, K")
         return src
+
+    def fixed(self) -> list[str]:
+        """The nodes of the initialisation pass that read no override, member count or
+        state, in order: ``init_fixed(t, dt)`` computes them once per start time and
+        time step (:func:`bind` keeps them), ``init`` reads them from its ``K``."""
+        fixed: dict[str, None] = {}
+        for n in self.init_order:
+            node = self.nodes[n]
+            if n not in self.overrides and node.stateful is None \
+                    and node.init_deps <= fixed.keys() \
+                    and not any(_PER_RUN.search(ln) for ln in node.init_code):
+                fixed[n] = None
+        return list(fixed)
 
     def step_body(self, only: set[str] | None = None) -> list[str]:
         """The lines of ``step`` that compute every node still changing (or those in `only`,
@@ -390,11 +372,21 @@ def bind(src: Source) -> Compiled:
     code = src.text if src.tree is None else src.tree
     exec(compile(code, "<sdkit.engine>", "exec"), namespace)  # noqa: S102 - our own code
     control, init, get = namespace["control"], namespace["init"], namespace.get
+    init_fixed, kept = namespace["init_fixed"], {}
 
     def control_by_name(N, OV):
         return control(N, {src.keys[k]: v for k, v in OV.items()})
 
     def init_by_name(t, dt, N, OV):
-        return init(t, dt, N, {src.keys[k]: v for k, v in OV.items()})
+        fixed = kept.get((float(t), float(dt)))
+        if fixed is None:  # once per start time and time step; read-only from then on
+            fixed = init_fixed(t, dt)
+            for v in fixed.values():
+                if isinstance(v, np.ndarray):
+                    v.flags.writeable = False
+            if len(kept) >= 16:
+                kept.clear()
+            kept[float(t), float(dt)] = fixed
+        return init(t, dt, N, {src.keys[k]: v for k, v in OV.items()}, fixed)
     return Compiled(control_by_name, init_by_name, get("step"), src.outputs, src.shapes, src.text,
                     src.reads_initial_time, src.method, get("rates"), get("step_lean"), src.tree)

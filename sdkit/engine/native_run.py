@@ -30,7 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from sdkit.engine.codegen import Compiled, _uniform
+from sdkit.engine.codegen import Compiled
+from sdkit.engine.codehelpers import _uniform
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.memo import Memo
 from sdkit.engine.native import NativeSource, check_native_source

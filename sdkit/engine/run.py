@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sdkit.engine.codegen import Compiled, _uniform
+from sdkit.engine.codegen import Compiled
+from sdkit.engine.codehelpers import _uniform
 from sdkit.engine.expressions import Unsupported
 from sdkit.engine.scalar import SCALAR_MEMBERS, run_scalar
 from sdkit.errors import SimulationError

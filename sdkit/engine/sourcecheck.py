@@ -49,7 +49,7 @@ ALLOWED_NODES = frozenset({
     "Add", "Sub", "Mult", "Div", "FloorDiv", "Mod", "Pow", "USub", "UAdd", "Not", "And", "Or",
     "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE",
 })
-FUNCTIONS = frozenset({"control", "init", "step", "step_lean", "rates"})
+FUNCTIONS = frozenset({"control", "init_fixed", "init", "step", "step_lean", "rates"})
 ARGUMENTS = frozenset({"t", "t_in", "dt", "S", "K", "N", "OV", "save", "update"})
 NAMES = ARGUMENTS | frozenset({
     "np", "rt", "_full", "_mat", "_override", "_kept_order", "_lowered_order", "_fixed_order",

@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ENGINE_NAMES = frozenset({
     "np", "rt", "_full", "_mat", "_override", "_lowered_order", "_fixed_order", "_chain",
     "_order", "S", "S2", "K", "OV", "N", "t", "dt", "save", "update", "out", "control",
-    "init", "step", "step_lean", "_x", "_o", "_tm", "_p", "_out", "len", "int", "float", "range",
-    "slice", "axis", "rates", "t_in", "D", "_b", "_kept_order", "width", "magnitude",
+    "init_fixed", "init", "step", "step_lean", "_x", "_o", "_tm", "_p", "_out", "len", "int",
+    "float", "range", "slice", "axis", "rates", "t_in", "D", "_b", "_kept_order", "width",
+    "magnitude",
 })
 ALLOWED_STRINGS = frozenset({
     "'initial_time'", "'final_time'", "'time_step'", "'saveper'",
