@@ -142,9 +142,12 @@ def find_output_scales(bp: BayesProblem, model: Model) -> tuple[OutputScale, ...
     resolver = model_resolver(model)
     readers = _readers(graph, resolver)
     pooled = {m for pool in bp.pools for m in pool.members}
-    fitted = {canonical_key(t.variable): t.name for t in bp.problem.targets if t.weight > 0}
     where = {name: (g, t) for g, group in enumerate(bp.groups)
              for t, name in enumerate(group.targets)}
+    fitted: dict[str, list[tuple[int, int]]] = {}  # output -> every series the likelihood reads
+    for target in bp.problem.targets:
+        if target.name in where:
+            fitted.setdefault(canonical_key(target.variable), []).append(where[target.name])
     found: dict[str, list[OutputScale]] = {}
     for j, q in enumerate(bp.problem.parameters):
         if q.prior_only or q.name in pooled or q.lower < 0:
@@ -164,8 +167,7 @@ def find_output_scales(bp: BayesProblem, model: Model) -> tuple[OutputScale, ...
 
         if eq.is_stock or not _is_factor(eq.ast, refers):
             continue
-        series = tuple(where[fitted[k]] for k in (canonical_key(out),)
-                       if k in fitted and fitted[k] in where)
+        series = tuple(fitted.get(canonical_key(out), ()))
         if series:
             found.setdefault(out, []).append(OutputScale(j, q.name, out, series))
     return tuple(sorted((s[0] for s in found.values() if len(s) == 1),

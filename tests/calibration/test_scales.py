@@ -57,6 +57,15 @@ def test_only_a_factor_of_an_output_nothing_reads_is_an_output_scale():
     by_name = {s.name: s for s in found}
     assert by_name["Reporting Scale[B]"].output == "Reported[B]"
     assert by_name["Nest Scale"].series == ((OUTPUTS.index("Nested"), 0),)
+    # every series fitted to the output is the scale's: a second one on Reported[A]
+    second = Target("Reported[A] again", "reported[a]", TIMES, (21.0, 23.0, 25.0),
+                    source="SYNTHETIC (test)")
+    both = BayesProblem(CalibrationProblem(MODEL, bp.problem.parameters,
+                                           (*bp.problem.targets, second)))
+    scale = next(s for s in find_output_scales(both, load_model(MODEL))
+                 if s.name == "Reporting Scale[A]")
+    assert [both.groups[g].targets[t] for g, t in scale.series] == ["Reported[A]",
+                                                                    "Reported[A] again"]
     # pooled, prior_only or below 0 at its lower bound: not a scale
     low = CalibrationProblem(MODEL, (Parameter("Nest Scale", "Nest Scale", -1.0, 2.0, 1.0),),
                              bp.problem.targets)
