@@ -26,7 +26,10 @@ this move:
 Each part is a Metropolis update of a conditional of the posterior whose
 proposal depends only on the other half of the ensemble, so the chain keeps
 the posterior invariant (Metropolis-within-Gibbs; ter Braak 2006, Stat.
-Comput. 16:239-249, for the DE proposal). What it buys: the expensive
+Comput. 16:239-249, for the DE proposal). Output scales (parameters that
+only multiply an output nothing reads; :mod:`sdkit.calibration.scales`)
+leave step 1's DE block: they follow each of its proposals along the ridge
+they form with the model, and get their own update after step 2. What it buys: the expensive
 ensemble move works in the dimension of the parameters that need a run, and the noise
 parameters, which an ensemble move over all coordinates mixes as slowly as
 the rest, are refreshed every half-step for the cost of two density
@@ -84,7 +87,8 @@ class DEGibbsMove:
         self.scales = ScaleMoves(bp, scales, free) if scales else None
         #: the coordinates the DE proposal keeps: the cheap blocks' and the scales'
         self.kept = np.concatenate([self.columns, [s.column for s in scales]]).astype(int)
-        self.g0 = 2.38 / np.sqrt(2 * (len(bp.expensive) - len(scales)))
+        n = len(bp.expensive) - len(scales)  # the DE block (empty: every parameter a scale)
+        self.g0 = 2.38 / np.sqrt(2 * n) if n else 0.0
         self.residuals: list | None = None  # per group, per target: (walkers, points)
         self.at: np.ndarray | None = None  # the coordinates the residuals belong to
 

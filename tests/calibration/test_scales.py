@@ -246,6 +246,24 @@ def test_the_scales_leave_the_model_block_and_mix_faster():
     assert taus[1] < 0.75 * taus[0]  # measured: 4.5 against 8.8 steps
 
 
+def test_a_problem_whose_only_model_parameter_is_a_scale():
+    """No DE block left: the scale and the noise move by their own updates alone."""
+    bp = _ridge_problem()
+    only = CalibrationProblem(MODEL, bp.problem.parameters[1:], bp.problem.targets)
+    bp = BayesProblem(only, groups=bp.groups)
+
+    def simulate(x):  # the SYNTHETIC curve at r = 0.15
+        return _ridge(np.column_stack([np.full(len(x), 0.15), x]))
+
+    start = initial_walkers(bp, 8, np.random.default_rng(0), center=np.array([2.0, 0.2]))
+    scale = (OutputScale(0, "s", "Nested", ((0, 0), (1, 0))),)
+    chain = run_mcmc(bp, simulate, start, steps=300, seed=1, moves="de-gibbs", scales=scale)
+    assert np.isfinite(chain.log_prob).all()
+    assert np.ptp(chain.samples[-1, :, 0]) > 0  # the scales moved
+    np.testing.assert_allclose(chain.log_prob[-1], bp.log_prob(chain.samples[-1], simulate),
+                               rtol=1e-9)
+
+
 def test_scales_need_de_gibbs():
     bp = _ridge_problem()
     start = initial_walkers(bp, 8, np.random.default_rng(0), center=np.array([0.2, 2.0, 0.2]))
