@@ -95,6 +95,13 @@ def _sample(bp, simulate, start, steps: int, seed: int, moves: str, unbounded: b
             "seconds": seconds}
 
 
+def _scale_sets(moves: str, wanted: list[str], found: tuple) -> list[tuple]:
+    """The output scales to sample with: ``--output-scales`` for de-gibbs, else none."""
+    if moves != "de-gibbs" or not found:
+        return [()]
+    return [found if w == "with" else () for w in wanted]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default="calibration/iis.toml")
@@ -126,8 +133,7 @@ def main() -> None:
         print(f"{'moves':21} {'tau max':>8} {'median':>7} {'kept/tau':>8} {'ESS/1k runs':>11} "
               f"{'ESS/s':>6} {'accept':>6} {'tau(lp)':>7} {'runs':>8} {'s':>6}  worst parameter")
         runs = [(moves, coords, scales) for moves in args.moves for coords in args.coordinates
-                for scales in ([found if w == "with" else () for w in args.output_scales]
-                               if moves == "de-gibbs" and found else [()])]
+                for scales in _scale_sets(moves, args.output_scales, found)]
         for moves, coords, scales in runs:
             m = _sample(bp, simulate, start, args.steps, args.seed, moves,
                         coords == "unbounded", scales)

@@ -120,6 +120,16 @@ class DEGibbsMove:
             out.append(series)
         return out
 
+    def _cached(self, rows: np.ndarray) -> list:
+        """The cached residuals of the walkers `rows` (copies), per group, per target."""
+        return [[r[rows] for r in group] for group in self.residuals]
+
+    def _store(self, rows: np.ndarray, residuals: list) -> None:
+        """Cache `residuals` (per group, per target) as those of the walkers `rows`."""
+        for cached, new in zip(self.residuals, residuals):
+            for c, n in zip(cached, new):
+                c[rows] = n
+
     def _proposal(self, s: np.ndarray, c: np.ndarray, random) -> np.ndarray:
         """emcee's DE proposal for the walkers `s` from the other half `c`, in the
         expensive coordinates only."""
@@ -144,35 +154,29 @@ class DEGibbsMove:
             jacobian = 0.0
             if self.scales is not None:  # the scales follow the move (and its Jacobian)
                 fresh = self._last_residuals(np.ones(len(rows), bool))
-                before = [[r[rows] for r in group] for group in self.residuals]
-                q, lp, fresh, jacobian = self.scales.follow(q, lp, before, fresh)
+                q, lp, fresh, jacobian = self.scales.follow(q, lp, self._cached(rows), fresh)
             with np.errstate(invalid="ignore"):  # -inf - -inf: never accepted
                 take = lp - state.log_prob[rows] + jacobian > np.log(random.rand(len(rows)))
             if take.any():
                 fresh = (self._last_residuals(take) if self.scales is None
                          else [[r[take] for r in group] for group in fresh])
-                for cached, new in zip(self.residuals, fresh):
-                    for c, n in zip(cached, new):
-                        c[rows[take]] = n
+                self._store(rows[take], fresh)
                 state.coords[rows[take]] = q[take]
                 state.log_prob[rows[take]] = lp[take]
                 accepted[rows[take]] = True
             if self.blocks:
                 self._sweep(state, rows, other, random)
             if self.scales is not None:
-                res = [[r[rows] for r in group] for group in self.residuals]
+                res = self._cached(rows)
                 state.coords[rows], change = self.scales.sweep(state.coords[rows], res, random)
                 state.log_prob[rows] += change
-                for cached, new in zip(self.residuals, res):
-                    for c, n in zip(cached, new):
-                        c[rows] = n
+                self._store(rows, res)
         self.at = state.coords.copy()
         return state, accepted
 
     def _density(self, z: np.ndarray, walkers: np.ndarray) -> np.ndarray:
         """(walkers, blocks): each cheap block's log density, in the sampling coordinates."""
-        res = [[r[walkers] for r in group] for group in self.residuals]
-        out = self.bp.block_log_density(self._x(z), res)
+        out = self.bp.block_log_density(self._x(z), self._cached(walkers))
         if self.free is not None:
             out += self.free.log_jacobian_terms(z, self.columns) @ self.bp.cheap_membership
         return out

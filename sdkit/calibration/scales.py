@@ -229,10 +229,9 @@ class ScaleMoves:
             return np.zeros(len(z))
         return self.free.log_jacobian_terms(z, columns).sum(axis=1)
 
-    def _prior(self, x: np.ndarray, s: OutputScale) -> np.ndarray:
-        """The scale's log prior per row (``-inf`` outside its bounds)."""
+    def _prior(self, s: OutputScale, v: np.ndarray) -> np.ndarray:
+        """The log prior of the scale `s` at the values `v` (``-inf`` outside its bounds)."""
         q = self.bp.problem.parameters[s.column]
-        v = x[:, s.column]
         inside = (v >= q.lower) & (v <= q.upper)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(inside, self.bp.priors[q.name].logpdf(np.where(inside, v, q.lower)),
@@ -283,7 +282,7 @@ class ScaleMoves:
                     ll = self._series_ll(x, g, after[g][t], shifted)
                     change += ll[:, 1] - ll[:, 0]
                     after[g][t] = shifted
-                change += self._prior(moved_x, s) - self._prior(x, s)
+                change += self._prior(s, moved_x[:, s.column]) - self._prior(s, x[:, s.column])
                 log_gain += log_ratio
             moved = q.copy()
             if self.free is None:
@@ -334,9 +333,8 @@ class ScaleMoves:
                 u = np.log(x[:, j])
                 step = random.standard_t(nu, size=len(z))
                 log_ratio = centre + width * step - u
-                trial = x.copy()
-                trial[:, j] = x[:, j] * np.exp(log_ratio)
-                gain = self._prior(trial, s) - self._prior(x, s) + log_ratio
+                moved = x[:, j] * np.exp(log_ratio)
+                gain = self._prior(s, moved) - self._prior(s, x[:, j]) + log_ratio
                 shifted = {}
                 for g, t in s.series:
                     shifted[g, t] = self._shift(g, t, res[g][t], log_ratio)
@@ -348,7 +346,7 @@ class ScaleMoves:
             if not take.any():
                 continue
             z_old = z[take]
-            x[take, j] = trial[take, j]
+            x[take, j] = moved[take]
             z[take, j] = x[take, j] if self.free is None else self.free.to_z(x[take])[:, j]
             change[take] += gain[take] - log_ratio[take] \
                 + self._jacobian(z[take], [j]) - self._jacobian(z_old, [j])
